@@ -1,0 +1,77 @@
+"""Hospitals: a place with a profile and rooms that hold one patient at a time."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+import simpy
+
+ROOMS_PER_FLOOR = 40
+
+
+def room_numbers(count: int) -> list[int]:
+    """Room numbers as a hospital would print them: 101..140 on floor 1, 201.. on floor 2."""
+    return [100 * (1 + i // ROOMS_PER_FLOOR) + i % ROOMS_PER_FLOOR + 1 for i in range(count)]
+
+
+class RoomPool:
+    """The rooms of one hospital as a SimPy resource that hands out room numbers.
+
+    ``acquire`` gives a free room at once, or ``None``; ``request`` returns a SimPy event that
+    succeeds with a room number when one is released (first come, first served). A released
+    room goes to the longest waiting request before it becomes free again.
+    """
+
+    __slots__ = ("_env", "_free", "_waiting", "capacity")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self._env = env
+        self.capacity = capacity
+        self._free: deque[int] = deque(room_numbers(capacity))
+        self._waiting: deque[simpy.Event] = deque()
+
+    def acquire(self) -> int | None:
+        """A free room number, taken now, or ``None`` when every room is occupied."""
+        return self._free.popleft() if self._free else None
+
+    def request(self) -> simpy.Event:
+        """An event that succeeds with a room number as soon as one is released."""
+        event = self._env.event()
+        self._waiting.append(event)
+        return event
+
+    def release(self, room: int) -> None:
+        """Give a room back: to the first waiting request, else to the free rooms."""
+        if self._waiting:
+            self._waiting.popleft().succeed(room)
+        else:
+            self._free.append(room)
+
+    @property
+    def occupied(self) -> int:
+        return self.capacity - len(self._free)
+
+
+@attrs.define(slots=True, eq=False)
+class Hospital:
+    """A hospital of a region, with its profile and its rooms."""
+
+    index: int
+    name: str
+    zipcode: str
+    city: str
+    state: str
+    lat: float
+    lon: float
+    same_day_bias: float
+    late_payment_multiplier: float
+    charge_multiplier: float
+    rooms: RoomPool
+    doctors: list[int] = attrs.field(factory=list)
+    admissions: int = 0
+    discharges: int = 0
+
+    def same_day_probability(self, base: float, doctor_style: float, ceiling: float) -> float:
+        """Chance of a same-day discharge here, given the case's base rate and the doctor's style."""
+        return min(max(base + self.same_day_bias + doctor_style, 0.0), ceiling)

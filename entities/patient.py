@@ -1,0 +1,98 @@
+"""Patients: who they are to the simulation, what they remember, and what they decide.
+
+Demographics (name, address, birth date, ...) live in the region's columnar registry; the
+Patient object carries what changes during the run and the decisions that depend on it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+import simpy
+
+from sim.refdata import Condition
+
+
+@attrs.define(slots=True, eq=False)
+class Patient:
+    """A patient of a region."""
+
+    index: int
+    sex: str
+    insured: bool
+    hospital_preference: tuple[int, ...]  # hospitals of the state, nearest first
+    continuity_preference: float
+    usual_doctor: int = -1
+    usual_hospital: int = -1
+    last_doctor: int = -1
+    last_hospital: int = -1
+    in_stay: bool = False
+    waiting: deque = attrs.field(factory=deque)
+    active_conditions: set = attrs.field(factory=set)
+    received_once: set = attrs.field(factory=set)  # once-in-a-lifetime treatments given
+    episode_days: dict = attrs.field(factory=dict)  # condition code -> first-visit days, for capped conditions
+    episodes_per_year: dict = attrs.field(factory=dict)
+
+    def accepts_episode(self, condition: Condition, day: int, year: int) -> bool:
+        """Whether a new episode of ``condition`` can begin for this patient on ``day``.
+
+        A patient already under care for the condition carries on with that episode, and the
+        catalog's caps (episodes per year, per lifetime, spacing) are kept exactly.
+        """
+        code = condition.code
+        if code in self.active_conditions:
+            return False
+        if condition.max_episodes_per_year is not None:
+            if self.episodes_per_year.get((code, year), 0) >= condition.max_episodes_per_year:
+                return False
+        earlier = self.episode_days.get(code, ())
+        if condition.max_episodes_per_patient is not None:
+            if len(earlier) >= condition.max_episodes_per_patient:
+                return False
+        if condition.min_days_between_episodes is not None and earlier:
+            if day - earlier[-1] < condition.min_days_between_episodes:
+                return False
+        return True
+
+    def begin_episode(self, condition: Condition, day: int, year: int) -> None:
+        """Remember that an episode of ``condition`` began (first admission) on ``day``."""
+        self.active_conditions.add(condition.code)
+        if condition.max_episodes_per_year is not None:
+            key = (condition.code, year)
+            self.episodes_per_year[key] = self.episodes_per_year.get(key, 0) + 1
+        if condition.max_episodes_per_patient is not None or condition.min_days_between_episodes:
+            self.episode_days.setdefault(condition.code, []).append(day)
+
+    def end_episode(self, condition: Condition) -> None:
+        self.active_conditions.discard(condition.code)
+
+    def wait_until_free(self, env: simpy.Environment) -> simpy.Event:
+        """An event that succeeds when this patient's current stay (and earlier waiters) end."""
+        event = env.event()
+        self.waiting.append(event)
+        return event
+
+    def leave(self) -> None:
+        """End the current stay; the next waiting admission of this patient may go ahead."""
+        if self.waiting:
+            self.waiting.popleft().succeed()  # the stay passes straight to the waiter
+        else:
+            self.in_stay = False
+
+    def receive_once(self, treatment: str, alternatives: tuple[str, ...]) -> str:
+        """The treatment given when ``treatment`` may be given once per patient (a bypass):
+        itself the first time, afterwards the condition's other treatment."""
+        if treatment not in self.received_once:
+            self.received_once.add(treatment)
+            return treatment
+        others = [name for name in alternatives if name != treatment]
+        return others[0] if others else "Monitoring"
+
+    def remember(self, doctor: int, hospital: int) -> None:
+        """Record the provider of a visit; the first doctor seen becomes the usual one."""
+        if self.usual_doctor < 0:
+            self.usual_doctor = doctor
+            self.usual_hospital = hospital
+        self.last_doctor = doctor
+        self.last_hospital = hospital

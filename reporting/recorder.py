@@ -1,0 +1,298 @@
+"""The recorder: the only bridge from the event log to the tables.
+
+Patients come from ``PatientRegistered`` (with the registry's demographics), visits from
+``Admitted`` + ``Discharged`` (stays still open at the last day run are not visits yet),
+``follow_up_required`` from ``FollowUpScheduled``, billing from ``BillIssued`` and
+``PaymentMade``; the payment status is read off those events as of the last day run.
+
+IDs are assigned after all regions ran, in region-key order and then in each region's own
+event order, so they do not depend on how or where regions were run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from reporting.schema import BILLING_COLUMNS, PATIENT_COLUMNS, PAYMENT_STATUSES, VISIT_COLUMNS
+from sim.calendar import age_on, to_datetime64
+from sim.events import PLANS
+from sim.population import GENDERS
+from sim.refdata import SEVERITIES, load_catalog, load_demography
+
+PAID, LATE_PAID, IN_PROGRESS, LATE_UNPAID = range(4)
+
+
+@attrs.frozen
+class Tables:
+    """The three linked tables of a run."""
+
+    patients: pd.DataFrame
+    visits: pd.DataFrame
+    billing: pd.DataFrame
+
+    def items(self):
+        return (("patients", self.patients), ("visits", self.visits), ("billing", self.billing))
+
+
+def unique_labels(labels_by_region: list[list[str]], regions: list[str]) -> list[list[str]]:
+    """Make names unique across regions: a name already used by an earlier region gets the
+    region in parentheses (regions are visited in key order, so the result is stable)."""
+    seen: set[str] = set()
+    result = []
+    for labels, region in zip(labels_by_region, regions):
+        fixed = []
+        for label in labels:
+            candidate = label if label not in seen else f"{label} ({region})"
+            suffix = 2
+            while candidate in seen:
+                candidate = f"{label} ({region} {suffix})"
+                suffix += 1
+            seen.add(candidate)
+            fixed.append(candidate)
+        result.append(fixed)
+    return result
+
+
+def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
+
+
+def record(simulation) -> Tables:
+    """Flatten every region's event log into the patients, visits and billing tables."""
+    scenario = simulation.scenario
+    catalog = load_catalog()
+    blood_labels = load_demography().blood_types.labels
+    regions = sorted(simulation.regions, key=lambda r: r.world.key)
+    keys = [r.world.key for r in regions]
+    doctor_names = unique_labels([[d.name for d in r.world.doctors] for r in regions], keys)
+    hospital_names = unique_labels([[h.name for h in r.world.hospitals] for r in regions], keys)
+    start = to_datetime64(scenario.start)
+    last_day = simulation.day
+
+    patients, visits, bills = [], [], []
+    patient_offset = visit_offset = 0
+    for region, doctors, hospitals in zip(regions, doctor_names, hospital_names):
+        world, log = region.world, region.log
+        registry, zips = world.registry, world.zips
+        registered = log.columns("PatientRegistered")["patient"]
+        patient_ids = np.full(len(registry), -1, dtype=np.int64)
+        patient_ids[registered] = patient_offset + 1 + np.arange(len(registered))
+        patient_offset += len(registered)
+        rows = registry.zip_row[registered]
+        insurer = registry.insurer[registered]
+        patients.append(
+            {
+                "patient_id": patient_ids[registered],
+                "prefix": registry.prefix[registered],
+                "given_name": registry.given_name[registered],
+                "last_name": registry.last_name[registered],
+                "date_of_birth": registry.birth[registered],
+                "gender": registry.gender[registered],
+                "phone_number": registry.phone[registered],
+                "email": registry.email[registered],
+                "address": registry.address[registered],
+                "city": zips.city[rows],
+                "state": zips.state[rows],
+                "zipcode": zips.zipcode[rows],
+                "insurer": insurer,
+                "insurance_policy_number": registry.policy[registered],
+                "blood_type": registry.blood_type[registered],
+            }
+        )
+
+        admitted = log.columns("Admitted")
+        discharged = log.columns("Discharged")
+        discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
+        discharge_day[discharged["visit"]] = discharged["day"]
+        done = discharge_day[admitted["visit"]] >= 0
+        visit = admitted["visit"][done]
+        visit_ids = np.full(region.next_visit, -1, dtype=np.int64)
+        visit_ids[visit] = visit_offset + 1 + np.arange(len(visit))
+        visit_offset += len(visit)
+        followup_booked = np.zeros(region.next_visit, dtype=bool)
+        followup_booked[log.columns("FollowUpScheduled")["visit"]] = True
+        local_patient = admitted["patient"][done]
+        hospital = admitted["hospital"][done]
+        hospital_rows = np.array([_zip_row(zips, h.zipcode) for h in world.hospitals], dtype=np.int64)
+        visits.append(
+            {
+                "visit_id": visit_ids[visit],
+                "patient_id": patient_ids[local_patient],
+                "local_patient": local_patient,
+                "registry": registry,
+                "condition": admitted["condition"][done],
+                "severity": admitted["severity"][done],
+                "treatment": admitted["treatment"][done],
+                "medication": admitted["medication"][done],
+                "test_results": admitted["test_result"][done],
+                "doctor": np.array(doctors, dtype=object)[admitted["doctor"][done]],
+                "hospital": np.array(hospitals, dtype=object)[hospital],
+                "hospital_state": zips.state[hospital_rows][hospital],
+                "hospital_zipcode": zips.zipcode[hospital_rows][hospital],
+                "room_number": admitted["room"][done],
+                "admission": admitted["day"][done],
+                "discharge": discharge_day[visit],
+                "follow_up_required": followup_booked[visit],
+            }
+        )
+
+        issued = log.columns("BillIssued")
+        paid = log.columns("PaymentMade")
+        paid_day = np.full(region.next_visit, -1, dtype=np.int64)
+        paid_day[paid["visit"]] = paid["day"]
+        billed = visit_ids[issued["visit"]] >= 0
+        bill_visit = issued["visit"][billed]
+        bills.append(
+            {
+                "visit_id": visit_ids[bill_visit],
+                "patient_id": patient_ids[issued["patient"][billed]],
+                "billing_day": issued["day"][billed],
+                "insurance_coverage_amount": issued["insurance"][billed],
+                "patient_responsibility_amount": issued["patient_share"][billed],
+                "payment_plan": issued["plan"][billed],
+                "due_day": issued["due_day"][billed],
+                "paid_day": paid_day[bill_visit],
+                "total_charge": issued["total"][billed],
+            }
+        )
+
+    return Tables(
+        patients=_patients_frame(patients, simulation.insurers, blood_labels, scenario.today),
+        visits=_visits_frame(visits, catalog, start),
+        billing=_billing_frame(bills, start, last_day),
+    )
+
+
+def _zip_row(zips, zipcode: str) -> int:
+    return int(np.flatnonzero(zips.zipcode == zipcode)[0])
+
+
+def _join(parts: list[dict], name: str) -> np.ndarray:
+    arrays = [part[name] for part in parts]
+    return np.concatenate(arrays) if arrays else np.array([])
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    return np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]")
+
+
+def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today) -> pd.DataFrame:
+    prefix = _join(parts, "prefix")
+    given = _join(parts, "given_name")
+    last = _join(parts, "last_name")
+    birth = _join(parts, "date_of_birth").astype("datetime64[D]")
+    insurer = _join(parts, "insurer").astype(np.int64)
+    provider = np.array(insurers + [None], dtype=object)[np.where(insurer < 0, len(insurers), insurer)]
+    frame = pd.DataFrame(
+        {
+            "patient_id": _join(parts, "patient_id").astype(np.int64),
+            "first_name": [f"{p} {g}" if p else g for p, g in zip(prefix.tolist(), given.tolist())],
+            "last_name": last,
+            "name": [f"{g} {s}" for g, s in zip(given.tolist(), last.tolist())],
+            "date_of_birth": _dates(birth),
+            "age": age_on(birth, np.full(len(birth), to_datetime64(today))),
+            "gender": _categorical(_join(parts, "gender"), GENDERS),
+            "phone_number": _join(parts, "phone_number"),
+            "email": _join(parts, "email"),
+            "address": _join(parts, "address"),
+            "city": _join(parts, "city"),
+            "state": _join(parts, "state"),
+            "zipcode": _join(parts, "zipcode"),
+            "insurance_provider": provider,
+            "insurance_policy_number": _join(parts, "insurance_policy_number"),
+            "blood_type": _categorical(_join(parts, "blood_type"), blood_labels),
+        }
+    )
+    for column in ("first_name", "last_name", "name", "phone_number", "email", "address", "city",
+                   "state", "zipcode", "insurance_provider", "insurance_policy_number"):
+        frame[column] = frame[column].astype("string")
+    return frame[list(PATIENT_COLUMNS)]
+
+
+def _visits_frame(parts: list[dict], catalog, start: np.datetime64) -> pd.DataFrame:
+    names, ages, genders = [], [], []
+    for part in parts:
+        registry = part["registry"]
+        local = part["local_patient"]
+        names.append(np.array([f"{g} {s}" for g, s in zip(registry.given_name[local].tolist(), registry.last_name[local].tolist())], dtype=object))
+        ages.append(age_on(registry.birth[local], start + part["admission"]))
+        genders.append(registry.gender[local])
+    medication = _join(parts, "medication").astype(np.int64)
+    has_drug = medication >= 0
+    meds = catalog.medications
+
+    def drug_column(values: tuple[str, ...]) -> pd.Series:
+        table = np.array([*values, None], dtype=object)
+        return pd.Series(table[np.where(has_drug, medication, len(values))], dtype="string")
+
+    admission = _join(parts, "admission").astype(np.int64)
+    discharge = _join(parts, "discharge").astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "visit_id": _join(parts, "visit_id").astype(np.int64),
+            "patient_id": _join(parts, "patient_id").astype(np.int64),
+            "name": pd.Series(np.concatenate(names) if names else [], dtype="string"),
+            "age": np.concatenate(ages).astype(np.int64) if ages else np.array([], dtype=np.int64),
+            "gender": _categorical(np.concatenate(genders) if genders else [], GENDERS),
+            "condition": _categorical(_join(parts, "condition"), [c.name for c in catalog.conditions]),
+            "severity": _categorical(_join(parts, "severity"), SEVERITIES),
+            "treatment": _categorical(_join(parts, "treatment"), catalog.treatments),
+            "medication": drug_column(meds.names),
+            "dosage": drug_column(meds.dosages),
+            "frequency": drug_column(meds.frequencies),
+            "test_results": _categorical(_join(parts, "test_results"), catalog.test_results),
+            "doctor": pd.Series(_join(parts, "doctor"), dtype="string"),
+            "hospital": pd.Series(_join(parts, "hospital"), dtype="string"),
+            "hospital_state": pd.Series(_join(parts, "hospital_state"), dtype="string"),
+            "hospital_zipcode": pd.Series(_join(parts, "hospital_zipcode"), dtype="string"),
+            "room_number": _join(parts, "room_number").astype(np.int64),
+            "date_of_admission": _dates(start + admission),
+            "date_of_discharge": _dates(start + discharge),
+            "follow_up_required": _categorical(_join(parts, "follow_up_required").astype(np.int64), ("N", "Y")),
+        }
+    )
+    return frame[list(VISIT_COLUMNS)]
+
+
+def _billing_frame(parts: list[dict], start: np.datetime64, last_day: int) -> pd.DataFrame:
+    visit_id = _join(parts, "visit_id").astype(np.int64)
+    order = np.argsort(visit_id, kind="stable")
+    due = _join(parts, "due_day").astype(np.int64)[order]
+    paid = _join(parts, "paid_day").astype(np.int64)[order]
+    status = np.where(
+        paid >= 0,
+        np.where(paid <= due, PAID, LATE_PAID),
+        np.where(due < last_day, LATE_UNPAID, IN_PROGRESS),
+    )
+    paid_date = np.where(paid >= 0, start + paid, np.datetime64("NaT"))
+    frame = pd.DataFrame(
+        {
+            "billing_id": visit_id[order],
+            "visit_id": visit_id[order],
+            "patient_id": _join(parts, "patient_id").astype(np.int64)[order],
+            "billing_date": _dates(start + _join(parts, "billing_day").astype(np.int64)[order]),
+            "insurance_coverage_amount": _join(parts, "insurance_coverage_amount").astype(np.int64)[order],
+            "patient_responsibility_amount": _join(parts, "patient_responsibility_amount").astype(np.int64)[order],
+            "payment_plan": _categorical(_join(parts, "payment_plan")[order], PLANS),
+            "expected_payment_date": _dates(start + due),
+            "actual_payment_date": _dates(paid_date),
+            "payment_status": _categorical(status, PAYMENT_STATUSES),
+            "total_charge": _join(parts, "total_charge").astype(np.int64)[order],
+        }
+    )
+    return frame[list(BILLING_COLUMNS)]
+
+
+def switch_reasons(simulation) -> dict[str, int]:
+    """How many ProviderSwitched events each reason produced."""
+    from sim.events import SWITCH_REASONS
+
+    counts: Counter = Counter()
+    for region in simulation.regions:
+        for code in region.log.columns("ProviderSwitched")["reason"].tolist():
+            counts[SWITCH_REASONS[code]] += 1
+    return {reason: counts.get(reason, 0) for reason in SWITCH_REASONS}

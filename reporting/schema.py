@@ -1,0 +1,25 @@
+"""Table names and their exact column order."""
+
+PATIENT_COLUMNS = (
+    "patient_id", "first_name", "last_name", "name", "date_of_birth", "age", "gender",
+    "phone_number", "email", "address", "city", "state", "zipcode", "insurance_provider",
+    "insurance_policy_number", "blood_type",
+)
+VISIT_COLUMNS = (
+    "visit_id", "patient_id", "name", "age", "gender", "condition", "severity", "treatment",
+    "medication", "dosage", "frequency", "test_results", "doctor", "hospital", "hospital_state",
+    "hospital_zipcode", "room_number", "date_of_admission", "date_of_discharge",
+    "follow_up_required",
+)
+BILLING_COLUMNS = (
+    "billing_id", "visit_id", "patient_id", "billing_date", "insurance_coverage_amount",
+    "patient_responsibility_amount", "payment_plan", "expected_payment_date",
+    "actual_payment_date", "payment_status", "total_charge",
+)
+TABLE_COLUMNS = {"patients": PATIENT_COLUMNS, "visits": VISIT_COLUMNS, "billing": BILLING_COLUMNS}
+DATE_COLUMNS = {
+    "patients": ("date_of_birth",),
+    "visits": ("date_of_admission", "date_of_discharge"),
+    "billing": ("billing_date", "expected_payment_date", "actual_payment_date"),
+}
+PAYMENT_STATUSES = ("Paid", "Late-Paid", "In-progress", "Late-Unpaid")

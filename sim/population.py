@@ -1,0 +1,224 @@
+"""Who the patients of a region are: place, age, sex, names, contacts, insurance, blood type.
+
+Everything is drawn in blocks with numpy from the region's ``demographics`` stream; word
+lists come from the package data. Nothing here can reach a real person: phone numbers are
+555-01XX lines and e-mail domains are the reserved example domains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+
+import attrs
+import numpy as np
+
+from sim.calendar import to_datetime64, years_before
+from sim.geography import ZipTable
+from sim.refdata import Demography, NameLists, Weighted
+from sim.rng import stream
+
+MALE, FEMALE = 0, 1
+GENDERS = ("Male", "Female")
+POLICY_DIGITS = 10_000_000  # seven digits, unique within a region
+
+
+@attrs.frozen
+class PatientRegistry:
+    """The demographics of a region's patients, one array element per patient."""
+
+    zip_row: np.ndarray  # row in the region's ZipTable
+    age: np.ndarray  # at --today
+    birth: np.ndarray  # datetime64[D]
+    gender: np.ndarray  # MALE / FEMALE
+    prefix: np.ndarray  # courtesy prefix ("Mr.", ...) or ""
+    given_name: np.ndarray
+    last_name: np.ndarray
+    phone: np.ndarray
+    email: np.ndarray
+    address: np.ndarray
+    insured: np.ndarray  # bool
+    insurer: np.ndarray  # index into the insurer pool, -1 when uninsured
+    policy: np.ndarray  # text, None when uninsured
+    blood_type: np.ndarray  # index into Demography.blood_types
+
+    def __len__(self) -> int:
+        return len(self.age)
+
+
+def insurer_pool(seed: int, names: NameLists, size: int, exponent: float) -> tuple[list[str], np.ndarray]:
+    """The dataset's insurance carriers and their market shares (largest first)."""
+    candidates = [
+        f"{brand} {line} {form}"
+        for brand, line, form in itertools.product(
+            names.insurer_brands, names.insurer_lines, names.insurer_forms
+        )
+        if not form.startswith(line.split()[0])
+    ]
+    rng = stream(seed, "nation", "insurers")
+    size = min(size, len(candidates))
+    chosen = rng.choice(len(candidates), size=size, replace=False)
+    shares = 1.0 / np.arange(1, size + 1) ** exponent
+    return [candidates[i] for i in chosen], shares / shares.sum()
+
+
+def draw(rng: np.random.Generator, weighted: Weighted, size: int) -> np.ndarray:
+    return weighted.labels[rng.choice(len(weighted.labels), size=size, p=weighted.probabilities)]
+
+
+def draw_ages(rng: np.random.Generator, zips: ZipTable, rows: np.ndarray, demography: Demography) -> np.ndarray:
+    """Ages 0-90 shaped by each ZIP's shares of under-18s, 18-24s and 65+s.
+
+    Within those bands (and 25-64) ages follow the national pyramid.
+    """
+    national = demography.single_year_weights
+    bands = [(0, 17), (18, 24), (25, 64), (65, 90)]
+    within = []
+    for lo, hi in bands:
+        weights = national[lo : hi + 1]
+        within.append(np.cumsum(weights / weights.sum()))
+    under, young, senior = zips.share_under_18[rows], zips.share_18_24[rows], zips.share_65_plus[rows]
+    middle = np.clip(1.0 - under - young - senior, 0.0, 1.0)
+    shares = np.stack([under, young, middle, senior], axis=1)
+    shares /= shares.sum(axis=1, keepdims=True)
+    band = (rng.random(len(rows))[:, None] > np.cumsum(shares, axis=1)).sum(axis=1)
+    band = np.minimum(band, len(bands) - 1)
+    u = rng.random(len(rows))
+    ages = np.empty(len(rows), dtype=np.int64)
+    for b, (lo, _hi) in enumerate(bands):
+        mask = band == b
+        ages[mask] = lo + np.searchsorted(within[b], u[mask], side="right")
+    return np.minimum(ages, 90)
+
+
+def birth_dates(rng: np.random.Generator, ages: np.ndarray, today: dt.date) -> np.ndarray:
+    """A birth date for each age such that the age at ``today`` is exact."""
+    latest = years_before(today, ages)  # the last birthday was at most today
+    earliest = years_before(today, ages + 1) + np.timedelta64(1, "D")
+    span = (latest - earliest).astype(np.int64) + 1
+    return earliest + np.floor(rng.random(len(ages)) * span).astype(np.int64)
+
+
+def courtesy_prefixes(rng: np.random.Generator, gender: np.ndarray, adult: np.ndarray, names: NameLists) -> np.ndarray:
+    """A prefix ("Mr.", "Ms.", ...) consistent with gender for some adults; "" otherwise."""
+    prefixes = np.full(len(gender), "", dtype=object)
+    u = rng.random(len(gender))
+    for code, label in enumerate(GENDERS):
+        table = names.prefixes[names.prefixes["gender"] == label]
+        edges = np.cumsum(table["share"].to_numpy(dtype=float))
+        choice = np.searchsorted(edges, u, side="right")
+        mask = (gender == code) & adult & (choice < len(table))
+        prefixes[mask] = table["prefix"].to_numpy(dtype=object)[choice[mask]]
+    return prefixes
+
+
+_NOT_EMAIL = re.compile(r"[^a-z0-9]")
+
+
+def build_patients(
+    *,
+    seed: int,
+    region: str,
+    region_number: int,
+    count: int,
+    zips: ZipTable,
+    area_codes: tuple[str, ...],
+    today: dt.date,
+    insured_rate: float,
+    insurer_shares: np.ndarray,
+    demography: Demography,
+    names: NameLists,
+) -> PatientRegistry:
+    """Draw ``count`` patients living in the ZIPs of ``zips`` (weighted by population)."""
+    rng = stream(seed, region, "demographics")
+    weights = zips.population / zips.population.sum()
+    zip_row = rng.choice(len(zips), size=count, p=weights)
+    ages = draw_ages(rng, zips, zip_row, demography)
+    birth = birth_dates(rng, ages, today)
+    gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
+
+    male_first = draw(rng, names.first_male, count)
+    female_first = draw(rng, names.first_female, count)
+    first = np.where(gender == FEMALE, female_first, male_first)
+    last = draw(rng, names.last, count)
+    prefix = courtesy_prefixes(rng, gender, ages >= 18, names)
+
+    area = np.array(area_codes, dtype=object)[rng.integers(0, len(area_codes), count)]
+    line = rng.integers(0, 100, count)
+    phone = np.array(
+        [f"{a}-{names.phone_line_prefix}{n:02d}" for a, n in zip(area.tolist(), line.tolist())],
+        dtype=object,
+    )
+    domain = np.array(names.email_domains, dtype=object)[rng.integers(0, len(names.email_domains), count)]
+    number = rng.integers(1, 1000, count)
+    email = np.array(
+        [
+            f"{_NOT_EMAIL.sub('', f.lower())}.{_NOT_EMAIL.sub('', s.lower())}{n}@{d}"
+            for f, s, n, d in zip(first.tolist(), last.tolist(), number.tolist(), domain.tolist())
+        ],
+        dtype=object,
+    )
+    address = street_addresses(rng, count, names)
+
+    insured = rng.random(count) < insured_rate
+    insurer = np.where(insured, rng.choice(len(insurer_shares), size=count, p=insurer_shares), -1)
+    policy = policy_numbers(rng, insured, region_number)
+    blood = rng.choice(len(demography.blood_types.labels), size=count, p=demography.blood_types.probabilities)
+    return PatientRegistry(
+        zip_row=zip_row,
+        age=ages,
+        birth=birth,
+        gender=gender,
+        prefix=prefix,
+        given_name=first,
+        last_name=last,
+        phone=phone,
+        email=email,
+        address=address,
+        insured=insured,
+        insurer=insurer,
+        policy=policy,
+        blood_type=blood,
+    )
+
+
+def street_addresses(rng: np.random.Generator, count: int, names: NameLists) -> np.ndarray:
+    """House number, street and suffix, sometimes with an apartment or suite."""
+    digits = rng.integers(1, 5, count)
+    house = np.floor(10.0 ** (digits - 1 + rng.random(count))).astype(np.int64)
+    street = draw(rng, names.street_names, count)
+    suffix = draw(rng, names.street_suffixes, count)
+    second = rng.random(count) < names.secondary_address_share
+    kind = np.array(names.secondary_address_kinds, dtype=object)[
+        rng.integers(0, len(names.secondary_address_kinds), count)
+    ]
+    unit = rng.integers(1, 400, count)
+    return np.array(
+        [
+            f"{h} {s} {x}, {k} {u}" if extra else f"{h} {s} {x}"
+            for h, s, x, extra, k, u in zip(
+                house.tolist(), street.tolist(), suffix.tolist(), second.tolist(), kind.tolist(), unit.tolist()
+            )
+        ],
+        dtype=object,
+    )
+
+
+def policy_numbers(rng: np.random.Generator, insured: np.ndarray, region_number: int) -> np.ndarray:
+    """Text policy numbers, unique in the dataset: three letters, the region's two digits and
+    seven digits that are a random permutation of the insured patients' order."""
+    count = int(insured.sum())
+    if count > POLICY_DIGITS:
+        raise ValueError("more than ten million insured patients in one region")
+    multiplier = int(rng.integers(1, POLICY_DIGITS // 10)) * 10 + int(rng.choice([1, 3, 7, 9]))
+    offset = int(rng.integers(0, POLICY_DIGITS))
+    serial = (np.arange(count, dtype=np.int64) * multiplier + offset) % POLICY_DIGITS
+    letters = rng.integers(0, 26, (count, 3)) + ord("A")
+    text = [
+        f"{chr(a)}{chr(b)}{chr(c)}{region_number:02d}{s:07d}"
+        for (a, b, c), s in zip(letters.tolist(), serial.tolist())
+    ]
+    policy = np.full(len(insured), None, dtype=object)
+    policy[insured] = text
+    return policy

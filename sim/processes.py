@@ -1,0 +1,356 @@
+"""The SimPy timeline of one region: episodes, stays, follow-ups, bills and payments.
+
+Three kinds of processes run per region:
+
+- the *onset* process walks the illness plan and starts an episode process on each onset day;
+- an *episode* process lives while an episode lasts: it admits the patient (waiting if the
+  patient is still in another stay, diverting if the hospital has no free room), keeps them
+  for the length of stay, discharges them, and books the follow-up the recurrence rules ask for;
+- the *billing office* wakes once a day to issue the bills and record the payments due that
+  day (one long-lived process instead of a timer per bill).
+
+Every fact goes to the event log; nothing here writes a table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from entities import Doctor, Hospital, Patient
+from sim.calendar import year_of_sim_day
+from sim.events import PLANS, SWITCH_REASONS, EventLog
+from sim.refdata import MEDICATION, MONITORING, Catalog, Condition, load_catalog
+from sim.rng import UniformPool, stream
+from sim.scenario import Scenario
+from sim.world import RegionWorld
+
+NORMAL, MILD, MODERATE, SEVERE = range(4)
+NO_ROOM, PATIENT_CHOICE, CONTINUITY = (SWITCH_REASONS.index(r) for r in ("no_room", "patient_choice", "continuity"))
+FULL, INCREMENTAL = (PLANS.index(p) for p in ("Full", "Incremental"))
+NO_MEDICATION = -1
+# A follow-up is booked only if it can end before the horizon even when the patient is
+# still in another stay on the due day (the longest stay is 14 days by default).
+FOLLOWUP_SLACK_DAYS = 3
+
+
+def severity_of_stay(los: int) -> int:
+    """Severity tier from the length of stay: >=7 Severe, >=4 Moderate, >=1 Mild, 0 Normal."""
+    if los >= 7:
+        return SEVERE
+    if los >= 4:
+        return MODERATE
+    if los >= 1:
+        return MILD
+    return NORMAL
+
+
+def pick(weights: tuple[float, ...], u: float) -> int:
+    """Index chosen by cumulative weights (which sum to 1) for a uniform draw ``u``."""
+    total = 0.0
+    for index, weight in enumerate(weights):
+        total += weight
+        if u < total:
+            return index
+    return len(weights) - 1
+
+
+class RegionSimulation:
+    """The processes of one region, acting on its world and writing its event log."""
+
+    def __init__(self, world: RegionWorld, scenario: Scenario, catalog: Catalog | None = None) -> None:
+        self.world = world
+        self.scenario = scenario
+        self.catalog = catalog or load_catalog()
+        self.env = world.env
+        self.log = EventLog()
+        self.horizon = scenario.horizon
+        self.year_of_day = year_of_sim_day(scenario.start, self.horizon).tolist()
+        self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
+        self.care = UniformPool(stream(scenario.seed, world.key, "care"))
+        self.billing = UniformPool(stream(scenario.seed, world.key, "billing"))
+        self.bills_due: dict[int, list[tuple]] = defaultdict(list)
+        self.payments_due: dict[int, list[tuple]] = defaultdict(list)
+        self.next_visit = 0
+        self.next_episode = 0
+        self.declined_episodes = 0
+        self.max_stay = max(c.los[1] for c in self.catalog.conditions)
+        self._treatment_codes = {name: i for i, name in enumerate(self.catalog.treatments)}
+        self._options = [self._treatment_options(c) for c in self.catalog.conditions]
+        for patient in world.patients:
+            self.log.registered((0, patient.index))
+        self.env.process(self._onsets())
+        self.env.process(self._billing_office())
+
+    # ----------------------------------------------------------------- processes
+
+    def _onsets(self):
+        plan = self.world.plan
+        days = plan.day.tolist()
+        patients = plan.patient.tolist()
+        conditions = plan.condition.tolist()
+        env = self.env
+        for day, patient, condition in zip(days, patients, conditions):
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            env.process(self._episode(self.world.patients[patient], self.catalog.conditions[condition]))
+
+    def _episode(self, patient: Patient, condition: Condition):
+        env = self.env
+        day = int(env.now)
+        if not patient.accepts_episode(condition, day, self.year_of_day[day]):
+            self.declined_episodes += 1
+            return
+        patient.begin_episode(condition, day, self.year_of_day[day])
+        episode = self.next_episode
+        self.next_episode += 1
+        self.log.episode_started((day, patient.index, episode, condition.code))
+        rules = self.catalog.categories[condition.category]
+        first_charge = previous_charge = 0
+        followup = 0
+        doctor = hospital = None
+        while True:
+            if patient.in_stay:
+                yield patient.wait_until_free(env)
+            else:
+                patient.in_stay = True
+            doctor, hospital, reason = self._choose_provider(patient, followup, doctor, hospital)
+            room = hospital.rooms.acquire()
+            if room is None:
+                doctor, hospital, room = self._divert(patient, doctor, hospital)
+                reason = NO_ROOM
+            if room is None:
+                room = yield hospital.rooms.request()
+            day = int(env.now)
+            visit = self.next_visit
+            self.next_visit += 1
+            if (doctor.index, hospital.index) != (patient.last_doctor, patient.last_hospital) and patient.last_doctor >= 0:
+                self.log.provider_switched(
+                    (day, patient.index, visit, patient.last_doctor, patient.last_hospital, doctor.index, hospital.index, reason)
+                )
+            patient.remember(doctor.index, hospital.index)
+            los, severity, treatment, medication, test = self._assess(patient, condition, followup, doctor, hospital)
+            hospital.admissions += 1
+            self.log.admitted(
+                (day, patient.index, visit, episode, condition.code, followup, doctor.index, hospital.index,
+                 room, severity, treatment, medication, test)
+            )
+            if los:
+                yield env.timeout(los)
+            day = int(env.now)
+            hospital.rooms.release(room)
+            hospital.discharges += 1
+            patient.leave()
+            self.log.discharged((day, patient.index, visit))
+            charge = self._bill(patient, condition, visit, day, los, followup, first_charge, previous_charge, hospital)
+            if not followup:
+                first_charge = charge
+            previous_charge = charge
+            due = self._followup_day(rules, followup, day)
+            if due is None:
+                patient.end_episode(condition)
+                return
+            self.log.followup_scheduled((day, patient.index, visit, due))
+            yield env.timeout(due - day)
+            followup += 1
+
+    def _billing_office(self):
+        env = self.env
+        while True:
+            today = int(env.now)
+            for bill in self.bills_due.pop(today, ()):
+                self._issue_bill(*bill)
+            for payment in self.payments_due.pop(today, ()):
+                self.log.payment_made(payment)
+            yield env.timeout(1)
+
+    # ----------------------------------------------------------------- decisions
+
+    def _choose_provider(
+        self, patient: Patient, followup: int, doctor: Doctor | None, hospital: Hospital | None
+    ) -> tuple[Doctor, Hospital, int]:
+        """The doctor and hospital the patient goes to, and why if it is a change."""
+        doctors = self.world.doctors
+        hospitals = self.world.hospitals
+        keeps = self.care.one() < patient.continuity_preference
+        if followup:  # same doctor at the same hospital, unless the patient prefers another
+            if keeps:
+                return doctor, hospital, CONTINUITY
+            colleagues = [d for d in hospital.doctors if d != doctor.index]
+            if colleagues:
+                return doctors[colleagues[int(self.care.one() * len(colleagues))]], hospital, PATIENT_CHOICE
+            return doctor, hospital, PATIENT_CHOICE
+        if keeps and patient.usual_doctor >= 0:
+            return doctors[patient.usual_doctor], hospitals[patient.usual_hospital], CONTINUITY
+        home = hospitals[patient.hospital_preference[0]]
+        return doctors[home.doctors[int(self.care.one() * len(home.doctors))]], home, PATIENT_CHOICE
+
+    def _divert(self, patient: Patient, doctor: Doctor, full: Hospital) -> tuple[Doctor, Hospital, int | None]:
+        """Another hospital of the state with a free room, the patient's nearest first.
+
+        The doctor comes along when they also work there. With every hospital full, the
+        patient waits for a room at the hospital first chosen (room is None).
+        """
+        hospitals = self.world.hospitals
+        candidates = [h for h in patient.hospital_preference if h != full.index]
+        candidates += [h.index for h in hospitals if h.index != full.index and h.index not in candidates]
+        for index in candidates:
+            hospital = hospitals[index]
+            room = hospital.rooms.acquire()
+            if room is not None:
+                if not doctor.works_at(index):
+                    doctor = self.world.doctors[hospital.doctors[int(self.care.one() * len(hospital.doctors))]]
+                return doctor, hospital, room
+        return doctor, full, None
+
+    def _treatment_options(self, condition: Condition) -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...], tuple[float, ...]]:
+        first = (*condition.treatments, MONITORING)
+        if condition.followup_treatments:
+            later, later_weights = condition.followup_treatments, condition.followup_treatment_weights
+        else:
+            later, later_weights = first, self.scenario.followup_treatment_weights
+        return first, _normalised(self.scenario.first_visit_treatment_weights), later, _normalised(later_weights)
+
+    def _assess(
+        self, patient: Patient, condition: Condition, followup: int, doctor: Doctor, hospital: Hospital
+    ) -> tuple[int, int, int, int, int]:
+        """Length of stay, severity, treatment, medication and test result of a visit."""
+        scenario = self.scenario
+        u = self.clinical.take(6)
+        lo, hi = condition.los
+        if followup:
+            los = 1 if u[0] < scenario.followup_one_day_share else 2
+            los = min(los, max(1, hi))
+        else:
+            los = 0
+            if condition.same_day_ok:
+                rules = self.catalog.categories[condition.category]
+                base = scenario.minor_same_day_rate if rules.uses_minor_same_day_rate else scenario.other_same_day_rate
+                chance = hospital.same_day_probability(base, doctor.style, scenario.max_same_day_rate)
+                same_day = u[0] < chance
+            else:
+                same_day = False
+            if not same_day:
+                low = max(lo, 1)
+                los = low + int(u[1] * (hi - low + 1))
+        if condition.is_minor:
+            if followup:
+                severity = NORMAL
+            else:
+                severity = MODERATE if u[2] < scenario.minor_first_visit_moderate_share else MILD
+        else:
+            severity = severity_of_stay(los)
+
+        first_options, first_weights, later_options, later_weights = self._options[condition.code]
+        options, weights = (later_options, later_weights) if followup else (first_options, first_weights)
+        if not followup and severity >= MODERATE:  # Monitoring alone is for Normal/Mild cases
+            weights = (weights[0] + weights[2], weights[1], 0.0)
+        weights = doctor.treatment_weights(options, weights)
+        name = options[pick(weights, u[3])]
+        if name in self.catalog.once_per_patient:
+            name = patient.receive_once(name, condition.treatments)
+        medication = NO_MEDICATION
+        if name == MEDICATION:
+            rows = self.catalog.medications.rows_by_condition[condition.code]
+            medication = rows[int(u[4] * len(rows))]
+        test = pick(tuple(self.catalog.test_result_weights[severity]), u[5])
+        return los, severity, self._treatment_codes[name], medication, test
+
+    def _followup_day(self, rules, followup: int, day: int) -> int | None:
+        """The due day of the next visit of the episode, or None when the episode ends."""
+        u = self.clinical.take(2)
+        if followup >= rules.max_followups or u[0] >= rules.followup_probability:
+            return None
+        lo, hi = rules.followup_gap_days
+        due = day + lo + int(u[1] * (hi - lo + 1))
+        if due + 2 + self.max_stay + FOLLOWUP_SLACK_DAYS > self.horizon:
+            return None
+        return due
+
+    # ----------------------------------------------------------------- billing
+
+    def _bill(
+        self, patient: Patient, condition: Condition, visit: int, day: int, los: int, followup: int,
+        first_charge: int, previous_charge: int, hospital: Hospital,
+    ) -> int:
+        """Price a finished stay and book its bill; returns the total charge."""
+        scenario = self.scenario
+        rules = self.catalog.categories[condition.category]
+        u = self.billing.take(5)
+        if followup:
+            if u[0] < scenario.followup_bump_probability:
+                lo, hi = scenario.followup_bump
+                charge = previous_charge * (1.0 + lo + u[1] * (hi - lo))
+            else:
+                lo, hi = rules.followup_charge_factor
+                charge = first_charge * (lo + u[1] * (hi - lo))
+        else:
+            lo, hi = rules.charge
+            los_lo, los_hi = condition.los
+            position = (los - los_lo) / (los_hi - los_lo) if los_hi > los_lo else 0.5
+            charge = (lo + (hi - lo) * (0.5 * u[1] + 0.5 * position)) * hospital.charge_multiplier
+        total = max(int(round(charge)), scenario.minimum_charge)
+        if patient.insured:
+            lo, hi = scenario.insurance_low_share if u[2] < scenario.insurance_low_share_probability else scenario.insurance_high_share
+            insurance = int(round(total * (lo + u[3] * (hi - lo))))
+        else:
+            insurance = 0
+        delay_lo, delay_hi = scenario.bill_delay_days
+        bill_day = min(day + delay_lo + int(u[4] * (delay_hi - delay_lo + 1)), self.horizon)
+        bill = (patient, condition, hospital, visit, total, insurance)
+        if bill_day == day:
+            self._issue_bill(*bill)
+        else:
+            self.bills_due[bill_day].append(bill)
+        return total
+
+    def _issue_bill(
+        self, patient: Patient, condition: Condition, hospital: Hospital, visit: int, total: int, insurance: int
+    ) -> None:
+        """Issue a bill today: plan, due date, and the patient's payment (booked for its day)."""
+        scenario = self.scenario
+        day = int(self.env.now)
+        u = self.billing.take(3)
+        if total >= scenario.incremental_charge_high:
+            incremental = scenario.incremental_probability_high
+        elif total >= scenario.incremental_charge_mid:
+            incremental = scenario.incremental_probability_mid
+        else:
+            incremental = scenario.incremental_probability_low
+        if not patient.insured:
+            incremental += scenario.uninsured_incremental_bonus
+        incremental = min(incremental, scenario.max_incremental_probability)
+        plan = INCREMENTAL if u[0] < incremental else FULL
+        due = day + (scenario.incremental_plan_days if plan == INCREMENTAL else scenario.full_plan_days)
+        share = total - insurance
+        self.log.bill_issued((day, patient.index, visit, total, insurance, share, plan, due))
+
+        on_time = scenario.on_time_probability_insured if patient.insured else scenario.on_time_probability_uninsured
+        late = condition.late_base
+        factor = scenario.unpaid_factor_insured if patient.insured else scenario.unpaid_factor_uninsured
+        low, high = scenario.unpaid_probability_clip
+        unpaid = min(max(late * hospital.late_payment_multiplier * factor, low), high)
+        total_weight = on_time + late + unpaid
+        r = u[1] * total_weight
+        if r < on_time:
+            lo, hi = scenario.on_time_days_early
+            pay_day = max(day, due - lo - int(u[2] * (hi - lo + 1)))
+        elif r < on_time + late:
+            lo, hi = scenario.late_days
+            pay_day = due + lo + int(u[2] * (hi - lo + 1))
+        else:
+            return
+        if pay_day <= self.horizon:
+            self.payments_due[pay_day].append((pay_day, patient.index, visit, share))
+
+
+def _normalised(weights: tuple[float, ...]) -> tuple[float, ...]:
+    total = float(sum(weights))
+    return tuple(w / total for w in weights)
+
+
+def run_region(world: RegionWorld, scenario: Scenario, until: int | None = None) -> RegionSimulation:
+    """Build the region's processes and run its clock up to and including day ``until``."""
+    simulation = RegionSimulation(world, scenario)
+    simulation.env.run(until=(scenario.horizon if until is None else until) + 1)
+    return simulation
+

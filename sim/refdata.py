@@ -1,0 +1,319 @@
+"""Reference data shipped with the package: conditions, drugs, names, places, probabilities.
+
+Everything is read once from ``sim/data`` (TOML and CSV) and turned into numpy arrays that the
+vectorised builders and the simulation index by small integer codes. Nothing here is random.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from importlib import resources
+
+import attrs
+import numpy as np
+import pandas as pd
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+MONITORING = "Monitoring"
+MEDICATION = "Medication"
+SEVERITIES = ("Normal", "Mild", "Moderate", "Severe")
+CATEGORIES = ("chronic", "complex", "mental", "acute", "minor")
+AGE_BANDS = ("child", "young", "middle", "senior")
+AGE_BAND_EDGES = (18, 40, 65)  # child < 18 <= young < 40 <= middle < 65 <= senior
+
+
+def data_path(name: str):
+    """Path-like handle of a file in the package's data folder."""
+    return resources.files("sim") / "data" / name
+
+
+def read_toml(name: str) -> dict:
+    """Parse a TOML file of the package data folder."""
+    with data_path(name).open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def read_csv(name: str, **kwargs) -> pd.DataFrame:
+    """Read a CSV file of the package data folder (``#`` starts a comment line)."""
+    with data_path(name).open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, comment="#", skipinitialspace=True, **kwargs)
+
+
+@attrs.frozen
+class CategoryRules:
+    """Billing and recurrence rules shared by the conditions of one category."""
+
+    name: str
+    charge: tuple[float, float]
+    followup_charge_factor: tuple[float, float]
+    episodes_per_year: float
+    followup_probability: float
+    max_followups: int
+    followup_gap_days: tuple[int, int]
+    uses_minor_same_day_rate: bool
+
+
+@attrs.frozen
+class Condition:
+    """One condition of the catalog, with its gating, LOS fence and treatments."""
+
+    code: int
+    name: str
+    category: str
+    los: tuple[int, int]
+    adult_only: bool
+    same_day_ok: bool
+    treatments: tuple[str, str]
+    followup_treatments: tuple[str, ...]
+    followup_treatment_weights: tuple[float, ...]
+    late_base: float
+    prevalence: tuple[float, float, float, float]
+    sex: str | None
+    age_range: tuple[int, int] | None
+    max_episodes_per_patient: int | None
+    max_episodes_per_year: int | None
+    min_days_between_episodes: int | None
+
+    @property
+    def is_minor(self) -> bool:
+        return self.category == "minor"
+
+
+@attrs.frozen
+class Medication:
+    """Medications that may be prescribed for each condition (rows of medications.csv)."""
+
+    names: tuple[str, ...]
+    dosages: tuple[str, ...]
+    frequencies: tuple[str, ...]
+    rows_by_condition: tuple[tuple[int, ...], ...]
+
+
+@attrs.frozen
+class Catalog:
+    """The clinical catalog: conditions, categories, treatments, drugs, test results."""
+
+    conditions: tuple[Condition, ...]
+    categories: dict[str, CategoryRules]
+    treatments: tuple[str, ...]
+    medications: Medication
+    test_results: tuple[str, ...]
+    test_result_weights: np.ndarray  # (severity, result) probabilities
+    once_per_patient: frozenset[str]  # treatments a patient receives at most once
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, Condition]:
+        return {condition.name: condition for condition in self.conditions}
+
+    def treatment_code(self, name: str) -> int:
+        return self.treatments.index(name)
+
+    @functools.cached_property
+    def prevalence(self) -> np.ndarray:
+        """Relative prevalence, shape (age band, condition)."""
+        return np.array([c.prevalence for c in self.conditions], dtype=float).T
+
+
+@functools.lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """Load and check the condition catalog from conditions.toml, medications.csv, test_results.csv."""
+    raw = read_toml("conditions.toml")
+    categories = {
+        name: CategoryRules(
+            name=name,
+            charge=tuple(rules["charge"]),
+            followup_charge_factor=tuple(rules["followup_charge_factor"]),
+            episodes_per_year=float(rules["episodes_per_year"]),
+            followup_probability=float(rules["followup_probability"]),
+            max_followups=int(rules["max_followups"]),
+            followup_gap_days=tuple(rules["followup_gap_days"]),
+            uses_minor_same_day_rate=rules["same_day_rate"] == "minor",
+        )
+        for name, rules in raw["categories"].items()
+    }
+    conditions = []
+    for code, item in enumerate(raw["conditions"]):
+        if item["category"] not in categories:
+            raise ValueError(f"conditions.toml: {item['name']}: unknown category {item['category']}")
+        if item["los"][0] < 1 and not item["same_day_ok"]:
+            raise ValueError(f"conditions.toml: {item['name']}: LOS may be 0 but same-day is not allowed")
+        followups = item.get("followup_treatments")
+        conditions.append(
+            Condition(
+                code=code,
+                name=item["name"],
+                category=item["category"],
+                los=tuple(item["los"]),
+                adult_only=bool(item["adult_only"]),
+                same_day_ok=bool(item["same_day_ok"]),
+                treatments=tuple(item["treatments"]),
+                followup_treatments=tuple(followups or ()),
+                followup_treatment_weights=tuple(item.get("followup_treatment_weights", ())),
+                late_base=float(item["late_base"]),
+                prevalence=tuple(float(item["prevalence"][band]) for band in AGE_BANDS),
+                sex=item.get("sex"),
+                age_range=tuple(item["age_range"]) if "age_range" in item else None,
+                max_episodes_per_patient=item.get("max_episodes_per_patient"),
+                max_episodes_per_year=item.get("max_episodes_per_year"),
+                min_days_between_episodes=item.get("min_days_between_episodes"),
+            )
+        )
+    treatments = [MONITORING]
+    for condition in conditions:
+        for name in (*condition.treatments, *condition.followup_treatments):
+            if name not in treatments:
+                treatments.append(name)
+
+    meds = read_csv("medications.csv", dtype=str)
+    known = {c.name for c in conditions}
+    unknown = set(meds["condition"]) - known
+    if unknown:
+        raise ValueError(f"medications.csv names unknown conditions: {sorted(unknown)}")
+    rows_by_condition = tuple(
+        tuple(np.flatnonzero(meds["condition"].to_numpy() == c.name).tolist()) for c in conditions
+    )
+    for condition, rows in zip(conditions, rows_by_condition):
+        if MEDICATION in condition.treatments and not rows:
+            raise ValueError(f"medications.csv has no drug for {condition.name}")
+    medications = Medication(
+        names=tuple(meds["medication"]),
+        dosages=tuple(meds["dosage"]),
+        frequencies=tuple(meds["frequency"]),
+        rows_by_condition=rows_by_condition,
+    )
+
+    tests = read_csv("test_results.csv")
+    results = tuple(dict.fromkeys(tests["test_result"]))
+    weights = np.zeros((len(SEVERITIES), len(results)))
+    for row in tests.itertuples(index=False):
+        weights[SEVERITIES.index(row.severity), results.index(row.test_result)] = row.weight
+    weights /= weights.sum(axis=1, keepdims=True)
+    return Catalog(
+        conditions=tuple(conditions),
+        categories=categories,
+        treatments=tuple(treatments),
+        medications=medications,
+        test_results=results,
+        test_result_weights=weights,
+        once_per_patient=frozenset(raw.get("once_per_patient_treatments", ())),
+    )
+
+
+@attrs.frozen
+class Weighted:
+    """A list of labels with sampling probabilities (normalised)."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, label: str, weight: str) -> Weighted:
+        weights = frame[weight].to_numpy(dtype=float)
+        return cls(frame[label].to_numpy(dtype=object), weights / weights.sum())
+
+
+@attrs.frozen
+class NameLists:
+    """Word lists for people, streets, insurers and hospitals."""
+
+    first_male: Weighted
+    first_female: Weighted
+    last: Weighted
+    prefixes: pd.DataFrame
+    street_names: Weighted
+    street_suffixes: Weighted
+    insurer_brands: tuple[str, ...]
+    insurer_lines: tuple[str, ...]
+    insurer_forms: tuple[str, ...]
+    hospital_patterns: tuple[str, ...]
+    hospital_saints: tuple[str, ...]
+    hospital_families: tuple[str, ...]
+    email_domains: tuple[str, ...]
+    phone_line_prefix: str
+    secondary_address_share: float
+    secondary_address_kinds: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=1)
+def load_names() -> NameLists:
+    """Load the name and address word lists."""
+    first = read_csv("first_names.csv")
+    insurers = read_toml("insurers.toml")
+    hospitals = read_toml("hospital_names.toml")
+    contacts = read_toml("contacts.toml")
+    return NameLists(
+        first_male=Weighted.from_frame(first[first.gender == "Male"], "first_name", "weight"),
+        first_female=Weighted.from_frame(first[first.gender == "Female"], "first_name", "weight"),
+        last=Weighted.from_frame(read_csv("last_names.csv"), "last_name", "weight"),
+        prefixes=read_csv("name_prefixes.csv"),
+        street_names=Weighted.from_frame(read_csv("street_names.csv"), "street_name", "weight"),
+        street_suffixes=Weighted.from_frame(read_csv("street_suffixes.csv"), "suffix", "weight"),
+        insurer_brands=tuple(insurers["brands"]),
+        insurer_lines=tuple(insurers["lines"]),
+        insurer_forms=tuple(insurers["forms"]),
+        hospital_patterns=tuple(hospitals["patterns"]),
+        hospital_saints=tuple(hospitals["saints"]),
+        hospital_families=tuple(hospitals["families"]),
+        email_domains=tuple(contacts["email_domains"]),
+        phone_line_prefix=contacts["phone_line_prefix"],
+        secondary_address_share=float(contacts["secondary_address_share"]),
+        secondary_address_kinds=tuple(contacts["secondary_address_kinds"]),
+    )
+
+
+@attrs.frozen
+class Demography:
+    """Population figures: age pyramid, female share by age, blood types, states."""
+
+    age_band_from: np.ndarray
+    age_band_to: np.ndarray
+    age_band_share: np.ndarray
+    female_from: np.ndarray
+    female_to: np.ndarray
+    female_share: np.ndarray
+    blood_types: Weighted
+    states: pd.DataFrame  # state, state_name, area_codes (tuple of str)
+
+    @functools.cached_property
+    def single_year_weights(self) -> np.ndarray:
+        """National population weight of each single year of age 0..90."""
+        weights = np.zeros(91)
+        for lo, hi, share in zip(self.age_band_from, self.age_band_to, self.age_band_share):
+            weights[lo : hi + 1] = share / (hi - lo + 1)
+        return weights
+
+    @functools.cached_property
+    def female_share_by_age(self) -> np.ndarray:
+        shares = np.full(91, 0.5)
+        for lo, hi, share in zip(self.female_from, self.female_to, self.female_share):
+            shares[lo : hi + 1] = share
+        return shares
+
+
+@functools.lru_cache(maxsize=1)
+def load_demography() -> Demography:
+    """Load the age pyramid, female shares, blood types and the list of states."""
+    pyramid = read_csv("age_pyramid.csv")
+    female = read_csv("female_share.csv")
+    states = read_csv("states.csv", dtype=str)
+    states["area_codes"] = states["area_codes"].str.split().map(tuple)
+    return Demography(
+        age_band_from=pyramid["age_from"].to_numpy(),
+        age_band_to=pyramid["age_to"].to_numpy(),
+        age_band_share=pyramid["share"].to_numpy(dtype=float),
+        female_from=female["age_from"].to_numpy(),
+        female_to=female["age_to"].to_numpy(),
+        female_share=female["female_share"].to_numpy(dtype=float),
+        blood_types=Weighted.from_frame(read_csv("blood_types.csv"), "blood_type", "share"),
+        states=states,
+    )
+
+
+def age_band(ages: np.ndarray) -> np.ndarray:
+    """Index into AGE_BANDS for each age."""
+    return np.searchsorted(np.asarray(AGE_BAND_EDGES), ages, side="right")

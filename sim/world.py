@@ -1,0 +1,260 @@
+"""Building a region's world: its hospitals, doctors, patients and their illness plans.
+
+A region is a state. It is built from its own random streams only, so regions can be built
+and run in any order, or in parallel, with the same result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+import simpy
+
+from entities import Doctor, Hospital, Patient, RoomPool
+from sim.calendar import age_on, to_datetime64
+from sim.geography import ZipTable, miles_between
+from sim.illness import EpisodePlan, plan_episodes
+from sim.population import FEMALE, PatientRegistry, build_patients
+from sim.refdata import Catalog, Demography, NameLists, load_catalog, load_demography, load_names
+from sim.rng import stream
+from sim.scenario import Scenario
+
+HOSPITAL_CHOICES = 5  # a patient ranks the nearest few hospitals of the state
+CANDIDATE_HOSPITALS = 8
+
+
+@attrs.define(eq=False)
+class RegionWorld:
+    """Everything a region's simulation acts on."""
+
+    key: str  # the region's stable key: the state code
+    number: int  # the region's position in the list of states (for policy numbers)
+    env: simpy.Environment
+    zips: ZipTable
+    registry: PatientRegistry
+    patients: list[Patient]
+    hospitals: list[Hospital]
+    doctors: list[Doctor]
+    plan: EpisodePlan
+
+
+def build_region(
+    scenario: Scenario,
+    key: str,
+    number: int,
+    patient_count: int,
+    zips: ZipTable,
+    insurer_shares: np.ndarray,
+) -> RegionWorld:
+    """Draw the region's patients, hospitals and doctors and the patients' illness plans."""
+    catalog = load_catalog()
+    demography = load_demography()
+    names = load_names()
+    env = simpy.Environment()
+    states = demography.states.set_index("state")
+    registry = build_patients(
+        seed=scenario.seed,
+        region=key,
+        region_number=number,
+        count=patient_count,
+        zips=zips,
+        area_codes=states.loc[key, "area_codes"],
+        today=scenario.today,
+        insured_rate=scenario.insured_rate,
+        insurer_shares=insurer_shares,
+        demography=demography,
+        names=names,
+    )
+    age_at_start = age_on(registry.birth, np.full(len(registry), to_datetime64(scenario.start)))
+    plan = plan_episodes(
+        stream(scenario.seed, key, "illness"),
+        catalog,
+        age_at_start=age_at_start,
+        age_at_end=registry.age,
+        gender=registry.gender,
+        horizon=scenario.horizon,
+        conditions_per_patient=scenario.conditions_per_patient,
+        min_gap=scenario.min_days_between_same_condition_episodes,
+    )
+    providers = stream(scenario.seed, key, "providers")
+    hospital_rows = hospital_sites(providers, zips, patient_count, scenario.patients_per_hospital)
+    preference = hospital_preferences(providers, zips, registry.zip_row, hospital_rows)
+    load = expected_occupied_rooms(catalog, plan, preference[:, 0], len(hospital_rows), scenario)
+    hospitals = build_hospitals(env, providers, zips, hospital_rows, load, scenario, names)
+    doctors = build_doctors(providers, hospitals, scenario, names, zips)
+    continuity = np.clip(
+        scenario.continuity_preference + providers.normal(0.0, 0.05, patient_count), 0.0, 1.0
+    )
+    patients = [
+        Patient(
+            index=i,
+            sex="Female" if g == FEMALE else "Male",
+            insured=bool(ins),
+            hospital_preference=tuple(pref),
+            continuity_preference=float(c),
+        )
+        for i, (g, ins, pref, c) in enumerate(
+            zip(registry.gender.tolist(), registry.insured.tolist(), preference.tolist(), continuity.tolist())
+        )
+    ]
+    return RegionWorld(
+        key=key,
+        number=number,
+        env=env,
+        zips=zips,
+        registry=registry,
+        patients=patients,
+        hospitals=hospitals,
+        doctors=doctors,
+        plan=plan,
+    )
+
+
+def hospital_sites(rng: np.random.Generator, zips: ZipTable, patients: int, per_hospital: int) -> np.ndarray:
+    """ZIP rows of the region's hospitals: distinct, populous ZIPs (drawn by population)."""
+    count = min(max(1, round(patients / per_hospital)), len(zips))
+    keys = np.log(zips.population) - np.log(-np.log(rng.random(len(zips))))
+    return np.sort(np.argsort(-keys, kind="stable")[:count])
+
+
+def hospital_preferences(
+    rng: np.random.Generator, zips: ZipTable, patient_rows: np.ndarray, hospital_rows: np.ndarray
+) -> np.ndarray:
+    """Each patient's hospitals of the state, nearest first (with some personal taste).
+
+    Returns an array (patient, rank) of hospital indices, at most HOSPITAL_CHOICES wide.
+    """
+    used, inverse = np.unique(patient_rows, return_inverse=True)
+    miles = miles_between(
+        zips.lat[used][:, None], zips.lon[used][:, None],
+        zips.lat[hospital_rows][None, :], zips.lon[hospital_rows][None, :],
+    )
+    width = min(CANDIDATE_HOSPITALS, len(hospital_rows))
+    nearest = np.argsort(miles, axis=1, kind="stable")[:, :width]
+    candidates = nearest[inverse]
+    distance = np.take_along_axis(miles, nearest, axis=1)[inverse]
+    taste = (distance + 2.0) * np.exp(rng.normal(0.0, 0.35, candidates.shape))
+    ranked = np.take_along_axis(candidates, np.argsort(taste, axis=1, kind="stable"), axis=1)
+    return ranked[:, : min(HOSPITAL_CHOICES, width)]
+
+
+def expected_occupied_rooms(
+    catalog: Catalog, plan: EpisodePlan, home: np.ndarray, hospitals: int, scenario: Scenario
+) -> np.ndarray:
+    """Average rooms in use per hospital, estimated from the plan (for sizing, not a rule)."""
+    bed_days = np.zeros(len(catalog.conditions))
+    for condition in catalog.conditions:
+        rules = catalog.categories[condition.category]
+        expected_followups = sum(rules.followup_probability ** k for k in range(1, rules.max_followups + 1))
+        bed_days[condition.code] = sum(condition.los) / 2 + 1 + expected_followups * 2.15
+    per_hospital = np.bincount(home[plan.patient], weights=bed_days[plan.condition], minlength=hospitals)
+    return per_hospital / max(scenario.horizon, 1)
+
+
+def build_hospitals(
+    env: simpy.Environment,
+    rng: np.random.Generator,
+    zips: ZipTable,
+    rows: np.ndarray,
+    load: np.ndarray,
+    scenario: Scenario,
+    names: NameLists,
+) -> list[Hospital]:
+    """Hospitals with their profiles, names and rooms."""
+    count = len(rows)
+    same_day = np.clip(rng.normal(0, scenario.same_day_bias_sd, count), -scenario.same_day_bias_clip, scenario.same_day_bias_clip)
+    late = np.clip(rng.lognormal(0, scenario.late_payment_sigma, count), *scenario.late_payment_clip)
+    charge = rng.uniform(*scenario.charge_multiplier_range, count)
+    labels = hospital_names(rng, [zips.city[r] for r in rows], names)
+    hospitals = []
+    for i, row in enumerate(rows.tolist()):
+        rooms = math.ceil(load[i] * scenario.room_headroom) + scenario.min_rooms
+        hospitals.append(
+            Hospital(
+                index=i,
+                name=labels[i],
+                zipcode=zips.zipcode[row],
+                city=zips.city[row],
+                state=zips.state[row],
+                lat=float(zips.lat[row]),
+                lon=float(zips.lon[row]),
+                same_day_bias=float(same_day[i]),
+                late_payment_multiplier=float(late[i]),
+                charge_multiplier=float(charge[i]),
+                rooms=RoomPool(env, rooms),
+            )
+        )
+    return hospitals
+
+
+def hospital_names(rng: np.random.Generator, cities: list[str], names: NameLists) -> list[str]:
+    """A distinct name for each hospital, from the name patterns."""
+    taken: set[str] = set()
+    labels = []
+    for city in cities:
+        for attempt in range(200):
+            pattern = names.hospital_patterns[rng.integers(len(names.hospital_patterns))]
+            label = pattern.format(
+                city=city,
+                saint=names.hospital_saints[rng.integers(len(names.hospital_saints))],
+                family=names.hospital_families[rng.integers(len(names.hospital_families))],
+            )
+            if attempt > 100:
+                label = f"{label} {attempt - 99}"
+            if label not in taken:
+                break
+        taken.add(label)
+        labels.append(label)
+    return labels
+
+
+def build_doctors(
+    rng: np.random.Generator, hospitals: list[Hospital], scenario: Scenario, names: NameLists, zips: ZipTable
+) -> list[Doctor]:
+    """About ``doctors_per_hospital`` doctors per hospital, each at 1-3 nearby hospitals."""
+    count = scenario.doctors_per_hospital * len(hospitals)
+    primary = np.arange(count) % len(hospitals)
+    weights = np.asarray(scenario.affiliation_weights, dtype=float)
+    extra = np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(count), side="right")
+    lat = np.array([h.lat for h in hospitals])
+    lon = np.array([h.lon for h in hospitals])
+    nearby = np.argsort(miles_between(lat[:, None], lon[:, None], lat[None, :], lon[None, :]), axis=1, kind="stable")
+    style = np.clip(rng.normal(0, scenario.doctor_style_sd, count), -scenario.doctor_style_clip, scenario.doctor_style_clip)
+    prescribing = np.clip(
+        rng.normal(0, scenario.prescribing_bias_sd, count), -scenario.prescribing_bias_clip, scenario.prescribing_bias_clip
+    )
+    labels = doctor_names(rng, count, names)
+    doctors = []
+    for i in range(count):
+        home = int(primary[i])
+        others = [int(h) for h in nearby[home] if h != home][:3]
+        picked = rng.permutation(others)[: min(int(extra[i]), len(others))].tolist()
+        affiliations = (home, *sorted(picked))
+        doctor = Doctor(index=i, name=labels[i], hospitals=affiliations, style=float(style[i]), prescribing_bias=float(prescribing[i]))
+        doctors.append(doctor)
+        for h in affiliations:
+            hospitals[h].doctors.append(i)
+    return doctors
+
+
+def doctor_names(rng: np.random.Generator, count: int, names: NameLists) -> list[str]:
+    """Distinct "Dr. First Last" names."""
+    taken: set[str] = set()
+    labels = []
+    while len(labels) < count:
+        need = count - len(labels)
+        female = rng.random(need) < 0.5
+        first = np.where(
+            female,
+            names.first_female.labels[rng.choice(len(names.first_female.labels), need, p=names.first_female.probabilities)],
+            names.first_male.labels[rng.choice(len(names.first_male.labels), need, p=names.first_male.probabilities)],
+        )
+        last = names.last.labels[rng.choice(len(names.last.labels), need, p=names.last.probabilities)]
+        for f, s in zip(first.tolist(), last.tolist()):
+            label = f"Dr. {f} {s}"
+            if label not in taken:
+                taken.add(label)
+                labels.append(label)
+    return labels
