@@ -73,5 +73,5 @@ class Hospital:
     discharges: int = 0
 
     def same_day_probability(self, base: float, doctor_style: float, ceiling: float) -> float:
-        """Chance of a same-day discharge here, given the case's base rate and the doctor's style."""
+        """Chance of a same-day discharge here, for a case's base rate and the doctor's style."""
         return min(max(base + self.same_day_bias + doctor_style, 0.0), ceiling)

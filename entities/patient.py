@@ -31,7 +31,9 @@ class Patient:
     waiting: deque = attrs.field(factory=deque)
     active_conditions: set = attrs.field(factory=set)
     received_once: set = attrs.field(factory=set)  # once-in-a-lifetime treatments given
-    episode_days: dict = attrs.field(factory=dict)  # condition code -> first-visit days, for capped conditions
+    episode_days: dict = attrs.field(
+        factory=dict
+    )  # condition code -> first-visit days, for capped conditions
     episodes_per_year: dict = attrs.field(factory=dict)
 
     def accepts_episode(self, condition: Condition, day: int, year: int) -> bool:
@@ -43,17 +45,15 @@ class Patient:
         code = condition.code
         if code in self.active_conditions:
             return False
-        if condition.max_episodes_per_year is not None:
-            if self.episodes_per_year.get((code, year), 0) >= condition.max_episodes_per_year:
-                return False
+        yearly_cap = condition.max_episodes_per_year
+        if yearly_cap is not None and self.episodes_per_year.get((code, year), 0) >= yearly_cap:
+            return False
         earlier = self.episode_days.get(code, ())
-        if condition.max_episodes_per_patient is not None:
-            if len(earlier) >= condition.max_episodes_per_patient:
-                return False
-        if condition.min_days_between_episodes is not None and earlier:
-            if day - earlier[-1] < condition.min_days_between_episodes:
-                return False
-        return True
+        lifetime_cap = condition.max_episodes_per_patient
+        if lifetime_cap is not None and len(earlier) >= lifetime_cap:
+            return False
+        spacing = condition.min_days_between_episodes
+        return not (spacing is not None and earlier and day - earlier[-1] < spacing)
 
     def begin_episode(self, condition: Condition, day: int, year: int) -> None:
         """Remember that an episode of ``condition`` began (first admission) on ``day``."""

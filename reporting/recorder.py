@@ -75,6 +75,10 @@ def record(simulation) -> Tables:
 
     patients, visits, bills = [], [], []
     patient_offset = visit_offset = 0
+    all_doctors: list[str] = []
+    all_hospitals: list[str] = []
+    hospital_states: list[str] = []
+    hospital_zipcodes: list[str] = []
     for region, doctors, hospitals in zip(regions, doctor_names, hospital_names):
         world, log = region.world, region.log
         registry, zips = world.registry, world.zips
@@ -115,30 +119,28 @@ def record(simulation) -> Tables:
         visit_offset += len(visit)
         followup_booked = np.zeros(region.next_visit, dtype=bool)
         followup_booked[log.columns("FollowUpScheduled")["visit"]] = True
-        local_patient = admitted["patient"][done]
-        hospital = admitted["hospital"][done]
-        hospital_rows = np.array([_zip_row(zips, h.zipcode) for h in world.hospitals], dtype=np.int64)
         visits.append(
             {
                 "visit_id": visit_ids[visit],
-                "patient_id": patient_ids[local_patient],
-                "local_patient": local_patient,
-                "registry": registry,
+                "patient_id": patient_ids[admitted["patient"][done]],
                 "condition": admitted["condition"][done],
                 "severity": admitted["severity"][done],
                 "treatment": admitted["treatment"][done],
                 "medication": admitted["medication"][done],
                 "test_results": admitted["test_result"][done],
-                "doctor": np.array(doctors, dtype=object)[admitted["doctor"][done]],
-                "hospital": np.array(hospitals, dtype=object)[hospital],
-                "hospital_state": zips.state[hospital_rows][hospital],
-                "hospital_zipcode": zips.zipcode[hospital_rows][hospital],
+                "doctor": len(all_doctors) + admitted["doctor"][done],
+                "hospital": len(all_hospitals) + admitted["hospital"][done],
                 "room_number": admitted["room"][done],
                 "admission": admitted["day"][done],
                 "discharge": discharge_day[visit],
                 "follow_up_required": followup_booked[visit],
             }
         )
+
+        all_doctors += doctors
+        all_hospitals += hospitals
+        hospital_states += [h.state for h in world.hospitals]
+        hospital_zipcodes += [h.zipcode for h in world.hospitals]
 
         issued = log.columns("BillIssued")
         paid = log.columns("PaymentMade")
@@ -160,15 +162,21 @@ def record(simulation) -> Tables:
             }
         )
 
+    patients_frame = _patients_frame(patients, simulation.insurers, blood_labels, scenario.today)
     return Tables(
-        patients=_patients_frame(patients, simulation.insurers, blood_labels, scenario.today),
-        visits=_visits_frame(visits, catalog, start),
+        patients=patients_frame,
+        visits=_visits_frame(
+            visits,
+            catalog,
+            start,
+            patients_frame,
+            all_doctors,
+            all_hospitals,
+            hospital_states,
+            hospital_zipcodes,
+        ),
         billing=_billing_frame(bills, start, last_day),
     )
-
-
-def _zip_row(zips, zipcode: str) -> int:
-    return int(np.flatnonzero(zips.zipcode == zipcode)[0])
 
 
 def _join(parts: list[dict], name: str) -> np.ndarray:
@@ -186,7 +194,9 @@ def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today)
     last = _join(parts, "last_name")
     birth = _join(parts, "date_of_birth").astype("datetime64[D]")
     insurer = _join(parts, "insurer").astype(np.int64)
-    provider = np.array(insurers + [None], dtype=object)[np.where(insurer < 0, len(insurers), insurer)]
+    provider = np.array([*insurers, None], dtype=object)[
+        np.where(insurer < 0, len(insurers), insurer)
+    ]
     frame = pd.DataFrame(
         {
             "patient_id": _join(parts, "patient_id").astype(np.int64),
@@ -207,20 +217,36 @@ def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today)
             "blood_type": _categorical(_join(parts, "blood_type"), blood_labels),
         }
     )
-    for column in ("first_name", "last_name", "name", "phone_number", "email", "address", "city",
-                   "state", "zipcode", "insurance_provider", "insurance_policy_number"):
+    for column in (
+        "first_name",
+        "last_name",
+        "name",
+        "phone_number",
+        "email",
+        "address",
+        "city",
+        "state",
+        "zipcode",
+        "insurance_provider",
+        "insurance_policy_number",
+    ):
         frame[column] = frame[column].astype("string")
     return frame[list(PATIENT_COLUMNS)]
 
 
-def _visits_frame(parts: list[dict], catalog, start: np.datetime64) -> pd.DataFrame:
-    names, ages, genders = [], [], []
-    for part in parts:
-        registry = part["registry"]
-        local = part["local_patient"]
-        names.append(np.array([f"{g} {s}" for g, s in zip(registry.given_name[local].tolist(), registry.last_name[local].tolist())], dtype=object))
-        ages.append(age_on(registry.birth[local], start + part["admission"]))
-        genders.append(registry.gender[local])
+def _visits_frame(
+    parts: list[dict],
+    catalog,
+    start: np.datetime64,
+    patients: pd.DataFrame,
+    doctors: list[str],
+    hospitals: list[str],
+    hospital_states: list[str],
+    hospital_zipcodes: list[str],
+) -> pd.DataFrame:
+    patient_id = _join(parts, "patient_id").astype(np.int64)
+    who = np.searchsorted(patients["patient_id"].to_numpy(), patient_id)
+    birth = patients["date_of_birth"].to_numpy().astype("datetime64[D]")[who]
     medication = _join(parts, "medication").astype(np.int64)
     has_drug = medication >= 0
     meds = catalog.medications
@@ -229,30 +255,41 @@ def _visits_frame(parts: list[dict], catalog, start: np.datetime64) -> pd.DataFr
         table = np.array([*values, None], dtype=object)
         return pd.Series(table[np.where(has_drug, medication, len(values))], dtype="string")
 
+    hospital = _join(parts, "hospital").astype(np.int64)
     admission = _join(parts, "admission").astype(np.int64)
     discharge = _join(parts, "discharge").astype(np.int64)
     frame = pd.DataFrame(
         {
             "visit_id": _join(parts, "visit_id").astype(np.int64),
-            "patient_id": _join(parts, "patient_id").astype(np.int64),
-            "name": pd.Series(np.concatenate(names) if names else [], dtype="string"),
-            "age": np.concatenate(ages).astype(np.int64) if ages else np.array([], dtype=np.int64),
-            "gender": _categorical(np.concatenate(genders) if genders else [], GENDERS),
-            "condition": _categorical(_join(parts, "condition"), [c.name for c in catalog.conditions]),
+            "patient_id": patient_id,
+            "name": patients["name"].array.take(who),
+            "age": age_on(birth, start + admission),
+            "gender": pd.Categorical.from_codes(
+                patients["gender"].cat.codes.to_numpy()[who], categories=list(GENDERS)
+            ),
+            "condition": _categorical(
+                _join(parts, "condition"), [c.name for c in catalog.conditions]
+            ),
             "severity": _categorical(_join(parts, "severity"), SEVERITIES),
             "treatment": _categorical(_join(parts, "treatment"), catalog.treatments),
             "medication": drug_column(meds.names),
             "dosage": drug_column(meds.dosages),
             "frequency": drug_column(meds.frequencies),
             "test_results": _categorical(_join(parts, "test_results"), catalog.test_results),
-            "doctor": pd.Series(_join(parts, "doctor"), dtype="string"),
-            "hospital": pd.Series(_join(parts, "hospital"), dtype="string"),
-            "hospital_state": pd.Series(_join(parts, "hospital_state"), dtype="string"),
-            "hospital_zipcode": pd.Series(_join(parts, "hospital_zipcode"), dtype="string"),
+            "doctor": _categorical(_join(parts, "doctor"), doctors),
+            "hospital": _categorical(hospital, hospitals),
+            "hospital_state": pd.Series(
+                np.array(hospital_states, dtype=object)[hospital], dtype="string"
+            ),
+            "hospital_zipcode": pd.Series(
+                np.array(hospital_zipcodes, dtype=object)[hospital], dtype="string"
+            ),
             "room_number": _join(parts, "room_number").astype(np.int64),
             "date_of_admission": _dates(start + admission),
             "date_of_discharge": _dates(start + discharge),
-            "follow_up_required": _categorical(_join(parts, "follow_up_required").astype(np.int64), ("N", "Y")),
+            "follow_up_required": _categorical(
+                _join(parts, "follow_up_required").astype(np.int64), ("N", "Y")
+            ),
         }
     )
     return frame[list(VISIT_COLUMNS)]
@@ -275,8 +312,12 @@ def _billing_frame(parts: list[dict], start: np.datetime64, last_day: int) -> pd
             "visit_id": visit_id[order],
             "patient_id": _join(parts, "patient_id").astype(np.int64)[order],
             "billing_date": _dates(start + _join(parts, "billing_day").astype(np.int64)[order]),
-            "insurance_coverage_amount": _join(parts, "insurance_coverage_amount").astype(np.int64)[order],
-            "patient_responsibility_amount": _join(parts, "patient_responsibility_amount").astype(np.int64)[order],
+            "insurance_coverage_amount": _join(parts, "insurance_coverage_amount").astype(np.int64)[
+                order
+            ],
+            "patient_responsibility_amount": _join(parts, "patient_responsibility_amount").astype(
+                np.int64
+            )[order],
             "payment_plan": _categorical(_join(parts, "payment_plan")[order], PLANS),
             "expected_payment_date": _dates(start + due),
             "actual_payment_date": _dates(paid_date),

@@ -2,7 +2,7 @@
 
 Each event type has a fixed list of integer fields (codes for text such as conditions or
 reasons). The simulation appends a tuple per event; rows are packed into int64 column
-blocks as they accumulate, so a long run holds arrays, not millions of Python objects.
+blocks every simulated day, so a long run holds arrays, not millions of Python objects.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ class EventType:
 EVENT_TYPES = {
     event.name: event
     for event in (
-        EventType("PatientRegistered", ("day", "patient"), "a patient joins the region's population"),
+        EventType(
+            "PatientRegistered", ("day", "patient"), "a patient joins the region's population"
+        ),
         EventType(
             "EpisodeStarted",
             ("day", "patient", "episode", "condition"),
@@ -35,12 +37,25 @@ EVENT_TYPES = {
         EventType(
             "Admitted",
             (
-                "day", "patient", "visit", "episode", "condition", "followup", "doctor", "hospital",
-                "room", "severity", "treatment", "medication", "test_result",
+                "day",
+                "patient",
+                "visit",
+                "episode",
+                "condition",
+                "followup",
+                "doctor",
+                "hospital",
+                "room",
+                "severity",
+                "treatment",
+                "medication",
+                "test_result",
             ),
-            "a stay begins in a room of a hospital, under a doctor (followup = its number in the episode)",
+            "a stay begins in a hospital room under a doctor (followup: its number in the episode)",
         ),
-        EventType("Discharged", ("day", "patient", "visit"), "a stay ends and its room is free again"),
+        EventType(
+            "Discharged", ("day", "patient", "visit"), "a stay ends and its room is free again"
+        ),
         EventType(
             "FollowUpScheduled",
             ("day", "patient", "visit", "due_day"),
@@ -48,7 +63,16 @@ EVENT_TYPES = {
         ),
         EventType(
             "ProviderSwitched",
-            ("day", "patient", "visit", "from_doctor", "from_hospital", "to_doctor", "to_hospital", "reason"),
+            (
+                "day",
+                "patient",
+                "visit",
+                "from_doctor",
+                "from_hospital",
+                "to_doctor",
+                "to_hospital",
+                "reason",
+            ),
             "a visit is with another doctor or hospital than the patient's last visit",
         ),
         EventType(
@@ -56,42 +80,46 @@ EVENT_TYPES = {
             ("day", "patient", "visit", "total", "insurance", "patient_share", "plan", "due_day"),
             "the hospital bills a visit",
         ),
-        EventType("PaymentMade", ("day", "patient", "visit", "amount"), "the patient settles a bill"),
+        EventType(
+            "PaymentMade", ("day", "patient", "visit", "amount"), "the patient settles a bill"
+        ),
     )
 }
 
 
 class EventColumns:
-    """Storage for the events of one type."""
+    """Storage for the events of one type.
 
-    __slots__ = ("_blocks", "_pending", "block_rows", "event_type")
+    ``add`` is the pending list's own ``append`` (the cheapest call Python has); ``pack``
+    moves pending rows into an int64 block and is called regularly by the simulation.
+    """
 
-    def __init__(self, event_type: EventType, block_rows: int = 1 << 15) -> None:
+    __slots__ = ("_blocks", "_pending", "add", "block_rows", "event_type")
+
+    def __init__(self, event_type: EventType, block_rows: int = 1 << 14) -> None:
         self.event_type = event_type
         self.block_rows = block_rows
         self._pending: list[tuple[int, ...]] = []
         self._blocks: list[np.ndarray] = []
+        self.add = self._pending.append
 
-    def add(self, row: tuple[int, ...]) -> None:
-        """Append one event (a tuple in the order of the type's fields)."""
-        self._pending.append(row)
-        if len(self._pending) >= self.block_rows:
-            self._pack()
-
-    def _pack(self) -> None:
-        if self._pending:
+    def pack(self, minimum: int = 1) -> None:
+        """Move pending rows (when there are at least ``minimum``) into a column block."""
+        if len(self._pending) >= max(minimum, 1):
             width = len(self.event_type.fields)
             self._blocks.append(np.array(self._pending, dtype=np.int64).reshape(-1, width))
-            self._pending = []
+            self._pending.clear()
 
     def __len__(self) -> int:
         return sum(len(b) for b in self._blocks) + len(self._pending)
 
     def columns(self) -> dict[str, np.ndarray]:
         """All events of this type so far, as one array per field."""
-        self._pack()
+        self.pack()
         width = len(self.event_type.fields)
-        table = np.concatenate(self._blocks) if self._blocks else np.empty((0, width), dtype=np.int64)
+        table = (
+            np.concatenate(self._blocks) if self._blocks else np.empty((0, width), dtype=np.int64)
+        )
         return {name: table[:, i] for i, name in enumerate(self.event_type.fields)}
 
 
@@ -108,6 +136,11 @@ class EventLog:
         self.provider_switched = self.by_type["ProviderSwitched"].add
         self.bill_issued = self.by_type["BillIssued"].add
         self.payment_made = self.by_type["PaymentMade"].add
+
+    def pack(self) -> None:
+        """Pack the event types whose pending rows fill a block (keeps memory columnar)."""
+        for store in self.by_type.values():
+            store.pack(store.block_rows)
 
     def columns(self, name: str) -> dict[str, np.ndarray]:
         """The events of one type as columns."""

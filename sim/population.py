@@ -14,7 +14,7 @@ import re
 import attrs
 import numpy as np
 
-from sim.calendar import to_datetime64, years_before
+from sim.calendar import years_before
 from sim.geography import ZipTable
 from sim.refdata import Demography, NameLists, Weighted
 from sim.rng import stream
@@ -47,7 +47,9 @@ class PatientRegistry:
         return len(self.age)
 
 
-def insurer_pool(seed: int, names: NameLists, size: int, exponent: float) -> tuple[list[str], np.ndarray]:
+def insurer_pool(
+    seed: int, names: NameLists, size: int, exponent: float
+) -> tuple[list[str], np.ndarray]:
     """The dataset's insurance carriers and their market shares (largest first)."""
     candidates = [
         f"{brand} {line} {form}"
@@ -67,7 +69,9 @@ def draw(rng: np.random.Generator, weighted: Weighted, size: int) -> np.ndarray:
     return weighted.labels[rng.choice(len(weighted.labels), size=size, p=weighted.probabilities)]
 
 
-def draw_ages(rng: np.random.Generator, zips: ZipTable, rows: np.ndarray, demography: Demography) -> np.ndarray:
+def draw_ages(
+    rng: np.random.Generator, zips: ZipTable, rows: np.ndarray, demography: Demography
+) -> np.ndarray:
     """Ages 0-90 shaped by each ZIP's shares of under-18s, 18-24s and 65+s.
 
     Within those bands (and 25-64) ages follow the national pyramid.
@@ -78,7 +82,11 @@ def draw_ages(rng: np.random.Generator, zips: ZipTable, rows: np.ndarray, demogr
     for lo, hi in bands:
         weights = national[lo : hi + 1]
         within.append(np.cumsum(weights / weights.sum()))
-    under, young, senior = zips.share_under_18[rows], zips.share_18_24[rows], zips.share_65_plus[rows]
+    under, young, senior = (
+        zips.share_under_18[rows],
+        zips.share_18_24[rows],
+        zips.share_65_plus[rows],
+    )
     middle = np.clip(1.0 - under - young - senior, 0.0, 1.0)
     shares = np.stack([under, young, middle, senior], axis=1)
     shares /= shares.sum(axis=1, keepdims=True)
@@ -100,7 +108,9 @@ def birth_dates(rng: np.random.Generator, ages: np.ndarray, today: dt.date) -> n
     return earliest + np.floor(rng.random(len(ages)) * span).astype(np.int64)
 
 
-def courtesy_prefixes(rng: np.random.Generator, gender: np.ndarray, adult: np.ndarray, names: NameLists) -> np.ndarray:
+def courtesy_prefixes(
+    rng: np.random.Generator, gender: np.ndarray, adult: np.ndarray, names: NameLists
+) -> np.ndarray:
     """A prefix ("Mr.", "Ms.", ...) consistent with gender for some adults; "" otherwise."""
     prefixes = np.full(len(gender), "", dtype=object)
     u = rng.random(len(gender))
@@ -150,7 +160,9 @@ def build_patients(
         [f"{a}-{names.phone_line_prefix}{n:02d}" for a, n in zip(area.tolist(), line.tolist())],
         dtype=object,
     )
-    domain = np.array(names.email_domains, dtype=object)[rng.integers(0, len(names.email_domains), count)]
+    domain = np.array(names.email_domains, dtype=object)[
+        rng.integers(0, len(names.email_domains), count)
+    ]
     number = rng.integers(1, 1000, count)
     email = np.array(
         [
@@ -164,7 +176,9 @@ def build_patients(
     insured = rng.random(count) < insured_rate
     insurer = np.where(insured, rng.choice(len(insurer_shares), size=count, p=insurer_shares), -1)
     policy = policy_numbers(rng, insured, region_number)
-    blood = rng.choice(len(demography.blood_types.labels), size=count, p=demography.blood_types.probabilities)
+    blood = rng.choice(
+        len(demography.blood_types.labels), size=count, p=demography.blood_types.probabilities
+    )
     return PatientRegistry(
         zip_row=zip_row,
         age=ages,
@@ -198,7 +212,12 @@ def street_addresses(rng: np.random.Generator, count: int, names: NameLists) -> 
         [
             f"{h} {s} {x}, {k} {u}" if extra else f"{h} {s} {x}"
             for h, s, x, extra, k, u in zip(
-                house.tolist(), street.tolist(), suffix.tolist(), second.tolist(), kind.tolist(), unit.tolist()
+                house.tolist(),
+                street.tolist(),
+                suffix.tolist(),
+                second.tolist(),
+                kind.tolist(),
+                unit.tolist(),
             )
         ],
         dtype=object,

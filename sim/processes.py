@@ -14,7 +14,10 @@ Every fact goes to the event log; nothing here writes a table.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+
+import numpy as np
 
 from entities import Doctor, Hospital, Patient
 from sim.calendar import year_of_sim_day
@@ -25,12 +28,15 @@ from sim.scenario import Scenario
 from sim.world import RegionWorld
 
 NORMAL, MILD, MODERATE, SEVERE = range(4)
-NO_ROOM, PATIENT_CHOICE, CONTINUITY = (SWITCH_REASONS.index(r) for r in ("no_room", "patient_choice", "continuity"))
+NO_ROOM, PATIENT_CHOICE, CONTINUITY = (
+    SWITCH_REASONS.index(r) for r in ("no_room", "patient_choice", "continuity")
+)
 FULL, INCREMENTAL = (PLANS.index(p) for p in ("Full", "Incremental"))
 NO_MEDICATION = -1
 # A follow-up is booked only if it can end before the horizon even when the patient is
 # still in another stay on the due day (the longest stay is 14 days by default).
 FOLLOWUP_SLACK_DAYS = 3
+PACK_EVERY_DAYS = 30  # how often the event log moves pending rows into column blocks
 
 
 def severity_of_stay(los: int) -> int:
@@ -44,20 +50,12 @@ def severity_of_stay(los: int) -> int:
     return NORMAL
 
 
-def pick(weights: tuple[float, ...], u: float) -> int:
-    """Index chosen by cumulative weights (which sum to 1) for a uniform draw ``u``."""
-    total = 0.0
-    for index, weight in enumerate(weights):
-        total += weight
-        if u < total:
-            return index
-    return len(weights) - 1
-
-
 class RegionSimulation:
     """The processes of one region, acting on its world and writing its event log."""
 
-    def __init__(self, world: RegionWorld, scenario: Scenario, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self, world: RegionWorld, scenario: Scenario, catalog: Catalog | None = None
+    ) -> None:
         self.world = world
         self.scenario = scenario
         self.catalog = catalog or load_catalog()
@@ -76,6 +74,9 @@ class RegionSimulation:
         self.max_stay = max(c.los[1] for c in self.catalog.conditions)
         self._treatment_codes = {name: i for i, name in enumerate(self.catalog.treatments)}
         self._options = [self._treatment_options(c) for c in self.catalog.conditions]
+        self._treatment_table: dict[tuple, tuple[tuple[str, ...], list[float]]] = {}
+        self._hospital_choice = list(np.cumsum(_normalised(scenario.hospital_choice_weights)))
+        self._test_cumulative = [list(np.cumsum(row)) for row in self.catalog.test_result_weights]
         for patient in world.patients:
             self.log.registered((0, patient.index))
         self.env.process(self._onsets())
@@ -92,7 +93,9 @@ class RegionSimulation:
         for day, patient, condition in zip(days, patients, conditions):
             if day > env.now:
                 yield env.timeout(day - env.now)
-            env.process(self._episode(self.world.patients[patient], self.catalog.conditions[condition]))
+            env.process(
+                self._episode(self.world.patients[patient], self.catalog.conditions[condition])
+            )
 
     def _episode(self, patient: Patient, condition: Condition):
         env = self.env
@@ -123,16 +126,43 @@ class RegionSimulation:
             day = int(env.now)
             visit = self.next_visit
             self.next_visit += 1
-            if (doctor.index, hospital.index) != (patient.last_doctor, patient.last_hospital) and patient.last_doctor >= 0:
+            if (doctor.index, hospital.index) != (
+                patient.last_doctor,
+                patient.last_hospital,
+            ) and patient.last_doctor >= 0:
                 self.log.provider_switched(
-                    (day, patient.index, visit, patient.last_doctor, patient.last_hospital, doctor.index, hospital.index, reason)
+                    (
+                        day,
+                        patient.index,
+                        visit,
+                        patient.last_doctor,
+                        patient.last_hospital,
+                        doctor.index,
+                        hospital.index,
+                        reason,
+                    )
                 )
             patient.remember(doctor.index, hospital.index)
-            los, severity, treatment, medication, test = self._assess(patient, condition, followup, doctor, hospital)
+            los, severity, treatment, medication, test = self._assess(
+                patient, condition, followup, doctor, hospital
+            )
             hospital.admissions += 1
             self.log.admitted(
-                (day, patient.index, visit, episode, condition.code, followup, doctor.index, hospital.index,
-                 room, severity, treatment, medication, test)
+                (
+                    day,
+                    patient.index,
+                    visit,
+                    episode,
+                    condition.code,
+                    followup,
+                    doctor.index,
+                    hospital.index,
+                    room,
+                    severity,
+                    treatment,
+                    medication,
+                    test,
+                )
             )
             if los:
                 yield env.timeout(los)
@@ -141,7 +171,17 @@ class RegionSimulation:
             hospital.discharges += 1
             patient.leave()
             self.log.discharged((day, patient.index, visit))
-            charge = self._bill(patient, condition, visit, day, los, followup, first_charge, previous_charge, hospital)
+            charge = self._bill(
+                patient,
+                condition,
+                visit,
+                day,
+                los,
+                followup,
+                first_charge,
+                previous_charge,
+                hospital,
+            )
             if not followup:
                 first_charge = charge
             previous_charge = charge
@@ -161,6 +201,8 @@ class RegionSimulation:
                 self._issue_bill(*bill)
             for payment in self.payments_due.pop(today, ()):
                 self.log.payment_made(payment)
+            if today % PACK_EVERY_DAYS == 0:
+                self.log.pack()
             yield env.timeout(1)
 
     # ----------------------------------------------------------------- decisions
@@ -177,14 +219,26 @@ class RegionSimulation:
                 return doctor, hospital, CONTINUITY
             colleagues = [d for d in hospital.doctors if d != doctor.index]
             if colleagues:
-                return doctors[colleagues[int(self.care.one() * len(colleagues))]], hospital, PATIENT_CHOICE
+                return (
+                    doctors[colleagues[int(self.care.one() * len(colleagues))]],
+                    hospital,
+                    PATIENT_CHOICE,
+                )
             return doctor, hospital, PATIENT_CHOICE
         if keeps and patient.usual_doctor >= 0:
             return doctors[patient.usual_doctor], hospitals[patient.usual_hospital], CONTINUITY
-        home = hospitals[patient.hospital_preference[0]]
-        return doctors[home.doctors[int(self.care.one() * len(home.doctors))]], home, PATIENT_CHOICE
+        choices = patient.hospital_preference
+        rank = min(bisect_right(self._hospital_choice, self.care.one()), len(choices) - 1)
+        chosen = hospitals[choices[rank]]
+        return (
+            doctors[chosen.doctors[int(self.care.one() * len(chosen.doctors))]],
+            chosen,
+            PATIENT_CHOICE,
+        )
 
-    def _divert(self, patient: Patient, doctor: Doctor, full: Hospital) -> tuple[Doctor, Hospital, int | None]:
+    def _divert(
+        self, patient: Patient, doctor: Doctor, full: Hospital
+    ) -> tuple[Doctor, Hospital, int | None]:
         """Another hospital of the state with a free room, the patient's nearest first.
 
         The doctor comes along when they also work there. With every hospital full, the
@@ -192,26 +246,45 @@ class RegionSimulation:
         """
         hospitals = self.world.hospitals
         candidates = [h for h in patient.hospital_preference if h != full.index]
-        candidates += [h.index for h in hospitals if h.index != full.index and h.index not in candidates]
+        candidates += [
+            h.index for h in hospitals if h.index != full.index and h.index not in candidates
+        ]
         for index in candidates:
             hospital = hospitals[index]
             room = hospital.rooms.acquire()
             if room is not None:
                 if not doctor.works_at(index):
-                    doctor = self.world.doctors[hospital.doctors[int(self.care.one() * len(hospital.doctors))]]
+                    doctor = self.world.doctors[
+                        hospital.doctors[int(self.care.one() * len(hospital.doctors))]
+                    ]
                 return doctor, hospital, room
         return doctor, full, None
 
-    def _treatment_options(self, condition: Condition) -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...], tuple[float, ...]]:
+    def _treatment_options(
+        self, condition: Condition
+    ) -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...], tuple[float, ...]]:
         first = (*condition.treatments, MONITORING)
         if condition.followup_treatments:
-            later, later_weights = condition.followup_treatments, condition.followup_treatment_weights
+            later, later_weights = (
+                condition.followup_treatments,
+                condition.followup_treatment_weights,
+            )
         else:
             later, later_weights = first, self.scenario.followup_treatment_weights
-        return first, _normalised(self.scenario.first_visit_treatment_weights), later, _normalised(later_weights)
+        return (
+            first,
+            _normalised(self.scenario.first_visit_treatment_weights),
+            later,
+            _normalised(later_weights),
+        )
 
     def _assess(
-        self, patient: Patient, condition: Condition, followup: int, doctor: Doctor, hospital: Hospital
+        self,
+        patient: Patient,
+        condition: Condition,
+        followup: int,
+        doctor: Doctor,
+        hospital: Hospital,
     ) -> tuple[int, int, int, int, int]:
         """Length of stay, severity, treatment, medication and test result of a visit."""
         scenario = self.scenario
@@ -224,8 +297,14 @@ class RegionSimulation:
             los = 0
             if condition.same_day_ok:
                 rules = self.catalog.categories[condition.category]
-                base = scenario.minor_same_day_rate if rules.uses_minor_same_day_rate else scenario.other_same_day_rate
-                chance = hospital.same_day_probability(base, doctor.style, scenario.max_same_day_rate)
+                base = (
+                    scenario.minor_same_day_rate
+                    if rules.uses_minor_same_day_rate
+                    else scenario.other_same_day_rate
+                )
+                chance = hospital.same_day_probability(
+                    base, doctor.style, scenario.max_same_day_rate
+                )
                 same_day = u[0] < chance
             else:
                 same_day = False
@@ -240,20 +319,39 @@ class RegionSimulation:
         else:
             severity = severity_of_stay(los)
 
-        first_options, first_weights, later_options, later_weights = self._options[condition.code]
-        options, weights = (later_options, later_weights) if followup else (first_options, first_weights)
-        if not followup and severity >= MODERATE:  # Monitoring alone is for Normal/Mild cases
-            weights = (weights[0] + weights[2], weights[1], 0.0)
-        weights = doctor.treatment_weights(options, weights)
-        name = options[pick(weights, u[3])]
+        options, cumulative = self._treatments_for(
+            doctor, condition, followup > 0, severity >= MODERATE
+        )
+        name = options[min(bisect_right(cumulative, u[3]), len(options) - 1)]
         if name in self.catalog.once_per_patient:
             name = patient.receive_once(name, condition.treatments)
         medication = NO_MEDICATION
         if name == MEDICATION:
             rows = self.catalog.medications.rows_by_condition[condition.code]
             medication = rows[int(u[4] * len(rows))]
-        test = pick(tuple(self.catalog.test_result_weights[severity]), u[5])
+        tests = self._test_cumulative[severity]
+        test = min(bisect_right(tests, u[5]), len(tests) - 1)
         return los, severity, self._treatment_codes[name], medication, test
+
+    def _treatments_for(
+        self, doctor: Doctor, condition: Condition, followup: bool, moderate_or_worse: bool
+    ) -> tuple[tuple[str, ...], list[float]]:
+        """The treatment options of a case and their cumulative weights for this doctor."""
+        key = (doctor.index, condition.code, followup, moderate_or_worse)
+        cached = self._treatment_table.get(key)
+        if cached is None:
+            first_options, first_weights, later_options, later_weights = self._options[
+                condition.code
+            ]
+            options, weights = (
+                (later_options, later_weights) if followup else (first_options, first_weights)
+            )
+            if not followup and (moderate_or_worse or not condition.first_visit_monitoring):
+                # Monitoring alone is for Normal/Mild cases of conditions that allow it
+                weights = (weights[0] + weights[2], weights[1], 0.0)
+            weights = doctor.treatment_weights(options, weights)
+            cached = self._treatment_table[key] = (options, list(np.cumsum(weights)))
+        return cached
 
     def _followup_day(self, rules, followup: int, day: int) -> int | None:
         """The due day of the next visit of the episode, or None when the episode ends."""
@@ -269,8 +367,16 @@ class RegionSimulation:
     # ----------------------------------------------------------------- billing
 
     def _bill(
-        self, patient: Patient, condition: Condition, visit: int, day: int, los: int, followup: int,
-        first_charge: int, previous_charge: int, hospital: Hospital,
+        self,
+        patient: Patient,
+        condition: Condition,
+        visit: int,
+        day: int,
+        los: int,
+        followup: int,
+        first_charge: int,
+        previous_charge: int,
+        hospital: Hospital,
     ) -> int:
         """Price a finished stay and book its bill; returns the total charge."""
         scenario = self.scenario
@@ -288,10 +394,14 @@ class RegionSimulation:
             los_lo, los_hi = condition.los
             position = (los - los_lo) / (los_hi - los_lo) if los_hi > los_lo else 0.5
             charge = (lo + (hi - lo) * (0.5 * u[1] + 0.5 * position)) * hospital.charge_multiplier
-        total = max(int(round(charge)), scenario.minimum_charge)
+        total = max(round(charge), scenario.minimum_charge)
         if patient.insured:
-            lo, hi = scenario.insurance_low_share if u[2] < scenario.insurance_low_share_probability else scenario.insurance_high_share
-            insurance = int(round(total * (lo + u[3] * (hi - lo))))
+            lo, hi = (
+                scenario.insurance_low_share
+                if u[2] < scenario.insurance_low_share_probability
+                else scenario.insurance_high_share
+            )
+            insurance = round(total * (lo + u[3] * (hi - lo)))
         else:
             insurance = 0
         delay_lo, delay_hi = scenario.bill_delay_days
@@ -304,7 +414,13 @@ class RegionSimulation:
         return total
 
     def _issue_bill(
-        self, patient: Patient, condition: Condition, hospital: Hospital, visit: int, total: int, insurance: int
+        self,
+        patient: Patient,
+        condition: Condition,
+        hospital: Hospital,
+        visit: int,
+        total: int,
+        insurance: int,
     ) -> None:
         """Issue a bill today: plan, due date, and the patient's payment (booked for its day)."""
         scenario = self.scenario
@@ -320,13 +436,21 @@ class RegionSimulation:
             incremental += scenario.uninsured_incremental_bonus
         incremental = min(incremental, scenario.max_incremental_probability)
         plan = INCREMENTAL if u[0] < incremental else FULL
-        due = day + (scenario.incremental_plan_days if plan == INCREMENTAL else scenario.full_plan_days)
+        due = day + (
+            scenario.incremental_plan_days if plan == INCREMENTAL else scenario.full_plan_days
+        )
         share = total - insurance
         self.log.bill_issued((day, patient.index, visit, total, insurance, share, plan, due))
 
-        on_time = scenario.on_time_probability_insured if patient.insured else scenario.on_time_probability_uninsured
+        on_time = (
+            scenario.on_time_probability_insured
+            if patient.insured
+            else scenario.on_time_probability_uninsured
+        )
         late = condition.late_base
-        factor = scenario.unpaid_factor_insured if patient.insured else scenario.unpaid_factor_uninsured
+        factor = (
+            scenario.unpaid_factor_insured if patient.insured else scenario.unpaid_factor_uninsured
+        )
         low, high = scenario.unpaid_probability_clip
         unpaid = min(max(late * hospital.late_payment_multiplier * factor, low), high)
         total_weight = on_time + late + unpaid
@@ -348,9 +472,10 @@ def _normalised(weights: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(w / total for w in weights)
 
 
-def run_region(world: RegionWorld, scenario: Scenario, until: int | None = None) -> RegionSimulation:
+def run_region(
+    world: RegionWorld, scenario: Scenario, until: int | None = None
+) -> RegionSimulation:
     """Build the region's processes and run its clock up to and including day ``until``."""
     simulation = RegionSimulation(world, scenario)
     simulation.env.run(until=(scenario.horizon if until is None else until) + 1)
     return simulation
-

@@ -69,6 +69,7 @@ class Condition:
     adult_only: bool
     same_day_ok: bool
     treatments: tuple[str, str]
+    first_visit_monitoring: bool  # whether a first visit may be Monitoring only
     followup_treatments: tuple[str, ...]
     followup_treatment_weights: tuple[float, ...]
     late_base: float
@@ -121,7 +122,7 @@ class Catalog:
 
 @functools.lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
-    """Load and check the condition catalog from conditions.toml, medications.csv, test_results.csv."""
+    """Load and check the catalog: conditions.toml, medications.csv, test_results.csv."""
     raw = read_toml("conditions.toml")
     categories = {
         name: CategoryRules(
@@ -139,9 +140,13 @@ def load_catalog() -> Catalog:
     conditions = []
     for code, item in enumerate(raw["conditions"]):
         if item["category"] not in categories:
-            raise ValueError(f"conditions.toml: {item['name']}: unknown category {item['category']}")
+            raise ValueError(
+                f"conditions.toml: {item['name']}: unknown category {item['category']}"
+            )
         if item["los"][0] < 1 and not item["same_day_ok"]:
-            raise ValueError(f"conditions.toml: {item['name']}: LOS may be 0 but same-day is not allowed")
+            raise ValueError(
+                f"conditions.toml: {item['name']}: LOS may be 0 but same-day is not allowed"
+            )
         followups = item.get("followup_treatments")
         conditions.append(
             Condition(
@@ -152,6 +157,7 @@ def load_catalog() -> Catalog:
                 adult_only=bool(item["adult_only"]),
                 same_day_ok=bool(item["same_day_ok"]),
                 treatments=tuple(item["treatments"]),
+                first_visit_monitoring=bool(item.get("first_visit_monitoring", True)),
                 followup_treatments=tuple(followups or ()),
                 followup_treatment_weights=tuple(item.get("followup_treatment_weights", ())),
                 late_base=float(item["late_base"]),

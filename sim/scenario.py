@@ -50,7 +50,9 @@ def _non_negative(instance: Any, attribute: attrs.Attribute, value: float) -> No
 
 def _ordered_pair(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
     if len(value) != 2 or value[0] > value[1] or value[0] < 0:
-        raise ScenarioError(f"{_flag(attribute.name)} must be a range [low, high] with 0 <= low <= high")
+        raise ScenarioError(
+            f"{_flag(attribute.name)} must be a range [low, high] with 0 <= low <= high"
+        )
 
 
 def _rate_pair(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
@@ -124,14 +126,13 @@ class Scenario:
     )
     # continuity
     continuity_preference: float = _field("continuity_preference", _rate, float)
+    hospital_choice_weights: tuple = _pair("hospital_choice_weights", _shares)
     # billing
     bill_delay_days: tuple = _pair("bill_delay_days")
     minimum_charge: int = _field("minimum_charge", _non_negative, int)
     followup_bump_probability: float = _field("followup_bump_probability", _rate, float)
     followup_bump: tuple = _pair("followup_bump")
-    insurance_low_share_probability: float = _field(
-        "insurance_low_share_probability", _rate, float
-    )
+    insurance_low_share_probability: float = _field("insurance_low_share_probability", _rate, float)
     insurance_low_share: tuple = _pair("insurance_low_share", _rate_pair)
     insurance_high_share: tuple = _pair("insurance_high_share", _rate_pair)
     incremental_probability_high: float = _field("incremental_probability_high", _rate, float)

@@ -1,9 +1,9 @@
 """The Python API: build a scenario's world, run its clock, read its tables.
 
-    from sim import Scenario, Simulation
-    simulation = Simulation(Scenario(patients=1000, seed=42, today=date(2025, 6, 30)))
-    simulation.run()                 # or run(until=date(...)) repeatedly, to step the clock
-    tables = simulation.tables()     # patients, visits, billing as pandas DataFrames
+from sim import Scenario, Simulation
+simulation = Simulation(Scenario(patients=1000, seed=42, today=date(2025, 6, 30)))
+simulation.run()                 # or run(until=date(...)) repeatedly, to step the clock
+tables = simulation.tables()     # patients, visits, billing as pandas DataFrames
 """
 
 from __future__ import annotations
@@ -43,7 +43,12 @@ class Simulation:
         self.regions: list[RegionSimulation] = []
         for key, count in allocate_patients(scenario.seed, scenario.patients, self.zips).items():
             world = build_region(
-                scenario, key, numbers[key], count, self.zips.subset(self.zips.rows_of_state(key)), shares
+                scenario,
+                key,
+                numbers[key],
+                count,
+                self.zips.subset(self.zips.rows_of_state(key)),
+                shares,
             )
             self.regions.append(RegionSimulation(world, scenario))
         self.day = -1  # the last simulation day that has been run
@@ -58,7 +63,9 @@ class Simulation:
         else:
             day = int(until)
         if not 0 <= day <= self.scenario.horizon:
-            raise ValueError(f"run(until={until}) lies outside {self.scenario.start}..{self.scenario.today}")
+            raise ValueError(
+                f"run(until={until}) lies outside {self.scenario.start}..{self.scenario.today}"
+            )
         for region in self.regions:
             if day + 1 > region.env.now:
                 region.env.run(until=day + 1)

@@ -17,7 +17,7 @@ from sim.calendar import age_on, to_datetime64
 from sim.geography import ZipTable, miles_between
 from sim.illness import EpisodePlan, plan_episodes
 from sim.population import FEMALE, PatientRegistry, build_patients
-from sim.refdata import Catalog, Demography, NameLists, load_catalog, load_demography, load_names
+from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
 from sim.rng import stream
 from sim.scenario import Scenario
 
@@ -96,7 +96,12 @@ def build_region(
             continuity_preference=float(c),
         )
         for i, (g, ins, pref, c) in enumerate(
-            zip(registry.gender.tolist(), registry.insured.tolist(), preference.tolist(), continuity.tolist())
+            zip(
+                registry.gender.tolist(),
+                registry.insured.tolist(),
+                preference.tolist(),
+                continuity.tolist(),
+            )
         )
     ]
     return RegionWorld(
@@ -112,7 +117,9 @@ def build_region(
     )
 
 
-def hospital_sites(rng: np.random.Generator, zips: ZipTable, patients: int, per_hospital: int) -> np.ndarray:
+def hospital_sites(
+    rng: np.random.Generator, zips: ZipTable, patients: int, per_hospital: int
+) -> np.ndarray:
     """ZIP rows of the region's hospitals: distinct, populous ZIPs (drawn by population)."""
     count = min(max(1, round(patients / per_hospital)), len(zips))
     keys = np.log(zips.population) - np.log(-np.log(rng.random(len(zips))))
@@ -128,8 +135,10 @@ def hospital_preferences(
     """
     used, inverse = np.unique(patient_rows, return_inverse=True)
     miles = miles_between(
-        zips.lat[used][:, None], zips.lon[used][:, None],
-        zips.lat[hospital_rows][None, :], zips.lon[hospital_rows][None, :],
+        zips.lat[used][:, None],
+        zips.lon[used][:, None],
+        zips.lat[hospital_rows][None, :],
+        zips.lon[hospital_rows][None, :],
     )
     width = min(CANDIDATE_HOSPITALS, len(hospital_rows))
     nearest = np.argsort(miles, axis=1, kind="stable")[:, :width]
@@ -147,9 +156,13 @@ def expected_occupied_rooms(
     bed_days = np.zeros(len(catalog.conditions))
     for condition in catalog.conditions:
         rules = catalog.categories[condition.category]
-        expected_followups = sum(rules.followup_probability ** k for k in range(1, rules.max_followups + 1))
+        expected_followups = sum(
+            rules.followup_probability**k for k in range(1, rules.max_followups + 1)
+        )
         bed_days[condition.code] = sum(condition.los) / 2 + 1 + expected_followups * 2.15
-    per_hospital = np.bincount(home[plan.patient], weights=bed_days[plan.condition], minlength=hospitals)
+    per_hospital = np.bincount(
+        home[plan.patient], weights=bed_days[plan.condition], minlength=hospitals
+    )
     return per_hospital / max(scenario.horizon, 1)
 
 
@@ -164,8 +177,14 @@ def build_hospitals(
 ) -> list[Hospital]:
     """Hospitals with their profiles, names and rooms."""
     count = len(rows)
-    same_day = np.clip(rng.normal(0, scenario.same_day_bias_sd, count), -scenario.same_day_bias_clip, scenario.same_day_bias_clip)
-    late = np.clip(rng.lognormal(0, scenario.late_payment_sigma, count), *scenario.late_payment_clip)
+    same_day = np.clip(
+        rng.normal(0, scenario.same_day_bias_sd, count),
+        -scenario.same_day_bias_clip,
+        scenario.same_day_bias_clip,
+    )
+    late = np.clip(
+        rng.lognormal(0, scenario.late_payment_sigma, count), *scenario.late_payment_clip
+    )
     charge = rng.uniform(*scenario.charge_multiplier_range, count)
     labels = hospital_names(rng, [zips.city[r] for r in rows], names)
     hospitals = []
@@ -211,7 +230,11 @@ def hospital_names(rng: np.random.Generator, cities: list[str], names: NameLists
 
 
 def build_doctors(
-    rng: np.random.Generator, hospitals: list[Hospital], scenario: Scenario, names: NameLists, zips: ZipTable
+    rng: np.random.Generator,
+    hospitals: list[Hospital],
+    scenario: Scenario,
+    names: NameLists,
+    zips: ZipTable,
 ) -> list[Doctor]:
     """About ``doctors_per_hospital`` doctors per hospital, each at 1-3 nearby hospitals."""
     count = scenario.doctors_per_hospital * len(hospitals)
@@ -220,10 +243,18 @@ def build_doctors(
     extra = np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(count), side="right")
     lat = np.array([h.lat for h in hospitals])
     lon = np.array([h.lon for h in hospitals])
-    nearby = np.argsort(miles_between(lat[:, None], lon[:, None], lat[None, :], lon[None, :]), axis=1, kind="stable")
-    style = np.clip(rng.normal(0, scenario.doctor_style_sd, count), -scenario.doctor_style_clip, scenario.doctor_style_clip)
+    nearby = np.argsort(
+        miles_between(lat[:, None], lon[:, None], lat[None, :], lon[None, :]), axis=1, kind="stable"
+    )
+    style = np.clip(
+        rng.normal(0, scenario.doctor_style_sd, count),
+        -scenario.doctor_style_clip,
+        scenario.doctor_style_clip,
+    )
     prescribing = np.clip(
-        rng.normal(0, scenario.prescribing_bias_sd, count), -scenario.prescribing_bias_clip, scenario.prescribing_bias_clip
+        rng.normal(0, scenario.prescribing_bias_sd, count),
+        -scenario.prescribing_bias_clip,
+        scenario.prescribing_bias_clip,
     )
     labels = doctor_names(rng, count, names)
     doctors = []
@@ -232,7 +263,13 @@ def build_doctors(
         others = [int(h) for h in nearby[home] if h != home][:3]
         picked = rng.permutation(others)[: min(int(extra[i]), len(others))].tolist()
         affiliations = (home, *sorted(picked))
-        doctor = Doctor(index=i, name=labels[i], hospitals=affiliations, style=float(style[i]), prescribing_bias=float(prescribing[i]))
+        doctor = Doctor(
+            index=i,
+            name=labels[i],
+            hospitals=affiliations,
+            style=float(style[i]),
+            prescribing_bias=float(prescribing[i]),
+        )
         doctors.append(doctor)
         for h in affiliations:
             hospitals[h].doctors.append(i)
@@ -248,10 +285,16 @@ def doctor_names(rng: np.random.Generator, count: int, names: NameLists) -> list
         female = rng.random(need) < 0.5
         first = np.where(
             female,
-            names.first_female.labels[rng.choice(len(names.first_female.labels), need, p=names.first_female.probabilities)],
-            names.first_male.labels[rng.choice(len(names.first_male.labels), need, p=names.first_male.probabilities)],
+            names.first_female.labels[
+                rng.choice(len(names.first_female.labels), need, p=names.first_female.probabilities)
+            ],
+            names.first_male.labels[
+                rng.choice(len(names.first_male.labels), need, p=names.first_male.probabilities)
+            ],
         )
-        last = names.last.labels[rng.choice(len(names.last.labels), need, p=names.last.probabilities)]
+        last = names.last.labels[
+            rng.choice(len(names.last.labels), need, p=names.last.probabilities)
+        ]
         for f, s in zip(first.tolist(), last.tolist()):
             label = f"Dr. {f} {s}"
             if label not in taken:

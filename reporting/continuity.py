@@ -1,0 +1,112 @@
+"""Continuity-of-care indices (UPC, COC, HHI, SECON, MMCI, KPC), per patient.
+
+Definitions follow docs in CONTINUITY.md: for a patient with N visits (in admission order,
+ties by visit id) to M distinct providers, n_i visits to provider i:
+
+    UPC   = max(n_i) / N                                   (Breslau & Reeb 1975)
+    COC   = (sum n_i^2 - N) / (N (N - 1))                  (Bice & Boxerman 1977)
+    HHI   = sum (n_i / N)^2
+    SECON = consecutive pairs with the same provider / (N - 1)   (Steinwachs 1979)
+    MMCI  = (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))      (Magill & Senf 1987)
+    KPC   = (N - M) / (N - 1)
+
+Indices that divide by N - 1 are undefined (None / NaN) for a single visit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+INDICES = ("upc", "coc", "hhi", "secon", "mmci", "kpc")
+
+
+def continuity_indices(providers: Sequence) -> dict[str, float | int | None]:
+    """The indices for one patient's providers in visit order.
+
+    >>> continuity_indices(["A", "A", "B"])["coc"]
+    0.3333333333333333
+    """
+    n = len(providers)
+    counts = Counter(providers)
+    m = len(counts)
+    result: dict[str, float | int | None] = {"n": n, "m": m}
+    if n == 0:
+        return result | dict.fromkeys(INDICES)
+    squares = sum(c * c for c in counts.values())
+    result["upc"] = max(counts.values()) / n
+    result["hhi"] = squares / (n * n)
+    result["mmci"] = (1 - m / (n + 0.1)) / (1 - 1 / (n + 0.1))
+    if n < 2:
+        result.update(coc=None, secon=None, kpc=None)
+    else:
+        result["coc"] = (squares - n) / (n * (n - 1))
+        same = sum(1 for a, b in itertools.pairwise(providers) if a == b)
+        result["secon"] = same / (n - 1)
+        result["kpc"] = (n - m) / (n - 1)
+    return {key: result[key] for key in ("n", "m", *INDICES)}
+
+
+def indices_by_patient(
+    patient: np.ndarray, provider: np.ndarray, min_visits: int = 2
+) -> pd.DataFrame:
+    """Vectorised indices for many patients.
+
+    ``patient`` and ``provider`` are parallel arrays (any comparable values) already sorted
+    in visit order within each patient, patients contiguous (the caller sorts by patient,
+    admission date, visit id). Patients with fewer than ``min_visits`` visits are left out.
+    Returns one row per patient, indexed by patient.
+    """
+    patient_codes, patients = pd.factorize(np.asarray(patient))
+    provider_codes = pd.factorize(np.asarray(provider))[0]
+    count = len(patients)
+    n = np.bincount(patient_codes, minlength=count).astype(np.float64)
+    order = np.lexsort((provider_codes, patient_codes))
+    pp, pv = patient_codes[order], provider_codes[order]
+    starts = np.flatnonzero(np.concatenate([[True], (pp[1:] != pp[:-1]) | (pv[1:] != pv[:-1])]))
+    per_pair = np.diff(np.append(starts, len(pp))).astype(np.float64)
+    pair_patient = pp[starts]
+    m = np.bincount(pair_patient, minlength=count).astype(np.float64)
+    squares = np.bincount(pair_patient, weights=per_pair**2, minlength=count)
+    top = np.zeros(count)
+    np.maximum.at(top, pair_patient, per_pair)
+    repeat = (patient_codes[1:] == patient_codes[:-1]) & (provider_codes[1:] == provider_codes[:-1])
+    same = np.bincount(patient_codes[1:][repeat], minlength=count).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = pd.DataFrame(
+            {
+                "n_visits": n.astype(np.int64),
+                "n_providers": m.astype(np.int64),
+                "upc": top / n,
+                "coc": (squares - n) / (n * (n - 1)),
+                "hhi": squares / (n * n),
+                "secon": same / (n - 1),
+                "mmci": (1 - m / (n + 0.1)) / (1 - 1 / (n + 0.1)),
+                "kpc": (n - m) / (n - 1),
+            },
+            index=pd.Index(patients, name="patient_id"),
+        )
+    return result[result["n_visits"] >= min_visits]
+
+
+def summarise(indices: pd.DataFrame, patients_total: int) -> dict:
+    """Patients measured and excluded, and the mean and median of each index."""
+    summary: dict = {
+        "patients_measured": len(indices),
+        "patients_excluded": patients_total - len(indices),
+    }
+    for name in INDICES:
+        values = indices[name]
+        summary[name] = {
+            "mean": _rounded(values.mean()),
+            "median": _rounded(values.median()),
+        }
+    return summary
+
+
+def _rounded(value: float) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)

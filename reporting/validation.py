@@ -1,0 +1,519 @@
+"""The validation summary: rule checks (counts that must be 0) and distributions.
+
+Everything is computed from the three tables alone, never from the simulation's own
+bookkeeping, so the same checks run on a dataset read back from its CSV files.
+
+Episodes are read off the tables: for one patient and condition in admission order, a visit
+right after a visit marked ``follow_up_required = Y`` is that episode's follow-up; any other
+visit begins a new episode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from reporting.continuity import indices_by_patient, summarise
+from reporting.recorder import Tables
+from sim.calendar import age_on
+from sim.geography import ZipTable
+from sim.refdata import MEDICATION, Catalog
+
+PREFIX_GENDER = {"Mr.": "Male", "Mrs.": "Female", "Ms.": "Female"}
+PREFIXES = ("Mr.", "Mrs.", "Ms.", "Dr.")
+RESERVED_EMAIL = r"@example\.(?:com|net|org)$"
+FICTIONAL_PHONE = r"^\d{3}-555-01\d{2}$"
+MAX_BILLING_DELAY_DAYS = 5
+
+
+def validate(
+    tables: Tables,
+    *,
+    today: dt.date,
+    catalog: Catalog,
+    zips: ZipTable,
+    nationwide: bool = True,
+    bill_delay_days: int = MAX_BILLING_DELAY_DAYS,
+    minimum_charge: int = 87,
+    plan_days: dict[str, int] | None = None,
+) -> dict:
+    """Rule checks and distributions of a dataset; ``checks`` must all be 0 for ``ok``."""
+    plan_days = plan_days or {"Full": 30, "Incremental": 365}
+    patients, visits, billing = tables.patients, tables.visits, tables.billing
+    today64 = np.datetime64(today, "D")
+    visits = _with_episodes(visits, patients, catalog)
+    checks: dict[str, int] = {}
+    checks |= _identity_checks(patients, visits, billing)
+    checks |= _person_checks(patients, visits, today64, zips)
+    checks |= _clinical_checks(visits, catalog)
+    checks |= _timeline_checks(patients, visits, billing, today64, bill_delay_days)
+    checks |= _billing_checks(patients, visits, billing, today64, minimum_charge, plan_days)
+    checks |= _place_checks(patients, visits, zips, nationwide)
+    checks = {name: int(value) for name, value in checks.items()}
+    return {
+        "checks": checks,
+        "violations": int(sum(checks.values())),
+        "distributions": distributions(patients, visits, billing, catalog),
+        "ok": all(value == 0 for value in checks.values()),
+    }
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _days(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(dtype="datetime64[D]")
+
+
+def _with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """Visits sorted by patient, condition and admission, with episode information and the
+    patient's birth date, name and gender alongside."""
+    frame = visits.copy()
+    admission = _days(frame["date_of_admission"])
+    discharge = _days(frame["date_of_discharge"])
+    frame["admission"] = admission
+    frame["discharge"] = discharge
+    frame["los"] = (discharge - admission).astype(np.int64)
+    frame["condition"] = frame["condition"].astype("string")
+    frame = frame.sort_values(["patient_id", "condition", "admission", "visit_id"], kind="stable")
+    same_case = (frame["patient_id"].to_numpy()[1:] == frame["patient_id"].to_numpy()[:-1]) & (
+        frame["condition"].to_numpy()[1:] == frame["condition"].to_numpy()[:-1]
+    )
+    previous_booked = frame["follow_up_required"].astype("string").to_numpy()[:-1] == "Y"
+    frame["is_followup"] = np.concatenate([[False], same_case & previous_booked])
+    frame["episode"] = np.cumsum(~frame["is_followup"].to_numpy())
+    nxt_same = np.concatenate([same_case, [False]])
+    frame["has_next_in_case"] = nxt_same
+    categories = {c.name: c.category for c in catalog.conditions}
+    frame["category"] = frame["condition"].map(categories)
+    people = patients.set_index("patient_id")
+    frame["birth"] = (
+        people["date_of_birth"].reindex(frame["patient_id"]).to_numpy(dtype="datetime64[D]")
+    )
+    frame["patient_name"] = people["name"].reindex(frame["patient_id"]).to_numpy()
+    frame["patient_gender"] = (
+        people["gender"].astype("string").reindex(frame["patient_id"]).to_numpy()
+    )
+    frame["patient_state"] = people["state"].reindex(frame["patient_id"]).to_numpy()
+    return frame
+
+
+def _overlaps(group: pd.Series, start: np.ndarray, end: np.ndarray) -> int:
+    """Intervals that begin before an earlier interval of the same group has ended."""
+    order = np.lexsort((end, start, group))
+    g, s, e = group[order], start[order], end[order]
+    if len(g) < 2:
+        return 0
+    frame = pd.DataFrame({"g": g, "e": e.astype(np.int64)})
+    running_end = frame.groupby("g", sort=False)["e"].cummax().to_numpy()
+    same = g[1:] == g[:-1]
+    return int((same & (s[1:].astype(np.int64) < running_end[:-1])).sum())
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _identity_checks(patients: pd.DataFrame, visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
+    bills_per_visit = billing["visit_id"].value_counts()
+    bill_patient = (
+        visits.set_index("visit_id")["patient_id"].reindex(billing["visit_id"]).to_numpy()
+    )
+    ids = pd.concat([patients["patient_id"], visits["visit_id"], billing["billing_id"]])
+    return {
+        "duplicate_patient_ids": patients["patient_id"].duplicated().sum(),
+        "duplicate_visit_ids": visits["visit_id"].duplicated().sum(),
+        "duplicate_billing_ids": billing["billing_id"].duplicated().sum(),
+        "ids_below_one": (ids < 1).sum(),
+        "visits_without_bill": (~visits["visit_id"].isin(billing["visit_id"])).sum(),
+        "visits_with_several_bills": (bills_per_visit > 1).sum(),
+        "bills_without_visit": (~billing["visit_id"].isin(visits["visit_id"])).sum(),
+        "visits_with_unknown_patient": (~visits["patient_id"].isin(patients["patient_id"])).sum(),
+        "bills_with_wrong_patient": (
+            pd.isna(bill_patient) | (bill_patient != billing["patient_id"].to_numpy())
+        ).sum(),
+    }
+
+
+def _person_checks(
+    patients: pd.DataFrame, visits: pd.DataFrame, today64: np.datetime64, zips: ZipTable
+) -> dict:
+    birth = _days(patients["date_of_birth"])
+    first = patients["first_name"].astype("string")
+    words = first.str.split(" ", n=1)
+    prefix = words.str[0].where(words.str.len() > 1).where(lambda s: s.isin(PREFIXES))
+    given = first.where(prefix.isna(), words.str[1])
+    gender = patients["gender"].astype("string")
+    expected_gender = prefix.map(PREFIX_GENDER)
+    policy = patients["insurance_policy_number"].astype("string")
+    provider = patients["insurance_provider"].astype("string")
+    insured_policies = policy.dropna()
+    visit_age = visits["age"].to_numpy()
+    return {
+        "patient_age_mismatch": (
+            patients["age"].to_numpy() != age_on(birth, np.full(len(birth), today64))
+        ).sum(),
+        "visit_age_mismatch": (
+            visit_age != age_on(visits["birth"].to_numpy(), visits["admission"].to_numpy())
+        ).sum(),
+        "visit_name_or_gender_mismatch": (
+            (visits["name"].astype("string").to_numpy() != visits["patient_name"])
+            | (visits["gender"].astype("string").to_numpy() != visits["patient_gender"])
+        ).sum(),
+        "name_not_first_and_last": (
+            patients["name"].astype("string")
+            != given + " " + patients["last_name"].astype("string")
+        ).sum(),
+        "prefix_gender_conflicts": (expected_gender.notna() & (expected_gender != gender)).sum(),
+        "prefix_on_minors": (prefix.notna() & (patients["age"] < 18)).sum(),
+        "policy_without_provider": (policy.notna() & provider.isna()).sum(),
+        "provider_without_policy": (provider.notna() & policy.isna()).sum(),
+        "duplicate_policy_numbers": insured_policies.duplicated().sum(),
+        "policy_numbers_not_text": insured_policies.str.fullmatch(r"\d+\.\d*|\d+[eE]\d+").sum(),
+        "phone_numbers_not_fictional": (
+            ~patients["phone_number"].astype("string").str.fullmatch(FICTIONAL_PHONE).fillna(False)
+        ).sum(),
+        "emails_not_reserved_domain": (
+            ~patients["email"].astype("string").str.contains(RESERVED_EMAIL).fillna(False)
+        ).sum(),
+    }
+
+
+def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
+    by_name = catalog.by_name
+    condition = visits["condition"]
+    followup = visits["is_followup"].to_numpy()
+    age = visits["age"].to_numpy()
+    adult_only = (
+        condition.map({n: c.adult_only for n, c in by_name.items()})
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    )
+    treatment = visits["treatment"].astype("string")
+    checks = {
+        "pediatric_gating": (adult_only & (age < 18)).sum(),
+        "unknown_conditions": (~condition.isin(by_name)).sum(),
+    }
+
+    sex_wrong = age_wrong = first_treatment_wrong = followup_treatment_wrong = 0
+    too_many = too_close = over_yearly_cap = 0
+    for c in catalog.conditions:
+        rows = (condition == c.name).to_numpy()
+        if not rows.any():
+            continue
+        if c.sex is not None:
+            sex_wrong += (visits["patient_gender"].to_numpy()[rows] != c.sex).sum()
+        if c.age_range is not None:
+            lo, hi = c.age_range
+            age_wrong += ((age[rows] < lo) | (age[rows] > hi)).sum()
+        firsts = visits[rows & ~followup]
+        if not c.first_visit_monitoring:
+            first_treatment_wrong += (~treatment[rows & ~followup].isin(c.treatments)).sum()
+        if c.followup_treatments:
+            followup_treatment_wrong += (
+                ~treatment[rows & followup].isin(c.followup_treatments)
+            ).sum()
+        if c.max_episodes_per_patient is not None:
+            too_many += (firsts.groupby("patient_id").size() > c.max_episodes_per_patient).sum()
+        if c.min_days_between_episodes is not None:
+            starts = firsts.sort_values(["patient_id", "admission"])
+            gap = np.diff(starts["admission"].to_numpy()).astype("timedelta64[D]").astype(np.int64)
+            same = starts["patient_id"].to_numpy()[1:] == starts["patient_id"].to_numpy()[:-1]
+            too_close += (same & (gap < c.min_days_between_episodes)).sum()
+        if c.max_episodes_per_year is not None:
+            year = firsts["admission"].to_numpy().astype("datetime64[Y]")
+            per_year = firsts.assign(year=year).groupby(["patient_id", "year"]).size()
+            over_yearly_cap += (per_year > c.max_episodes_per_year).sum()
+    checks |= {
+        "sex_gated_condition_wrong_sex": sex_wrong,
+        "age_range_condition_outside_range": age_wrong,
+        "gated_condition_first_visit_wrong_treatment": first_treatment_wrong,
+        "gated_condition_followup_wrong_treatment": followup_treatment_wrong,
+        "capped_condition_too_many_episodes": too_many,
+        "capped_condition_episodes_too_close": too_close,
+        "condition_episodes_over_yearly_cap": over_yearly_cap,
+    }
+
+    distinct = visits.groupby("patient_id")["condition"].nunique()
+    once = (
+        visits[treatment.isin(catalog.once_per_patient).to_numpy()]
+        .groupby(["patient_id", "treatment"], observed=True)
+        .size()
+        if catalog.once_per_patient
+        else pd.Series(dtype=np.int64)
+    )
+    los = visits["los"].to_numpy()
+    lo = condition.map({n: c.los[0] for n, c in by_name.items()}).to_numpy(dtype=float)
+    hi = condition.map({n: c.los[1] for n, c in by_name.items()}).to_numpy(dtype=float)
+    same_day_ok = (
+        condition.map({n: c.same_day_ok for n, c in by_name.items()})
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    )
+    followup_hi = np.minimum(2, np.maximum(1, hi))
+    first_ok = ((los >= lo) & (los <= hi)) | ((los == 0) & same_day_ok)
+    outside = np.where(followup, (los < 1) | (los > followup_hi), ~first_ok)
+    is_medication = (treatment == MEDICATION).to_numpy()
+    drug_given = visits[["medication", "dosage", "frequency"]].notna().to_numpy()
+    monitoring_wrong = (
+        ~followup
+        & (treatment == "Monitoring").to_numpy()
+        & visits["severity"].astype("string").isin(["Moderate", "Severe"]).to_numpy()
+    )
+    checks |= {
+        "patients_with_more_than_3_conditions": (distinct > 3).sum(),
+        "once_per_patient_treatment_repeated": (once > 1).sum(),
+        "severe_same_day_stays": (
+            (visits["severity"].astype("string") == "Severe").to_numpy() & (los == 0)
+        ).sum(),
+        "los_outside_condition_fence": outside.sum(),
+        "followup_los_over_2": (followup & (los > 2)).sum(),
+        "medication_fields_inconsistent": (drug_given != is_medication[:, None]).any(axis=1).sum(),
+        "monitoring_on_moderate_or_severe_first_visit": monitoring_wrong.sum(),
+        "followup_required_without_followup": (
+            (visits["follow_up_required"].astype("string") == "Y").to_numpy()
+            & ~visits["has_next_in_case"].to_numpy()
+        ).sum(),
+    }
+    return checks
+
+
+def _timeline_checks(
+    patients: pd.DataFrame,
+    visits: pd.DataFrame,
+    billing: pd.DataFrame,
+    today64: np.datetime64,
+    max_delay: int,
+) -> dict:
+    admission, discharge = visits["admission"].to_numpy(), visits["discharge"].to_numpy()
+    bill_day = _days(billing["billing_date"])
+    paid_day = _days(billing["actual_payment_date"])
+    visit_discharge = (
+        pd.Series(discharge, index=visits["visit_id"].to_numpy())
+        .reindex(billing["visit_id"])
+        .to_numpy()
+    )
+    delay = (bill_day - visit_discharge).astype("timedelta64[D]").astype(np.float64)
+    after_today = (
+        (_days(patients["date_of_birth"]) > today64).sum()
+        + (admission > today64).sum()
+        + (discharge > today64).sum()
+        + (bill_day > today64).sum()
+        + (paid_day > today64).sum()
+    )
+    rooms = visits["hospital"].astype("string") + "#" + visits["room_number"].astype("string")
+    return {
+        "dates_after_today": after_today,
+        "discharge_before_admission": (discharge < admission).sum(),
+        "billing_before_discharge": (delay < 0).sum(),
+        "billing_more_than_5_days_after_discharge": (delay > max_delay).sum(),
+        "payment_before_billing": (paid_day < bill_day).sum(),
+        "overlapping_stays": _overlaps(visits["patient_id"].to_numpy(), admission, discharge),
+        "double_booked_rooms": _overlaps(pd.factorize(rooms)[0], admission, discharge),
+    }
+
+
+def payment_status(billing: pd.DataFrame, today64: np.datetime64) -> np.ndarray:
+    """The status each bill should have, from its dates as of ``today``."""
+    paid = _days(billing["actual_payment_date"])
+    due = _days(billing["expected_payment_date"])
+    has_paid = ~np.isnat(paid)
+    return np.where(
+        has_paid,
+        np.where(paid <= due, "Paid", "Late-Paid"),
+        np.where(due < today64, "Late-Unpaid", "In-progress"),
+    )
+
+
+def _billing_checks(
+    patients: pd.DataFrame,
+    visits: pd.DataFrame,
+    billing: pd.DataFrame,
+    today64: np.datetime64,
+    minimum_charge: int,
+    plan_days: dict[str, int],
+) -> dict:
+    total = billing["total_charge"].to_numpy()
+    insurance = billing["insurance_coverage_amount"].to_numpy()
+    share = billing["patient_responsibility_amount"].to_numpy()
+    insured = (
+        patients.set_index("patient_id")["insurance_provider"]
+        .notna()
+        .reindex(billing["patient_id"])
+        .to_numpy()
+    )
+    days = billing["payment_plan"].astype("string").map(plan_days).to_numpy(dtype=float)
+    term = (
+        (_days(billing["expected_payment_date"]) - _days(billing["billing_date"]))
+        .astype("timedelta64[D]")
+        .astype(float)
+    )
+    return {
+        "amounts_do_not_add_up": (total != insurance + share).sum(),
+        "negative_amounts": ((insurance < 0) | (share < 0)).sum(),
+        "charges_below_minimum": (total < minimum_charge).sum(),
+        "uninsured_with_coverage": (~insured.astype(bool) & (insurance > 0)).sum(),
+        "expected_date_not_matching_plan": (np.isnan(days) | (term != days)).sum(),
+        "payment_status_inconsistent": (
+            payment_status(billing, today64)
+            != billing["payment_status"].astype("string").to_numpy()
+        ).sum(),
+    }
+
+
+def _place_checks(
+    patients: pd.DataFrame, visits: pd.DataFrame, zips: ZipTable, nationwide: bool
+) -> dict:
+    reference = pd.DataFrame({"state": zips.state, "city": zips.city}, index=zips.zipcode)
+    patient_zip = patients["zipcode"].astype("string")
+    known = reference.reindex(patient_zip.to_numpy())
+    disagree = (
+        known["state"].isna().to_numpy()
+        | (known["state"].to_numpy() != patients["state"].astype("string").to_numpy())
+        | (known["city"].to_numpy() != patients["city"].astype("string").to_numpy())
+    )
+    hospital_zip = visits["hospital_zipcode"].astype("string")
+    hospital_state = reference["state"].reindex(hospital_zip.to_numpy()).to_numpy()
+    zips_per_hospital = visits.groupby(visits["hospital"].astype("string"))[
+        "hospital_zipcode"
+    ].nunique()
+    doctor = visits["doctor"].astype("string")
+    checks = {
+        "zipcodes_not_5_digits": (~patient_zip.str.fullmatch(r"\d{5}").fillna(False)).sum()
+        + (~hospital_zip.str.fullmatch(r"\d{5}").fillna(False)).sum(),
+        "zip_state_city_disagreement": disagree.sum(),
+        "hospital_state_not_its_zip_state": (
+            hospital_state != visits["hospital_state"].astype("string").to_numpy()
+        ).sum(),
+        "hospitals_with_several_zipcodes": (zips_per_hospital > 1).sum(),
+        "doctor_names_not_dr": (~doctor.str.match(r"Dr\. ")).sum(),
+    }
+    if nationwide:
+        checks["patient_and_hospital_in_different_states"] = (
+            visits["patient_state"] != visits["hospital_state"].astype("string").to_numpy()
+        ).sum()
+    return checks
+
+
+# ----------------------------------------------------------------------------- distributions
+
+
+def _share(numerator, denominator) -> float | None:
+    return None if denominator == 0 else round(float(numerator) / float(denominator), 4)
+
+
+def distributions(
+    patients: pd.DataFrame, visits: pd.DataFrame, billing: pd.DataFrame, catalog: Catalog
+) -> dict:
+    """The figures a reader compares with expectations (not pass/fail)."""
+    per_patient = visits.groupby("patient_id").size().reindex(patients["patient_id"], fill_value=0)
+    same_day = visits["los"].to_numpy() == 0
+    minor = (visits["category"] == "minor").to_numpy()
+    first = ~visits["is_followup"].to_numpy()
+    by_hospital = (
+        pd.Series(same_day)
+        .groupby(visits["hospital"].astype("string").to_numpy())
+        .agg(["mean", "size"])
+    )
+    by_hospital = by_hospital[by_hospital["size"] >= 20]["mean"]
+    insured = patients["insurance_provider"].notna()
+    bill_insured = (
+        insured.set_axis(patients["patient_id"]).reindex(billing["patient_id"]).to_numpy()
+    )
+    late_unpaid = (billing["payment_status"].astype("string") == "Late-Unpaid").to_numpy()
+    return {
+        "rows": {"patients": len(patients), "visits": len(visits), "billing": len(billing)},
+        "visits_per_patient": {
+            "mean": round(float(per_patient.mean()), 3) if len(per_patient) else None,
+            "median": float(per_patient.median()) if len(per_patient) else None,
+            "max": int(per_patient.max()) if len(per_patient) else None,
+            "patients_without_visits": int((per_patient == 0).sum()),
+        },
+        "states": int(patients["state"].nunique()),
+        "distinct_patient_zipcodes": int(patients["zipcode"].nunique()),
+        "hospitals": int(visits["hospital"].nunique()),
+        "doctors": int(visits["doctor"].nunique()),
+        "insured_rate": _share(insured.sum(), len(patients)),
+        "same_day_rate": {
+            "overall": _share(same_day.sum(), len(visits)),
+            "minor_cases": _share((same_day & minor).sum(), minor.sum()),
+            "minor_first_visits": _share((same_day & minor & first).sum(), (minor & first).sum()),
+            "by_hospital_min": _rounded(by_hospital.min()),
+            "by_hospital_median": _rounded(by_hospital.median()),
+            "by_hospital_max": _rounded(by_hospital.max()),
+        },
+        "severity": _counts(visits["severity"]),
+        "conditions": _counts(visits["condition"]),
+        "followups": _followup_figures(visits, billing),
+        "payment_status": _counts(billing["payment_status"]),
+        "payment_plan": _counts(billing["payment_plan"]),
+        "late_unpaid_rate": {
+            "insured": _share((late_unpaid & bill_insured).sum(), bill_insured.sum()),
+            "uninsured": _share((late_unpaid & ~bill_insured).sum(), (~bill_insured).sum()),
+        },
+        "continuity": continuity_figures(visits),
+    }
+
+
+def _rounded(value) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)
+
+
+def _counts(column: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in column.astype("string").value_counts().sort_index().items()}
+
+
+def _followup_figures(visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
+    charge = billing.set_index("visit_id")["total_charge"].reindex(visits["visit_id"]).to_numpy()
+    followup = visits["is_followup"].to_numpy()
+    previous = np.concatenate([[np.nan], charge[:-1]])
+    first = pd.Series(charge).groupby(visits["episode"].to_numpy()).transform("first").to_numpy()
+    return {
+        "followup_visits": int(followup.sum()),
+        "share_of_visits": _share(followup.sum(), len(visits)),
+        "followups_charged_more_than_previous_visit": _share(
+            (followup & (charge > previous)).sum(), followup.sum()
+        ),
+        "followups_charged_below_first_visit": _share(
+            (followup & (charge < first)).sum(), followup.sum()
+        ),
+    }
+
+
+def continuity_figures(visits: pd.DataFrame) -> dict:
+    """Where follow-ups went, and the continuity indices at doctor and hospital level."""
+    followup = visits["is_followup"].to_numpy()
+    doctor = pd.factorize(visits["doctor"])[0]
+    hospital = pd.factorize(visits["hospital"])[0]
+    state = pd.factorize(visits["hospital_state"])[0]
+    same_doctor = np.concatenate([[False], doctor[1:] == doctor[:-1]]) & followup
+    same_hospital = np.concatenate([[False], hospital[1:] == hospital[:-1]]) & followup
+    same_state = np.concatenate([[False], state[1:] == state[:-1]]) & followup
+    count = followup.sum()
+    order = np.lexsort(
+        (
+            visits["visit_id"].to_numpy(),
+            visits["admission"].to_numpy(),
+            visits["patient_id"].to_numpy(),
+        )
+    )
+    patient = visits["patient_id"].to_numpy()[order]
+    total = len(np.unique(patient))
+    levels = {
+        "doctor_hospital": doctor[order].astype(np.int64) * (hospital.max() + 1) + hospital[order],
+        "doctor": doctor[order],
+        "hospital": hospital[order],
+    }
+    return {
+        "followups_same_doctor_and_hospital": _share((same_doctor & same_hospital).sum(), count),
+        "followups_same_hospital_other_doctor": _share((~same_doctor & same_hospital).sum(), count),
+        "followups_other_hospital_same_state": _share(
+            (~same_hospital & same_state & followup).sum(), count
+        ),
+        "followups_other_state": _share((~same_state & followup).sum(), count),
+        "indices": {
+            name: summarise(indices_by_patient(patient, providers), total)
+            for name, providers in levels.items()
+        },
+    }

@@ -1,0 +1,78 @@
+"""Writing a dataset: CSV tables and the JSON summary, atomically.
+
+Files are written into a temporary folder beside the target and moved into place only when
+all of them are complete. A crash or Ctrl-C leaves the older dataset as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from reporting.schema import DATE_COLUMNS
+
+DATE_FORMATS = {"slash": "%Y/%m/%d", "iso": "%Y-%m-%d"}
+
+
+def table_file_name(table: str, prefix: str | None) -> str:
+    """``patients.csv`` or ``PREFIX_patients.csv``."""
+    return f"{prefix}_{table}.csv" if prefix else f"{table}.csv"
+
+
+def to_arrow(frame: pd.DataFrame, table: str, date_format: str) -> pa.Table:
+    """The table as Arrow, with dates as text in the chosen format and categories as text."""
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    dates = set(DATE_COLUMNS.get(table, ()))
+    columns = []
+    for name, column in zip(arrow.column_names, arrow.columns):
+        if name in dates:
+            column = pc.strftime(column.cast(pa.timestamp("s")), format=DATE_FORMATS[date_format])
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.table(columns, names=arrow.column_names)
+
+
+def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> None:
+    """One table as CSV: header, quoted only where needed, empty cells for missing values."""
+    options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+    pacsv.write_csv(to_arrow(frame, table, date_format), str(path), write_options=options)
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def staged_output(outdir: Path) -> Iterator[Path]:
+    """A temporary folder for a dataset's files; on success they replace those in ``outdir``.
+
+    When ``outdir`` does not exist yet, the whole folder appears in one rename. Otherwise each
+    file replaces its older version in one rename, after all files are complete. On any error
+    the temporary folder is removed and ``outdir`` is untouched.
+    """
+    outdir = Path(outdir)
+    parent = outdir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".partial", dir=parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the dataset folder should not be
+    try:
+        yield staging
+        if not outdir.exists():
+            os.replace(staging, outdir)
+            return
+        for item in sorted(staging.iterdir()):
+            os.replace(item, outdir / item.name)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Simulate a US-style hospital system and write synthetic patients, visits and billing tables.
+
+    python run_sim.py --patients 1000 --seed 42 --outdir output
+
+See README.md for every option; ``python run_sim.py --help`` lists them.
+"""
+
+import sys
+
+from sim.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The command line: parse, build the Scenario, run, write, print. Nothing else lives here.
+
+Exit status: 0 success, 2 bad input (one line on stderr), 3 the dataset was written but a
+validation rule failed, 130 interrupted (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from reporting.summary import build_summary
+from reporting.writers import staged_output, table_file_name, write_csv, write_json
+from sim.scenario import DEFAULTS, Scenario, ScenarioError
+from sim.simulation import Simulation
+
+EXIT_BAD_INPUT = 2
+EXIT_VALIDATION_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is the one line shown to the user."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _date(text: str) -> dt.date:
+    for layout in ("%Y-%m-%d", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(text, layout).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)")
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1]")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="run_sim.py",
+        description="Simulate a US-style hospital system and write synthetic patients, visits "
+        "and billing tables with a validation summary. All data are synthetic.",
+    )
+    parser.add_argument(
+        "--patients",
+        type=_count,
+        default=DEFAULTS["patients"],
+        help="patients to simulate (default %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=_seed, default=DEFAULTS["seed"], help="random seed (default %(default)s)"
+    )
+    parser.add_argument(
+        "--today",
+        type=_date,
+        help="anchor date: nothing happens after it (default: the current date)",
+    )
+    parser.add_argument(
+        "--start", type=_date, help="first day of the history (default: three years before --today)"
+    )
+    parser.add_argument(
+        "--outdir", type=Path, default=Path("output"), help="output folder (default %(default)s)"
+    )
+    parser.add_argument(
+        "--export-prefix", help="write PREFIX_patients.csv, ... instead of patients.csv, ..."
+    )
+    validation = parser.add_mutually_exclusive_group()
+    validation.add_argument(
+        "--validate", action="store_true", help="validate the tables (the default)"
+    )
+    validation.add_argument("--no-validate", action="store_true", help="skip the validation checks")
+    parser.add_argument(
+        "--minor-same-day-rate",
+        type=_rate,
+        default=DEFAULTS["minor_same_day_rate"],
+        help="same-day discharge rate of minor and chronic cases (default %(default)s)",
+    )
+    parser.add_argument(
+        "--insured-rate",
+        type=_rate,
+        default=DEFAULTS["insured_rate"],
+        help="share of insured patients (default %(default)s)",
+    )
+    parser.add_argument(
+        "--date-format",
+        choices=("slash", "iso"),
+        default=DEFAULTS["date_format"],
+        help="dates as YYYY/MM/DD (slash, default) or YYYY-MM-DD (iso)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not print the summary")
+    return parser
+
+
+def check_outdir(outdir: Path, prefix: str | None) -> None:
+    """Refuse an output folder or prefix we cannot use, before any work is done."""
+    if prefix is not None and (not prefix or any(sep in prefix for sep in ("/", "\\", os.sep))):
+        raise UsageError(
+            f"--export-prefix {prefix!r} must be a plain name without a path separator"
+        )
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"--outdir {outdir} is a file, not a folder")
+    probe = outdir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"--outdir {outdir}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--outdir {outdir} is not writable")
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    values = {
+        "patients": args.patients,
+        "seed": args.seed,
+        "date_format": args.date_format,
+        "minor_same_day_rate": args.minor_same_day_rate,
+        "insured_rate": args.insured_rate,
+        "start": args.start,
+    }
+    if args.today is not None:
+        values["today"] = args.today
+    return Scenario(**values)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    scenario = scenario_from_args(args)
+    check_outdir(args.outdir, args.export_prefix)
+    started = time.perf_counter()
+    simulation = Simulation(scenario).run()
+    tables = simulation.tables()
+    summary = build_summary(simulation, tables, run_validation=not args.no_validate)
+    with staged_output(args.outdir) as staging:
+        for name, frame in tables.items():
+            write_csv(
+                frame,
+                name,
+                staging / table_file_name(name, args.export_prefix),
+                scenario.date_format,
+            )
+        write_json(summary, staging / "validation_summary.json")
+    if not args.quiet:
+        print(json.dumps(summary, indent=2))
+    rows = summary.get("distributions", {}).get("rows") or {n: len(f) for n, f in tables.items()}
+    print(
+        f"wrote {rows['patients']:,} patients, {rows['visits']:,} visits, "
+        f"{rows['billing']:,} bills to "
+        f"{args.outdir} in {time.perf_counter() - started:.1f} s; validation: "
+        + (
+            "skipped"
+            if summary["ok"] is None
+            else "OK"
+            if summary["ok"]
+            else f"{summary['violations']} violations"
+        ),
+        file=sys.stderr,
+    )
+    return EXIT_VALIDATION_FAILED if summary["ok"] is False else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: turns bad input into one line on stderr and exit status 2."""
+    try:
+        return run(argv)
+    except (UsageError, ScenarioError) as error:
+        print(f"run_sim.py: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:
+        print(f"run_sim.py: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("run_sim.py: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
