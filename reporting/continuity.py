@@ -61,6 +61,9 @@ def indices_by_patient(
     admission date, visit id). Patients with fewer than ``min_visits`` visits are left out.
     Returns one row per patient, indexed by patient.
     """
+    columns = ["n_visits", "n_providers", *INDICES]
+    if len(patient) == 0:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="patient_id"))
     patient_codes, patients = pd.factorize(np.asarray(patient))
     provider_codes = pd.factorize(np.asarray(provider))[0]
     count = len(patients)

@@ -78,26 +78,47 @@ def _with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalo
     frame["los"] = (discharge - admission).astype(np.int64)
     frame["condition"] = frame["condition"].astype("string")
     frame = frame.sort_values(["patient_id", "condition", "admission", "visit_id"], kind="stable")
-    same_case = (frame["patient_id"].to_numpy()[1:] == frame["patient_id"].to_numpy()[:-1]) & (
-        frame["condition"].to_numpy()[1:] == frame["condition"].to_numpy()[:-1]
-    )
-    previous_booked = frame["follow_up_required"].astype("string").to_numpy()[:-1] == "Y"
-    frame["is_followup"] = np.concatenate([[False], same_case & previous_booked])
-    frame["episode"] = np.cumsum(~frame["is_followup"].to_numpy())
-    nxt_same = np.concatenate([same_case, [False]])
-    frame["has_next_in_case"] = nxt_same
+    patient = frame["patient_id"].to_numpy()
+    condition = _text(frame["condition"])
+    booked = _text(frame["follow_up_required"]) == "Y"
+    same_case = (patient[1:] == patient[:-1]) & (condition[1:] == condition[:-1])
+    is_followup = np.zeros(len(frame), dtype=bool)
+    has_next_in_case = np.zeros(len(frame), dtype=bool)
+    is_followup[1:] = same_case & booked[:-1]
+    has_next_in_case[:-1] = same_case
+    frame["is_followup"] = is_followup
+    frame["episode"] = np.cumsum(~is_followup)
+    frame["has_next_in_case"] = has_next_in_case
     categories = {c.name: c.category for c in catalog.conditions}
-    frame["category"] = frame["condition"].map(categories)
-    people = patients.set_index("patient_id")
-    frame["birth"] = (
-        people["date_of_birth"].reindex(frame["patient_id"]).to_numpy(dtype="datetime64[D]")
-    )
-    frame["patient_name"] = people["name"].reindex(frame["patient_id"]).to_numpy()
-    frame["patient_gender"] = (
-        people["gender"].astype("string").reindex(frame["patient_id"]).to_numpy()
-    )
-    frame["patient_state"] = people["state"].reindex(frame["patient_id"]).to_numpy()
+    frame["category"] = _lookup(frame["condition"], categories, "")
+    ids, wanted = patients["patient_id"], frame["patient_id"]
+    frame["birth"] = _by_key(ids, _days(patients["date_of_birth"]), wanted)
+    frame["patient_name"] = _by_key(ids, _text(patients["name"]), wanted)
+    frame["patient_gender"] = _by_key(ids, _text(patients["gender"]), wanted)
+    frame["patient_state"] = _by_key(ids, _text(patients["state"]), wanted)
     return frame
+
+
+def _text(values) -> np.ndarray:
+    """Text values as a numpy object array with None for missing (safe to compare)."""
+    series = pd.Series(values, dtype="string")
+    return series.astype(object).where(series.notna(), None).to_numpy()
+
+
+def _by_key(keys, values, wanted) -> np.ndarray:
+    """The value at the first row of each key, for each wanted key (missing where absent).
+
+    Duplicate keys are tolerated: they are what some checks look for.
+    """
+    series = pd.Series(np.asarray(values), index=np.asarray(keys))
+    series = series[~series.index.duplicated()]
+    return series.reindex(np.asarray(wanted)).to_numpy()
+
+
+def _lookup(values: pd.Series, mapping: dict, default) -> np.ndarray:
+    """``mapping[value]`` for each value, ``default`` for values not in the mapping."""
+    codes = pd.Categorical(values.astype("string"), categories=list(mapping)).codes
+    return np.array([*mapping.values(), default])[codes]
 
 
 def _overlaps(group: pd.Series, start: np.ndarray, end: np.ndarray) -> int:
@@ -117,8 +138,8 @@ def _overlaps(group: pd.Series, start: np.ndarray, end: np.ndarray) -> int:
 
 def _identity_checks(patients: pd.DataFrame, visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
     bills_per_visit = billing["visit_id"].value_counts()
-    bill_patient = (
-        visits.set_index("visit_id")["patient_id"].reindex(billing["visit_id"]).to_numpy()
+    bill_patient = _by_key(
+        visits["visit_id"], visits["patient_id"].to_numpy(float), billing["visit_id"]
     )
     ids = pd.concat([patients["patient_id"], visits["visit_id"], billing["billing_id"]])
     return {
@@ -158,8 +179,8 @@ def _person_checks(
             visit_age != age_on(visits["birth"].to_numpy(), visits["admission"].to_numpy())
         ).sum(),
         "visit_name_or_gender_mismatch": (
-            (visits["name"].astype("string").to_numpy() != visits["patient_name"])
-            | (visits["gender"].astype("string").to_numpy() != visits["patient_gender"])
+            (_text(visits["name"]) != _text(visits["patient_name"]))
+            | (_text(visits["gender"]) != _text(visits["patient_gender"]))
         ).sum(),
         "name_not_first_and_last": (
             patients["name"].astype("string")
@@ -185,11 +206,7 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     condition = visits["condition"]
     followup = visits["is_followup"].to_numpy()
     age = visits["age"].to_numpy()
-    adult_only = (
-        condition.map({n: c.adult_only for n, c in by_name.items()})
-        .fillna(False)
-        .to_numpy(dtype=bool)
-    )
+    adult_only = _lookup(condition, {n: c.adult_only for n, c in by_name.items()}, False)
     treatment = visits["treatment"].astype("string")
     checks = {
         "pediatric_gating": (adult_only & (age < 18)).sum(),
@@ -199,11 +216,11 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     sex_wrong = age_wrong = first_treatment_wrong = followup_treatment_wrong = 0
     too_many = too_close = over_yearly_cap = 0
     for c in catalog.conditions:
-        rows = (condition == c.name).to_numpy()
+        rows = (condition == c.name).to_numpy(dtype=bool, na_value=False)
         if not rows.any():
             continue
         if c.sex is not None:
-            sex_wrong += (visits["patient_gender"].to_numpy()[rows] != c.sex).sum()
+            sex_wrong += (_text(visits["patient_gender"])[rows] != c.sex).sum()
         if c.age_range is not None:
             lo, hi = c.age_range
             age_wrong += ((age[rows] < lo) | (age[rows] > hi)).sum()
@@ -237,42 +254,44 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
 
     distinct = visits.groupby("patient_id")["condition"].nunique()
     once = (
-        visits[treatment.isin(catalog.once_per_patient).to_numpy()]
+        visits[treatment.isin(catalog.once_per_patient).to_numpy(dtype=bool, na_value=False)]
         .groupby(["patient_id", "treatment"], observed=True)
         .size()
         if catalog.once_per_patient
         else pd.Series(dtype=np.int64)
     )
     los = visits["los"].to_numpy()
-    lo = condition.map({n: c.los[0] for n, c in by_name.items()}).to_numpy(dtype=float)
-    hi = condition.map({n: c.los[1] for n, c in by_name.items()}).to_numpy(dtype=float)
-    same_day_ok = (
-        condition.map({n: c.same_day_ok for n, c in by_name.items()})
-        .fillna(False)
-        .to_numpy(dtype=bool)
-    )
+    lo = _lookup(condition, {n: c.los[0] for n, c in by_name.items()}, np.nan)
+    hi = _lookup(condition, {n: c.los[1] for n, c in by_name.items()}, np.nan)
+    same_day_ok = _lookup(condition, {n: c.same_day_ok for n, c in by_name.items()}, False)
     followup_hi = np.minimum(2, np.maximum(1, hi))
     first_ok = ((los >= lo) & (los <= hi)) | ((los == 0) & same_day_ok)
     outside = np.where(followup, (los < 1) | (los > followup_hi), ~first_ok)
-    is_medication = (treatment == MEDICATION).to_numpy()
+    is_medication = (treatment == MEDICATION).to_numpy(dtype=bool, na_value=False)
     drug_given = visits[["medication", "dosage", "frequency"]].notna().to_numpy()
     monitoring_wrong = (
         ~followup
-        & (treatment == "Monitoring").to_numpy()
-        & visits["severity"].astype("string").isin(["Moderate", "Severe"]).to_numpy()
+        & (treatment == "Monitoring").to_numpy(dtype=bool, na_value=False)
+        & visits["severity"]
+        .astype("string")
+        .isin(["Moderate", "Severe"])
+        .to_numpy(dtype=bool, na_value=False)
     )
     checks |= {
         "patients_with_more_than_3_conditions": (distinct > 3).sum(),
         "once_per_patient_treatment_repeated": (once > 1).sum(),
         "severe_same_day_stays": (
-            (visits["severity"].astype("string") == "Severe").to_numpy() & (los == 0)
+            (visits["severity"].astype("string") == "Severe").to_numpy(dtype=bool, na_value=False)
+            & (los == 0)
         ).sum(),
         "los_outside_condition_fence": outside.sum(),
         "followup_los_over_2": (followup & (los > 2)).sum(),
         "medication_fields_inconsistent": (drug_given != is_medication[:, None]).any(axis=1).sum(),
         "monitoring_on_moderate_or_severe_first_visit": monitoring_wrong.sum(),
         "followup_required_without_followup": (
-            (visits["follow_up_required"].astype("string") == "Y").to_numpy()
+            (visits["follow_up_required"].astype("string") == "Y").to_numpy(
+                dtype=bool, na_value=False
+            )
             & ~visits["has_next_in_case"].to_numpy()
         ).sum(),
     }
@@ -289,11 +308,7 @@ def _timeline_checks(
     admission, discharge = visits["admission"].to_numpy(), visits["discharge"].to_numpy()
     bill_day = _days(billing["billing_date"])
     paid_day = _days(billing["actual_payment_date"])
-    visit_discharge = (
-        pd.Series(discharge, index=visits["visit_id"].to_numpy())
-        .reindex(billing["visit_id"])
-        .to_numpy()
-    )
+    visit_discharge = _by_key(visits["visit_id"], discharge, billing["visit_id"])
     delay = (bill_day - visit_discharge).astype("timedelta64[D]").astype(np.float64)
     after_today = (
         (_days(patients["date_of_birth"]) > today64).sum()
@@ -337,13 +352,13 @@ def _billing_checks(
     total = billing["total_charge"].to_numpy()
     insurance = billing["insurance_coverage_amount"].to_numpy()
     share = billing["patient_responsibility_amount"].to_numpy()
-    insured = (
-        patients.set_index("patient_id")["insurance_provider"]
-        .notna()
-        .reindex(billing["patient_id"])
-        .to_numpy()
+    insured = _by_key(
+        patients["patient_id"],
+        patients["insurance_provider"].notna().to_numpy(),
+        billing["patient_id"],
     )
-    days = billing["payment_plan"].astype("string").map(plan_days).to_numpy(dtype=float)
+    insured = np.where(pd.isna(insured), False, insured).astype(bool)
+    days = _lookup(billing["payment_plan"], plan_days, np.nan).astype(float)
     term = (
         (_days(billing["expected_payment_date"]) - _days(billing["billing_date"]))
         .astype("timedelta64[D]")
@@ -356,8 +371,7 @@ def _billing_checks(
         "uninsured_with_coverage": (~insured.astype(bool) & (insurance > 0)).sum(),
         "expected_date_not_matching_plan": (np.isnan(days) | (term != days)).sum(),
         "payment_status_inconsistent": (
-            payment_status(billing, today64)
-            != billing["payment_status"].astype("string").to_numpy()
+            payment_status(billing, today64) != _text(billing["payment_status"])
         ).sum(),
     }
 
@@ -365,16 +379,16 @@ def _billing_checks(
 def _place_checks(
     patients: pd.DataFrame, visits: pd.DataFrame, zips: ZipTable, nationwide: bool
 ) -> dict:
-    reference = pd.DataFrame({"state": zips.state, "city": zips.city}, index=zips.zipcode)
     patient_zip = patients["zipcode"].astype("string")
-    known = reference.reindex(patient_zip.to_numpy())
+    known_state = _by_key(zips.zipcode, zips.state.astype(object), patient_zip)
+    known_city = _by_key(zips.zipcode, zips.city, patient_zip)
     disagree = (
-        known["state"].isna().to_numpy()
-        | (known["state"].to_numpy() != patients["state"].astype("string").to_numpy())
-        | (known["city"].to_numpy() != patients["city"].astype("string").to_numpy())
+        pd.isna(known_state)
+        | (_text(known_state) != _text(patients["state"]))
+        | (_text(known_city) != _text(patients["city"]))
     )
     hospital_zip = visits["hospital_zipcode"].astype("string")
-    hospital_state = reference["state"].reindex(hospital_zip.to_numpy()).to_numpy()
+    hospital_state = _by_key(zips.zipcode, zips.state.astype(object), hospital_zip)
     zips_per_hospital = visits.groupby(visits["hospital"].astype("string"))[
         "hospital_zipcode"
     ].nunique()
@@ -384,14 +398,14 @@ def _place_checks(
         + (~hospital_zip.str.fullmatch(r"\d{5}").fillna(False)).sum(),
         "zip_state_city_disagreement": disagree.sum(),
         "hospital_state_not_its_zip_state": (
-            hospital_state != visits["hospital_state"].astype("string").to_numpy()
+            _text(hospital_state) != _text(visits["hospital_state"])
         ).sum(),
         "hospitals_with_several_zipcodes": (zips_per_hospital > 1).sum(),
         "doctor_names_not_dr": (~doctor.str.match(r"Dr\. ")).sum(),
     }
     if nationwide:
         checks["patient_and_hospital_in_different_states"] = (
-            visits["patient_state"] != visits["hospital_state"].astype("string").to_numpy()
+            _text(visits["patient_state"]) != _text(visits["hospital_state"])
         ).sum()
     return checks
 
@@ -409,7 +423,7 @@ def distributions(
     """The figures a reader compares with expectations (not pass/fail)."""
     per_patient = visits.groupby("patient_id").size().reindex(patients["patient_id"], fill_value=0)
     same_day = visits["los"].to_numpy() == 0
-    minor = (visits["category"] == "minor").to_numpy()
+    minor = (visits["category"] == "minor").to_numpy(dtype=bool, na_value=False)
     first = ~visits["is_followup"].to_numpy()
     by_hospital = (
         pd.Series(same_day)
@@ -418,10 +432,11 @@ def distributions(
     )
     by_hospital = by_hospital[by_hospital["size"] >= 20]["mean"]
     insured = patients["insurance_provider"].notna()
-    bill_insured = (
-        insured.set_axis(patients["patient_id"]).reindex(billing["patient_id"]).to_numpy()
+    bill_insured = _by_key(patients["patient_id"], insured.to_numpy(), billing["patient_id"])
+    bill_insured = np.where(pd.isna(bill_insured), False, bill_insured).astype(bool)
+    late_unpaid = (billing["payment_status"].astype("string") == "Late-Unpaid").to_numpy(
+        dtype=bool, na_value=False
     )
-    late_unpaid = (billing["payment_status"].astype("string") == "Late-Unpaid").to_numpy()
     return {
         "rows": {"patients": len(patients), "visits": len(visits), "billing": len(billing)},
         "visits_per_patient": {
@@ -465,7 +480,9 @@ def _counts(column: pd.Series) -> dict[str, int]:
 
 
 def _followup_figures(visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
-    charge = billing.set_index("visit_id")["total_charge"].reindex(visits["visit_id"]).to_numpy()
+    charge = _by_key(
+        billing["visit_id"], billing["total_charge"].to_numpy(float), visits["visit_id"]
+    )
     followup = visits["is_followup"].to_numpy()
     previous = np.concatenate([[np.nan], charge[:-1]])
     first = pd.Series(charge).groupby(visits["episode"].to_numpy()).transform("first").to_numpy()
@@ -501,7 +518,7 @@ def continuity_figures(visits: pd.DataFrame) -> dict:
     patient = visits["patient_id"].to_numpy()[order]
     total = len(np.unique(patient))
     levels = {
-        "doctor_hospital": doctor[order].astype(np.int64) * (hospital.max() + 1) + hospital[order],
+        "doctor_hospital": doctor[order].astype(np.int64) * (len(hospital) + 1) + hospital[order],
         "doctor": doctor[order],
         "hospital": hospital[order],
     }

@@ -1,0 +1,42 @@
+"""Knobs move the data in the direction they promise (same seed, so common random numbers)."""
+
+from __future__ import annotations
+
+from tests.conftest import simulate
+
+
+def _figures(**values):
+    return simulate(patients=1500, seed=21, **values)[2]["distributions"]
+
+
+def test_a_higher_minor_same_day_rate_gives_more_same_day_stays():
+    low = _figures(minor_same_day_rate=0.1)["same_day_rate"]
+    high = _figures(minor_same_day_rate=0.8)["same_day_rate"]
+    assert high["overall"] > low["overall"] + 0.05
+    assert high["minor_first_visits"] > low["minor_first_visits"] + 0.3
+
+
+def test_a_lower_insured_rate_gives_fewer_insured_patients_and_more_late_unpaid_bills():
+    low = _figures(insured_rate=0.3)
+    high = _figures(insured_rate=0.95)
+    assert low["insured_rate"] < 0.4 < 0.9 < high["insured_rate"]
+    paid = {name: low["payment_status"][name] for name in ("Paid", "Late-Unpaid")}
+    assert low["payment_status"]["Late-Unpaid"] / sum(low["payment_status"].values()) > (
+        high["payment_status"]["Late-Unpaid"] / sum(high["payment_status"].values())
+    ), paid
+
+
+def test_a_lower_continuity_preference_gives_lower_doctor_continuity():
+    loyal = _figures(continuity_preference=1.0)["continuity"]
+    fickle = _figures(continuity_preference=0.3)["continuity"]
+    assert loyal["followups_same_doctor_and_hospital"] > 0.95
+    assert (
+        fickle["followups_same_doctor_and_hospital"]
+        < loyal["followups_same_doctor_and_hospital"] - 0.2
+    )
+    assert fickle["indices"]["doctor"]["coc"]["mean"] < loyal["indices"]["doctor"]["coc"]["mean"]
+
+
+def test_uninsured_patients_leave_more_bills_unpaid(medium_run):
+    rates = medium_run[2]["distributions"]["late_unpaid_rate"]
+    assert rates["uninsured"] > rates["insured"]

@@ -1,0 +1,195 @@
+"""Rules that must hold in every dataset, checked by the validation summary and, for the
+most important ones, again by straightforward independent code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import TODAY, simulate
+
+
+@pytest.mark.parametrize(("patients", "seed"), [(150, 1), (900, 2), (2500, 3)])
+def test_every_rule_check_is_zero(patients, seed):
+    _, _tables, summary = simulate(patients=patients, seed=seed)
+    failing = {name: count for name, count in summary["checks"].items() if count}
+    assert failing == {}
+    assert summary["ok"] is True
+    assert summary["distributions"]["rows"]["patients"] == patients
+
+
+def test_the_summary_has_every_check_of_the_domain(small_run):
+    checks = small_run[2]["checks"]
+    for name in (
+        "duplicate_patient_ids",
+        "visits_without_bill",
+        "visits_with_several_bills",
+        "visits_with_unknown_patient",
+        "patient_age_mismatch",
+        "visit_age_mismatch",
+        "pediatric_gating",
+        "sex_gated_condition_wrong_sex",
+        "capped_condition_too_many_episodes",
+        "capped_condition_episodes_too_close",
+        "gated_condition_followup_wrong_treatment",
+        "patients_with_more_than_3_conditions",
+        "once_per_patient_treatment_repeated",
+        "condition_episodes_over_yearly_cap",
+        "severe_same_day_stays",
+        "los_outside_condition_fence",
+        "followup_los_over_2",
+        "overlapping_stays",
+        "double_booked_rooms",
+        "followup_required_without_followup",
+        "dates_after_today",
+        "discharge_before_admission",
+        "billing_before_discharge",
+        "policy_without_provider",
+        "prefix_gender_conflicts",
+        "prefix_on_minors",
+        "zip_state_city_disagreement",
+        "hospitals_with_several_zipcodes",
+        "patient_and_hospital_in_different_states",
+        "amounts_do_not_add_up",
+        "charges_below_minimum",
+        "payment_status_inconsistent",
+    ):
+        assert name in checks
+
+
+def test_every_visit_has_exactly_one_bill_for_the_same_patient(small_run):
+    _, tables, _ = small_run
+    merged = tables.visits[["visit_id", "patient_id"]].merge(
+        tables.billing[["visit_id", "patient_id"]], on="visit_id", how="outer", indicator=True
+    )
+    assert (merged["_merge"] == "both").all()
+    assert (merged["patient_id_x"] == merged["patient_id_y"]).all()
+    assert tables.billing["visit_id"].is_unique
+
+
+def _intervals_overlap(frame: pd.DataFrame, key: str) -> int:
+    """Plain Python: for each key, does any stay begin before an earlier one has ended?"""
+    overlaps = 0
+    for _, group in frame.groupby(key):
+        stays = sorted(zip(group["date_of_admission"], group["date_of_discharge"]))
+        latest_end = None
+        for start, end in stays:
+            if latest_end is not None and start < latest_end:
+                overlaps += 1
+            latest_end = end if latest_end is None else max(latest_end, end)
+    return overlaps
+
+
+def test_nobody_is_in_two_stays_and_no_room_holds_two_patients(medium_run):
+    _, tables, _ = medium_run
+    visits = tables.visits.astype({"hospital": "string", "room_number": "string"})
+    assert _intervals_overlap(visits, "patient_id") == 0
+    visits = visits.assign(room=visits["hospital"] + "#" + visits["room_number"])
+    assert _intervals_overlap(visits, "room") == 0
+
+
+def test_no_date_lies_after_today_and_stays_are_ordered(medium_run):
+    _, tables, _ = medium_run
+    today = pd.Timestamp(TODAY)
+    for frame, columns in (
+        (tables.patients, ["date_of_birth"]),
+        (tables.visits, ["date_of_admission", "date_of_discharge"]),
+        (tables.billing, ["billing_date", "actual_payment_date"]),
+    ):
+        for column in columns:
+            assert (frame[column].dropna() <= today).all(), column
+    assert (tables.visits["date_of_discharge"] >= tables.visits["date_of_admission"]).all()
+
+
+def test_money_adds_up_and_empty_means_null(medium_run):
+    _, tables, _ = medium_run
+    billing, patients, visits = tables.billing, tables.patients, tables.visits
+    assert (
+        billing["total_charge"]
+        == billing["insurance_coverage_amount"] + billing["patient_responsibility_amount"]
+    ).all()
+    assert (billing["total_charge"] >= 87).all()
+    uninsured = patients["insurance_provider"].isna()
+    assert patients.loc[uninsured, "insurance_policy_number"].isna().all()
+    assert patients.loc[~uninsured, "insurance_policy_number"].notna().all()
+    assert patients.loc[~uninsured, "insurance_policy_number"].is_unique
+    drug = visits["treatment"].astype("string") == "Medication"
+    assert visits.loc[drug, ["medication", "dosage", "frequency"]].notna().all().all()
+    assert visits.loc[~drug, ["medication", "dosage", "frequency"]].isna().all().all()
+    paid = billing["payment_status"].isin(["Paid", "Late-Paid"])
+    assert billing.loc[paid, "actual_payment_date"].notna().all()
+    assert billing.loc[~paid, "actual_payment_date"].isna().all()
+
+
+def test_every_payment_status_appears(medium_run):
+    statuses = set(medium_run[1].billing["payment_status"].astype("string"))
+    assert statuses == {"Paid", "Late-Paid", "In-progress", "Late-Unpaid"}
+
+
+def test_prefixes_match_gender_and_age_and_contacts_are_fictional(medium_run):
+    patients = medium_run[1].patients
+    first = patients["first_name"].astype("string")
+    male = patients["gender"] == "Male"
+    assert not first[male].str.startswith(("Mrs.", "Ms.")).any()
+    assert not first[~male].str.startswith("Mr. ").any()
+    assert not first[patients["age"] < 18].str.match(r"(Mr|Mrs|Ms|Dr)\. ").any()
+    assert first.str.match(r"(Mr|Mrs|Ms|Dr)\. ").any()
+    assert patients["phone_number"].str.fullmatch(r"\d{3}-555-01\d{2}").all()
+    assert patients["email"].str.fullmatch(r"[a-z0-9.]+@example\.(com|net|org)").all()
+    assert patients["zipcode"].str.fullmatch(r"\d{5}").all()
+
+
+def test_doctors_and_hospitals_are_unique_keys(medium_run):
+    visits = medium_run[1].visits
+    assert visits["doctor"].astype("string").str.startswith("Dr. ").all()
+    per_hospital = visits.groupby("hospital", observed=True)[
+        ["hospital_zipcode", "hospital_state"]
+    ].nunique()
+    assert (per_hospital == 1).all().all()
+
+
+def test_childbirth_rules(medium_run):
+    visits = medium_run[1].visits
+    births = visits[visits["condition"] == "Childbirth"]
+    assert len(births) > 0
+    assert (births["gender"] == "Female").all()
+    assert births["age"].between(18, 50).all()
+    deliveries = births[births["treatment"].isin(["Delivery", "Cesarean Section"])]
+    assert deliveries.groupby("patient_id").size().max() <= 2
+    others = births[~births.index.isin(deliveries.index)]
+    assert set(others["treatment"].astype("string")) <= {
+        "Postpartum Checkup",
+        "Monitoring",
+        "Lactation Support",
+    }
+
+
+def test_at_most_one_bypass_and_three_conditions_per_patient(medium_run):
+    visits = medium_run[1].visits
+    assert visits.groupby("patient_id")["condition"].nunique().max() <= 3
+    bypass = visits[visits["treatment"] == "Bypass Surgery"]
+    assert bypass["patient_id"].is_unique
+
+
+def test_follow_up_flag_means_a_later_visit_for_the_same_condition(medium_run):
+    visits = medium_run[1].visits.sort_values(
+        ["patient_id", "condition", "date_of_admission", "visit_id"]
+    )
+    booked = visits["follow_up_required"] == "Y"
+    next_same = (visits["patient_id"].shift(-1) == visits["patient_id"]) & (
+        visits["condition"].astype("string").shift(-1) == visits["condition"].astype("string")
+    )
+    assert (next_same[booked]).all()
+    assert booked.any() and (~booked).any()
+
+
+def test_every_state_appears_in_a_large_run():
+    _, tables, summary = simulate(patients=20000, seed=11)
+    assert tables.patients["state"].nunique() == 51
+    assert summary["ok"] is True
+    in_state = tables.visits.merge(tables.patients[["patient_id", "state"]], on="patient_id")
+    assert (in_state["state"] == in_state["hospital_state"]).all()
+    per_patient = summary["distributions"]["visits_per_patient"]["mean"]
+    assert 4.5 <= per_patient <= 5.5
+    assert np.isclose(summary["distributions"]["insured_rate"], 0.78, atol=0.015)

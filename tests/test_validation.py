@@ -1,0 +1,181 @@
+"""Each rule check catches the fault it is named after (the old generator's bugs among them)."""
+
+from __future__ import annotations
+
+import attrs
+import pandas as pd
+import pytest
+
+from reporting.validation import validate
+from sim.geography import load_zip_table
+from sim.refdata import load_catalog
+from tests.conftest import TODAY
+
+
+def check(tables, name: str) -> int:
+    result = validate(tables, today=TODAY, catalog=load_catalog(), zips=load_zip_table())
+    return result["checks"][name]
+
+
+def corrupt(tables, table: str, change):
+    frame = getattr(tables, table).copy()
+    for column in frame.columns:  # plain objects so any value can be written
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype("string")
+    change(frame)
+    return attrs.evolve(tables, **{table: frame})
+
+
+def first_where(frame, mask):
+    return frame.index[mask][0]
+
+
+def test_clean_tables_pass(small_run):
+    _, _tables, summary = small_run
+    assert summary["ok"] is True
+
+
+CASES = {
+    "duplicate_visit_ids": (
+        "visits",
+        lambda f: f.__setitem__(
+            "visit_id", f["visit_id"].where(f.index != f.index[1], f["visit_id"].iloc[0])
+        ),
+    ),
+    "visits_with_several_bills": (
+        "billing",
+        lambda f: f.__setitem__(
+            "visit_id", f["visit_id"].where(f.index != f.index[1], f["visit_id"].iloc[0])
+        ),
+    ),
+    "visits_with_unknown_patient": (
+        "visits",
+        lambda f: f.loc.__setitem__((f.index[0], "patient_id"), 10**9),
+    ),
+    "prefix_gender_conflicts": (
+        "patients",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, (f["gender"] == "Male") & (f["age"] > 20)), "first_name"), "Ms. Pat"
+        ),
+    ),
+    "prefix_on_minors": (
+        "patients",
+        lambda f: f.loc.__setitem__((first_where(f, f["age"] < 10), "first_name"), "Mrs. Kim"),
+    ),
+    "policy_numbers_not_text": (
+        "patients",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["insurance_policy_number"].notna()), "insurance_policy_number"),
+            "933036710.0",
+        ),
+    ),
+    "policy_without_provider": (
+        "patients",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["insurance_policy_number"].notna()), "insurance_provider"), None
+        ),
+    ),
+    "dates_after_today": (
+        "visits",
+        lambda f: f.loc.__setitem__((f.index[0], "date_of_discharge"), pd.Timestamp("2025-07-05")),
+    ),
+    "amounts_do_not_add_up": (
+        "billing",
+        lambda f: f.loc.__setitem__((f.index[0], "total_charge"), f["total_charge"].iloc[0] + 1),
+    ),
+    "charges_below_minimum": (
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (
+                f.index[0],
+                ["total_charge", "insurance_coverage_amount", "patient_responsibility_amount"],
+            ),
+            [50, 0, 50],
+        ),
+    ),
+    "payment_status_inconsistent": (
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payment_status"] == "Paid"), "payment_status"), "Late-Unpaid"
+        ),
+    ),
+    "pediatric_gating": (
+        "visits",
+        lambda f: f.loc.__setitem__((first_where(f, f["age"] < 18), "condition"), "Stroke"),
+    ),
+    "doctor_names_not_dr": (
+        "visits",
+        lambda f: f.loc.__setitem__((f.index[0], "doctor"), "Mr. John Doe"),
+    ),
+    "zip_state_city_disagreement": (
+        "patients",
+        lambda f: f.loc.__setitem__((f.index[0], "state"), "ZZ"),
+    ),
+    "zipcodes_not_5_digits": (
+        "patients",
+        lambda f: f.loc.__setitem__((f.index[0], "zipcode"), "2134"),
+    ),
+    "medication_fields_inconsistent": (
+        "visits",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["treatment"] != "Medication"), "medication"), "Aspirin"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_check_catches_its_fault(small_run, name):
+    table, change = CASES[name]
+    tables = small_run[1]
+    assert check(tables, name) == 0
+    assert check(corrupt(tables, table, change), name) >= 1
+
+
+def test_overlapping_stays_and_double_booked_rooms_are_caught(small_run):
+    tables = small_run[1]
+    visits = tables.visits
+    counts = visits.groupby("patient_id").size()
+    patient = counts[counts >= 2].index[0]
+    rows = visits.index[visits["patient_id"] == patient][:2]
+
+    def overlap(frame):
+        frame.loc[rows[1], "date_of_admission"] = frame.loc[rows[0], "date_of_admission"]
+        frame.loc[rows[1], "date_of_discharge"] = frame.loc[
+            rows[0], "date_of_admission"
+        ] + pd.Timedelta(days=3)
+        frame.loc[rows[0], "date_of_discharge"] = frame.loc[
+            rows[0], "date_of_admission"
+        ] + pd.Timedelta(days=3)
+        frame.loc[rows[1], ["hospital", "room_number"]] = frame.loc[
+            rows[0], ["hospital", "room_number"]
+        ].to_numpy()
+
+    broken = corrupt(tables, "visits", overlap)
+    assert check(broken, "overlapping_stays") >= 1
+    assert check(broken, "double_booked_rooms") >= 1
+
+
+def test_a_followup_flag_without_a_followup_is_caught(small_run):
+    tables = small_run[1]
+
+    def flag_a_last_visit(frame):
+        last = frame.sort_values("date_of_admission").groupby(["patient_id", "condition"]).tail(1)
+        frame.loc[last.index[last["follow_up_required"] == "N"][0], "follow_up_required"] = "Y"
+
+    assert (
+        check(corrupt(tables, "visits", flag_a_last_visit), "followup_required_without_followup")
+        >= 1
+    )
+
+
+def test_childbirth_on_a_man_is_caught(small_run):
+    tables = small_run[1]
+
+    def man_gives_birth(frame):
+        births = frame.index[frame["condition"] == "Childbirth"]
+        male = frame.index[(frame["gender"] == "Male") & (frame["age"] >= 18)]
+        frame.loc[male[0], ["condition", "treatment"]] = ["Childbirth", "Delivery"]
+        assert len(births) >= 0
+
+    assert check(corrupt(tables, "visits", man_gives_birth), "sex_gated_condition_wrong_sex") >= 1

@@ -1,0 +1,74 @@
+"""Atomic output: a failure never leaves half a dataset or damages an older one."""
+
+from __future__ import annotations
+
+import pytest
+
+import reporting.writers
+from sim.cli import main
+
+ARGS = ["--patients", "40", "--today", "2025-06-30", "--quiet"]
+
+
+def test_a_failure_while_writing_keeps_the_older_dataset(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert main([*ARGS, "--outdir", str(out), "--seed", "1"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = reporting.writers.write_csv
+    calls = []
+
+    def fail_on_second_table(frame, table, path, date_format):
+        calls.append(table)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(frame, table, path, date_format)
+
+    monkeypatch.setattr("sim.cli.write_csv", fail_on_second_table)
+    assert main([*ARGS, "--outdir", str(out), "--seed", "2"]) == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left
+
+
+def test_an_interrupt_writes_nothing(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sim.cli.write_json", interrupted)
+    assert main([*ARGS, "--outdir", str(tmp_path / "new")]) == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_folder_appears_complete_with_normal_permissions(tmp_path):
+    out = tmp_path / "fresh" / "data"
+    assert main([*ARGS, "--outdir", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "billing.csv",
+        "patients.csv",
+        "validation_summary.json",
+        "visits.csv",
+    ]
+    assert out.stat().st_mode & 0o755 == 0o755
+
+
+def test_other_files_in_the_folder_are_left_alone(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main([*ARGS, "--outdir", str(tmp_path)]) == 0
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("fmt", ["slash", "iso"])
+def test_written_tables_read_back_to_the_same_validation(tmp_path, fmt):
+    from reporting.readers import read_tables
+    from reporting.validation import validate
+    from sim.geography import load_zip_table
+    from sim.refdata import load_catalog
+    from tests.conftest import TODAY, simulate
+
+    _, tables, summary = simulate(patients=300, seed=4, date_format=fmt)
+    for name, frame in tables.items():
+        reporting.writers.write_csv(frame, name, tmp_path / f"{name}.csv", fmt)
+    again = validate(
+        read_tables(tmp_path), today=TODAY, catalog=load_catalog(), zips=load_zip_table()
+    )
+    assert again["checks"] == summary["checks"]
+    assert again["distributions"] == summary["distributions"]
