@@ -76,7 +76,6 @@ def _with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalo
     frame["admission"] = admission
     frame["discharge"] = discharge
     frame["los"] = (discharge - admission).astype(np.int64)
-    frame["condition"] = frame["condition"].astype("string")
     frame = frame.sort_values(["patient_id", "condition", "admission", "visit_id"], kind="stable")
     patient = frame["patient_id"].to_numpy()
     condition = _text(frame["condition"])
@@ -101,8 +100,13 @@ def _with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalo
 
 def _text(values) -> np.ndarray:
     """Text values as a numpy object array with None for missing (safe to compare)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        labels = np.append(values.cat.categories.to_numpy(dtype=object), None)
+        return labels[values.cat.codes.to_numpy()]  # code -1 (missing) picks None
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return np.where(pd.isna(values), None, values)
     series = pd.Series(values, dtype="string")
-    return series.astype(object).where(series.notna(), None).to_numpy()
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 def _by_key(keys, values, wanted) -> np.ndarray:
@@ -117,7 +121,10 @@ def _by_key(keys, values, wanted) -> np.ndarray:
 
 def _lookup(values: pd.Series, mapping: dict, default) -> np.ndarray:
     """``mapping[value]`` for each value, ``default`` for values not in the mapping."""
-    codes = pd.Categorical(values.astype("string"), categories=list(mapping)).codes
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        table = np.array([*(mapping.get(c, default) for c in values.cat.categories), default])
+        return table[values.cat.codes.to_numpy()]
+    codes = pd.Categorical(_text(values), categories=list(mapping)).codes
     return np.array([*mapping.values(), default])[codes]
 
 
@@ -207,7 +214,7 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     followup = visits["is_followup"].to_numpy()
     age = visits["age"].to_numpy()
     adult_only = _lookup(condition, {n: c.adult_only for n, c in by_name.items()}, False)
-    treatment = visits["treatment"].astype("string")
+    treatment = pd.Series(_text(visits["treatment"]), index=visits.index)
     checks = {
         "pediatric_gating": (adult_only & (age < 18)).sum(),
         "unknown_conditions": (~condition.isin(by_name)).sum(),
@@ -267,32 +274,24 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     followup_hi = np.minimum(2, np.maximum(1, hi))
     first_ok = ((los >= lo) & (los <= hi)) | ((los == 0) & same_day_ok)
     outside = np.where(followup, (los < 1) | (los > followup_hi), ~first_ok)
+    severity = _text(visits["severity"])
     is_medication = (treatment == MEDICATION).to_numpy(dtype=bool, na_value=False)
     drug_given = visits[["medication", "dosage", "frequency"]].notna().to_numpy()
     monitoring_wrong = (
         ~followup
         & (treatment == "Monitoring").to_numpy(dtype=bool, na_value=False)
-        & visits["severity"]
-        .astype("string")
-        .isin(["Moderate", "Severe"])
-        .to_numpy(dtype=bool, na_value=False)
+        & np.isin(severity, ["Moderate", "Severe"])
     )
     checks |= {
         "patients_with_more_than_3_conditions": (distinct > 3).sum(),
         "once_per_patient_treatment_repeated": (once > 1).sum(),
-        "severe_same_day_stays": (
-            (visits["severity"].astype("string") == "Severe").to_numpy(dtype=bool, na_value=False)
-            & (los == 0)
-        ).sum(),
+        "severe_same_day_stays": ((severity == "Severe") & (los == 0)).sum(),
         "los_outside_condition_fence": outside.sum(),
         "followup_los_over_2": (followup & (los > 2)).sum(),
         "medication_fields_inconsistent": (drug_given != is_medication[:, None]).any(axis=1).sum(),
         "monitoring_on_moderate_or_severe_first_visit": monitoring_wrong.sum(),
         "followup_required_without_followup": (
-            (visits["follow_up_required"].astype("string") == "Y").to_numpy(
-                dtype=bool, na_value=False
-            )
-            & ~visits["has_next_in_case"].to_numpy()
+            (_text(visits["follow_up_required"]) == "Y") & ~visits["has_next_in_case"].to_numpy()
         ).sum(),
     }
     return checks
@@ -317,7 +316,8 @@ def _timeline_checks(
         + (bill_day > today64).sum()
         + (paid_day > today64).sum()
     )
-    rooms = visits["hospital"].astype("string") + "#" + visits["room_number"].astype("string")
+    room = visits["room_number"].to_numpy()
+    rooms = pd.factorize(visits["hospital"])[0] * (int(room.max(initial=0)) + 1) + room
     return {
         "dates_after_today": after_today,
         "discharge_before_admission": (discharge < admission).sum(),
@@ -325,7 +325,7 @@ def _timeline_checks(
         "billing_more_than_5_days_after_discharge": (delay > max_delay).sum(),
         "payment_before_billing": (paid_day < bill_day).sum(),
         "overlapping_stays": _overlaps(visits["patient_id"].to_numpy(), admission, discharge),
-        "double_booked_rooms": _overlaps(pd.factorize(rooms)[0], admission, discharge),
+        "double_booked_rooms": _overlaps(rooms, admission, discharge),
     }
 
 
@@ -389,10 +389,14 @@ def _place_checks(
     )
     hospital_zip = visits["hospital_zipcode"].astype("string")
     hospital_state = _by_key(zips.zipcode, zips.state.astype(object), hospital_zip)
-    zips_per_hospital = visits.groupby(visits["hospital"].astype("string"))[
-        "hospital_zipcode"
-    ].nunique()
-    doctor = visits["doctor"].astype("string")
+    pairs = pd.DataFrame(
+        {"hospital": pd.factorize(visits["hospital"])[0], "zip": pd.factorize(hospital_zip)[0]}
+    ).drop_duplicates()
+    zips_per_hospital = pairs.groupby("hospital").size()
+    doctor_codes, doctors = pd.factorize(visits["doctor"])
+    wrong_doctor = (
+        ~pd.Series(_text(pd.Series(doctors))).str.match(r"Dr\. ").fillna(False).to_numpy()
+    )
     checks = {
         "zipcodes_not_5_digits": (~patient_zip.str.fullmatch(r"\d{5}").fillna(False)).sum()
         + (~hospital_zip.str.fullmatch(r"\d{5}").fillna(False)).sum(),
@@ -401,7 +405,7 @@ def _place_checks(
             _text(hospital_state) != _text(visits["hospital_state"])
         ).sum(),
         "hospitals_with_several_zipcodes": (zips_per_hospital > 1).sum(),
-        "doctor_names_not_dr": (~doctor.str.match(r"Dr\. ")).sum(),
+        "doctor_names_not_dr": wrong_doctor[doctor_codes].sum() if len(doctors) else 0,
     }
     if nationwide:
         checks["patient_and_hospital_in_different_states"] = (
@@ -426,17 +430,13 @@ def distributions(
     minor = (visits["category"] == "minor").to_numpy(dtype=bool, na_value=False)
     first = ~visits["is_followup"].to_numpy()
     by_hospital = (
-        pd.Series(same_day)
-        .groupby(visits["hospital"].astype("string").to_numpy())
-        .agg(["mean", "size"])
+        pd.Series(same_day).groupby(pd.factorize(visits["hospital"])[0]).agg(["mean", "size"])
     )
     by_hospital = by_hospital[by_hospital["size"] >= 20]["mean"]
     insured = patients["insurance_provider"].notna()
     bill_insured = _by_key(patients["patient_id"], insured.to_numpy(), billing["patient_id"])
     bill_insured = np.where(pd.isna(bill_insured), False, bill_insured).astype(bool)
-    late_unpaid = (billing["payment_status"].astype("string") == "Late-Unpaid").to_numpy(
-        dtype=bool, na_value=False
-    )
+    late_unpaid = _text(billing["payment_status"]) == "Late-Unpaid"
     return {
         "rows": {"patients": len(patients), "visits": len(visits), "billing": len(billing)},
         "visits_per_patient": {
@@ -476,7 +476,8 @@ def _rounded(value) -> float | None:
 
 
 def _counts(column: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in column.astype("string").value_counts().sort_index().items()}
+    counts = pd.Series(_text(column)).value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items()) if v}
 
 
 def _followup_figures(visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
