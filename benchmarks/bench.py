@@ -27,8 +27,17 @@ TODAY = "2025-06-30"
 
 def one_run(patients: int, outdir: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one command-line run."""
-    command = [sys.executable, str(ROOT / "run_sim.py"), "--patients", str(patients),
-               "--today", TODAY, "--outdir", str(outdir), "--quiet"]
+    command = [
+        sys.executable,
+        str(ROOT / "run_sim.py"),
+        "--patients",
+        str(patients),
+        "--today",
+        TODAY,
+        "--outdir",
+        str(outdir),
+        "--quiet",
+    ]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
