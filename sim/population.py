@@ -133,17 +133,16 @@ def build_patients(
     region_number: int,
     count: int,
     zips: ZipTable,
-    area_codes: tuple[str, ...],
+    residence_weights: np.ndarray,
     today: dt.date,
     insured_rate: float,
     insurer_shares: np.ndarray,
     demography: Demography,
     names: NameLists,
 ) -> PatientRegistry:
-    """Draw ``count`` patients living in the ZIPs of ``zips`` (weighted by population)."""
+    """Draw ``count`` patients living in the ZIPs of ``zips`` (by ``residence_weights``)."""
     rng = stream(seed, region, "demographics")
-    weights = zips.population / zips.population.sum()
-    zip_row = rng.choice(len(zips), size=count, p=weights)
+    zip_row = rng.choice(len(zips), size=count, p=residence_weights)
     ages = draw_ages(rng, zips, zip_row, demography)
     birth = birth_dates(rng, ages, today)
     gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
@@ -154,7 +153,7 @@ def build_patients(
     last = draw(rng, names.last, count)
     prefix = courtesy_prefixes(rng, gender, ages >= 18, names)
 
-    area = np.array(area_codes, dtype=object)[rng.integers(0, len(area_codes), count)]
+    area = area_codes_for(rng, zips.state[zip_row], demography)
     line = rng.integers(0, 100, count)
     phone = np.array(
         [f"{a}-{names.phone_line_prefix}{n:02d}" for a, n in zip(area.tolist(), line.tolist())],
@@ -195,6 +194,20 @@ def build_patients(
         policy=policy,
         blood_type=blood,
     )
+
+
+def area_codes_for(
+    rng: np.random.Generator, states: np.ndarray, demography: Demography
+) -> np.ndarray:
+    """A real area code of each patient's state (the line number is fictional)."""
+    codes = dict(zip(demography.states["state"], demography.states["area_codes"]))
+    u = rng.random(len(states))
+    result = np.empty(len(states), dtype=object)
+    for state in np.unique(states):
+        mask = states == state
+        options = np.array(codes[str(state)], dtype=object)
+        result[mask] = options[(u[mask] * len(options)).astype(np.int64)]
+    return result
 
 
 def street_addresses(rng: np.random.Generator, count: int, names: NameLists) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from sim.refdata import read_toml
+from sim.refdata import load_demography, read_toml
 
 
 class ScenarioError(ValueError):
@@ -66,6 +66,27 @@ def _shares(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
         raise ScenarioError(f"{_flag(attribute.name)} must be non-negative weights, not all zero")
 
 
+def _state_code(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = str(value).strip().upper()
+    states = load_demography().states
+    by_name = dict(zip(states["state_name"].str.upper(), states["state"]))
+    code = by_name.get(code, code)
+    if code not in set(states["state"]):
+        raise ScenarioError(f"--hospital-state {value!r} is not one of the 50 states or DC")
+    return code
+
+
+def _zipcode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 5:
+        raise ScenarioError(f"--hospital-zipcode {value!r} is not a 5-digit ZIP code")
+    return text.zfill(5)
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -90,6 +111,19 @@ class Scenario:
     date_format: str = attrs.field(
         default=_default("date_format"), validator=attrs.validators.in_(("slash", "iso"))
     )
+    # geography
+    zip_pool_file: str | None = None
+    zip_target: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
+    single_hospital: bool = False
+    hospital_name: str | None = None
+    hospital_state: str | None = attrs.field(default=None, converter=_state_code)
+    hospital_zipcode: str | None = attrs.field(default=None, converter=_zipcode)
+    local_share: float = _field("local_share", _rate, float)
+    local_top_n: int = _field("local_top_n", _positive, int)
+    local_decay: float = _field("local_decay", _positive, float)
+    outstate_neighbor_share: float = _field("outstate_neighbor_share", _rate, float)
     # population
     insured_rate: float = _field("insured_rate", _rate, float)
     insurer_pool_size: int = _field("insurer_pool_size", _positive, int)
@@ -161,6 +195,15 @@ class Scenario:
             raise ScenarioError("the window from --start to --today is longer than 30 years")
         if self.patients > 50_000_000:
             raise ScenarioError(f"--patients {self.patients} is more than 50,000,000")
+
+    @property
+    def anchored(self) -> bool:
+        """Single-hospital mode: asked for, or implied by a hospital state or ZIP."""
+        return (
+            self.single_hospital
+            or self.hospital_state is not None
+            or self.hospital_zipcode is not None
+        )
 
     @property
     def horizon(self) -> int:

@@ -9,48 +9,46 @@ tables = simulation.tables()     # patients, visits, billing as pandas DataFrame
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-import numpy as np
-
-from sim.geography import ZipTable, load_zip_table
+from sim.geography import load_zip_table
+from sim.placement import plan_regions
 from sim.population import insurer_pool
 from sim.processes import RegionSimulation
-from sim.refdata import load_demography, load_names
-from sim.rng import stream
+from sim.refdata import load_names
 from sim.scenario import Scenario
 from sim.world import build_region
-
-
-def allocate_patients(seed: int, total: int, zips: ZipTable) -> dict[str, int]:
-    """Patients per state, drawn by state population (a multinomial), states with none left out."""
-    population = zips.state_population()
-    states = sorted(population)
-    weights = np.array([population[s] for s in states], dtype=float)
-    counts = stream(seed, "nation", "allocation").multinomial(total, weights / weights.sum())
-    return {state: int(n) for state, n in zip(states, counts) if n > 0}
+from sim.zip_pool import PoolError, PoolReport, load_zip_pool
 
 
 class Simulation:
     """A whole run: one region per state, each with its own SimPy clock and event log."""
 
-    def __init__(self, scenario: Scenario, zips: ZipTable | None = None) -> None:
+    def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        self.zips = zips if zips is not None else load_zip_table()
+        self.pool_report: PoolReport | None = None
+        if scenario.zip_pool_file is not None:
+            self.zips, self.pool_report = load_zip_pool(Path(scenario.zip_pool_file))
+        else:
+            self.zips = load_zip_table()
         self.insurers, shares = insurer_pool(
             scenario.seed, load_names(), scenario.insurer_pool_size, scenario.insurer_zipf_exponent
         )
-        numbers = {state: i + 10 for i, state in enumerate(load_demography().states["state"])}
-        self.regions: list[RegionSimulation] = []
-        for key, count in allocate_patients(scenario.seed, scenario.patients, self.zips).items():
-            world = build_region(
-                scenario,
-                key,
-                numbers[key],
-                count,
-                self.zips.subset(self.zips.rows_of_state(key)),
-                shares,
+        specs = plan_regions(scenario, self.zips)
+        hospitals_needed = sum(
+            1
+            if s.hospital_rows is not None
+            else max(1, round(s.patients / scenario.patients_per_hospital))
+            for s in specs
+        )
+        if len(self.zips) < hospitals_needed and scenario.zip_pool_file is not None:
+            raise PoolError(
+                f"--zip-pool-file {scenario.zip_pool_file}: {len(self.zips)} usable ZIPs, "
+                f"fewer than the {hospitals_needed} hospitals this run needs"
             )
-            self.regions.append(RegionSimulation(world, scenario))
+        self.regions: list[RegionSimulation] = [
+            RegionSimulation(build_region(scenario, spec, shares), scenario) for spec in specs
+        ]
         self.day = -1  # the last simulation day that has been run
 
     def run(self, until: dt.date | int | None = None) -> Simulation:

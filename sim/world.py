@@ -16,6 +16,7 @@ from entities import Doctor, Hospital, Patient, RoomPool
 from sim.calendar import age_on, to_datetime64
 from sim.geography import ZipTable, miles_between
 from sim.illness import EpisodePlan, plan_episodes
+from sim.placement import RegionSpec
 from sim.population import FEMALE, PatientRegistry, build_patients
 from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
 from sim.rng import stream
@@ -40,27 +41,20 @@ class RegionWorld:
     plan: EpisodePlan
 
 
-def build_region(
-    scenario: Scenario,
-    key: str,
-    number: int,
-    patient_count: int,
-    zips: ZipTable,
-    insurer_shares: np.ndarray,
-) -> RegionWorld:
+def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarray) -> RegionWorld:
     """Draw the region's patients, hospitals and doctors and the patients' illness plans."""
     catalog = load_catalog()
     demography = load_demography()
     names = load_names()
     env = simpy.Environment()
-    states = demography.states.set_index("state")
+    key, zips, patient_count = spec.key, spec.zips, spec.patients
     registry = build_patients(
         seed=scenario.seed,
         region=key,
-        region_number=number,
+        region_number=spec.number,
         count=patient_count,
         zips=zips,
-        area_codes=states.loc[key, "area_codes"],
+        residence_weights=spec.residence_weights,
         today=scenario.today,
         insured_rate=scenario.insured_rate,
         insurer_shares=insurer_shares,
@@ -79,11 +73,19 @@ def build_region(
         min_gap=scenario.min_days_between_same_condition_episodes,
     )
     providers = stream(scenario.seed, key, "providers")
-    hospital_rows = hospital_sites(providers, zips, patient_count, scenario.patients_per_hospital)
+    if spec.hospital_rows is None:
+        hospital_rows = hospital_sites(
+            providers, zips, patient_count, scenario.patients_per_hospital
+        )
+    else:
+        hospital_rows = spec.hospital_rows
     preference = hospital_preferences(providers, zips, registry.zip_row, hospital_rows)
     load = expected_occupied_rooms(catalog, plan, preference[:, 0], len(hospital_rows), scenario)
     hospitals = build_hospitals(env, providers, zips, hospital_rows, load, scenario, names)
-    doctors = build_doctors(providers, hospitals, scenario, names, zips)
+    if spec.hospital_name is not None:
+        hospitals[0].name = spec.hospital_name
+    doctor_count = spec.doctors or scenario.doctors_per_hospital * len(hospitals)
+    doctors = build_doctors(providers, hospitals, doctor_count, scenario, names)
     continuity = np.clip(
         scenario.continuity_preference + providers.normal(0.0, 0.05, patient_count), 0.0, 1.0
     )
@@ -106,7 +108,7 @@ def build_region(
     ]
     return RegionWorld(
         key=key,
-        number=number,
+        number=spec.number,
         env=env,
         zips=zips,
         registry=registry,
@@ -232,12 +234,11 @@ def hospital_names(rng: np.random.Generator, cities: list[str], names: NameLists
 def build_doctors(
     rng: np.random.Generator,
     hospitals: list[Hospital],
+    count: int,
     scenario: Scenario,
     names: NameLists,
-    zips: ZipTable,
 ) -> list[Doctor]:
-    """About ``doctors_per_hospital`` doctors per hospital, each at 1-3 nearby hospitals."""
-    count = scenario.doctors_per_hospital * len(hospitals)
+    """``count`` doctors spread over the hospitals, each at 1-3 nearby hospitals."""
     primary = np.arange(count) % len(hospitals)
     weights = np.asarray(scenario.affiliation_weights, dtype=float)
     extra = np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(count), side="right")

@@ -1,0 +1,184 @@
+"""Where patients live and hospitals stand: the regions of a run.
+
+Nationwide mode: one region per state, patients allocated to states by population, hospitals
+in populous ZIPs of their state, every patient treated in their own state.
+
+Single-hospital (locality) mode: one region with one hospital. ``local_share`` of patients live
+in the hospital's state, in the ``local_top_n`` ZIPs closest to the hospital, weighted by
+exp(-distance / local_decay); the others live out of state, ``outstate_neighbor_share`` of
+them in bordering states (by population) and the rest anywhere else (by population).
+Distances are great-circle miles between ZIP positions; ZIPs without a position use the
+difference of the ZIP numbers instead.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import attrs
+import numpy as np
+
+from sim.geography import ZipTable, miles_between
+from sim.refdata import load_demography, read_csv
+from sim.rng import stream
+from sim.scenario import Scenario, ScenarioError
+from sim.text import neutralise_formula
+
+
+@attrs.frozen
+class RegionSpec:
+    """One region to build: its key, patients, where they live and where hospitals stand."""
+
+    key: str  # stable: names the region's random streams and orders its IDs
+    number: int  # two digits that keep policy numbers unique across regions
+    patients: int
+    zips: ZipTable
+    residence_weights: np.ndarray  # probability of living in each row of ``zips``
+    hospital_rows: np.ndarray | None = None  # fixed hospital sites (rows of ``zips``)
+    hospital_name: str | None = None
+    doctors: int | None = None  # None: doctors_per_hospital for each hospital
+
+
+@functools.lru_cache(maxsize=1)
+def state_neighbors() -> dict[str, frozenset[str]]:
+    """States sharing a land border, from state_neighbors.csv."""
+    frame = read_csv("state_neighbors.csv", dtype=str, keep_default_na=False)
+    return {row.state: frozenset(row.neighbors.split()) for row in frame.itertuples()}
+
+
+def region_numbers() -> dict[str, int]:
+    return {state: i + 10 for i, state in enumerate(load_demography().states["state"])}
+
+
+def restrict_to_target(
+    zips: ZipTable, target: int, seed: int, keep: tuple[str, ...] = ()
+) -> ZipTable:
+    """At most ``target`` ZIPs, spread over states in proportion to their population (largest
+    remainders), chosen within a state by population. ZIPs in ``keep`` always stay."""
+    if target >= len(zips):
+        return zips
+    rng = stream(seed, "nation", "zip-target")
+    population = zips.state_population()
+    states = sorted(population)
+    share = np.array([population[s] for s in states]) / sum(population.values())
+    quota = np.floor(share * target).astype(np.int64)
+    remainder = share * target - quota
+    quota[np.argsort(-remainder, kind="stable")[: target - quota.sum()]] += 1
+    chosen = []
+    for state, count in zip(states, quota.tolist()):
+        rows = zips.rows_of_state(state)
+        forced = rows[np.isin(zips.zipcode[rows], keep)]
+        count = max(count, len(forced))
+        if count == 0:
+            continue
+        keys = np.log(zips.population[rows]) - np.log(-np.log(rng.random(len(rows))))
+        keys[np.isin(rows, forced)] = np.inf
+        chosen.append(rows[np.argsort(-keys, kind="stable")[: min(count, len(rows))]])
+    return zips.subset(np.sort(np.concatenate(chosen)))
+
+
+def nationwide_regions(scenario: Scenario, zips: ZipTable) -> list[RegionSpec]:
+    """One region per state that gets patients."""
+    population = zips.state_population()
+    states = sorted(population)
+    weights = np.array([population[s] for s in states], dtype=float)
+    counts = stream(scenario.seed, "nation", "allocation").multinomial(
+        scenario.patients, weights / weights.sum()
+    )
+    numbers = region_numbers()
+    regions = []
+    for state, count in zip(states, counts.tolist()):
+        if count == 0:
+            continue
+        local = zips.subset(zips.rows_of_state(state))
+        regions.append(
+            RegionSpec(
+                key=state,
+                number=numbers[state],
+                patients=count,
+                zips=local,
+                residence_weights=local.population / local.population.sum(),
+            )
+        )
+    return regions
+
+
+def hospital_site(scenario: Scenario, zips: ZipTable) -> int:
+    """The row of the single hospital's ZIP, checked against the pool and the state; without
+    either, a populous ZIP of the pool (drawn by population)."""
+    state = scenario.hospital_state
+    zipcode = scenario.hospital_zipcode
+    if zipcode is not None:
+        rows = np.flatnonzero(zips.zipcode == zipcode)
+        if len(rows) == 0:
+            raise ScenarioError(f"--hospital-zipcode {zipcode} is not in the ZIP pool")
+        row = int(rows[0])
+        if state is not None and zips.state[row] != state:
+            raise ScenarioError(
+                f"--hospital-zipcode {zipcode} is in {zips.state[row]}, not in {state}"
+            )
+        return row
+    rows = zips.rows_of_state(state) if state is not None else np.arange(len(zips))
+    if len(rows) == 0:
+        raise ScenarioError(f"--hospital-state {state} has no ZIP in the ZIP pool")
+    rng = stream(scenario.seed, "nation", "hospital-site")
+    keys = np.log(zips.population[rows]) - np.log(-np.log(rng.random(len(rows))))
+    return int(rows[np.argmax(keys)])
+
+
+def distances_from(zips: ZipTable, row: int, rows: np.ndarray) -> np.ndarray:
+    """Miles from ``row`` to ``rows``; ZIP-number difference where a position is unknown."""
+    miles = miles_between(zips.lat[row], zips.lon[row], zips.lat[rows], zips.lon[rows])
+    numbers = np.array([int(z) for z in zips.zipcode[rows].tolist()], dtype=float)
+    by_number = np.abs(numbers - int(zips.zipcode[row]))
+    return np.where(np.isnan(miles), by_number, miles)
+
+
+def single_hospital_region(scenario: Scenario, zips: ZipTable) -> RegionSpec:
+    """The locality mode's one region: residence weights by distance and neighbourhood."""
+    site = hospital_site(scenario, zips)
+    home_state = str(zips.state[site])
+    in_state = zips.rows_of_state(home_state)
+    distance = distances_from(zips, site, in_state)
+    nearest = np.argsort(distance, kind="stable")[: scenario.local_top_n]
+    weights = np.zeros(len(zips))
+    local = np.exp(-distance[nearest] / scenario.local_decay)
+    weights[in_state[nearest]] = local / local.sum() * scenario.local_share
+
+    neighbors = state_neighbors().get(home_state, frozenset())
+    is_neighbor = np.isin(zips.state, sorted(neighbors))
+    elsewhere = (zips.state != home_state) & ~is_neighbor
+    outside = 1.0 - scenario.local_share
+    near_share = scenario.outstate_neighbor_share if is_neighbor.any() else 0.0
+    if not elsewhere.any():
+        near_share = 1.0 if is_neighbor.any() else 0.0
+    for mask, share in (
+        (is_neighbor, outside * near_share),
+        (elsewhere, outside * (1 - near_share)),
+    ):
+        if mask.any() and share > 0:
+            weights[mask] = zips.population[mask] / zips.population[mask].sum() * share
+    if weights.sum() <= 0:  # a pool of one state: everybody is local
+        weights[in_state[nearest]] = local
+    name = scenario.hospital_name
+    return RegionSpec(
+        key=f"hospital-{zips.zipcode[site]}",
+        number=region_numbers()[home_state],
+        patients=scenario.patients,
+        zips=zips,
+        residence_weights=weights / weights.sum(),
+        hospital_rows=np.array([site]),
+        hospital_name=neutralise_formula(name) if name else None,
+        doctors=scenario.doctors_per_hospital
+        * max(1, round(scenario.patients / scenario.patients_per_hospital)),
+    )
+
+
+def plan_regions(scenario: Scenario, zips: ZipTable) -> list[RegionSpec]:
+    """The regions of a run, in either mode."""
+    if scenario.zip_target is not None:
+        keep = (scenario.hospital_zipcode,) if scenario.hospital_zipcode else ()
+        zips = restrict_to_target(zips, scenario.zip_target, scenario.seed, keep)
+    if scenario.anchored:
+        return [single_hospital_region(scenario, zips)]
+    return nationwide_regions(scenario, zips)
