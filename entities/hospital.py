@@ -23,17 +23,24 @@ class RoomPool:
     room goes to the longest waiting request before it becomes free again.
     """
 
-    __slots__ = ("_env", "_free", "_waiting", "capacity")
+    __slots__ = ("_env", "_free", "_waiting", "capacity", "peak")
 
     def __init__(self, env: simpy.Environment, capacity: int) -> None:
         self._env = env
         self.capacity = capacity
         self._free: deque[int] = deque(room_numbers(capacity))
         self._waiting: deque[simpy.Event] = deque()
+        self.peak = 0  # the most rooms occupied at once so far
 
     def acquire(self) -> int | None:
         """A free room number, taken now, or ``None`` when every room is occupied."""
-        return self._free.popleft() if self._free else None
+        if not self._free:
+            return None
+        room = self._free.popleft()
+        occupied = self.capacity - len(self._free)
+        if occupied > self.peak:
+            self.peak = occupied
+        return room
 
     def request(self) -> simpy.Event:
         """An event that succeeds with a room number as soon as one is released."""

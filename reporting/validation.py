@@ -19,6 +19,7 @@ from reporting.continuity import indices_by_patient, summarise
 from reporting.recorder import Tables
 from sim.calendar import age_on
 from sim.geography import ZipTable
+from sim.placement import state_neighbors
 from sim.refdata import MEDICATION, Catalog
 
 PREFIX_GENDER = {"Mr.": "Male", "Mrs.": "Female", "Ms.": "Female"}
@@ -468,6 +469,7 @@ def distributions(
             "uninsured": _share((late_unpaid & ~bill_insured).sum(), (~bill_insured).sum()),
         },
         "continuity": continuity_figures(visits),
+        "geography": geography_figures(patients, visits),
     }
 
 
@@ -535,3 +537,19 @@ def continuity_figures(visits: pd.DataFrame) -> dict:
             for name, providers in levels.items()
         },
     }
+
+
+def geography_figures(patients: pd.DataFrame, visits: pd.DataFrame) -> dict:
+    """Patients per state and, with a single hospital, how local its patients are."""
+    state = _text(patients["state"])
+    figures: dict = {"patients_per_state": _counts(patients["state"])}
+    hospital_states = set(_text(visits["hospital_state"])) - {None}
+    if visits["hospital"].nunique() == 1 and len(hospital_states) == 1:
+        home = hospital_states.pop()
+        neighbors = state_neighbors().get(home, frozenset())
+        outside = state != home
+        figures["local_share"] = _share((~outside).sum(), len(state))
+        figures["out_of_state_from_neighboring_states"] = _share(
+            (outside & np.isin(state, sorted(neighbors))).sum(), outside.sum()
+        )
+    return figures

@@ -62,6 +62,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -124,6 +134,53 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS["date_format"],
         help="dates as YYYY/MM/DD (slash, default) or YYYY-MM-DD (iso)",
     )
+    geography = parser.add_argument_group("geography")
+    geography.add_argument(
+        "--zip-pool-file",
+        type=Path,
+        help="CSV of ZIP codes (columns zipcode|zip|postal_code, state|state_id, city)",
+    )
+    geography.add_argument(
+        "--zip-target", type=_count, help="at most this many distinct patient ZIPs"
+    )
+    geography.add_argument(
+        "--single-hospital",
+        action="store_true",
+        help="one hospital for the whole dataset (locality mode)",
+    )
+    geography.add_argument(
+        "--hospital-name", help="name of the single hospital (default: generated)"
+    )
+    geography.add_argument(
+        "--hospital-state", help="state of the single hospital (implies one hospital)"
+    )
+    geography.add_argument(
+        "--hospital-zipcode", help="ZIP of the single hospital (implies one hospital)"
+    )
+    geography.add_argument(
+        "--local-share",
+        type=_rate,
+        default=DEFAULTS["local_share"],
+        help="share of patients living in the hospital's state (default %(default)s)",
+    )
+    geography.add_argument(
+        "--local-top-n",
+        type=_count,
+        default=DEFAULTS["local_top_n"],
+        help="in-state ZIPs closest to the hospital that patients live in (default %(default)s)",
+    )
+    geography.add_argument(
+        "--local-decay",
+        type=_positive_number,
+        default=DEFAULTS["local_decay"],
+        help="distance decay in miles: weight exp(-d/decay) (default %(default)s)",
+    )
+    geography.add_argument(
+        "--outstate-neighbor-share",
+        type=_rate,
+        default=DEFAULTS["outstate_neighbor_share"],
+        help="share of out-of-state patients from bordering states (default %(default)s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
     return parser
 
@@ -153,6 +210,16 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         "minor_same_day_rate": args.minor_same_day_rate,
         "insured_rate": args.insured_rate,
         "start": args.start,
+        "zip_pool_file": str(args.zip_pool_file) if args.zip_pool_file else None,
+        "zip_target": args.zip_target,
+        "single_hospital": args.single_hospital,
+        "hospital_name": args.hospital_name,
+        "hospital_state": args.hospital_state,
+        "hospital_zipcode": args.hospital_zipcode,
+        "local_share": args.local_share,
+        "local_top_n": args.local_top_n,
+        "local_decay": args.local_decay,
+        "outstate_neighbor_share": args.outstate_neighbor_share,
     }
     if args.today is not None:
         values["today"] = args.today

@@ -87,6 +87,10 @@ class Simulation:
             "hospitals": sum(len(r.world.hospitals) for r in self.regions),
             "doctors": sum(len(r.world.doctors) for r in self.regions),
             "rooms": sum(h.rooms.capacity for r in self.regions for h in r.world.hospitals),
+            "peak_room_occupancy": max(
+                (h.rooms.peak / h.rooms.capacity for r in self.regions for h in r.world.hospitals),
+                default=0.0,
+            ),
             "stays_open_at_horizon": events.get("Admitted", 0) - events.get("Discharged", 0),
             "episodes_declined_by_caps": sum(r.declined_episodes for r in self.regions),
             "events": events,
