@@ -19,7 +19,6 @@ class Patient:
     """A patient of a region."""
 
     index: int
-    sex: str
     insured: bool
     hospital_preference: tuple[int, ...]  # hospitals of the state, nearest first
     continuity_preference: float

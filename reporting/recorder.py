@@ -1,7 +1,8 @@
 """The recorder: the only bridge from the event log to the tables.
 
 Patients come from ``PatientRegistered`` (with the registry's demographics), visits from
-``Admitted`` + ``Discharged`` (stays still open at the last day run are not visits yet),
+``Admitted`` + ``Discharged`` + ``BillIssued`` (stays still open, or not billed yet, at the
+last day run are not visits yet),
 ``follow_up_required`` from ``FollowUpScheduled``, billing from ``BillIssued`` and
 ``PaymentMade``; the payment status is read off those events as of the last day run.
 
@@ -112,7 +113,11 @@ def record(simulation) -> Tables:
         discharged = log.columns("Discharged")
         discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
         discharge_day[discharged["visit"]] = discharged["day"]
-        done = discharge_day[admitted["visit"]] >= 0
+        billed = np.zeros(region.next_visit, dtype=bool)
+        billed[log.columns("BillIssued")["visit"]] = True
+        # A visit is in the tables once it has ended and been billed; at --today every ended
+        # visit is billed, earlier (when stepping the clock) a bill may still be pending.
+        done = (discharge_day[admitted["visit"]] >= 0) & billed[admitted["visit"]]
         visit = admitted["visit"][done]
         visit_ids = np.full(region.next_visit, -1, dtype=np.int64)
         visit_ids[visit] = visit_offset + 1 + np.arange(len(visit))
@@ -162,7 +167,7 @@ def record(simulation) -> Tables:
             }
         )
 
-    patients_frame = _patients_frame(patients, simulation.insurers, blood_labels, scenario.today)
+    patients_frame = _patients_frame(patients, simulation.insurers, blood_labels, simulation.as_of)
     return Tables(
         patients=patients_frame,
         visits=_visits_frame(
@@ -193,6 +198,8 @@ def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today)
     given = _join(parts, "given_name")
     last = _join(parts, "last_name")
     birth = _join(parts, "date_of_birth").astype("datetime64[D]")
+    age = age_on(birth, np.full(len(birth), to_datetime64(today)))
+    prefix = np.where(age >= 18, prefix, "")  # a courtesy prefix is for adults, as of that day
     insurer = _join(parts, "insurer").astype(np.int64)
     provider = np.array([*insurers, None], dtype=object)[
         np.where(insurer < 0, len(insurers), insurer)
@@ -204,7 +211,7 @@ def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today)
             "last_name": last,
             "name": [f"{g} {s}" for g, s in zip(given.tolist(), last.tolist())],
             "date_of_birth": _dates(birth),
-            "age": age_on(birth, np.full(len(birth), to_datetime64(today))),
+            "age": age,
             "gender": _categorical(_join(parts, "gender"), GENDERS),
             "phone_number": _join(parts, "phone_number"),
             "email": _join(parts, "email"),

@@ -47,6 +47,7 @@ def build_summary(simulation, tables: Tables, *, run_validation: bool = True) ->
             "version": package_version(),
             "seed": scenario.seed,
             "today": scenario.today.isoformat(),
+            "as_of": simulation.as_of.isoformat(),
             "start": scenario.start.isoformat(),
             "patients": scenario.patients,
             "scenario": scenario.as_dict(),
@@ -61,7 +62,8 @@ def build_summary(simulation, tables: Tables, *, run_validation: bool = True) ->
     result = validate(
         tables,
         nationwide=not scenario.anchored,
-        today=scenario.today,
+        today=simulation.as_of,
+        followups_may_be_pending=simulation.as_of < scenario.today,
         catalog=load_catalog(),
         zips=simulation.zips,
         bill_delay_days=scenario.bill_delay_days[1],

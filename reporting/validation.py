@@ -4,8 +4,8 @@ Everything is computed from the three tables alone, never from the simulation's 
 bookkeeping, so the same checks run on a dataset read back from its CSV files.
 
 Episodes are read off the tables: for one patient and condition in admission order, a visit
-right after a visit marked ``follow_up_required = Y`` is that episode's follow-up; any other
-visit begins a new episode.
+that follows a visit marked ``follow_up_required = Y`` within the category's follow-up window
+is that episode's follow-up; any other visit begins a new episode.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from sim.calendar import age_on
 from sim.geography import ZipTable
 from sim.placement import state_neighbors
 from sim.refdata import MEDICATION, Catalog
+from sim.scenario import DEFAULTS
 
 PREFIX_GENDER = {"Mr.": "Male", "Mrs.": "Female", "Ms.": "Female"}
 PREFIXES = ("Mr.", "Mrs.", "Ms.", "Dr.")
 RESERVED_EMAIL = r"@example\.(?:com|net|org)$"
 FICTIONAL_PHONE = r"^\d{3}-555-01\d{2}$"
-MAX_BILLING_DELAY_DAYS = 5
 
 
 def validate(
@@ -36,19 +36,23 @@ def validate(
     catalog: Catalog,
     zips: ZipTable,
     nationwide: bool = True,
-    bill_delay_days: int = MAX_BILLING_DELAY_DAYS,
-    minimum_charge: int = 87,
+    bill_delay_days: int = DEFAULTS["bill_delay_days"][1],
+    minimum_charge: int = DEFAULTS["minimum_charge"],
     plan_days: dict[str, int] | None = None,
+    followups_may_be_pending: bool = False,
 ) -> dict:
     """Rule checks and distributions of a dataset; ``checks`` must all be 0 for ``ok``."""
-    plan_days = plan_days or {"Full": 30, "Incremental": 365}
+    plan_days = plan_days or {
+        "Full": DEFAULTS["full_plan_days"],
+        "Incremental": DEFAULTS["incremental_plan_days"],
+    }
     patients, visits, billing = tables.patients, tables.visits, tables.billing
     today64 = np.datetime64(today, "D")
-    visits = _with_episodes(visits, patients, catalog)
+    visits = with_episodes(visits, patients, catalog)
     checks: dict[str, int] = {}
     checks |= _identity_checks(patients, visits, billing)
     checks |= _person_checks(patients, visits, today64, zips)
-    checks |= _clinical_checks(visits, catalog)
+    checks |= _clinical_checks(visits, catalog, today64 if followups_may_be_pending else None)
     checks |= _timeline_checks(patients, visits, billing, today64, bill_delay_days)
     checks |= _billing_checks(patients, visits, billing, today64, minimum_charge, plan_days)
     checks |= _place_checks(patients, visits, zips, nationwide)
@@ -68,7 +72,20 @@ def _days(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype="datetime64[D]")
 
 
-def _with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+FOLLOWUP_WAIT_DAYS = 14  # how long a follow-up may wait for a room, beyond the longest stay
+
+
+def followup_window_days(catalog: Catalog) -> dict[str, int]:
+    """Per category, the most days from a discharge to its follow-up's admission: the longest
+    gap, plus waiting for another stay of the patient to end, plus waiting for a room."""
+    longest_stay = max(c.los[1] for c in catalog.conditions)
+    return {
+        name: rules.followup_gap_days[1] + longest_stay + FOLLOWUP_WAIT_DAYS
+        for name, rules in catalog.categories.items()
+    }
+
+
+def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """Visits sorted by patient, condition and admission, with episode information and the
     patient's birth date, name and gender alongside."""
     frame = visits.copy()
@@ -82,15 +99,20 @@ def _with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalo
     condition = _text(frame["condition"])
     booked = _text(frame["follow_up_required"]) == "Y"
     same_case = (patient[1:] == patient[:-1]) & (condition[1:] == condition[:-1])
-    is_followup = np.zeros(len(frame), dtype=bool)
-    has_next_in_case = np.zeros(len(frame), dtype=bool)
-    is_followup[1:] = same_case & booked[:-1]
-    has_next_in_case[:-1] = same_case
-    frame["is_followup"] = is_followup
-    frame["episode"] = np.cumsum(~is_followup)
-    frame["has_next_in_case"] = has_next_in_case
     categories = {c.name: c.category for c in catalog.conditions}
     frame["category"] = _lookup(frame["condition"], categories, "")
+    window = followup_window_days(catalog)
+    reach = _lookup(frame["condition"], {c.name: window[c.category] for c in catalog.conditions}, 0)
+    in_time = np.zeros(len(frame), dtype=bool)
+    admitted, left = frame["admission"].to_numpy(), frame["discharge"].to_numpy()
+    in_time[1:] = (admitted[1:] - left[:-1]).astype("timedelta64[D]").astype(np.int64) <= reach[:-1]
+    is_followup = np.zeros(len(frame), dtype=bool)
+    is_followup[1:] = same_case & booked[:-1] & in_time[1:]
+    has_followup = np.zeros(len(frame), dtype=bool)
+    has_followup[:-1] = is_followup[1:]
+    frame["is_followup"] = is_followup
+    frame["episode"] = np.cumsum(~is_followup)
+    frame["has_followup"] = has_followup
     ids, wanted = patients["patient_id"], frame["patient_id"]
     frame["birth"] = _by_key(ids, _days(patients["date_of_birth"]), wanted)
     frame["patient_name"] = _by_key(ids, _text(patients["name"]), wanted)
@@ -209,7 +231,9 @@ def _person_checks(
     }
 
 
-def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
+def _clinical_checks(
+    visits: pd.DataFrame, catalog: Catalog, pending_after: np.datetime64 | None
+) -> dict:
     by_name = catalog.by_name
     condition = visits["condition"]
     followup = visits["is_followup"].to_numpy()
@@ -218,10 +242,11 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     treatment = pd.Series(_text(visits["treatment"]), index=visits.index)
     checks = {
         "pediatric_gating": (adult_only & (age < 18)).sum(),
+        "visits_before_birth": (visits["admission"].to_numpy() < visits["birth"].to_numpy()).sum(),
         "unknown_conditions": (~condition.isin(by_name)).sum(),
     }
 
-    sex_wrong = age_wrong = first_treatment_wrong = followup_treatment_wrong = 0
+    sex_wrong = age_wrong = below_min_age = first_treatment_wrong = followup_treatment_wrong = 0
     too_many = too_close = over_yearly_cap = 0
     for c in catalog.conditions:
         rows = (condition == c.name).to_numpy(dtype=bool, na_value=False)
@@ -229,9 +254,10 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
             continue
         if c.sex is not None:
             sex_wrong += (_text(visits["patient_gender"])[rows] != c.sex).sum()
-        if c.age_range is not None:
-            lo, hi = c.age_range
-            age_wrong += ((age[rows] < lo) | (age[rows] > hi)).sum()
+        starts = rows & ~followup
+        below_min_age += (age[starts] < c.min_age).sum()
+        if c.max_age is not None:
+            age_wrong += (age[starts] > c.max_age).sum()
         firsts = visits[rows & ~followup]
         if not c.first_visit_monitoring:
             first_treatment_wrong += (~treatment[rows & ~followup].isin(c.treatments)).sum()
@@ -252,7 +278,8 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
             over_yearly_cap += (per_year > c.max_episodes_per_year).sum()
     checks |= {
         "sex_gated_condition_wrong_sex": sex_wrong,
-        "age_range_condition_outside_range": age_wrong,
+        "episode_above_condition_max_age": age_wrong,
+        "episode_below_condition_min_age": below_min_age,
         "gated_condition_first_visit_wrong_treatment": first_treatment_wrong,
         "gated_condition_followup_wrong_treatment": followup_treatment_wrong,
         "capped_condition_too_many_episodes": too_many,
@@ -286,16 +313,35 @@ def _clinical_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     checks |= {
         "patients_with_more_than_3_conditions": (distinct > 3).sum(),
         "once_per_patient_treatment_repeated": (once > 1).sum(),
+        "once_per_patient_treatment_on_followup": (
+            followup & treatment.isin(catalog.once_per_patient).to_numpy()
+        ).sum(),
         "severe_same_day_stays": ((severity == "Severe") & (los == 0)).sum(),
         "los_outside_condition_fence": outside.sum(),
         "followup_los_over_2": (followup & (los > 2)).sum(),
         "medication_fields_inconsistent": (drug_given != is_medication[:, None]).any(axis=1).sum(),
         "monitoring_on_moderate_or_severe_first_visit": monitoring_wrong.sum(),
         "followup_required_without_followup": (
-            (_text(visits["follow_up_required"]) == "Y") & ~visits["has_next_in_case"].to_numpy()
+            (_text(visits["follow_up_required"]) == "Y")
+            & ~visits["has_followup"].to_numpy()
+            & ~_may_still_come(visits, catalog, pending_after)
         ).sum(),
     }
     return checks
+
+
+def _may_still_come(
+    visits: pd.DataFrame, catalog: Catalog, as_of: np.datetime64 | None
+) -> np.ndarray:
+    """Visits whose follow-up may still lie after ``as_of`` (a snapshot taken mid-run)."""
+    if as_of is None:
+        return np.zeros(len(visits), dtype=bool)
+    window = followup_window_days(catalog)
+    reach = _lookup(
+        visits["condition"], {c.name: window[c.category] for c in catalog.conditions}, 0
+    )
+    waited = (as_of - visits["discharge"].to_numpy()).astype("timedelta64[D]").astype(np.int64)
+    return waited <= reach
 
 
 def _timeline_checks(
@@ -428,8 +474,13 @@ def distributions(
     """The figures a reader compares with expectations (not pass/fail)."""
     per_patient = visits.groupby("patient_id").size().reindex(patients["patient_id"], fill_value=0)
     same_day = visits["los"].to_numpy() == 0
-    minor = (visits["category"] == "minor").to_numpy(dtype=bool, na_value=False)
-    first = ~visits["is_followup"].to_numpy()
+    at_minor_rate = {
+        c.name: c.same_day_ok and catalog.categories[c.category].uses_minor_same_day_rate
+        for c in catalog.conditions
+    }
+    # first visits whose same-day chance starts from --minor-same-day-rate (minor and chronic)
+    minor_rate_cases = _lookup(visits["condition"], at_minor_rate, False).astype(bool)
+    minor_rate_cases &= ~visits["is_followup"].to_numpy()
     by_hospital = (
         pd.Series(same_day).groupby(pd.factorize(visits["hospital"])[0]).agg(["mean", "size"])
     )
@@ -453,8 +504,9 @@ def distributions(
         "insured_rate": _share(insured.sum(), len(patients)),
         "same_day_rate": {
             "overall": _share(same_day.sum(), len(visits)),
-            "minor_cases": _share((same_day & minor).sum(), minor.sum()),
-            "minor_first_visits": _share((same_day & minor & first).sum(), (minor & first).sum()),
+            "minor_and_chronic_first_visits": _share(
+                (same_day & minor_rate_cases).sum(), minor_rate_cases.sum()
+            ),
             "by_hospital_min": _rounded(by_hospital.min()),
             "by_hospital_median": _rounded(by_hospital.median()),
             "by_hospital_max": _rounded(by_hospital.max()),

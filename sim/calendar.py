@@ -28,6 +28,15 @@ def years_before(day: dt.date, years: np.ndarray) -> np.ndarray:
     return lookup[np.searchsorted(distinct, years)]
 
 
+def add_years(days: np.ndarray, years: int | np.ndarray) -> np.ndarray:
+    """Each date moved forward by whole years; 29 February becomes 1 March in other years, so
+    that ``age_on(birth, add_years(birth, n)) == n`` always holds."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    months = days.astype("datetime64[M]")
+    offset = days - months.astype("datetime64[D]")
+    return (months + 12 * np.asarray(years)).astype("datetime64[D]") + offset
+
+
 def split_dates(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year, month (1-12) and day of month of datetime64[D] values."""
     days = np.asarray(days, dtype="datetime64[D]")

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def _positive_number(text: str) -> float:
     return value
 
 
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -106,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--start", type=_date, help="first day of the history (default: three years before --today)"
     )
     parser.add_argument(
-        "--outdir", type=Path, default=Path("output"), help="output folder (default %(default)s)"
+        "--outdir", type=_folder, default=Path("output"), help="output folder (default %(default)s)"
     )
     parser.add_argument(
         "--export-prefix", help="write PREFIX_patients.csv, ... instead of patients.csv, ..."
@@ -193,13 +200,32 @@ def check_outdir(outdir: Path, prefix: str | None) -> None:
         )
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"--outdir {outdir} is a file, not a folder")
-    probe = outdir
+    probe = outdir.absolute()
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
         raise UsageError(f"--outdir {outdir}: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"--outdir {outdir} is not writable")
+    try:  # the real test: can a folder be made there (read-only file systems, /proc, ...)?
+        os.rmdir(tempfile.mkdtemp(prefix=".probe.", dir=probe))
+    except OSError:
+        raise UsageError(f"--outdir {outdir} is not writable") from None
+
+
+BYTES_PER_PATIENT = 20_000  # peak memory of a run grows by about this much per patient
+
+
+def check_memory(patients: int) -> None:
+    """Refuse a run that cannot fit in this machine's memory, before simulating for minutes."""
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not available on this platform
+        return
+    needed = 300_000_000 + patients * BYTES_PER_PATIENT
+    if needed > available:
+        raise UsageError(
+            f"--patients {patients:,} needs about {needed / 1e9:.0f} GB of memory; "
+            f"{available / 1e9:.0f} GB are free: use fewer patients"
+        )
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
@@ -231,6 +257,7 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     scenario = scenario_from_args(args)
     check_outdir(args.outdir, args.export_prefix)
+    check_memory(scenario.patients)
     started = time.perf_counter()
     simulation = Simulation(scenario).run()
     tables = simulation.tables()

@@ -52,10 +52,6 @@ class ZipTable:
         """The table restricted to some rows (an index or a mask)."""
         return ZipTable(**{f.name: getattr(self, f.name)[rows] for f in attrs.fields(ZipTable)})
 
-    def states(self) -> list[str]:
-        """Distinct states, sorted."""
-        return sorted(set(self.state.tolist()))
-
     def rows_of_state(self, state: str) -> np.ndarray:
         start, end = np.searchsorted(self.state, [state, state + "~"])
         return np.arange(start, end)

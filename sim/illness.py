@@ -11,6 +11,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from sim.calendar import add_years
 from sim.population import FEMALE, MALE
 from sim.refdata import Catalog, age_band
 
@@ -27,42 +28,57 @@ class EpisodePlan:
         return len(self.day)
 
 
-def eligible_conditions(
-    catalog: Catalog, age_at_start: np.ndarray, age_at_end: np.ndarray, gender: np.ndarray
-) -> np.ndarray:
-    """Boolean (patient, condition): could the condition occur anywhere in the window?
+# Episodes of an age-limited condition must begin this many days before the patient passes
+# the maximum age, so that waiting for a room or for another stay to end cannot push the
+# admission past it.
+MAX_AGE_MARGIN_DAYS = 30
 
-    Gating uses the age at the start of the window for adult-only conditions and both ends
-    for an age range, so that every admission in the window respects it.
+
+def onset_windows(
+    catalog: Catalog, birth: np.ndarray, gender: np.ndarray, start: np.datetime64, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """First and last simulation day on which each (patient, condition) episode may begin.
+
+    Days follow the condition's gating: after birth, from the minimum age (18 when adult-only)
+    and, for an age range, up to the day before the patient turns one year older than the
+    maximum age (minus a margin). A window whose first day is after its last is empty.
     """
-    allowed = np.ones((len(age_at_start), len(catalog.conditions)), dtype=bool)
+    birth = np.asarray(birth, dtype="datetime64[D]")
+    first = np.zeros((len(birth), len(catalog.conditions)), dtype=np.int64)
+    last = np.full_like(first, horizon)
     for condition in catalog.conditions:
-        column = allowed[:, condition.code]
-        if condition.adult_only:
-            column &= age_at_start >= 18
+        reach = (add_years(birth, condition.min_age) - start).astype(np.int64)
+        first[:, condition.code] = np.maximum(reach, 0)
+        if condition.max_age is not None:
+            passes = (add_years(birth, condition.max_age + 1) - start).astype(np.int64)
+            last[:, condition.code] = np.minimum(horizon, passes - 1 - MAX_AGE_MARGIN_DAYS)
         if condition.sex is not None:
-            column &= gender == (FEMALE if condition.sex == "Female" else MALE)
-        if condition.age_range is not None:
-            lo, hi = condition.age_range
-            column &= (age_at_start >= lo) & (age_at_end <= hi)
-    return allowed
+            wrong_sex = gender != (FEMALE if condition.sex == "Female" else MALE)
+            last[wrong_sex, condition.code] = -1
+    return first, last
 
 
 def plan_episodes(
     rng: np.random.Generator,
     catalog: Catalog,
     *,
-    age_at_start: np.ndarray,
-    age_at_end: np.ndarray,
+    birth: np.ndarray,
+    age: np.ndarray,
     gender: np.ndarray,
+    start: np.datetime64,
     horizon: int,
     conditions_per_patient: tuple[float, ...],
     min_gap: int,
 ) -> EpisodePlan:
-    """Draw each patient's conditions and episode onset days over simulation days 0..horizon."""
-    n = len(age_at_start)
-    weights = catalog.prevalence[age_band(age_at_end)]  # (patient, condition)
-    weights = np.where(eligible_conditions(catalog, age_at_start, age_at_end, gender), weights, 0.0)
+    """Draw each patient's conditions and episode onset days over simulation days 0..horizon.
+
+    ``age`` (at the end of the window) picks the prevalence band; the onset windows keep every
+    episode within the condition's age and sex gating.
+    """
+    n = len(birth)
+    first, last = onset_windows(catalog, birth, gender, start, horizon)
+    weights = catalog.prevalence[age_band(age)]  # (patient, condition)
+    weights = np.where(last >= first, weights, 0.0)
     shares = np.asarray(conditions_per_patient, dtype=float)
     wanted = 1 + np.searchsorted(np.cumsum(shares / shares.sum()), rng.random(n), side="right")
     wanted = np.minimum(wanted, (weights > 0).sum(axis=1))
@@ -74,15 +90,19 @@ def plan_episodes(
     rank_ok = np.arange(weights.shape[1])[None, :] < wanted[:, None]
     pair_patient = np.broadcast_to(np.arange(n)[:, None], ranked.shape)[rank_ok]
     pair_condition = ranked[rank_ok]
+    pair_first = first[pair_patient, pair_condition]
+    pair_last = last[pair_patient, pair_condition]
 
-    years = (horizon + 1) / 365.25
+    years = (pair_last - pair_first + 1) / 365.25
     rates = np.array(
         [catalog.categories[c.category].episodes_per_year for c in catalog.conditions]
     )[pair_condition]
-    episodes = 1 + rng.poisson(rates * max(years - 1.0, 0.0))
+    episodes = 1 + rng.poisson(rates * np.maximum(years - 1.0, 0.0))
     patient = np.repeat(pair_patient, episodes)
     condition = np.repeat(pair_condition, episodes)
-    day = rng.integers(0, horizon + 1, len(patient))
+    low = np.repeat(pair_first, episodes)
+    span = np.repeat(pair_last - pair_first + 1, episodes)
+    day = low + np.floor(rng.random(len(patient)) * span).astype(np.int64)
 
     order = np.lexsort((day, condition, patient))
     patient, condition, day = patient[order], condition[order], day[order]

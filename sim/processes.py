@@ -20,7 +20,7 @@ from collections import defaultdict
 import numpy as np
 
 from entities import Doctor, Hospital, Patient
-from sim.calendar import year_of_sim_day
+from sim.calendar import to_datetime64, year_of_sim_day
 from sim.events import PLANS, SWITCH_REASONS, EventLog
 from sim.refdata import MEDICATION, MONITORING, Catalog, Condition, load_catalog
 from sim.rng import UniformPool, stream
@@ -50,6 +50,16 @@ def severity_of_stay(los: int) -> int:
     return NORMAL
 
 
+class EpisodeCharges:
+    """What an episode has been charged so far (follow-ups are priced from it)."""
+
+    __slots__ = ("first", "followup_base", "previous")
+
+    def __init__(self) -> None:
+        self.first = self.previous = 0
+        self.followup_base = 0.0
+
+
 class RegionSimulation:
     """The processes of one region, acting on its world and writing its event log."""
 
@@ -77,12 +87,21 @@ class RegionSimulation:
         self._treatment_table: dict[tuple, tuple[tuple[str, ...], list[float]]] = {}
         self._hospital_choice = list(np.cumsum(_normalised(scenario.hospital_choice_weights)))
         self._test_cumulative = [list(np.cumsum(row)) for row in self.catalog.test_result_weights]
-        for patient in world.patients:
-            self.log.registered((0, patient.index))
+        self.env.process(self._registrations())
         self.env.process(self._onsets())
         self.env.process(self._billing_office())
 
     # ----------------------------------------------------------------- processes
+
+    def _registrations(self):
+        """Patients join the population at the start, or at birth when born later."""
+        env = self.env
+        born = (self.world.registry.birth - to_datetime64(self.scenario.start)).astype(np.int64)
+        day = np.maximum(born, 0)
+        for patient in np.argsort(day, kind="stable").tolist():
+            if day[patient] > env.now:
+                yield env.timeout(int(day[patient]) - env.now)
+            self.log.registered((int(day[patient]), patient))
 
     def _onsets(self):
         plan = self.world.plan
@@ -108,7 +127,7 @@ class RegionSimulation:
         self.next_episode += 1
         self.log.episode_started((day, patient.index, episode, condition.code))
         rules = self.catalog.categories[condition.category]
-        first_charge = previous_charge = 0
+        charges = EpisodeCharges()
         followup = 0
         doctor = hospital = None
         while True:
@@ -171,20 +190,7 @@ class RegionSimulation:
             hospital.discharges += 1
             patient.leave()
             self.log.discharged((day, patient.index, visit))
-            charge = self._bill(
-                patient,
-                condition,
-                visit,
-                day,
-                los,
-                followup,
-                first_charge,
-                previous_charge,
-                hospital,
-            )
-            if not followup:
-                first_charge = charge
-            previous_charge = charge
+            self._bill(patient, condition, visit, day, los, followup, charges, hospital)
             due = self._followup_day(rules, followup, day)
             if due is None:
                 patient.end_episode(condition)
@@ -349,6 +355,8 @@ class RegionSimulation:
             if not followup and (moderate_or_worse or not condition.first_visit_monitoring):
                 # Monitoring alone is for Normal/Mild cases of conditions that allow it
                 weights = (weights[0] + weights[2], weights[1], 0.0)
+            if followup:  # a once-in-a-lifetime procedure (a bypass) belongs to a first visit
+                weights = _move_weight(options, weights, self.catalog.once_per_patient)
             weights = doctor.treatment_weights(options, weights)
             cached = self._treatment_table[key] = (options, list(np.cumsum(weights)))
         return cached
@@ -374,27 +382,37 @@ class RegionSimulation:
         day: int,
         los: int,
         followup: int,
-        first_charge: int,
-        previous_charge: int,
+        charges: EpisodeCharges,
         hospital: Hospital,
-    ) -> int:
-        """Price a finished stay and book its bill; returns the total charge."""
+    ) -> None:
+        """Price a finished stay and book its bill.
+
+        A first visit costs its category's range, higher for longer stays, times the
+        hospital's multiplier. A follow-up costs a fixed fraction of the first visit (drawn once
+        per episode), except for an occasional small bump over the previous visit, which never
+        reaches the first visit's charge.
+        """
         scenario = self.scenario
         rules = self.catalog.categories[condition.category]
-        u = self.billing.take(5)
+        u = self.billing.take(6)
         if followup:
+            if not charges.followup_base:
+                lo, hi = rules.followup_charge_factor
+                charges.followup_base = charges.first * (lo + u[5] * (hi - lo))
+            charge = charges.followup_base
             if u[0] < scenario.followup_bump_probability:
                 lo, hi = scenario.followup_bump
-                charge = previous_charge * (1.0 + lo + u[1] * (hi - lo))
-            else:
-                lo, hi = rules.followup_charge_factor
-                charge = first_charge * (lo + u[1] * (hi - lo))
+                charge = min(charges.previous * (1.0 + lo + u[1] * (hi - lo)), charges.first - 1)
         else:
             lo, hi = rules.charge
             los_lo, los_hi = condition.los
             position = (los - los_lo) / (los_hi - los_lo) if los_hi > los_lo else 0.5
+            position = min(max(position, 0.0), 1.0)  # a same-day stay prices as the shortest
             charge = (lo + (hi - lo) * (0.5 * u[1] + 0.5 * position)) * hospital.charge_multiplier
         total = max(round(charge), scenario.minimum_charge)
+        if not followup:
+            charges.first = total
+        charges.previous = total
         if patient.insured:
             lo, hi = (
                 scenario.insurance_low_share
@@ -411,7 +429,6 @@ class RegionSimulation:
             self._issue_bill(*bill)
         else:
             self.bills_due[bill_day].append(bill)
-        return total
 
     def _issue_bill(
         self,
@@ -467,15 +484,19 @@ class RegionSimulation:
             self.payments_due[pay_day].append((pay_day, patient.index, visit, share))
 
 
+def _move_weight(
+    options: tuple[str, ...], weights: tuple[float, ...], excluded: frozenset[str]
+) -> tuple[float, ...]:
+    """The weights with each excluded option's weight given to the first allowed option."""
+    moved = list(weights)
+    allowed = next(i for i, name in enumerate(options) if name not in excluded)
+    for i, name in enumerate(options):
+        if name in excluded:
+            moved[allowed] += moved[i]
+            moved[i] = 0.0
+    return tuple(moved)
+
+
 def _normalised(weights: tuple[float, ...]) -> tuple[float, ...]:
     total = float(sum(weights))
     return tuple(w / total for w in weights)
-
-
-def run_region(
-    world: RegionWorld, scenario: Scenario, until: int | None = None
-) -> RegionSimulation:
-    """Build the region's processes and run its clock up to and including day ``until``."""
-    simulation = RegionSimulation(world, scenario)
-    simulation.env.run(until=(scenario.horizon if until is None else until) + 1)
-    return simulation

@@ -76,9 +76,15 @@ class Condition:
     prevalence: tuple[float, float, float, float]
     sex: str | None
     age_range: tuple[int, int] | None
+    min_age: int  # youngest age at the start of an episode (18 when adult-only)
     max_episodes_per_patient: int | None
     max_episodes_per_year: int | None
     min_days_between_episodes: int | None
+
+    @property
+    def max_age(self) -> int | None:
+        """Oldest age at the start of an episode, when the condition has an age range."""
+        return self.age_range[1] if self.age_range is not None else None
 
     @property
     def is_minor(self) -> bool:
@@ -110,9 +116,6 @@ class Catalog:
     @functools.cached_property
     def by_name(self) -> dict[str, Condition]:
         return {condition.name: condition for condition in self.conditions}
-
-    def treatment_code(self, name: str) -> int:
-        return self.treatments.index(name)
 
     @functools.cached_property
     def prevalence(self) -> np.ndarray:
@@ -164,6 +167,11 @@ def load_catalog() -> Catalog:
                 prevalence=tuple(float(item["prevalence"][band]) for band in AGE_BANDS),
                 sex=item.get("sex"),
                 age_range=tuple(item["age_range"]) if "age_range" in item else None,
+                min_age=max(
+                    int(item.get("min_age", 0)),
+                    18 if item["adult_only"] else 0,
+                    item["age_range"][0] if "age_range" in item else 0,
+                ),
                 max_episodes_per_patient=item.get("max_episodes_per_patient"),
                 max_episodes_per_year=item.get("max_episodes_per_year"),
                 min_days_between_episodes=item.get("min_days_between_episodes"),

@@ -187,10 +187,16 @@ class Scenario:
     unpaid_probability_clip: tuple = _pair("unpaid_probability_clip", _rate_pair)
 
     def __attrs_post_init__(self) -> None:
+        if not EARLIEST_DATE <= self.today <= LATEST_DATE:
+            raise ScenarioError(f"--today must lie between {EARLIEST_DATE} and {LATEST_DATE}")
         if self.start is None:
             object.__setattr__(self, "start", _years_before(self.today, _default("history_years")))
         if self.start > self.today:
             raise ScenarioError(f"--start ({self.start}) is after --today ({self.today})")
+        if not EARLIEST_DATE <= self.start <= self.today <= LATEST_DATE:
+            raise ScenarioError(
+                f"--start and --today must lie between {EARLIEST_DATE} and {LATEST_DATE}"
+            )
         if (self.today - self.start).days > 366 * 30:
             raise ScenarioError("the window from --start to --today is longer than 30 years")
         if self.patients > 50_000_000:
@@ -223,6 +229,12 @@ class Scenario:
             elif isinstance(value, tuple):
                 values[key] = list(value)
         return values
+
+
+# Dates outside this range cannot be written as YYYY/MM/DD for everyone born 90 years
+# before --start or for payments due a year after --today.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:

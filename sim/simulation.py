@@ -70,6 +70,13 @@ class Simulation:
         self.day = max(self.day, day)
         return self
 
+    @property
+    def as_of(self) -> dt.date:
+        """The date the clock has reached: the last day run (``--today`` after ``run()``)."""
+        if self.day < 0:
+            raise RuntimeError("the simulation has not run yet: call run() first")
+        return self.scenario.start + dt.timedelta(days=self.day)
+
     def tables(self):
         """The patients, visits and billing tables as of the last day run."""
         from reporting.recorder import record

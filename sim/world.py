@@ -13,11 +13,11 @@ import numpy as np
 import simpy
 
 from entities import Doctor, Hospital, Patient, RoomPool
-from sim.calendar import age_on, to_datetime64
+from sim.calendar import to_datetime64
 from sim.geography import ZipTable, miles_between
 from sim.illness import EpisodePlan, plan_episodes
 from sim.placement import RegionSpec
-from sim.population import FEMALE, PatientRegistry, build_patients
+from sim.population import PatientRegistry, build_patients
 from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
 from sim.rng import stream
 from sim.scenario import Scenario
@@ -61,13 +61,13 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
         demography=demography,
         names=names,
     )
-    age_at_start = age_on(registry.birth, np.full(len(registry), to_datetime64(scenario.start)))
     plan = plan_episodes(
         stream(scenario.seed, key, "illness"),
         catalog,
-        age_at_start=age_at_start,
-        age_at_end=registry.age,
+        birth=registry.birth,
+        age=registry.age,
         gender=registry.gender,
+        start=to_datetime64(scenario.start),
         horizon=scenario.horizon,
         conditions_per_patient=scenario.conditions_per_patient,
         min_gap=scenario.min_days_between_same_condition_episodes,
@@ -92,18 +92,12 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
     patients = [
         Patient(
             index=i,
-            sex="Female" if g == FEMALE else "Male",
-            insured=bool(ins),
-            hospital_preference=tuple(pref),
-            continuity_preference=float(c),
+            insured=insured,
+            hospital_preference=tuple(ranked),
+            continuity_preference=taste,
         )
-        for i, (g, ins, pref, c) in enumerate(
-            zip(
-                registry.gender.tolist(),
-                registry.insured.tolist(),
-                preference.tolist(),
-                continuity.tolist(),
-            )
+        for i, (insured, ranked, taste) in enumerate(
+            zip(registry.insured.tolist(), preference.tolist(), continuity.tolist())
         )
     ]
     return RegionWorld(

@@ -119,6 +119,10 @@ BAD_INPUTS = [
     (["--seed", "-1"], "--seed"),
     (["--export-prefix", "a/b"], "--export-prefix"),
     (["--date-format", "dmy"], "--date-format"),
+    (["--today", "0001-01-01"], "--today"),
+    (["--today", "9999-12-31"], "--today"),
+    (["--start", "1850-01-01", "--today", "1850-06-01"], "--today"),
+    (["--patients", "50000000"], "memory"),
 ]
 
 
@@ -146,4 +150,15 @@ def test_an_unwritable_outdir_is_refused(tmp_path):
     locked.mkdir()
     locked.chmod(0o500)
     result = run_cli("--patients", "5", "--outdir", str(locked / "out"))
+    assert result.returncode == 2 and "not writable" in result.stderr
+
+
+def test_an_empty_outdir_is_refused(tmp_path):
+    result = run_cli("--patients", "5", "--outdir", "", cwd=tmp_path)
+    assert result.returncode == 2 and "--outdir" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_outdir_on_a_read_only_place_is_refused_before_simulating(tmp_path):
+    result = run_cli("--patients", "5", "--outdir", "/proc/hospital-sim-test")
     assert result.returncode == 2 and "not writable" in result.stderr

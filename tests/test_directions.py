@@ -13,7 +13,7 @@ def test_a_higher_minor_same_day_rate_gives_more_same_day_stays():
     low = _figures(minor_same_day_rate=0.1)["same_day_rate"]
     high = _figures(minor_same_day_rate=0.8)["same_day_rate"]
     assert high["overall"] > low["overall"] + 0.05
-    assert high["minor_first_visits"] > low["minor_first_visits"] + 0.3
+    assert high["minor_and_chronic_first_visits"] > low["minor_and_chronic_first_visits"] + 0.5
 
 
 def test_a_lower_insured_rate_gives_fewer_insured_patients_and_more_late_unpaid_bills():

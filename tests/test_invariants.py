@@ -193,3 +193,57 @@ def test_every_state_appears_in_a_large_run():
     per_patient = summary["distributions"]["visits_per_patient"]["mean"]
     assert 4.5 <= per_patient <= 5.5
     assert np.isclose(summary["distributions"]["insured_rate"], 0.78, atol=0.015)
+
+
+def test_nobody_is_treated_before_birth_or_below_a_condition_minimum_age(medium_run):
+    from reporting.validation import with_episodes
+    from sim.refdata import load_catalog
+
+    _, tables, _ = medium_run
+    catalog = load_catalog()
+    visits = with_episodes(tables.visits, tables.patients, catalog)
+    assert (visits["age"] >= 0).all()
+    assert (visits["admission"] >= visits["birth"]).all()
+    starts = visits[~visits["is_followup"]]
+    minimum = starts["condition"].astype(str).map({c.name: c.min_age for c in catalog.conditions})
+    assert (starts["age"] >= minimum).all()
+    babies = starts[starts["age"] < 3]["condition"].astype(str)
+    assert not babies.isin(["Anxiety", "Depression", "Migraine"]).any()
+
+
+def test_charges_stay_in_their_category_ranges(medium_run):
+    from reporting.validation import with_episodes
+    from sim.refdata import load_catalog
+    from sim.scenario import DEFAULTS
+
+    _, tables, _ = medium_run
+    catalog = load_catalog()
+    visits = with_episodes(tables.visits, tables.patients, catalog)
+    charged = visits.merge(tables.billing[["visit_id", "total_charge"]], on="visit_id")
+    low_multiplier, high_multiplier = DEFAULTS["charge_multiplier_range"]
+    for name, rules in catalog.categories.items():
+        first = charged[(charged["category"] == name) & ~charged["is_followup"]]["total_charge"]
+        assert first.min() >= rules.charge[0] * low_multiplier - 1, name
+        assert first.max() <= rules.charge[1] * high_multiplier + 1, name
+    first_charge = charged.groupby("episode")["total_charge"].transform("first")
+    followups = charged[charged["is_followup"]]
+    assert (followups["total_charge"] < first_charge[followups.index]).all()
+    assert not followups["treatment"].isin(catalog.once_per_patient).any()
+
+
+def test_a_snapshot_taken_mid_run_validates():
+    import datetime as dt
+
+    from reporting.summary import build_summary
+    from sim.scenario import Scenario
+    from sim.simulation import Simulation
+
+    simulation = Simulation(Scenario(patients=800, seed=13, today=TODAY))
+    for day in (dt.date(2022, 8, 1), dt.date(2024, 1, 15)):
+        simulation.run(until=day)
+        tables = simulation.tables()
+        summary = build_summary(simulation, tables)
+        assert summary["ok"] is True, {k: v for k, v in summary["checks"].items() if v}
+        assert summary["run"]["as_of"] == day.isoformat()
+        assert (tables.visits["date_of_discharge"] <= pd.Timestamp(day)).all()
+        assert (tables.patients["date_of_birth"] <= pd.Timestamp(day)).all()

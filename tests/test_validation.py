@@ -179,3 +179,31 @@ def test_childbirth_on_a_man_is_caught(small_run):
         assert len(births) >= 0
 
     assert check(corrupt(tables, "visits", man_gives_birth), "sex_gated_condition_wrong_sex") >= 1
+
+
+def test_a_deleted_followup_is_caught_even_when_a_later_episode_follows(medium_run):
+    """The follow-up flag needs a visit within the follow-up window, not any later visit."""
+    from reporting.validation import with_episodes
+    from sim.refdata import load_catalog
+
+    tables = medium_run[1]
+    visits = with_episodes(tables.visits, tables.patients, load_catalog())
+    followups = visits[visits["is_followup"]]
+    # a follow-up that ends its episode, of a case that has a later episode
+    later = visits["episode"].shift(-1)
+    last = followups[
+        (later[followups.index] != followups["episode"])
+        & visits["has_followup"].eq(False)[followups.index]
+    ]
+    same_case_later = last[
+        (visits["patient_id"].shift(-1)[last.index] == last["patient_id"])
+        & (visits["condition"].astype(str).shift(-1)[last.index] == last["condition"].astype(str))
+    ]
+    assert len(same_case_later) > 0
+    drop = same_case_later["visit_id"].iloc[:5]
+    broken = attrs.evolve(
+        tables,
+        visits=tables.visits[~tables.visits["visit_id"].isin(drop)],
+        billing=tables.billing[~tables.billing["visit_id"].isin(drop)],
+    )
+    assert check(broken, "followup_required_without_followup") >= 1
