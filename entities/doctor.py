@@ -1,4 +1,5 @@
-"""Doctors: affiliated with one to three hospitals of one state, with a practice style."""
+"""Doctors: a specialty, one to three hospitals of one state, a practice style, and a
+working life (absences, departure) that the staffing process plays out."""
 
 from __future__ import annotations
 
@@ -14,11 +15,19 @@ class Doctor:
     index: int
     name: str
     hospitals: tuple[int, ...]
+    specialty: str
     style: float  # same-day discharge bias
     prescribing_bias: float  # shift of the weight given to Medication
+    active: bool = True  # False once the doctor has left
+    absent_until: int = -1  # first day back from an absence
+    replaces: int = -1  # the departed doctor this one took over from
 
     def works_at(self, hospital: int) -> bool:
         return hospital in self.hospitals
+
+    def on_duty(self, day: int) -> bool:
+        """Working (not departed, not on leave) on ``day``."""
+        return self.active and day >= self.absent_until
 
     def treatment_weights(
         self, options: tuple[str, ...], weights: tuple[float, ...]

@@ -56,6 +56,11 @@ class RoomPool:
             self._free.append(room)
 
     @property
+    def waiting(self) -> int:
+        """Requests waiting for a room."""
+        return len(self._waiting)
+
+    @property
     def occupied(self) -> int:
         return self.capacity - len(self._free)
 
@@ -75,9 +80,19 @@ class Hospital:
     late_payment_multiplier: float
     charge_multiplier: float
     rooms: RoomPool
-    doctors: list[int] = attrs.field(factory=list)
+    doctors: list[int] = attrs.field(factory=list)  # working here now (departed ones leave)
+    staff: dict[str, list[int]] = attrs.field(factory=dict)  # the same, by specialty
     admissions: int = 0
     discharges: int = 0
+    diversions: int = 0  # patients sent elsewhere because every room here was taken
+
+    def hire(self, doctor: int, specialty: str) -> None:
+        self.doctors.append(doctor)
+        self.staff.setdefault(specialty, []).append(doctor)
+
+    def release_doctor(self, doctor: int, specialty: str) -> None:
+        self.doctors.remove(doctor)
+        self.staff[specialty].remove(doctor)
 
     def same_day_probability(self, base: float, doctor_style: float, ceiling: float) -> float:
         """Chance of a same-day discharge here, for a case's base rate and the doctor's style."""

@@ -22,10 +22,10 @@ class Patient:
     insured: bool
     hospital_preference: tuple[int, ...]  # hospitals of the state, nearest first
     continuity_preference: float
-    usual_doctor: int = -1
-    usual_hospital: int = -1
+    usual: dict = attrs.field(factory=dict)  # specialty -> (doctor, hospital) first seen for it
     last_doctor: int = -1
     last_hospital: int = -1
+    last_specialty: str = ""
     in_stay: bool = False
     waiting: deque = attrs.field(factory=deque)
     active_conditions: set = attrs.field(factory=set)
@@ -88,10 +88,11 @@ class Patient:
         others = [name for name in alternatives if name != treatment]
         return others[0] if others else "Monitoring"
 
-    def remember(self, doctor: int, hospital: int) -> None:
-        """Record the provider of a visit; the first doctor seen becomes the usual one."""
-        if self.usual_doctor < 0:
-            self.usual_doctor = doctor
-            self.usual_hospital = hospital
+    def remember(self, doctor: int, hospital: int, specialty: str, new_usual: bool) -> None:
+        """Record the provider of a visit. The first doctor seen for a specialty becomes the
+        usual one for it, until ``new_usual`` (the usual doctor left) replaces them."""
+        if new_usual or specialty not in self.usual:
+            self.usual[specialty] = (doctor, hospital)
         self.last_doctor = doctor
         self.last_hospital = hospital
+        self.last_specialty = specialty

@@ -113,3 +113,73 @@ def summarise(indices: pd.DataFrame, patients_total: int) -> dict:
 
 def _rounded(value: float) -> float | None:
     return None if pd.isna(value) else round(float(value), 4)
+
+
+LEVELS = ("doctor", "hospital", "doctor_hospital")
+TABLE_COLUMNS = ("patient_id", "level", "n_visits", "n_providers", *INDICES)
+
+
+def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
+    """One row per patient and provider level (doctor, hospital, doctor at hospital) with the
+    indices, for patients with at least ``min_visits`` visits; visits in admission order, ties
+    by visit id."""
+    order = np.lexsort(
+        (
+            visits["visit_id"].to_numpy(),
+            visits["date_of_admission"].to_numpy(),
+            visits["patient_id"].to_numpy(),
+        )
+    )
+    patient = visits["patient_id"].to_numpy()[order]
+    doctor = pd.factorize(visits["doctor"])[0][order].astype(np.int64)
+    hospital = pd.factorize(visits["hospital"])[0][order].astype(np.int64)
+    providers = {
+        "doctor": doctor,
+        "hospital": hospital,
+        "doctor_hospital": doctor * (int(hospital.max(initial=0)) + 1) + hospital,
+    }
+    parts = []
+    for level in LEVELS:
+        part = indices_by_patient(patient, providers[level], min_visits).reset_index()
+        part.insert(1, "level", level)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    table["level"] = pd.Categorical(table["level"], categories=LEVELS)
+    table = table.sort_values(["patient_id", "level"], kind="stable").reset_index(drop=True)
+    for column in ("patient_id", "n_visits", "n_providers"):
+        table[column] = table[column].astype(np.int64)
+    for column in INDICES:
+        table[column] = table[column].astype(float).round(6)
+    return table[list(TABLE_COLUMNS)]
+
+
+def followup_shares(episodes: pd.DataFrame) -> dict:
+    """Where follow-ups went, from visits sorted by case with an ``is_followup`` column."""
+    followup = episodes["is_followup"].to_numpy()
+    same = {}
+    for column in ("doctor", "hospital", "hospital_state"):
+        codes = pd.factorize(episodes[column])[0]
+        same[column] = np.concatenate([[False], codes[1:] == codes[:-1]]) & followup
+    count = int(followup.sum())
+
+    def share(mask: np.ndarray) -> float | None:
+        return None if count == 0 else round(float(mask.sum()) / count, 4)
+
+    return {
+        "followups": count,
+        "same_doctor_and_hospital": share(same["doctor"] & same["hospital"]),
+        "same_hospital_other_doctor": share(~same["doctor"] & same["hospital"]),
+        "other_hospital_same_state": share(~same["hospital"] & same["hospital_state"] & followup),
+        "other_state": share(~same["hospital_state"] & followup),
+    }
+
+
+def continuity_section(table: pd.DataFrame, patients_with_visits: int, min_visits: int) -> dict:
+    """Per level: patients measured and excluded, and the mean and median of each index."""
+    return {
+        "min_visits": min_visits,
+        "levels": {
+            level: summarise(table[table["level"] == level], patients_with_visits)
+            for level in LEVELS
+        },
+    }

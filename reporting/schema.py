@@ -55,6 +55,7 @@ BILLING_COLUMNS = (
 )
 TABLE_COLUMNS = {"patients": PATIENT_COLUMNS, "visits": VISIT_COLUMNS, "billing": BILLING_COLUMNS}
 DATE_COLUMNS = {
+    "census": ("date",),
     "patients": ("date_of_birth",),
     "visits": ("date_of_admission", "date_of_discharge"),
     "billing": ("billing_date", "expected_payment_date", "actual_payment_date"),

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from importlib import metadata
 
+import pandas as pd
+
+from reporting.continuity import continuity_section, continuity_table, followup_shares
 from reporting.recorder import Tables, switch_reasons
-from reporting.validation import validate
+from reporting.validation import validate, with_episodes
 from sim.geography import ZIP_DATA_YEAR
 from sim.refdata import load_catalog
 
@@ -39,9 +42,23 @@ def geography_section(simulation) -> dict:
     return section
 
 
-def build_summary(simulation, tables: Tables, *, run_validation: bool = True) -> dict:
-    """The summary of a finished run; ``ok`` is False when any rule check failed."""
+def build_summary(
+    simulation,
+    tables: Tables,
+    *,
+    run_validation: bool = True,
+    continuity: pd.DataFrame | None = None,
+) -> dict:
+    """The summary of a run as of the last day run; ``ok`` is False when a rule check failed.
+
+    ``continuity`` is the per-patient continuity table when the caller already has it.
+    """
     scenario = simulation.scenario
+    catalog = load_catalog()
+    episodes = with_episodes(tables.visits, tables.patients, catalog)
+    if continuity is None:
+        continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
+    statistics = simulation.statistics()
     summary: dict = {
         "run": {
             "version": package_version(),
@@ -53,7 +70,15 @@ def build_summary(simulation, tables: Tables, *, run_validation: bool = True) ->
             "scenario": scenario.as_dict(),
         },
         "geography": geography_section(simulation),
-        "simulation": simulation.statistics() | {"provider_switches": switch_reasons(simulation)},
+        "simulation": statistics,
+        "continuity": continuity_section(
+            continuity, len(tables.patients), scenario.continuity_min_visits
+        )
+        | {
+            "followups": followup_shares(episodes),
+            "provider_switches": switch_reasons(simulation),
+            "diversions": statistics["events"].get("Diverted", 0),
+        },
     }
     if not run_validation:
         summary["ok"] = None
@@ -64,11 +89,12 @@ def build_summary(simulation, tables: Tables, *, run_validation: bool = True) ->
         nationwide=not scenario.anchored,
         today=simulation.as_of,
         followups_may_be_pending=simulation.as_of < scenario.today,
-        catalog=load_catalog(),
+        catalog=catalog,
         zips=simulation.zips,
         bill_delay_days=scenario.bill_delay_days[1],
         minimum_charge=scenario.minimum_charge,
         plan_days={"Full": scenario.full_plan_days, "Incremental": scenario.incremental_plan_days},
+        episodes=episodes,
     )
     summary |= result
     return summary

@@ -15,7 +15,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from reporting.continuity import indices_by_patient, summarise
 from reporting.recorder import Tables
 from sim.calendar import age_on
 from sim.geography import ZipTable
@@ -40,6 +39,7 @@ def validate(
     minimum_charge: int = DEFAULTS["minimum_charge"],
     plan_days: dict[str, int] | None = None,
     followups_may_be_pending: bool = False,
+    episodes: pd.DataFrame | None = None,
 ) -> dict:
     """Rule checks and distributions of a dataset; ``checks`` must all be 0 for ``ok``."""
     plan_days = plan_days or {
@@ -48,7 +48,7 @@ def validate(
     }
     patients, visits, billing = tables.patients, tables.visits, tables.billing
     today64 = np.datetime64(today, "D")
-    visits = with_episodes(visits, patients, catalog)
+    visits = episodes if episodes is not None else with_episodes(visits, patients, catalog)
     checks: dict[str, int] = {}
     checks |= _identity_checks(patients, visits, billing)
     checks |= _person_checks(patients, visits, today64, zips)
@@ -520,7 +520,6 @@ def distributions(
             "insured": _share((late_unpaid & bill_insured).sum(), bill_insured.sum()),
             "uninsured": _share((late_unpaid & ~bill_insured).sum(), (~bill_insured).sum()),
         },
-        "continuity": continuity_figures(visits),
         "geography": geography_figures(patients, visits),
     }
 
@@ -550,44 +549,6 @@ def _followup_figures(visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
         "followups_charged_below_first_visit": _share(
             (followup & (charge < first)).sum(), followup.sum()
         ),
-    }
-
-
-def continuity_figures(visits: pd.DataFrame) -> dict:
-    """Where follow-ups went, and the continuity indices at doctor and hospital level."""
-    followup = visits["is_followup"].to_numpy()
-    doctor = pd.factorize(visits["doctor"])[0]
-    hospital = pd.factorize(visits["hospital"])[0]
-    state = pd.factorize(visits["hospital_state"])[0]
-    same_doctor = np.concatenate([[False], doctor[1:] == doctor[:-1]]) & followup
-    same_hospital = np.concatenate([[False], hospital[1:] == hospital[:-1]]) & followup
-    same_state = np.concatenate([[False], state[1:] == state[:-1]]) & followup
-    count = followup.sum()
-    order = np.lexsort(
-        (
-            visits["visit_id"].to_numpy(),
-            visits["admission"].to_numpy(),
-            visits["patient_id"].to_numpy(),
-        )
-    )
-    patient = visits["patient_id"].to_numpy()[order]
-    total = len(np.unique(patient))
-    levels = {
-        "doctor_hospital": doctor[order].astype(np.int64) * (len(hospital) + 1) + hospital[order],
-        "doctor": doctor[order],
-        "hospital": hospital[order],
-    }
-    return {
-        "followups_same_doctor_and_hospital": _share((same_doctor & same_hospital).sum(), count),
-        "followups_same_hospital_other_doctor": _share((~same_doctor & same_hospital).sum(), count),
-        "followups_other_hospital_same_state": _share(
-            (~same_hospital & same_state & followup).sum(), count
-        ),
-        "followups_other_state": _share((~same_state & followup).sum(), count),
-        "indices": {
-            name: summarise(indices_by_patient(patient, providers), total)
-            for name, providers in levels.items()
-        },
     }
 
 

@@ -1,7 +1,9 @@
 """The command line: parse, build the Scenario, run, write, print. Nothing else lives here.
 
-Exit status: 0 success, 2 bad input (one line on stderr), 3 the dataset was written but a
-validation rule failed, 130 interrupted (nothing written).
+Usage: ``run_sim.py [flags]`` makes a dataset; ``run_sim.py compare --scenario a.toml
+--scenario b.toml`` compares scenarios. Exit status: 0 success, 2 bad input (one line on
+stderr), 3 the dataset was written but a validation rule failed, 130 interrupted (nothing
+written).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from reporting.census import census_table
+from reporting.continuity import continuity_table
 from reporting.summary import build_summary
 from reporting.writers import staged_output, table_file_name, write_csv, write_json
+from sim.experiments import compare, load_scenario
 from sim.scenario import DEFAULTS, Scenario, ScenarioError
 from sim.simulation import Simulation
 
@@ -77,6 +82,16 @@ def _folder(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return Path(text)
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
 
 
 def _seed(text: str) -> int:
@@ -188,6 +203,46 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS["outstate_neighbor_share"],
         help="share of out-of-state patients from bordering states (default %(default)s)",
     )
+    care = parser.add_argument_group("continuity of care")
+    care.add_argument(
+        "--continuity-preference",
+        type=_rate,
+        default=DEFAULTS["continuity_preference"],
+        help="chance a patient goes back to their usual doctor (default %(default)s)",
+    )
+    care.add_argument(
+        "--doctor-absence-rate",
+        type=_non_negative,
+        default=DEFAULTS["doctor_absence_rate"],
+        help="absences per doctor per year (default %(default)s)",
+    )
+    care.add_argument(
+        "--doctor-departure-rate",
+        type=_non_negative,
+        default=DEFAULTS["doctor_departure_rate"],
+        help="departures per doctor per year (default %(default)s)",
+    )
+    care.add_argument(
+        "--room-scale",
+        type=_positive_number,
+        default=DEFAULTS["room_scale"],
+        help="multiply every hospital's room count (default %(default)s)",
+    )
+    care.add_argument(
+        "--rooms-per-hospital", type=_count, help="a fixed number of rooms per hospital"
+    )
+    care.add_argument(
+        "--continuity-min-visits",
+        type=_count,
+        default=DEFAULTS["continuity_min_visits"],
+        help="patients with fewer visits are left out of the indices (default %(default)s)",
+    )
+    care.add_argument("--no-continuity", action="store_true", help="do not write continuity.csv")
+    care.add_argument(
+        "--census",
+        action="store_true",
+        help="also write census.csv: rooms, admissions, discharges, diversions per day",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
     return parser
 
@@ -246,14 +301,69 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         "local_top_n": args.local_top_n,
         "local_decay": args.local_decay,
         "outstate_neighbor_share": args.outstate_neighbor_share,
+        "continuity_preference": args.continuity_preference,
+        "doctor_absence_rate": args.doctor_absence_rate,
+        "doctor_departure_rate": args.doctor_departure_rate,
+        "room_scale": args.room_scale,
+        "rooms_per_hospital": args.rooms_per_hospital,
+        "continuity_min_visits": args.continuity_min_visits,
     }
     if args.today is not None:
         values["today"] = args.today
     return Scenario(**values)
 
 
+def build_compare_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="run_sim.py compare",
+        description="Run scenario files with common random numbers and compare their "
+        "continuity-of-care figures side by side.",
+    )
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        action="append",
+        required=True,
+        help="a TOML scenario file (flag names as keys); give two or more",
+    )
+    parser.add_argument("--seed", type=_seed, help="the seed all scenarios share (default: theirs)")
+    parser.add_argument("--patients", type=_count, help="patients in every scenario")
+    parser.add_argument("--today", type=_date, help="--today of every scenario")
+    parser.add_argument("--output", type=_folder, help="also write the table to this CSV file")
+    return parser
+
+
+def _cell(value) -> str:
+    if value is None or value != value:  # None or NaN
+        return "-"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4f}"
+
+
+def run_compare(argv: list[str]) -> int:
+    """``run_sim.py compare``: scenarios side by side."""
+    args = build_compare_parser().parse_args(argv)
+    overrides = {"seed": args.seed, "patients": args.patients, "today": args.today}
+    scenarios = {}
+    for path in args.scenario:
+        name = path.stem
+        while name in scenarios:
+            name += "'"
+        scenarios[name] = load_scenario(path, **overrides)
+    if args.output is not None:
+        check_outdir(args.output.parent, None)
+    table = compare(scenarios)
+    print(table.map(_cell).to_string())
+    if args.output is not None:
+        with staged_output(args.output.parent) as staging:
+            table.to_csv(staging / args.output.name)
+    return 0
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "compare":
+        return run_compare(argv[1:])
     args = build_parser().parse_args(argv)
     scenario = scenario_from_args(args)
     check_outdir(args.outdir, args.export_prefix)
@@ -261,9 +371,17 @@ def run(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     simulation = Simulation(scenario).run()
     tables = simulation.tables()
-    summary = build_summary(simulation, tables, run_validation=not args.no_validate)
+    continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
+    summary = build_summary(
+        simulation, tables, run_validation=not args.no_validate, continuity=continuity
+    )
+    extras = {}
+    if not args.no_continuity:
+        extras["continuity"] = continuity
+    if args.census:
+        extras["census"] = census_table(simulation)
     with staged_output(args.outdir) as staging:
-        for name, frame in tables.items():
+        for name, frame in [*tables.items(), *extras.items()]:
             write_csv(
                 frame,
                 name,

@@ -10,7 +10,14 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-SWITCH_REASONS = ("no_room", "patient_choice", "continuity")
+SWITCH_REASONS = (
+    "no_room",
+    "doctor_absent",
+    "doctor_left",
+    "patient_choice",
+    "new_specialty",
+    "back_to_usual_doctor",
+)
 PLANS = ("Full", "Incremental")
 
 
@@ -83,6 +90,20 @@ EVENT_TYPES = {
         EventType(
             "PaymentMade", ("day", "patient", "visit", "amount"), "the patient settles a bill"
         ),
+        EventType(
+            "Diverted",
+            ("day", "patient", "visit", "from_hospital", "to_hospital"),
+            "no room was free at the hospital chosen: the patient is admitted elsewhere",
+        ),
+        EventType(
+            "DoctorAbsent", ("day", "doctor", "until_day"), "a doctor goes on leave until a day"
+        ),
+        EventType("DoctorLeft", ("day", "doctor"), "a doctor leaves for good"),
+        EventType(
+            "DoctorJoined",
+            ("day", "doctor", "replaces"),
+            "a new doctor takes a departed one's place",
+        ),
     )
 }
 
@@ -136,6 +157,10 @@ class EventLog:
         self.provider_switched = self.by_type["ProviderSwitched"].add
         self.bill_issued = self.by_type["BillIssued"].add
         self.payment_made = self.by_type["PaymentMade"].add
+        self.diverted = self.by_type["Diverted"].add
+        self.doctor_absent = self.by_type["DoctorAbsent"].add
+        self.doctor_left = self.by_type["DoctorLeft"].add
+        self.doctor_joined = self.by_type["DoctorJoined"].add
 
     def pack(self) -> None:
         """Pack the event types whose pending rows fill a block (keeps memory columnar)."""

@@ -21,16 +21,15 @@ import numpy as np
 
 from entities import Doctor, Hospital, Patient
 from sim.calendar import to_datetime64, year_of_sim_day
-from sim.events import PLANS, SWITCH_REASONS, EventLog
+from sim.care import NO_ROOM, CareRouter
+from sim.events import PLANS, EventLog
 from sim.refdata import MEDICATION, MONITORING, Catalog, Condition, load_catalog
 from sim.rng import UniformPool, stream
 from sim.scenario import Scenario
+from sim.staffing import Staffing
 from sim.world import RegionWorld
 
 NORMAL, MILD, MODERATE, SEVERE = range(4)
-NO_ROOM, PATIENT_CHOICE, CONTINUITY = (
-    SWITCH_REASONS.index(r) for r in ("no_room", "patient_choice", "continuity")
-)
 FULL, INCREMENTAL = (PLANS.index(p) for p in ("Full", "Incremental"))
 NO_MEDICATION = -1
 # A follow-up is booked only if it can end before the horizon even when the patient is
@@ -85,9 +84,15 @@ class RegionSimulation:
         self._treatment_codes = {name: i for i, name in enumerate(self.catalog.treatments)}
         self._options = [self._treatment_options(c) for c in self.catalog.conditions]
         self._treatment_table: dict[tuple, tuple[tuple[str, ...], list[float]]] = {}
-        self._hospital_choice = list(np.cumsum(_normalised(scenario.hospital_choice_weights)))
         self._test_cumulative = [list(np.cumsum(row)) for row in self.catalog.test_result_weights]
+        self.router = CareRouter(
+            world, self.care, scenario.generalist_specialty, scenario.hospital_choice_weights
+        )
+        self.staffing = Staffing(
+            world, scenario, self.log, stream(scenario.seed, world.key, "staffing")
+        )
         self.env.process(self._registrations())
+        self.env.process(self.staffing.process(self.env))
         self.env.process(self._onsets())
         self.env.process(self._billing_office())
 
@@ -135,16 +140,25 @@ class RegionSimulation:
                 yield patient.wait_until_free(env)
             else:
                 patient.in_stay = True
-            doctor, hospital, reason = self._choose_provider(patient, followup, doctor, hospital)
+            day = int(env.now)
+            choice = self.router.choose(
+                patient, condition, day, doctor if followup else None, hospital
+            )
+            doctor, hospital, reason = choice.doctor, choice.hospital, choice.reason
             room = hospital.rooms.acquire()
+            diverted_from = None
             if room is None:
-                doctor, hospital, room = self._divert(patient, doctor, hospital)
-                reason = NO_ROOM
+                doctor, hospital, room = self.router.divert(patient, choice, day)
+                if hospital is not choice.hospital:
+                    diverted_from, reason = choice.hospital, NO_ROOM
             if room is None:
                 room = yield hospital.rooms.request()
             day = int(env.now)
             visit = self.next_visit
             self.next_visit += 1
+            if diverted_from is not None:
+                diverted_from.diversions += 1
+                self.log.diverted((day, patient.index, visit, diverted_from.index, hospital.index))
             if (doctor.index, hospital.index) != (
                 patient.last_doctor,
                 patient.last_hospital,
@@ -161,7 +175,7 @@ class RegionSimulation:
                         reason,
                     )
                 )
-            patient.remember(doctor.index, hospital.index)
+            patient.remember(doctor.index, hospital.index, condition.specialty, choice.new_usual)
             los, severity, treatment, medication, test = self._assess(
                 patient, condition, followup, doctor, hospital
             )
@@ -212,59 +226,6 @@ class RegionSimulation:
             yield env.timeout(1)
 
     # ----------------------------------------------------------------- decisions
-
-    def _choose_provider(
-        self, patient: Patient, followup: int, doctor: Doctor | None, hospital: Hospital | None
-    ) -> tuple[Doctor, Hospital, int]:
-        """The doctor and hospital the patient goes to, and why if it is a change."""
-        doctors = self.world.doctors
-        hospitals = self.world.hospitals
-        keeps = self.care.one() < patient.continuity_preference
-        if followup:  # same doctor at the same hospital, unless the patient prefers another
-            if keeps:
-                return doctor, hospital, CONTINUITY
-            colleagues = [d for d in hospital.doctors if d != doctor.index]
-            if colleagues:
-                return (
-                    doctors[colleagues[int(self.care.one() * len(colleagues))]],
-                    hospital,
-                    PATIENT_CHOICE,
-                )
-            return doctor, hospital, PATIENT_CHOICE
-        if keeps and patient.usual_doctor >= 0:
-            return doctors[patient.usual_doctor], hospitals[patient.usual_hospital], CONTINUITY
-        choices = patient.hospital_preference
-        rank = min(bisect_right(self._hospital_choice, self.care.one()), len(choices) - 1)
-        chosen = hospitals[choices[rank]]
-        return (
-            doctors[chosen.doctors[int(self.care.one() * len(chosen.doctors))]],
-            chosen,
-            PATIENT_CHOICE,
-        )
-
-    def _divert(
-        self, patient: Patient, doctor: Doctor, full: Hospital
-    ) -> tuple[Doctor, Hospital, int | None]:
-        """Another hospital of the state with a free room, the patient's nearest first.
-
-        The doctor comes along when they also work there. With every hospital full, the
-        patient waits for a room at the hospital first chosen (room is None).
-        """
-        hospitals = self.world.hospitals
-        candidates = [h for h in patient.hospital_preference if h != full.index]
-        candidates += [
-            h.index for h in hospitals if h.index != full.index and h.index not in candidates
-        ]
-        for index in candidates:
-            hospital = hospitals[index]
-            room = hospital.rooms.acquire()
-            if room is not None:
-                if not doctor.works_at(index):
-                    doctor = self.world.doctors[
-                        hospital.doctors[int(self.care.one() * len(hospital.doctors))]
-                    ]
-                return doctor, hospital, room
-        return doctor, full, None
 
     def _treatment_options(
         self, condition: Condition

@@ -65,6 +65,7 @@ class Condition:
     code: int
     name: str
     category: str
+    specialty: str
     los: tuple[int, int]
     adult_only: bool
     same_day_ok: bool
@@ -118,6 +119,19 @@ class Catalog:
         return {condition.name: condition for condition in self.conditions}
 
     @functools.cached_property
+    def specialties(self) -> tuple[str, ...]:
+        """The doctors' specialties, in catalog order."""
+        return tuple(dict.fromkeys(c.specialty for c in self.conditions))
+
+    @functools.cached_property
+    def specialty_weights(self) -> np.ndarray:
+        """Relative demand for each specialty (summed prevalence of its conditions)."""
+        weights = np.zeros(len(self.specialties))
+        for condition in self.conditions:
+            weights[self.specialties.index(condition.specialty)] += sum(condition.prevalence)
+        return weights / weights.sum()
+
+    @functools.cached_property
     def prevalence(self) -> np.ndarray:
         """Relative prevalence, shape (age band, condition)."""
         return np.array([c.prevalence for c in self.conditions], dtype=float).T
@@ -156,6 +170,7 @@ def load_catalog() -> Catalog:
                 code=code,
                 name=item["name"],
                 category=item["category"],
+                specialty=item["specialty"],
                 los=tuple(item["los"]),
                 adult_only=bool(item["adult_only"]),
                 same_day_ok=bool(item["same_day_ok"]),

@@ -139,6 +139,16 @@ class Scenario:
     charge_multiplier_range: tuple = _pair("charge_multiplier_range")
     room_headroom: float = _field("room_headroom", _positive, float)
     min_rooms: int = _field("min_rooms", _positive, int)
+    room_scale: float = _field("room_scale", _positive, float)
+    rooms_per_hospital: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
+    # staffing
+    generalist_specialty: str = _field("generalist_specialty")
+    doctor_absence_rate: float = _field("doctor_absence_rate", _non_negative, float)
+    doctor_absence_days: tuple = _pair("doctor_absence_days")
+    doctor_departure_rate: float = _field("doctor_departure_rate", _non_negative, float)
+    replacement_delay_days: tuple = _pair("replacement_delay_days")
     # doctors
     affiliation_weights: tuple = _pair("affiliation_weights", _shares)
     doctor_style_sd: float = _field("doctor_style_sd", _non_negative, float)
@@ -160,6 +170,7 @@ class Scenario:
     )
     # continuity
     continuity_preference: float = _field("continuity_preference", _rate, float)
+    continuity_min_visits: int = _field("continuity_min_visits", _positive, int)
     hospital_choice_weights: tuple = _pair("hospital_choice_weights", _shares)
     # billing
     bill_delay_days: tuple = _pair("bill_delay_days")

@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
+import pandas as pd
+
 from sim.geography import load_zip_table
 from sim.placement import plan_regions
 from sim.population import insurer_pool
@@ -19,6 +22,21 @@ from sim.refdata import load_names
 from sim.scenario import Scenario
 from sim.world import build_region
 from sim.zip_pool import PoolError, PoolReport, load_zip_pool
+
+
+@attrs.frozen
+class SimulationState:
+    """What the world looks like on one day: hospitals' rooms and counts so far, patients
+    admitted and waiting for a room, doctors on duty / on leave / departed, and bills issued
+    and not (yet) paid."""
+
+    day: int
+    date: dt.date
+    hospitals: pd.DataFrame
+    patients_admitted: int
+    patients_waiting_for_room: int
+    doctors: dict[str, int]
+    open_bills: int
 
 
 class Simulation:
@@ -82,6 +100,45 @@ class Simulation:
         from reporting.recorder import record
 
         return record(self)
+
+    def state(self) -> SimulationState:
+        """A snapshot of the world at the last day run (for time-stepped studies)."""
+        rows = []
+        doctors = {"on_duty": 0, "absent": 0, "departed": 0}
+        admitted = waiting = open_bills = 0
+        for region in sorted(self.regions, key=lambda r: r.world.key):
+            for hospital in region.world.hospitals:
+                rows.append(
+                    {
+                        "region": region.world.key,
+                        "hospital": hospital.name,
+                        "rooms": hospital.rooms.capacity,
+                        "occupied_rooms": hospital.rooms.occupied,
+                        "admissions": hospital.admissions,
+                        "discharges": hospital.discharges,
+                        "diversions": hospital.diversions,
+                    }
+                )
+            for doctor in region.world.doctors:
+                if not doctor.active:
+                    doctors["departed"] += 1
+                elif doctor.on_duty(max(self.day, 0)):
+                    doctors["on_duty"] += 1
+                else:
+                    doctors["absent"] += 1
+            admitted += sum(h.rooms.occupied for h in region.world.hospitals)
+            waiting += sum(h.rooms.waiting for h in region.world.hospitals)
+            counts = region.log.counts()
+            open_bills += counts["BillIssued"] - counts["PaymentMade"]
+        return SimulationState(
+            day=self.day,
+            date=self.as_of,
+            hospitals=pd.DataFrame(rows),
+            patients_admitted=admitted,
+            patients_waiting_for_room=waiting,
+            doctors=doctors,
+            open_bills=open_bills,
+        )
 
     def statistics(self) -> dict:
         """Counts from the simulation itself (not derivable from the exported tables)."""

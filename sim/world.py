@@ -39,6 +39,7 @@ class RegionWorld:
     hospitals: list[Hospital]
     doctors: list[Doctor]
     plan: EpisodePlan
+    doctor_names_taken: set[str]  # names in use, so that new doctors get other ones
 
 
 def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarray) -> RegionWorld:
@@ -85,10 +86,9 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
     if spec.hospital_name is not None:
         hospitals[0].name = spec.hospital_name
     doctor_count = spec.doctors or scenario.doctors_per_hospital * len(hospitals)
-    doctors = build_doctors(providers, hospitals, doctor_count, scenario, names)
-    continuity = np.clip(
-        scenario.continuity_preference + providers.normal(0.0, 0.05, patient_count), 0.0, 1.0
-    )
+    taken: set[str] = set()
+    doctors = build_doctors(providers, hospitals, doctor_count, scenario, names, taken)
+    continuity = personal_preferences(providers, scenario.continuity_preference, patient_count)
     patients = [
         Patient(
             index=i,
@@ -110,7 +110,20 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
         hospitals=hospitals,
         doctors=doctors,
         plan=plan,
+        doctor_names_taken=taken,
     )
+
+
+PREFERENCE_CONCENTRATION = 50.0  # Beta(p k, (1 - p) k): sd about 0.04 around p = 0.9
+
+
+def personal_preferences(rng: np.random.Generator, mean: float, count: int) -> np.ndarray:
+    """Each patient's taste for continuity, varied around the scenario's value (a Beta
+    distribution with that mean; exactly 0 or 1 when the scenario says so)."""
+    if mean <= 0.0 or mean >= 1.0:
+        return np.full(count, float(mean))
+    k = PREFERENCE_CONCENTRATION
+    return rng.beta(mean * k, (1.0 - mean) * k, count)
 
 
 def hospital_sites(
@@ -185,7 +198,13 @@ def build_hospitals(
     labels = hospital_names(rng, [zips.city[r] for r in rows], names)
     hospitals = []
     for i, row in enumerate(rows.tolist()):
-        rooms = math.ceil(load[i] * scenario.room_headroom) + scenario.min_rooms
+        rooms = scenario.rooms_per_hospital or max(
+            1,
+            round(
+                (math.ceil(load[i] * scenario.room_headroom) + scenario.min_rooms)
+                * scenario.room_scale
+            ),
+        )
         hospitals.append(
             Hospital(
                 index=i,
@@ -231,6 +250,7 @@ def build_doctors(
     count: int,
     scenario: Scenario,
     names: NameLists,
+    taken: set[str],
 ) -> list[Doctor]:
     """``count`` doctors spread over the hospitals, each at 1-3 nearby hospitals."""
     primary = np.arange(count) % len(hospitals)
@@ -251,7 +271,8 @@ def build_doctors(
         -scenario.prescribing_bias_clip,
         scenario.prescribing_bias_clip,
     )
-    labels = doctor_names(rng, count, names)
+    labels = doctor_names(rng, count, names, taken)
+    specialties = doctor_specialties(rng, primary, scenario.generalist_specialty)
     doctors = []
     for i in range(count):
         home = int(primary[i])
@@ -262,18 +283,32 @@ def build_doctors(
             index=i,
             name=labels[i],
             hospitals=affiliations,
+            specialty=specialties[i],
             style=float(style[i]),
             prescribing_bias=float(prescribing[i]),
         )
         doctors.append(doctor)
         for h in affiliations:
-            hospitals[h].doctors.append(i)
+            hospitals[h].hire(i, doctor.specialty)
     return doctors
 
 
-def doctor_names(rng: np.random.Generator, count: int, names: NameLists) -> list[str]:
-    """Distinct "Dr. First Last" names."""
-    taken: set[str] = set()
+def doctor_specialties(rng: np.random.Generator, primary: np.ndarray, generalist: str) -> list[str]:
+    """Each hospital's first doctor is a generalist; the others' specialties follow demand."""
+    catalog = load_catalog()
+    drawn = rng.choice(len(catalog.specialties), size=len(primary), p=catalog.specialty_weights)
+    first_of_hospital = np.zeros(len(primary), dtype=bool)
+    first_of_hospital[np.unique(primary, return_index=True)[1]] = True
+    return [
+        generalist if first else catalog.specialties[k]
+        for first, k in zip(first_of_hospital.tolist(), drawn.tolist())
+    ]
+
+
+def doctor_names(
+    rng: np.random.Generator, count: int, names: NameLists, taken: set[str]
+) -> list[str]:
+    """``count`` "Dr. First Last" names not in ``taken`` (which they are added to)."""
     labels = []
     while len(labels) < count:
         need = count - len(labels)

@@ -41,6 +41,7 @@ def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == [
         "healthcare_v12_billing.csv",
+        "healthcare_v12_continuity.csv",
         "healthcare_v12_patients.csv",
         "healthcare_v12_visits.csv",
         "validation_summary.json",

@@ -26,17 +26,6 @@ def test_a_lower_insured_rate_gives_fewer_insured_patients_and_more_late_unpaid_
     ), paid
 
 
-def test_a_lower_continuity_preference_gives_lower_doctor_continuity():
-    loyal = _figures(continuity_preference=1.0)["continuity"]
-    fickle = _figures(continuity_preference=0.3)["continuity"]
-    assert loyal["followups_same_doctor_and_hospital"] > 0.95
-    assert (
-        fickle["followups_same_doctor_and_hospital"]
-        < loyal["followups_same_doctor_and_hospital"] - 0.2
-    )
-    assert fickle["indices"]["doctor"]["coc"]["mean"] < loyal["indices"]["doctor"]["coc"]["mean"]
-
-
 def test_uninsured_patients_leave_more_bills_unpaid(medium_run):
     rates = medium_run[2]["distributions"]["late_unpaid_rate"]
     assert rates["uninsured"] > rates["insured"]

@@ -100,8 +100,12 @@ def test_a_patient_waits_for_the_end_of_a_stay():
 
 def test_prescribing_bias_shifts_the_weight_of_medication():
     options = ("Medication", "Rest & Fluids", "Monitoring")
-    keen = Doctor(index=0, name="Dr. A B", hospitals=(0,), style=0.0, prescribing_bias=0.1)
-    shy = Doctor(index=1, name="Dr. C D", hospitals=(0,), style=0.0, prescribing_bias=-0.1)
+    keen = Doctor(
+        index=0, name="Dr. A B", hospitals=(0,), specialty="X", style=0.0, prescribing_bias=0.1
+    )
+    shy = Doctor(
+        index=1, name="Dr. C D", hospitals=(0,), specialty="X", style=0.0, prescribing_bias=-0.1
+    )
     base = (0.7, 0.26, 0.04)
     assert keen.treatment_weights(options, base)[0] > 0.7 > shy.treatment_weights(options, base)[0]
     assert sum(keen.treatment_weights(options, base)) == pytest.approx(1.0)

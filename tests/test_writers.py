@@ -43,6 +43,7 @@ def test_a_new_folder_appears_complete_with_normal_permissions(tmp_path):
     assert main([*ARGS, "--outdir", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "billing.csv",
+        "continuity.csv",
         "patients.csv",
         "validation_summary.json",
         "visits.csv",

@@ -1,0 +1,114 @@
+"""Doctors' working lives on the timeline: absences, departures and replacements.
+
+Each doctor takes absences (vacation, leave) at ``doctor_absence_rate`` per year, each lasting
+``doctor_absence_days``, and leaves for good (retirement, moving) at ``doctor_departure_rate``
+per year; waiting times are exponential. A departed doctor is replaced after
+``replacement_delay_days`` by a new doctor of the same specialty at the same hospitals.
+One process per region plays this out from a queue of upcoming changes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+
+import numpy as np
+
+from entities import Doctor
+from sim.events import EventLog
+from sim.refdata import load_names
+from sim.scenario import Scenario
+from sim.world import RegionWorld, doctor_names
+
+ABSENCE, DEPARTURE, ARRIVAL = range(3)
+
+
+class Staffing:
+    """The staffing process of a region."""
+
+    def __init__(
+        self, world: RegionWorld, scenario: Scenario, log: EventLog, rng: np.random.Generator
+    ) -> None:
+        self.world = world
+        self.scenario = scenario
+        self.log = log
+        self.rng = rng
+        self._queue: list[tuple[int, int, int, int]] = []
+        self._order = itertools.count()
+        for doctor in world.doctors:
+            self._plan(doctor, 0)
+
+    def _after(self, day: int, rate: float) -> int | None:
+        if rate <= 0:
+            return None
+        return day + max(1, math.ceil(self.rng.exponential(365.25 / rate)))
+
+    def _push(self, day: int | None, kind: int, doctor: int) -> None:
+        if day is not None and day <= self.scenario.horizon:
+            heapq.heappush(self._queue, (day, next(self._order), kind, doctor))
+
+    def _plan(self, doctor: Doctor, day: int) -> None:
+        self._push(self._after(day, self.scenario.doctor_absence_rate), ABSENCE, doctor.index)
+        self._push(self._after(day, self.scenario.doctor_departure_rate), DEPARTURE, doctor.index)
+
+    def process(self, env):
+        """The SimPy process: wait for the next change, make it, repeat."""
+        while self._queue:
+            day, _, kind, index = heapq.heappop(self._queue)
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            doctor = self.world.doctors[index]
+            if kind == ABSENCE and doctor.active:
+                self._absence(doctor, day)
+            elif kind == DEPARTURE and doctor.active:
+                self._departure(doctor, day)
+            elif kind == ARRIVAL:
+                self._arrival(doctor, day)
+
+    def _absence(self, doctor: Doctor, day: int) -> None:
+        low, high = self.scenario.doctor_absence_days
+        back = day + int(self.rng.integers(low, high + 1))
+        doctor.absent_until = back
+        self.log.doctor_absent((day, doctor.index, back))
+        self._push(self._after(back, self.scenario.doctor_absence_rate), ABSENCE, doctor.index)
+
+    def _departure(self, doctor: Doctor, day: int) -> None:
+        doctor.active = False
+        for hospital in doctor.hospitals:
+            self.world.hospitals[hospital].release_doctor(doctor.index, doctor.specialty)
+        self.log.doctor_left((day, doctor.index))
+        low, high = self.scenario.replacement_delay_days
+        self._push(day + int(self.rng.integers(low, high + 1)), ARRIVAL, doctor.index)
+
+    def _arrival(self, departed: Doctor, day: int) -> None:
+        scenario = self.scenario
+        name = doctor_names(self.rng, 1, load_names(), self.world.doctor_names_taken)[0]
+        style = float(
+            np.clip(
+                self.rng.normal(0, scenario.doctor_style_sd),
+                -scenario.doctor_style_clip,
+                scenario.doctor_style_clip,
+            )
+        )
+        prescribing = float(
+            np.clip(
+                self.rng.normal(0, scenario.prescribing_bias_sd),
+                -scenario.prescribing_bias_clip,
+                scenario.prescribing_bias_clip,
+            )
+        )
+        doctor = Doctor(
+            index=len(self.world.doctors),
+            name=name,
+            hospitals=departed.hospitals,
+            specialty=departed.specialty,
+            style=style,
+            prescribing_bias=prescribing,
+            replaces=departed.index,
+        )
+        self.world.doctors.append(doctor)
+        for hospital in doctor.hospitals:
+            self.world.hospitals[hospital].hire(doctor.index, doctor.specialty)
+        self.log.doctor_joined((day, doctor.index, departed.index))
+        self._plan(doctor, day)
