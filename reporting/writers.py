@@ -36,11 +36,23 @@ def to_arrow(frame: pd.DataFrame, table: str, date_format: str) -> pa.Table:
     columns = []
     for name, column in zip(arrow.column_names, arrow.columns):
         if name in dates:
-            column = pc.strftime(column.cast(pa.timestamp("s")), format=DATE_FORMATS[date_format])
+            column = format_dates(column, DATE_FORMATS[date_format])
         elif pa.types.is_dictionary(column.type):
             column = column.cast(pa.string())
         columns.append(column)
     return pa.table(columns, names=arrow.column_names)
+
+
+def format_dates(column: pa.ChunkedArray, layout: str) -> pa.ChunkedArray:
+    """Dates as text. A table has few distinct dates, so each is formatted once."""
+    encoded = pc.dictionary_encode(column.cast(pa.timestamp("s")))
+    chunks = [
+        pa.DictionaryArray.from_arrays(
+            chunk.indices, pc.strftime(chunk.dictionary, format=layout)
+        ).cast(pa.string())
+        for chunk in encoded.chunks
+    ]
+    return pa.chunked_array(chunks, type=pa.string())
 
 
 def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> None:

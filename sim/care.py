@@ -11,8 +11,8 @@ with the usual doctor after seeing someone else is ``back_to_usual_doctor``.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import NamedTuple
 
-import attrs
 import numpy as np
 
 from entities import Doctor, Hospital, Patient
@@ -25,8 +25,7 @@ NO_ROOM, DOCTOR_ABSENT, DOCTOR_LEFT, PATIENT_CHOICE, NEW_SPECIALTY, BACK_TO_USUA
 assert SWITCH_REASONS[BACK_TO_USUAL] == "back_to_usual_doctor"
 
 
-@attrs.frozen
-class Choice:
+class Choice(NamedTuple):
     """The provider of a visit and why it is not the one the patient would go back to."""
 
     doctor: Doctor
@@ -115,12 +114,19 @@ class CareRouter:
     def doctor_at(
         self, hospital: Hospital, specialty: str, day: int, exclude: int = -1
     ) -> Doctor | None:
-        """A doctor on duty at ``hospital``: of the specialty, else a generalist, else anyone."""
+        """A doctor on duty at ``hospital``: of the specialty, else a generalist, else anyone
+        (at random among those on duty)."""
         for group in (
             hospital.staff.get(specialty, ()),
             hospital.staff.get(self.generalist, ()),
             hospital.doctors,
         ):
+            if not group:
+                continue
+            # Most doctors are on duty: one draw usually settles it without scanning the group.
+            first = self.doctors[group[int(self.draws.one() * len(group))]]
+            if first.index != exclude and first.on_duty(day):
+                return first
             on_duty = [d for d in group if d != exclude and self.doctors[d].on_duty(day)]
             if on_duty:
                 return self.doctors[on_duty[int(self.draws.one() * len(on_duty))]]
