@@ -1,13 +1,15 @@
 """The SimPy timeline of one region: episodes, stays, follow-ups, bills and payments.
 
-Three kinds of processes run per region:
+Four kinds of processes run per region (besides registering patients at birth):
 
 - the *onset* process walks the illness plan and starts an episode process on each onset day;
 - an *episode* process lives while an episode lasts: it admits the patient (waiting if the
   patient is still in another stay, diverting if the hospital has no free room), keeps them
   for the length of stay, discharges them, and books the follow-up the recurrence rules ask for;
 - the *billing office* wakes once a day to issue the bills and record the payments due that
-  day (one long-lived process instead of a timer per bill).
+  day (one long-lived process instead of a timer per bill);
+- the *staffing* process plays out doctors' absences, departures and replacements
+  (``sim/staffing.py``). Who is seen where is decided by ``sim/care.py``.
 
 Every fact goes to the event log; nothing here writes a table.
 """
