@@ -7,16 +7,7 @@ import numpy as np
 import pandas as pd
 
 from reporting.recorder import unique_labels
-
-CENSUS_COLUMNS = (
-    "date",
-    "hospital",
-    "rooms",
-    "occupied_rooms",
-    "admissions",
-    "discharges",
-    "diversions",
-)
+from reporting.schema import CENSUS_COLUMNS
 
 
 def _per_day(day: np.ndarray, hospital: np.ndarray, days: int, hospitals: int) -> np.ndarray:

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from reporting.schema import CONTINUITY_COLUMNS
+
 INDICES = ("upc", "coc", "hhi", "secon", "mmci", "kpc")
 
 
@@ -116,7 +118,6 @@ def _rounded(value: float) -> float | None:
 
 
 LEVELS = ("doctor", "hospital", "doctor_hospital")
-TABLE_COLUMNS = ("patient_id", "level", "n_visits", "n_providers", *INDICES)
 
 
 def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
@@ -150,7 +151,7 @@ def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
         table[column] = table[column].astype(np.int64)
     for column in INDICES:
         table[column] = table[column].astype(float).round(6)
-    return table[list(TABLE_COLUMNS)]
+    return table[list(CONTINUITY_COLUMNS)]
 
 
 def followup_shares(episodes: pd.DataFrame) -> dict:

@@ -14,6 +14,9 @@ TEXT_COLUMNS = {
     "patients": ("zipcode", "phone_number", "insurance_policy_number"),
     "visits": ("hospital_zipcode",),
     "billing": (),
+    "continuity": (),
+    "census": ("hospital",),
+    "events": ("event_type", "doctor", "hospital", "detail"),
 }
 
 

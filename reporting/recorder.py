@@ -28,12 +28,25 @@ PAID, LATE_PAID, IN_PROGRESS, LATE_UNPAID = range(4)
 
 
 @attrs.frozen
+class RegionKeys:
+    """How one region's local numbers map to the dataset's IDs and names."""
+
+    key: str
+    patient_ids: np.ndarray  # local patient -> patient_id (-1: not in the tables)
+    visit_ids: np.ndarray  # local visit -> visit_id (= billing_id; -1: not in the tables)
+    doctor_names: list[str]
+    hospital_names: list[str]
+
+
+@attrs.frozen
 class Tables:
-    """The three linked tables of a run."""
+    """The three linked tables of a run (and, when made by the recorder, the keys that tie
+    them back to the event log)."""
 
     patients: pd.DataFrame
     visits: pd.DataFrame
     billing: pd.DataFrame
+    keys: list[RegionKeys] = attrs.field(factory=list, eq=False, repr=False)
 
     def items(self):
         return (("patients", self.patients), ("visits", self.visits), ("billing", self.billing))
@@ -76,6 +89,7 @@ def record(simulation) -> Tables:
 
     patients, visits, bills = [], [], []
     patient_offset = visit_offset = 0
+    keys: list[RegionKeys] = []
     all_doctors: list[str] = []
     all_hospitals: list[str] = []
     hospital_states: list[str] = []
@@ -142,6 +156,7 @@ def record(simulation) -> Tables:
             }
         )
 
+        keys.append(RegionKeys(world.key, patient_ids, visit_ids, doctors, hospitals))
         all_doctors += doctors
         all_hospitals += hospitals
         hospital_states += [h.state for h in world.hospitals]
@@ -181,6 +196,7 @@ def record(simulation) -> Tables:
             hospital_zipcodes,
         ),
         billing=_billing_frame(bills, start, last_day),
+        keys=keys,
     )
 
 

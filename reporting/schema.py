@@ -53,9 +53,27 @@ BILLING_COLUMNS = (
     "payment_status",
     "total_charge",
 )
-TABLE_COLUMNS = {"patients": PATIENT_COLUMNS, "visits": VISIT_COLUMNS, "billing": BILLING_COLUMNS}
+CONTINUITY_COLUMNS = (
+    "patient_id", "level", "n_visits", "n_providers", "upc", "coc", "hhi", "secon", "mmci", "kpc",
+)  # fmt: skip
+CENSUS_COLUMNS = (
+    "date", "hospital", "rooms", "occupied_rooms", "admissions", "discharges", "diversions",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "event_id", "day", "date", "event_type", "patient_id", "visit_id", "billing_id",
+    "doctor", "hospital", "detail",
+)  # fmt: skip
+TABLE_COLUMNS = {
+    "patients": PATIENT_COLUMNS,
+    "visits": VISIT_COLUMNS,
+    "billing": BILLING_COLUMNS,
+    "continuity": CONTINUITY_COLUMNS,
+    "census": CENSUS_COLUMNS,
+    "events": EVENT_COLUMNS,
+}
 DATE_COLUMNS = {
     "census": ("date",),
+    "events": ("date",),
     "patients": ("date_of_birth",),
     "visits": ("date_of_admission", "date_of_discharge"),
     "billing": ("billing_date", "expected_payment_date", "actual_payment_date"),

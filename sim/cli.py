@@ -19,6 +19,9 @@ from pathlib import Path
 
 from reporting.census import census_table
 from reporting.continuity import continuity_table
+from reporting.databases import DatabaseError, check_postgres, load_postgres, write_duckdb
+from reporting.eventlog import event_log_table
+from reporting.sql import schema_sql
 from reporting.summary import build_summary
 from reporting.writers import staged_output, table_file_name, write_csv, write_json
 from sim.experiments import compare, load_scenario
@@ -243,6 +246,34 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write census.csv: rooms, admissions, discharges, diversions per day",
     )
+    outputs = parser.add_argument_group("more outputs")
+    outputs.add_argument(
+        "--event-log",
+        action="store_true",
+        help="also write events.csv: one row per event (process-mining format)",
+    )
+    outputs.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html: the validation table and plots (needs matplotlib)",
+    )
+    outputs.add_argument(
+        "--duckdb",
+        type=_folder,
+        metavar="PATH",
+        help="also write a DuckDB database file with the tables and constraints",
+    )
+    outputs.add_argument(
+        "--postgres",
+        metavar="DSN",
+        help="also load the tables into PostgreSQL (postgresql://user@host/db)",
+    )
+    outputs.add_argument(
+        "--pg-schema", default="public", help="PostgreSQL schema (default %(default)s)"
+    )
+    outputs.add_argument(
+        "--pg-replace", action="store_true", help="replace tables that already exist in that schema"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
     return parser
 
@@ -267,6 +298,13 @@ def check_outdir(outdir: Path, prefix: str | None) -> None:
 
 
 BYTES_PER_PATIENT = 20_000  # peak memory of a run grows by about this much per patient
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("--report needs matplotlib: pip install 'hospital-sim[report]'") from None
 
 
 def check_memory(patients: int) -> None:
@@ -368,6 +406,16 @@ def run(argv: list[str] | None = None) -> int:
     scenario = scenario_from_args(args)
     check_outdir(args.outdir, args.export_prefix)
     check_memory(scenario.patients)
+    names = ["patients", "visits", "billing"]
+    names += [] if args.no_continuity else ["continuity"]
+    names += ["census"] if args.census else []
+    names += ["events"] if args.event_log else []
+    if args.duckdb is not None:
+        check_outdir(args.duckdb.parent, None)
+    if args.postgres is not None:
+        check_postgres(args.postgres, args.pg_schema, names, args.pg_replace)
+    if args.report:
+        require_matplotlib()
     started = time.perf_counter()
     simulation = Simulation(scenario).run()
     tables = simulation.tables()
@@ -375,20 +423,31 @@ def run(argv: list[str] | None = None) -> int:
     summary = build_summary(
         simulation, tables, run_validation=not args.no_validate, continuity=continuity
     )
-    extras = {}
-    if not args.no_continuity:
-        extras["continuity"] = continuity
-    if args.census:
-        extras["census"] = census_table(simulation)
+    extras = {
+        "continuity": continuity,
+        "census": census_table(simulation) if args.census else None,
+        "events": event_log_table(simulation, tables) if args.event_log else None,
+    }
+    written = [*tables.items(), *((n, extras[n]) for n in names[3:])]
+    files = {name: table_file_name(name, args.export_prefix) for name in names}
     with staged_output(args.outdir) as staging:
-        for name, frame in [*tables.items(), *extras.items()]:
-            write_csv(
-                frame,
-                name,
-                staging / table_file_name(name, args.export_prefix),
-                scenario.date_format,
-            )
+        for name, frame in written:
+            write_csv(frame, name, staging / files[name], scenario.date_format)
+        (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
         write_json(summary, staging / "validation_summary.json")
+        if args.report:
+            from reporting.report import write_report  # matplotlib is an optional extra
+
+            write_report(staging / "report.html", tables, summary, continuity)
+    if args.duckdb is not None:
+        write_duckdb(args.duckdb, written)
+    if args.postgres is not None:
+        load_postgres(
+            args.postgres,
+            args.pg_schema,
+            {name: args.outdir / files[name] for name in names},
+            args.pg_replace,
+        )
     if not args.quiet:
         print(json.dumps(summary, indent=2))
     rows = summary.get("distributions", {}).get("rows") or {n: len(f) for n, f in tables.items()}
@@ -412,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: turns bad input into one line on stderr and exit status 2."""
     try:
         return run(argv)
-    except (UsageError, ScenarioError) as error:
+    except (UsageError, ScenarioError, DatabaseError) as error:
         print(f"run_sim.py: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as error:

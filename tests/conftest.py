@@ -31,3 +31,26 @@ def small_run():
 def medium_run():
     """3,000 patients, seed 7: enough visits for distribution figures."""
     return simulate(patients=3000, seed=7)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn():
+    """A DSN of a real PostgreSQL server: HOSPITAL_SIM_TEST_POSTGRES, else a throwaway cluster."""
+    import os
+
+    from tests.postgres_cluster import throwaway_cluster
+
+    if os.environ.get("HOSPITAL_SIM_TEST_POSTGRES"):
+        yield os.environ["HOSPITAL_SIM_TEST_POSTGRES"]
+        return
+    cluster = throwaway_cluster()
+    try:
+        dsn = cluster.__enter__()
+    except RuntimeError as error:
+        if os.environ.get("HOSPITAL_SIM_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"no PostgreSQL for the database tests: {error}")
+    try:
+        yield dsn
+    finally:
+        cluster.__exit__(None, None, None)

@@ -44,6 +44,7 @@ def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
         "healthcare_v12_continuity.csv",
         "healthcare_v12_patients.csv",
         "healthcare_v12_visits.csv",
+        "schema.sql",
         "validation_summary.json",
     ]
     printed = json.loads(result.stdout)

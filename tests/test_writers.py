@@ -45,6 +45,7 @@ def test_a_new_folder_appears_complete_with_normal_permissions(tmp_path):
         "billing.csv",
         "continuity.csv",
         "patients.csv",
+        "schema.sql",
         "validation_summary.json",
         "visits.csv",
     ]

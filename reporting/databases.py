@@ -1,0 +1,152 @@
+"""Loading a dataset into DuckDB or PostgreSQL, with the constraints of ``schema.sql``.
+
+Both loads are all-or-nothing: DuckDB is written to a temporary file moved into place at the
+end; PostgreSQL gets every table in one transaction, so a failed load leaves nothing behind.
+The drivers (``duckdb``, ``psycopg``) are optional extras.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from reporting.schema import DATE_COLUMNS
+from reporting.sql import schema_sql
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class DatabaseError(Exception):
+    """A database load was refused or failed; the message is one line for the user."""
+
+
+def _arrow(frame: pd.DataFrame, table: str) -> pa.Table:
+    """The table with dates as SQL dates and categories as text."""
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = []
+    for name, column in zip(arrow.column_names, arrow.columns):
+        if name in DATE_COLUMNS.get(table, ()):
+            column = column.cast(pa.timestamp("s")).cast(pa.date32())
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.table(columns, names=arrow.column_names)
+
+
+def write_duckdb(path: Path, tables: Iterable[tuple[str, pd.DataFrame]]) -> None:
+    """A DuckDB database file with the tables, their types and constraints."""
+    try:
+        import duckdb
+    except ImportError:
+        raise DatabaseError(
+            "--duckdb needs the duckdb package: pip install 'hospital-sim[duckdb]'"
+        ) from None
+    tables = list(tables)
+    path = Path(path)
+    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(handle)
+    os.unlink(partial)  # DuckDB creates the file itself
+    try:
+        with duckdb.connect(partial) as connection:
+            connection.execute(schema_sql([name for name, _ in tables], dialect="duckdb"))
+            for name, frame in _load_order(tables):
+                data = _arrow(frame, name)  # noqa: F841 - read by DuckDB's replacement scan
+                connection.execute(f"INSERT INTO {name} SELECT * FROM data")
+        os.replace(partial, path)
+    except duckdb.Error as error:
+        raise DatabaseError(f"--duckdb {path}: {str(error).splitlines()[0]}") from None
+    finally:
+        for leftover in (partial, partial + ".wal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+def _load_order(tables: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:
+    order = ["patients", "visits", "billing", "continuity", "census", "events"]
+    return sorted(tables, key=lambda item: order.index(item[0]))
+
+
+def _connect(dsn: str):
+    try:
+        import psycopg
+    except ImportError:
+        raise DatabaseError(
+            "--postgres needs psycopg: pip install 'hospital-sim[postgres]'"
+        ) from None
+    try:
+        return psycopg.connect(dsn, connect_timeout=10)
+    except psycopg.Error as error:
+        raise DatabaseError(
+            f"--postgres: cannot connect ({str(error).strip().splitlines()[0]})"
+        ) from None
+
+
+def check_postgres(dsn: str, schema: str, tables: list[str], replace: bool) -> None:
+    """Fail early, before simulating, if the database cannot take the tables."""
+    if not IDENTIFIER.fullmatch(schema):
+        raise DatabaseError(f"--pg-schema {schema!r} is not a plain SQL name")
+    with _connect(dsn) as connection:
+        existing = _existing(connection, schema, tables)
+    if existing and not replace:
+        raise DatabaseError(
+            f"--postgres: {schema} already has tables {', '.join(existing)} (use --pg-replace)"
+        )
+
+
+def _existing(connection, schema: str, tables: list[str]) -> list[str]:
+    rows = connection.execute(
+        "SELECT table_name FROM information_schema.tables"
+        " WHERE table_schema = %s AND table_name = ANY(%s)",
+        (schema, tables),
+    ).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def load_postgres(dsn: str, schema: str, files: dict[str, Path], replace: bool) -> dict[str, int]:
+    """COPY the written CSV files into ``schema`` in one transaction; returns rows per table.
+
+    The CSVs are read by PostgreSQL itself (dates as YYYY/MM/DD or YYYY-MM-DD, empty cells as
+    NULL), so what is loaded is exactly what was written.
+    """
+    import psycopg
+
+    names = [name for name, _ in _load_order([(n, pd.DataFrame()) for n in files])]
+    counts = {}
+    with _connect(dsn) as connection:
+        try:
+            with connection.transaction():
+                connection.execute("SET LOCAL datestyle = 'ISO, YMD'")
+                connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                if replace:
+                    for name in reversed(names):
+                        connection.execute(f'DROP TABLE IF EXISTS "{schema}"."{name}" CASCADE')
+                elif _existing(connection, schema, names):
+                    raise DatabaseError(
+                        f"--postgres: {schema} already has some of these tables (use --pg-replace)"
+                    )
+                connection.execute(schema_sql(names, dialect="postgresql", schema=f'"{schema}"'))
+                for name in names:
+                    with connection.cursor() as cursor:
+                        columns = files[name].open(encoding="utf-8").readline().strip()
+                        with (
+                            cursor.copy(
+                                f'COPY "{schema}"."{name}" ({columns}) FROM STDIN'
+                                " WITH (FORMAT csv, HEADER true)"
+                            ) as copy,
+                            files[name].open("rb") as handle,
+                        ):
+                            while chunk := handle.read(1 << 20):
+                                copy.write(chunk)
+                    counts[name] = connection.execute(
+                        f'SELECT count(*) FROM "{schema}"."{name}"'
+                    ).fetchone()[0]
+        except psycopg.Error as error:
+            message = str(error).strip().splitlines()[0]
+            raise DatabaseError(f"--postgres: load failed, nothing was kept ({message})") from None
+    return counts

@@ -1,0 +1,334 @@
+"""The event log as a dataset (``events.csv``), and the tables rebuilt from it alone.
+
+One row per event, in the long format process-mining tools read: ``event_id, day, date,
+event_type, patient_id, visit_id, billing_id, doctor, hospital, detail`` (detail is JSON with
+the event's own facts). Events are ordered by day, then by kind (registrations, staff changes,
+episodes, diversions, switches, admissions, discharges, follow-ups, bills, payments), then by
+region and occurrence.
+
+Open it in pm4py with the patient as the case (or ``visit_id`` for one stay)::
+
+    import pandas as pd, pm4py
+    events = pd.read_csv("events.csv", parse_dates=["date"])
+    log = pm4py.format_dataframe(events, case_id="patient_id", activity_key="event_type",
+                                 timestamp_key="date")
+    pm4py.discover_dfg(log)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+
+from reporting.recorder import Tables
+from reporting.schema import BILLING_COLUMNS, EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
+from sim.calendar import age_on
+from sim.events import PLANS, SWITCH_REASONS
+from sim.population import GENDERS
+from sim.refdata import SEVERITIES, load_catalog, load_demography
+
+ORDER = (
+    "PatientRegistered", "DoctorLeft", "DoctorJoined", "DoctorAbsent", "EpisodeStarted",
+    "Diverted", "ProviderSwitched", "Admitted", "Discharged", "FollowUpScheduled", "BillIssued",
+    "PaymentMade",
+)  # fmt: skip
+
+
+def _json(records: list[dict]) -> list[str]:
+    return [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in records]
+
+
+def _date(start: dt.date, day: int) -> str:
+    return (start + dt.timedelta(days=int(day))).isoformat()
+
+
+class _EventRows:
+    """Collects one region's events of each kind as frames with the dataset's IDs and names."""
+
+    def __init__(self, parts, region, patient_ids, visit_ids, doctors, hospitals) -> None:
+        self.parts = parts
+        self.region = region
+        self.patient_ids = patient_ids
+        self.visit_ids = visit_ids
+        self.doctors = doctors
+        self.hospitals = hospitals
+
+    def add(self, name, columns, *, patient=None, visit=None, doctor=None, hospital=None, detail):
+        count = len(columns["day"])
+        none = np.full(count, -1)
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "day": columns["day"],
+                    "rank": ORDER.index(name),
+                    "region": self.region,
+                    "seq": np.arange(count),
+                    "event_type": name,
+                    "patient_id": self.patient_ids[patient] if patient is not None else none,
+                    "visit_id": self.visit_ids[visit] if visit is not None else none,
+                    "doctor": self.doctors[doctor] if doctor is not None else None,
+                    "hospital": self.hospitals[hospital] if hospital is not None else None,
+                    "detail": detail,
+                }
+            )
+        )
+
+
+def event_log_table(simulation, tables: Tables) -> pd.DataFrame:
+    """Every event of the run up to the last day run, with the dataset's IDs and names."""
+    catalog = load_catalog()
+    blood = load_demography().blood_types.labels
+    start = simulation.scenario.start
+    meds = catalog.medications
+    regions = {r.world.key: r for r in simulation.regions}
+    parts = []
+    for rank_region, keys in enumerate(tables.keys):
+        region = regions[keys.key]
+        log, world = region.log, region.world
+        doctors = np.array(keys.doctor_names, dtype=object)
+        hospitals = np.array(keys.hospital_names, dtype=object)
+        pid, vid = keys.patient_ids, keys.visit_ids
+        admitted = log.columns("Admitted")
+        doctor_of = np.full(region.next_visit, -1, dtype=np.int64)
+        hospital_of = np.full(region.next_visit, -1, dtype=np.int64)
+        doctor_of[admitted["visit"]] = admitted["doctor"]
+        hospital_of[admitted["visit"]] = admitted["hospital"]
+
+        rows = _EventRows(parts, rank_region, pid, vid, doctors, hospitals).add
+
+        registry = world.registry
+        registered = log.columns("PatientRegistered")
+        who = registered["patient"]
+        insurer = registry.insurer[who]
+        rows(
+            "PatientRegistered", registered, patient=who,
+            detail=_json(
+                [
+                    {
+                        "prefix": registry.prefix[i], "given_name": registry.given_name[i],
+                        "last_name": registry.last_name[i],
+                        "date_of_birth": str(registry.birth[i]),
+                        "gender": GENDERS[registry.gender[i]],
+                        "phone_number": registry.phone[i], "email": registry.email[i],
+                        "address": registry.address[i],
+                        "city": world.zips.city[registry.zip_row[i]],
+                        "state": str(world.zips.state[registry.zip_row[i]]),
+                        "zipcode": world.zips.zipcode[registry.zip_row[i]],
+                        "insurance_provider": simulation.insurers[k] if k >= 0 else None,
+                        "insurance_policy_number": registry.policy[i],
+                        "blood_type": blood[registry.blood_type[i]],
+                    }
+                    for i, k in zip(who.tolist(), insurer.tolist())
+                ]
+            ),
+        )  # fmt: skip
+        started = log.columns("EpisodeStarted")
+        rows(
+            "EpisodeStarted", started, patient=started["patient"],
+            detail=_json(
+                [{"condition": catalog.conditions[c].name} for c in started["condition"].tolist()]
+            ),
+        )  # fmt: skip
+        rows(
+            "Admitted", admitted, patient=admitted["patient"], visit=admitted["visit"],
+            doctor=admitted["doctor"], hospital=admitted["hospital"],
+            detail=_json(
+                [
+                    {
+                        "condition": catalog.conditions[c].name, "severity": SEVERITIES[s],
+                        "treatment": catalog.treatments[t],
+                        "medication": meds.names[m] if m >= 0 else None,
+                        "dosage": meds.dosages[m] if m >= 0 else None,
+                        "frequency": meds.frequencies[m] if m >= 0 else None,
+                        "test_results": catalog.test_results[r], "room_number": room,
+                        "hospital_state": world.hospitals[h].state,
+                        "hospital_zipcode": world.hospitals[h].zipcode, "followup": f,
+                    }
+                    for c, s, t, m, r, room, h, f in zip(
+                        admitted["condition"].tolist(), admitted["severity"].tolist(),
+                        admitted["treatment"].tolist(), admitted["medication"].tolist(),
+                        admitted["test_result"].tolist(), admitted["room"].tolist(),
+                        admitted["hospital"].tolist(), admitted["followup"].tolist(),
+                    )
+                ]
+            ),
+        )  # fmt: skip
+        discharged = log.columns("Discharged")
+        visit = discharged["visit"]
+        rows(
+            "Discharged", discharged, patient=discharged["patient"], visit=visit,
+            doctor=doctor_of[visit], hospital=hospital_of[visit], detail="{}",
+        )  # fmt: skip
+        booked = log.columns("FollowUpScheduled")
+        rows(
+            "FollowUpScheduled", booked, patient=booked["patient"], visit=booked["visit"],
+            detail=_json([{"due_date": _date(start, d)} for d in booked["due_day"].tolist()]),
+        )  # fmt: skip
+        issued = log.columns("BillIssued")
+        rows(
+            "BillIssued", issued, patient=issued["patient"], visit=issued["visit"],
+            detail=_json(
+                [
+                    {
+                        "total_charge": t, "insurance_coverage_amount": i,
+                        "patient_responsibility_amount": p, "payment_plan": PLANS[plan],
+                        "expected_payment_date": _date(start, due),
+                    }
+                    for t, i, p, plan, due in zip(
+                        issued["total"].tolist(), issued["insurance"].tolist(),
+                        issued["patient_share"].tolist(), issued["plan"].tolist(),
+                        issued["due_day"].tolist(),
+                    )
+                ]
+            ),
+        )  # fmt: skip
+        paid = log.columns("PaymentMade")
+        rows(
+            "PaymentMade", paid, patient=paid["patient"], visit=paid["visit"],
+            detail=_json([{"amount": a} for a in paid["amount"].tolist()]),
+        )  # fmt: skip
+        switched = log.columns("ProviderSwitched")
+        rows(
+            "ProviderSwitched", switched, patient=switched["patient"], visit=switched["visit"],
+            doctor=switched["to_doctor"], hospital=switched["to_hospital"],
+            detail=_json(
+                [
+                    {
+                        "from_doctor": doctors[d], "from_hospital": hospitals[h],
+                        "reason": SWITCH_REASONS[r],
+                    }
+                    for d, h, r in zip(
+                        switched["from_doctor"].tolist(), switched["from_hospital"].tolist(),
+                        switched["reason"].tolist(),
+                    )
+                ]
+            ),
+        )  # fmt: skip
+        diverted = log.columns("Diverted")
+        rows(
+            "Diverted", diverted, patient=diverted["patient"], visit=diverted["visit"],
+            hospital=diverted["to_hospital"],
+            detail=_json(
+                [{"from_hospital": hospitals[h]} for h in diverted["from_hospital"].tolist()]
+            ),
+        )  # fmt: skip
+        absent = log.columns("DoctorAbsent")
+        rows(
+            "DoctorAbsent", absent, doctor=absent["doctor"],
+            detail=_json([{"until_date": _date(start, d)} for d in absent["until_day"].tolist()]),
+        )  # fmt: skip
+        left = log.columns("DoctorLeft")
+        rows("DoctorLeft", left, doctor=left["doctor"], detail="{}")
+        joined = log.columns("DoctorJoined")
+        rows(
+            "DoctorJoined", joined, doctor=joined["doctor"],
+            detail=_json([{"replaces": doctors[d]} for d in joined["replaces"].tolist()]),
+        )  # fmt: skip
+    events = pd.concat(parts, ignore_index=True)
+    events = events.sort_values(["day", "rank", "region", "seq"], kind="stable").reset_index(
+        drop=True
+    )
+    events.insert(0, "event_id", np.arange(1, len(events) + 1))
+    events["date"] = (np.datetime64(start, "D") + events["day"].to_numpy()).astype("datetime64[s]")
+    for column in ("patient_id", "visit_id"):
+        events[column] = events[column].where(events[column] >= 0).astype("Int64")
+    paying = events["event_type"].isin(["BillIssued", "PaymentMade"])
+    events["billing_id"] = events["visit_id"].where(paying)
+    for column in ("event_type", "doctor", "hospital", "detail"):
+        events[column] = events[column].astype("string")
+    return events[list(EVENT_COLUMNS)]
+
+
+def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
+    """The patients, visits and billing tables rebuilt from the event log alone."""
+    as_of64 = np.datetime64(as_of, "D")
+    kind = events["event_type"].astype(str)
+
+    def details(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        chosen = events[kind == name]
+        facts = pd.DataFrame([json.loads(d) for d in chosen["detail"]], index=chosen.index)
+        return chosen, facts
+
+    people, facts = details("PatientRegistered")
+    birth = pd.to_datetime(facts["date_of_birth"]).to_numpy().astype("datetime64[D]")
+    age = age_on(birth, np.full(len(birth), as_of64))
+    prefix = facts["prefix"].where(age >= 18, "")
+    patients = pd.DataFrame(
+        {
+            "patient_id": people["patient_id"].astype(np.int64).to_numpy(),
+            "first_name": np.where(
+                prefix != "", prefix + " " + facts["given_name"], facts["given_name"]
+            ),
+            "last_name": facts["last_name"].to_numpy(),
+            "name": (facts["given_name"] + " " + facts["last_name"]).to_numpy(),
+            "date_of_birth": birth.astype("datetime64[s]"),
+            "age": age,
+            **{c: facts[c].to_numpy() for c in PATIENT_COLUMNS[6:]},
+        }
+    ).sort_values("patient_id", kind="stable")
+
+    stays, facts = details("Admitted")
+    keep = stays["visit_id"].notna().to_numpy()
+    stays, facts = stays[keep], facts[keep]
+    left = events[kind == "Discharged"].dropna(subset=["visit_id"]).set_index("visit_id")["date"]
+    booked = set(events.loc[kind == "FollowUpScheduled", "visit_id"].dropna().astype(np.int64))
+    by_patient = patients.set_index("patient_id")
+    visit_id = stays["visit_id"].astype(np.int64).to_numpy()
+    patient_id = stays["patient_id"].astype(np.int64).to_numpy()
+    admission = pd.to_datetime(stays["date"]).to_numpy().astype("datetime64[D]")
+    visits = pd.DataFrame(
+        {
+            "visit_id": visit_id,
+            "patient_id": patient_id,
+            "name": by_patient["name"].reindex(patient_id).to_numpy(),
+            "age": age_on(by_patient["date_of_birth"].reindex(patient_id).to_numpy(), admission),
+            "gender": by_patient["gender"].reindex(patient_id).to_numpy(),
+            **{c: facts[c].to_numpy() for c in VISIT_COLUMNS[5:12]},
+            "doctor": stays["doctor"].to_numpy(),
+            "hospital": stays["hospital"].to_numpy(),
+            "hospital_state": facts["hospital_state"].to_numpy(),
+            "hospital_zipcode": facts["hospital_zipcode"].to_numpy(),
+            "room_number": facts["room_number"].astype(np.int64).to_numpy(),
+            "date_of_admission": admission.astype("datetime64[s]"),
+            "date_of_discharge": pd.to_datetime(left.reindex(visit_id)).to_numpy(),
+            "follow_up_required": np.where([v in booked for v in visit_id], "Y", "N"),
+        }
+    ).sort_values("visit_id", kind="stable")
+
+    bills, facts = details("BillIssued")
+    paid = events[kind == "PaymentMade"].set_index("visit_id")["date"]
+    visit_id = bills["visit_id"].astype(np.int64).to_numpy()
+    due = pd.to_datetime(facts["expected_payment_date"]).to_numpy().astype("datetime64[D]")
+    paid_on = pd.to_datetime(paid.reindex(visit_id)).to_numpy().astype("datetime64[D]")
+    status = np.where(
+        ~np.isnat(paid_on),
+        np.where(paid_on <= due, "Paid", "Late-Paid"),
+        np.where(due < as_of64, "Late-Unpaid", "In-progress"),
+    )
+    billing = pd.DataFrame(
+        {
+            "billing_id": visit_id,
+            "visit_id": visit_id,
+            "patient_id": bills["patient_id"].astype(np.int64).to_numpy(),
+            "billing_date": pd.to_datetime(bills["date"]).to_numpy(),
+            "insurance_coverage_amount": facts["insurance_coverage_amount"]
+            .astype(np.int64)
+            .to_numpy(),
+            "patient_responsibility_amount": facts["patient_responsibility_amount"]
+            .astype(np.int64)
+            .to_numpy(),
+            "payment_plan": facts["payment_plan"].to_numpy(),
+            "expected_payment_date": due.astype("datetime64[s]"),
+            "actual_payment_date": paid_on.astype("datetime64[s]"),
+            "payment_status": status,
+            "total_charge": facts["total_charge"].astype(np.int64).to_numpy(),
+        }
+    ).sort_values("billing_id", kind="stable")
+    return Tables(
+        patients=patients[list(PATIENT_COLUMNS)].reset_index(drop=True),
+        visits=visits[list(VISIT_COLUMNS)].reset_index(drop=True),
+        billing=billing[list(BILLING_COLUMNS)].reset_index(drop=True),
+    )

@@ -1,0 +1,203 @@
+"""schema.sql, DuckDB files and PostgreSQL loads (against a real server), and the event log."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reporting.eventlog import tables_from_events
+from reporting.readers import read_table, read_tables
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--patients", "400", "--seed", "6", "--today", "2025-06-30", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dataset") / "out"
+    assert main([*ARGS, "--outdir", str(folder), "--event-log", "--census"]) == 0
+    return folder
+
+
+def test_schema_sql_is_written_and_lists_every_table(dataset):
+    sql = (dataset / "schema.sql").read_text()
+    for table in ("patients", "visits", "billing", "continuity", "census", "events"):
+        assert f"CREATE TABLE {table} (" in sql
+    assert "REFERENCES patients (patient_id)" in sql and "visit_id integer NOT NULL UNIQUE" in sql
+
+
+def test_the_tables_rebuild_from_the_event_log_alone(dataset):
+    events = read_table(dataset / "events.csv", "events")
+    rebuilt = tables_from_events(events, pd.Timestamp("2025-06-30").date())
+    original = read_tables(dataset)
+    for name, frame in original.items():
+        again = getattr(rebuilt, name)
+        assert list(again.columns) == list(frame.columns), name
+        for column in frame.columns:
+            left = frame[column].astype(str).tolist()
+            right = again[column].astype(str).tolist()
+            assert left == right, (name, column)
+
+
+def test_event_log_is_ordered_and_complete(dataset):
+    events = read_table(dataset / "events.csv", "events")
+    assert events["event_id"].tolist() == list(range(1, len(events) + 1))
+    assert events["day"].is_monotonic_increasing
+    visits = read_tables(dataset).visits
+    admitted = events[events["event_type"] == "Admitted"].dropna(subset=["visit_id"])
+    assert set(admitted["visit_id"].astype(int)) == set(visits["visit_id"])
+    bills = events[events["event_type"] == "BillIssued"]
+    assert (bills["billing_id"] == bills["visit_id"]).all()
+
+
+def test_duckdb_file_has_the_tables_and_enforces_constraints(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "hospital.duckdb"
+    assert main([*ARGS, "--outdir", str(tmp_path / "out"), "--duckdb", str(path)]) == 0
+    with duckdb.connect(str(path)) as connection:
+        counts = {
+            t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("patients", "visits", "billing")
+        }
+        assert counts["patients"] == 400 and counts["visits"] == counts["billing"] > 0
+        kind = connection.execute(
+            "SELECT data_type FROM information_schema.columns"
+            " WHERE table_name = 'visits' AND column_name = 'date_of_admission'"
+        ).fetchone()[0]
+        assert kind == "DATE"
+        with pytest.raises(duckdb.Error):
+            connection.execute(
+                "UPDATE billing SET total_charge = total_charge + 1 WHERE billing_id = 1"
+            )
+        with pytest.raises(duckdb.Error):
+            connection.execute("INSERT INTO visits SELECT * FROM visits LIMIT 1")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+@pytest.mark.parametrize("fmt", ["slash", "iso"])
+def test_postgres_load_checks_constraints_and_answers_analyst_queries(postgres_dsn, tmp_path, fmt):
+    import psycopg
+
+    schema = f"run_{fmt}"
+    command = [
+        *ARGS,
+        "--outdir",
+        str(tmp_path / fmt),
+        "--date-format",
+        fmt,
+        "--event-log",
+        "--census",
+        "--postgres",
+        postgres_dsn,
+        "--pg-schema",
+        schema,
+    ]
+    assert main(command) == 0
+    tables = read_tables(tmp_path / fmt)
+    with psycopg.connect(postgres_dsn) as connection:
+
+        def count(table: str) -> int:
+            return connection.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+
+        assert count("patients") == len(tables.patients) and count("visits") == len(tables.visits)
+        assert count("billing") == len(tables.billing) and count("events") > count("visits")
+        revenue = connection.execute(
+            f"SELECT payment_status, sum(total_charge) FROM {schema}.billing GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        expected = tables.billing.groupby("payment_status")["total_charge"].sum()
+        assert {s: int(v) for s, v in revenue} == {s: int(v) for s, v in expected.items()}
+        readmissions = connection.execute(
+            f"""SELECT count(*) FROM {schema}.visits a JOIN {schema}.visits b
+                ON a.patient_id = b.patient_id AND b.date_of_admission > a.date_of_discharge
+               AND b.date_of_admission <= a.date_of_discharge + 30 AND b.visit_id <> a.visit_id"""
+        ).fetchone()[0]
+        assert readmissions > 0
+        with pytest.raises(psycopg.errors.CheckViolation):
+            connection.execute(
+                f"UPDATE {schema}.billing SET total_charge = total_charge + 1 WHERE billing_id = 1"
+            )
+        connection.rollback()
+        connection.rollback()
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            connection.execute(f"INSERT INTO {schema}.visits SELECT * FROM {schema}.visits LIMIT 1")
+
+
+def test_postgres_refuses_to_overwrite_and_a_failed_load_leaves_nothing(postgres_dsn, tmp_path):
+    import psycopg
+
+    first = [
+        *ARGS,
+        "--outdir",
+        str(tmp_path / "a"),
+        "--postgres",
+        postgres_dsn,
+        "--pg-schema",
+        "once",
+    ]
+    assert main(first) == 0
+    run = [
+        sys.executable,
+        str(ROOT / "run_sim.py"),
+        *ARGS,
+        "--outdir",
+        str(tmp_path / "b"),
+        "--postgres",
+        postgres_dsn,
+        "--pg-schema",
+        "once",
+    ]
+    refused = subprocess.run(run, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "--pg-replace" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
+    assert (
+        main(
+            [
+                *first[:-4],
+                "--outdir",
+                str(tmp_path / "c"),
+                "--postgres",
+                postgres_dsn,
+                "--pg-schema",
+                "once",
+                "--pg-replace",
+                "--seed",
+                "7",
+            ]
+        )
+        == 0
+    )
+
+    # a dataset that breaks a constraint: the whole load is rolled back
+    broken = tmp_path / "broken"
+    assert main([*ARGS, "--outdir", str(broken)]) == 0
+    billing = (broken / "billing.csv").read_text().splitlines()
+    fields = billing[1].split(",")
+    fields[-1] = str(int(fields[-1]) + 5)  # total no longer equals the two amounts
+    (broken / "billing.csv").write_text(
+        "\n".join([billing[0], ",".join(fields), *billing[2:]]) + "\n"
+    )
+    from reporting.databases import DatabaseError, load_postgres
+
+    files = {name: broken / f"{name}.csv" for name in ("patients", "visits", "billing")}
+    with pytest.raises(DatabaseError, match="nothing was kept"):
+        load_postgres(postgres_dsn, "broken", files, replace=False)
+    with psycopg.connect(postgres_dsn) as connection:
+        left = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'broken'"
+        ).fetchone()[0]
+    assert left == 0
+
+
+def test_bad_postgres_dsn_is_one_line_and_exit_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run_sim.py"), *ARGS, "--outdir", str(tmp_path / "x"),
+         "--postgres", "postgresql://nobody@127.0.0.1:1/none"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2 and "cannot connect" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
