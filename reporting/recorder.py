@@ -240,19 +240,7 @@ def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today)
             "blood_type": _categorical(_join(parts, "blood_type"), blood_labels),
         }
     )
-    for column in (
-        "first_name",
-        "last_name",
-        "name",
-        "phone_number",
-        "email",
-        "address",
-        "city",
-        "state",
-        "zipcode",
-        "insurance_provider",
-        "insurance_policy_number",
-    ):
+    for column in frame.select_dtypes(include=["object"]).columns:
         frame[column] = frame[column].astype("string")
     return frame[list(PATIENT_COLUMNS)]
 

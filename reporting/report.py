@@ -288,7 +288,7 @@ def _validation(summary: dict) -> str:
         f" Failed: {', '.join(failed)}." if failed else ""
     )
     names = list(checks)
-    per_table = -(-len(names) // 2)
+    per_table = max(1, -(-len(names) // 2))  # two tables side by side
     tables = []
     for start in range(0, len(names), per_table):
         rows = "".join(
@@ -516,11 +516,20 @@ def _charges_by_category(visits: pd.DataFrame, billing: pd.DataFrame) -> Figure 
     left.grid(axis="x")
     left.legend(loc="lower left", ncols=3, bbox_to_anchor=(0, 1.0))
     bars = right.barh(y, totals / 1e6, 0.6, color=ACCENT_COLOR)
-    right.bar_label(bars, [f"${value / 1e6:,.1f}M" for value in totals], padding=3, fontsize=9)
+    right.bar_label(bars, [_dollars(value) for value in totals], padding=3, fontsize=9)
     right.set_xlim(0, totals.max() / 1e6 * 1.3)
+    right.xaxis.set_major_formatter("{x:,.0f}")
     right.set_xlabel("total charged (USD millions)")
     right.grid(axis="x")
     return figure
+
+
+def _dollars(value: float) -> str:
+    """An amount in dollars the short way: $3.25B, $825.9M, $12.3k, $87."""
+    for size, suffix, digits in ((1e9, "B", 2), (1e6, "M", 1), (1e3, "k", 1)):
+        if value >= size:
+            return f"${value / size:,.{digits}f}{suffix}"
+    return f"${value:,.0f}"
 
 
 def _payment_by_insurance(patients: pd.DataFrame, billing: pd.DataFrame) -> Figure | str:
@@ -600,17 +609,19 @@ def _same_day_by_hospital(visits: pd.DataFrame) -> Figure | str:
     ax.yaxis.set_major_formatter("{x:.0%}")
     ax.set_ylabel("same-day discharge rate")
     ax.grid(axis="y")
-    for index, align in ((0, "left"), (len(table) - 1, "right")):
+    ax.set_ylim(0, table["rate"].max() * 1.3)
+    # the lowest and the highest hospital named in the empty band above the bars
+    for index, corner in ((0, 0.01), (len(table) - 1, 0.99)):
         ax.annotate(
             f"{labels[index]}: {table['rate'].iloc[index]:.0%}",
             (index, table["rate"].iloc[index]),
-            xytext=(0, 14),
-            textcoords="offset points",
-            ha=align,
+            xytext=(corner, 0.94),
+            textcoords="axes fraction",
+            ha="left" if corner < 0.5 else "right",
+            va="top",
             fontsize=8.5,
             arrowprops={"arrowstyle": "-", "color": "#777777", "linewidth": 0.8},
         )
-    ax.set_ylim(0, table["rate"].max() * 1.25)
     return figure
 
 

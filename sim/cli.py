@@ -107,174 +107,95 @@ def _seed(text: str) -> int:
     return value
 
 
+# Flags that set a Scenario field of the same name: (group, field, parse, help). A help text
+# ending in "(default)" gets the default from defaults.toml.
+GEO, CARE = "geography", "continuity of care"
+SCENARIO_FLAGS = (
+    (None, "patients", _count, "patients to simulate (default)"),
+    (None, "seed", _seed, "random seed (default)"),
+    (None, "today", _date, "anchor date: nothing happens after it (default: the current date)"),
+    (None, "start", _date, "first day of the history (default: three years before --today)"),
+    (None, "minor_same_day_rate", _rate, "same-day rate of minor and chronic cases (default)"),
+    (None, "insured_rate", _rate, "share of insured patients (default)"),
+    (GEO, "zip_pool_file", str, "CSV of ZIP codes: zipcode|zip|postal_code, state, city"),
+    (GEO, "zip_target", _count, "at most this many distinct patient ZIPs"),
+    (GEO, "hospital_name", str, "name of the single hospital (default: generated)"),
+    (GEO, "hospital_state", str, "state of the single hospital (implies one hospital)"),
+    (GEO, "hospital_zipcode", str, "ZIP of the single hospital (implies one hospital)"),
+    (GEO, "local_share", _rate, "share of patients in the hospital's state (default)"),
+    (GEO, "local_top_n", _count, "in-state ZIPs nearest the hospital for locals (default)"),
+    (GEO, "local_decay", _positive_number, "miles: a ZIP weighs exp(-d/decay) (default)"),
+    (GEO, "outstate_neighbor_share", _rate, "out-of-state share from bordering states (default)"),
+    (CARE, "continuity_preference", _rate, "chance to go back to the usual doctor (default)"),
+    (CARE, "doctor_absence_rate", _non_negative, "absences per doctor per year (default)"),
+    (CARE, "doctor_departure_rate", _non_negative, "departures per doctor per year (default)"),
+    (CARE, "room_scale", _positive_number, "multiply every hospital's room count (default)"),
+    (CARE, "rooms_per_hospital", _count, "a fixed number of rooms per hospital"),
+    (CARE, "continuity_min_visits", _count, "fewer visits: left out of the indices (default)"),
+)
+METAVARS = {_count: "N", _seed: "N", _date: "DATE", _rate: "RATE", str: "TEXT"}
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="run_sim.py",
         description="Simulate a US-style hospital system and write synthetic patients, visits "
         "and billing tables with a validation summary. All data are synthetic.",
     )
-    parser.add_argument(
-        "--patients",
-        type=_count,
-        default=DEFAULTS["patients"],
-        help="patients to simulate (default %(default)s)",
-    )
-    parser.add_argument(
-        "--seed", type=_seed, default=DEFAULTS["seed"], help="random seed (default %(default)s)"
-    )
-    parser.add_argument(
-        "--today",
-        type=_date,
-        help="anchor date: nothing happens after it (default: the current date)",
-    )
-    parser.add_argument(
-        "--start", type=_date, help="first day of the history (default: three years before --today)"
-    )
-    parser.add_argument(
-        "--outdir", type=_folder, default=Path("output"), help="output folder (default %(default)s)"
-    )
-    parser.add_argument(
-        "--export-prefix", help="write PREFIX_patients.csv, ... instead of patients.csv, ..."
-    )
-    validation = parser.add_mutually_exclusive_group()
-    validation.add_argument(
-        "--validate", action="store_true", help="validate the tables (the default)"
-    )
-    validation.add_argument("--no-validate", action="store_true", help="skip the validation checks")
-    parser.add_argument(
-        "--minor-same-day-rate",
-        type=_rate,
-        default=DEFAULTS["minor_same_day_rate"],
-        help="same-day discharge rate of minor and chronic cases (default %(default)s)",
-    )
-    parser.add_argument(
-        "--insured-rate",
-        type=_rate,
-        default=DEFAULTS["insured_rate"],
-        help="share of insured patients (default %(default)s)",
-    )
+    groups = {None: parser}
+    for group, field, parse, text in SCENARIO_FLAGS:
+        if group not in groups:
+            groups[group] = parser.add_argument_group(group)
+        if text.endswith("(default)"):
+            text = f"{text[: -len('(default)')]}(default {DEFAULTS[field]})"
+        groups[group].add_argument(
+            _flag(field), dest=field, type=parse, default=None, help=text,
+            metavar=METAVARS.get(parse, "NUMBER"),
+        )  # fmt: skip
     parser.add_argument(
         "--date-format",
         choices=("slash", "iso"),
         default=DEFAULTS["date_format"],
         help="dates as YYYY/MM/DD (slash, default) or YYYY-MM-DD (iso)",
     )
-    geography = parser.add_argument_group("geography")
-    geography.add_argument(
-        "--zip-pool-file",
-        type=Path,
-        help="CSV of ZIP codes (columns zipcode|zip|postal_code, state|state_id, city)",
+    groups["geography"].add_argument(
+        "--single-hospital", action="store_true", help="one hospital for the whole dataset"
     )
-    geography.add_argument(
-        "--zip-target", type=_count, help="at most this many distinct patient ZIPs"
-    )
-    geography.add_argument(
-        "--single-hospital",
-        action="store_true",
-        help="one hospital for the whole dataset (locality mode)",
-    )
-    geography.add_argument(
-        "--hospital-name", help="name of the single hospital (default: generated)"
-    )
-    geography.add_argument(
-        "--hospital-state", help="state of the single hospital (implies one hospital)"
-    )
-    geography.add_argument(
-        "--hospital-zipcode", help="ZIP of the single hospital (implies one hospital)"
-    )
-    geography.add_argument(
-        "--local-share",
-        type=_rate,
-        default=DEFAULTS["local_share"],
-        help="share of patients living in the hospital's state (default %(default)s)",
-    )
-    geography.add_argument(
-        "--local-top-n",
-        type=_count,
-        default=DEFAULTS["local_top_n"],
-        help="in-state ZIPs closest to the hospital that patients live in (default %(default)s)",
-    )
-    geography.add_argument(
-        "--local-decay",
-        type=_positive_number,
-        default=DEFAULTS["local_decay"],
-        help="distance decay in miles: weight exp(-d/decay) (default %(default)s)",
-    )
-    geography.add_argument(
-        "--outstate-neighbor-share",
-        type=_rate,
-        default=DEFAULTS["outstate_neighbor_share"],
-        help="share of out-of-state patients from bordering states (default %(default)s)",
-    )
-    care = parser.add_argument_group("continuity of care")
-    care.add_argument(
-        "--continuity-preference",
-        type=_rate,
-        default=DEFAULTS["continuity_preference"],
-        help="chance a patient goes back to their usual doctor (default %(default)s)",
-    )
-    care.add_argument(
-        "--doctor-absence-rate",
-        type=_non_negative,
-        default=DEFAULTS["doctor_absence_rate"],
-        help="absences per doctor per year (default %(default)s)",
-    )
-    care.add_argument(
-        "--doctor-departure-rate",
-        type=_non_negative,
-        default=DEFAULTS["doctor_departure_rate"],
-        help="departures per doctor per year (default %(default)s)",
-    )
-    care.add_argument(
-        "--room-scale",
-        type=_positive_number,
-        default=DEFAULTS["room_scale"],
-        help="multiply every hospital's room count (default %(default)s)",
-    )
-    care.add_argument(
-        "--rooms-per-hospital", type=_count, help="a fixed number of rooms per hospital"
-    )
-    care.add_argument(
-        "--continuity-min-visits",
-        type=_count,
-        default=DEFAULTS["continuity_min_visits"],
-        help="patients with fewer visits are left out of the indices (default %(default)s)",
-    )
-    care.add_argument("--no-continuity", action="store_true", help="do not write continuity.csv")
-    care.add_argument(
-        "--census",
-        action="store_true",
-        help="also write census.csv: rooms, admissions, discharges, diversions per day",
-    )
-    outputs = parser.add_argument_group("more outputs")
+    outputs = parser.add_argument_group("outputs")
     outputs.add_argument(
-        "--event-log",
-        action="store_true",
-        help="also write events.csv: one row per event (process-mining format)",
+        "--outdir", type=_folder, default=Path("output"), help="output folder (default %(default)s)"
     )
     outputs.add_argument(
-        "--report",
-        action="store_true",
-        help="also write report.html: the validation table and plots (needs matplotlib)",
+        "--export-prefix", help="write PREFIX_patients.csv, ... instead of patients.csv, ..."
+    )
+    validation = outputs.add_mutually_exclusive_group()
+    validation.add_argument("--validate", action="store_true", help="validate (the default)")
+    validation.add_argument("--no-validate", action="store_true", help="skip the rule checks")
+    outputs.add_argument("--no-continuity", action="store_true", help="do not write continuity.csv")
+    outputs.add_argument(
+        "--census", action="store_true", help="also write census.csv (rooms and flows per day)"
     )
     outputs.add_argument(
-        "--duckdb",
-        type=_folder,
-        metavar="PATH",
-        help="also write a DuckDB database file with the tables and constraints",
+        "--event-log", action="store_true", help="also write events.csv, one row per event"
     )
     outputs.add_argument(
-        "--postgres",
-        metavar="DSN",
-        help="also load the tables into PostgreSQL (postgresql://user@host/db)",
+        "--report", action="store_true", help="also write report.html (needs matplotlib)"
+    )
+    outputs.add_argument("--duckdb", type=_folder, metavar="PATH", help="also write a DuckDB file")
+    outputs.add_argument(
+        "--postgres", metavar="DSN", help="also load into PostgreSQL (postgresql://user@host/db)"
     )
     outputs.add_argument(
         "--pg-schema", default="public", help="PostgreSQL schema (default %(default)s)"
     )
     outputs.add_argument(
-        "--pg-replace", action="store_true", help="replace tables that already exist in that schema"
+        "--pg-replace", action="store_true", help="replace tables that already exist there"
     )
-    parser.add_argument("--quiet", action="store_true", help="do not print the summary")
+    outputs.add_argument("--quiet", action="store_true", help="do not print the summary")
     return parser
 
 
@@ -322,33 +243,13 @@ def check_memory(patients: int) -> None:
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """The Scenario the flags describe (defaults from defaults.toml where a flag is absent)."""
     values = {
-        "patients": args.patients,
-        "seed": args.seed,
-        "date_format": args.date_format,
-        "minor_same_day_rate": args.minor_same_day_rate,
-        "insured_rate": args.insured_rate,
-        "start": args.start,
-        "zip_pool_file": str(args.zip_pool_file) if args.zip_pool_file else None,
-        "zip_target": args.zip_target,
-        "single_hospital": args.single_hospital,
-        "hospital_name": args.hospital_name,
-        "hospital_state": args.hospital_state,
-        "hospital_zipcode": args.hospital_zipcode,
-        "local_share": args.local_share,
-        "local_top_n": args.local_top_n,
-        "local_decay": args.local_decay,
-        "outstate_neighbor_share": args.outstate_neighbor_share,
-        "continuity_preference": args.continuity_preference,
-        "doctor_absence_rate": args.doctor_absence_rate,
-        "doctor_departure_rate": args.doctor_departure_rate,
-        "room_scale": args.room_scale,
-        "rooms_per_hospital": args.rooms_per_hospital,
-        "continuity_min_visits": args.continuity_min_visits,
+        field: getattr(args, field)
+        for _, field, _, _ in SCENARIO_FLAGS
+        if getattr(args, field) is not None
     }
-    if args.today is not None:
-        values["today"] = args.today
-    return Scenario(**values)
+    return Scenario(**values, date_format=args.date_format, single_hospital=args.single_hospital)
 
 
 def build_compare_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,156 @@
+"""The HTML report: every figure drawn, nothing outside the page, byte-identical rebuilds."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+
+import pytest
+
+from reporting import report
+from reporting.continuity import continuity_table
+from reporting.recorder import Tables
+from tests.conftest import simulate
+
+pytest.importorskip("matplotlib")  # importing reporting.report does not need it, building does
+
+FIGURE_IDS = [key for key, _, _ in report.FIGURES]
+NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+@pytest.fixture(scope="module")
+def run():
+    """400 patients, seed 3: (tables, summary, continuity)."""
+    _, tables, summary = simulate(patients=400, seed=3)
+    return tables, summary, continuity_table(tables.visits)
+
+
+@pytest.fixture(scope="module")
+def page(run):
+    tables, summary, continuity = run
+    return report.build_report(tables, summary, continuity)
+
+
+def section(page: str, key: str) -> str:
+    match = re.search(rf'<section id="{key}">(.*?)</section>', page, re.DOTALL)
+    assert match, f"no section {key}"
+    return match.group(1)
+
+
+def test_every_figure_is_drawn(page):
+    assert FIGURE_IDS == [
+        "fig-age-pyramid",
+        "fig-conditions-by-age",
+        "fig-los-by-condition",
+        "fig-visits-per-patient",
+        "fig-charges-by-category",
+        "fig-payment-status-by-insurance",
+        "fig-same-day-by-hospital",
+        "fig-continuity",
+        "fig-patients-per-state",
+    ]
+    for key in FIGURE_IDS:
+        body = section(page, key)
+        assert "<h2>" in body and "<svg" in body, key
+
+
+def test_page_is_self_contained(page):
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+    lowered = page.lower()
+    for marker in ("src=", "<link", "url(http", "@import", "<script", "<?xml", "<!doctype svg"):
+        assert marker not in lowered, marker
+    # the only addresses are XML namespace names, which are never fetched
+    assert set(re.findall(r"https?://[^\"'\s)<>]+", page)) <= NAMESPACES
+    assert all(target.startswith("#") for target in re.findall(r'href="([^"]*)"', page))
+
+
+def test_ids_are_unique_across_figures(page):
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    # every reference inside an SVG points at an element of the page
+    targets = re.findall(r'href="#([^"]+)"', page) + re.findall(r"url\(#([^)]+)\)", page)
+    assert set(targets) <= set(ids)
+
+
+def test_validation_table_lists_every_check(run, page):
+    _, summary, _ = run
+    table = section(page, "validation")
+    for name, count in summary["checks"].items():
+        assert f'<code>{name}</code></td><td class="count">{count:,}</td>' in table
+    assert "OK: all" in table and 'class="fail"' not in table
+
+
+def test_failed_checks_are_highlighted(run):
+    tables, summary, continuity = run
+    failing = summary | {
+        "checks": summary["checks"] | {"overlapping_stays": 3},
+        "violations": 3,
+        "ok": False,
+    }
+    table = section(report.build_report(tables, failing, continuity), "validation")
+    assert "FAILED: 3 violations in 1 of" in table
+    assert '<tr class="fail"><td><code>overlapping_stays</code>' in table
+
+
+def test_skipped_validation_and_no_continuity(run):
+    tables, summary, _ = run
+    skipped = {key: value for key, value in summary.items() if key not in ("checks", "violations")}
+    page = report.build_report(tables, skipped | {"ok": None})
+    assert "Validation was skipped" in section(page, "validation")
+    continuity = section(page, "fig-continuity")
+    assert "<svg" not in continuity and 'class="note"' in continuity
+    for key in FIGURE_IDS:
+        if key != "fig-continuity":
+            assert "<svg" in section(page, key), key
+
+
+def test_same_inputs_give_identical_pages(run, page):
+    tables, summary, continuity = run
+    assert report.build_report(tables, summary, continuity) == page
+    assert report.build_report(tables, summary) == report.build_report(tables, summary)
+
+
+def test_many_hospitals_are_drawn_by_rank(run, monkeypatch):
+    tables, summary, continuity = run
+    monkeypatch.setattr(report, "MAX_NAMED_HOSPITALS", 5)
+    body = section(report.build_report(tables, summary, continuity), "fig-same-day-by-hospital")
+    assert "<svg" in body and "hospitals, from the lowest rate to the highest" in body
+
+
+def test_empty_tables_give_notes(run):
+    tables, summary, continuity = run
+    empty = Tables(
+        patients=tables.patients.iloc[:0],
+        visits=tables.visits.iloc[:0],
+        billing=tables.billing.iloc[:0],
+    )
+    page = report.build_report(empty, summary, continuity.iloc[:0])
+    for key in FIGURE_IDS:
+        body = section(page, key)
+        assert "<svg" not in body and 'class="note"' in body, key
+
+
+def test_write_report(run, tmp_path):
+    tables, summary, continuity = run
+    path = tmp_path / "report.html"
+    report.write_report(path, tables, summary, continuity)
+    assert path.read_text(encoding="utf-8") == report.build_report(tables, summary, continuity)
+
+
+def test_without_matplotlib(run, monkeypatch):
+    tables, summary, _ = run
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # any import of it now fails
+    monkeypatch.delitem(sys.modules, "reporting.report")
+    module = importlib.import_module("reporting.report")  # importing needs no matplotlib
+    with pytest.raises(ImportError, match=re.escape("pip install 'hospital-sim[report]'")):
+        module.build_report(tables, summary)
+
+
+def test_the_command_line_writes_the_report_next_to_the_tables(tmp_path):
+    from sim.cli import main
+
+    args = ["--patients", "150", "--today", "2025-06-30", "--outdir", str(tmp_path), "--quiet"]
+    assert main([*args, "--report"]) == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "fig-age-pyramid" in page and "<svg" in page
