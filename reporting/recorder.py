@@ -240,7 +240,7 @@ def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today)
             "blood_type": _categorical(_join(parts, "blood_type"), blood_labels),
         }
     )
-    for column in frame.select_dtypes(include=["object"]).columns:
+    for column in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
         frame[column] = frame[column].astype("string")
     return frame[list(PATIENT_COLUMNS)]
 
