@@ -18,15 +18,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from reporting.schema import DATE_COLUMNS
 
 DATE_FORMATS = {"slash": "%Y/%m/%d", "iso": "%Y-%m-%d"}
 
 
-def table_file_name(table: str, prefix: str | None) -> str:
-    """``patients.csv`` or ``PREFIX_patients.csv``."""
-    return f"{prefix}_{table}.csv" if prefix else f"{table}.csv"
+def table_file_name(table: str, prefix: str | None, suffix: str = ".csv") -> str:
+    """``patients.csv`` or ``PREFIX_patients.csv`` (or ``.parquet``)."""
+    return f"{prefix}_{table}{suffix}" if prefix else f"{table}{suffix}"
 
 
 def to_arrow(frame: pd.DataFrame, table: str, date_format: str) -> pa.Table:
@@ -59,6 +60,19 @@ def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> 
     """One table as CSV: header, quoted only where needed, empty cells for missing values."""
     options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
     pacsv.write_csv(to_arrow(frame, table, date_format), str(path), write_options=options)
+
+
+def write_parquet(frame: pd.DataFrame, table: str, path: Path) -> None:
+    """One table as Parquet (zstd): dates as dates, money and counts as integers, ZIP codes as
+    text, categories as dictionary columns."""
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    dates = set(DATE_COLUMNS.get(table, ()))
+    columns = [
+        column.cast(pa.timestamp("s")).cast(pa.date32()) if name in dates else column
+        for name, column in zip(arrow.column_names, arrow.columns)
+    ]
+    typed = pa.table(columns, names=arrow.column_names).replace_schema_metadata(None)
+    pq.write_table(typed, str(path), compression="zstd")
 
 
 def write_json(data: dict, path: Path) -> None:

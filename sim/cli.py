@@ -9,12 +9,15 @@ written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 from reporting.census import census_table
@@ -23,7 +26,13 @@ from reporting.databases import DatabaseError, check_postgres, load_postgres, wr
 from reporting.eventlog import event_log_table
 from reporting.sql import schema_sql
 from reporting.summary import build_summary
-from reporting.writers import staged_output, table_file_name, write_csv, write_json
+from reporting.writers import (
+    staged_output,
+    table_file_name,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from sim.experiments import compare, load_scenario
 from sim.scenario import DEFAULTS, Scenario, ScenarioError
 from sim.simulation import Simulation
@@ -31,6 +40,7 @@ from sim.simulation import Simulation
 EXIT_BAD_INPUT = 2
 EXIT_VALIDATION_FAILED = 3
 EXIT_INTERRUPTED = 130
+PARALLEL_ABOVE = 20_000  # patients: larger runs use every core by default
 
 
 class UsageError(Exception):
@@ -195,7 +205,26 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument(
         "--pg-replace", action="store_true", help="replace tables that already exist there"
     )
-    outputs.add_argument("--quiet", action="store_true", help="do not print the summary")
+    outputs.add_argument(
+        "--format",
+        choices=("csv", "parquet", "both"),
+        default="csv",
+        help="table files: CSV (default), Parquet (zstd, typed) or both",
+    )
+    outputs.add_argument(
+        "--quiet", action="store_true", help="print neither the summary nor progress bars"
+    )
+    scale = parser.add_argument_group("scale")
+    scale.add_argument(
+        "--workers",
+        type=_count,
+        help="processes running regions in parallel (default: all cores above 20,000 patients)",
+    )
+    scale.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the regions on a Dask cluster (tcp://host:8786), or 'local' for a LocalCluster",
+    )
     return parser
 
 
@@ -219,6 +248,54 @@ def check_outdir(outdir: Path, prefix: str | None) -> None:
 
 
 BYTES_PER_PATIENT = 20_000  # peak memory of a run grows by about this much per patient
+
+
+@contextlib.contextmanager
+def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor | None]:
+    """Where regions run: in this process, a local process pool, or a Dask cluster."""
+    if args.dask is not None:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UsageError("--dask needs dask: pip install 'hospital-sim[dask]'") from None
+        workers = args.workers or os.cpu_count() or 1
+        try:
+            if args.dask == "local":
+                cluster = LocalCluster(
+                    n_workers=workers, threads_per_worker=1, dashboard_address=None
+                )
+                client = Client(cluster)
+            else:
+                cluster, client = None, Client(args.dask, timeout=10)
+        except OSError as error:
+            raise UsageError(f"--dask {args.dask}: cannot reach the cluster ({error})") from None
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    workers = args.workers or ((os.cpu_count() or 1) if patients > PARALLEL_ABOVE else 1)
+    if workers == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool
+
+
+@contextlib.contextmanager
+def progress_bar(
+    label: str, total: int, quiet: bool
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal (none when quiet or when stderr is not a terminal)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=label, unit="region", leave=False) as bar:
+        yield lambda done, _total: bar.update(done - bar.n)
 
 
 def require_matplotlib() -> None:
@@ -317,8 +394,14 @@ def run(argv: list[str] | None = None) -> int:
         check_postgres(args.postgres, args.pg_schema, names, args.pg_replace)
     if args.report:
         require_matplotlib()
+    if args.postgres is not None and args.format == "parquet":
+        raise UsageError("--postgres loads the CSV files: use --format csv or both")
     started = time.perf_counter()
-    simulation = Simulation(scenario).run()
+    with executor_for(args, scenario.patients) as executor:
+        simulation = Simulation(scenario, executor=executor)
+        with progress_bar("regions", len(simulation._tasks), args.quiet) as advance:
+            simulation.progress = advance
+            simulation.run()
     tables = simulation.tables()
     continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
     summary = build_summary(
@@ -333,7 +416,11 @@ def run(argv: list[str] | None = None) -> int:
     files = {name: table_file_name(name, args.export_prefix) for name in names}
     with staged_output(args.outdir) as staging:
         for name, frame in written:
-            write_csv(frame, name, staging / files[name], scenario.date_format)
+            if args.format in ("csv", "both"):
+                write_csv(frame, name, staging / files[name], scenario.date_format)
+            if args.format in ("parquet", "both"):
+                parquet = table_file_name(name, args.export_prefix, ".parquet")
+                write_parquet(frame, name, staging / parquet)
         (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
         write_json(summary, staging / "validation_summary.json")
         if args.report:

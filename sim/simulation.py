@@ -9,6 +9,8 @@ tables = simulation.tables()     # patients, visits, billing as pandas DataFrame
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import Executor, as_completed
 from pathlib import Path
 
 import attrs
@@ -17,7 +19,7 @@ import pandas as pd
 from sim.geography import load_zip_table
 from sim.placement import plan_regions
 from sim.population import insurer_pool
-from sim.processes import RegionSimulation
+from sim.processes import FinishedRegion, RegionSimulation, run_region
 from sim.refdata import load_names
 from sim.scenario import Scenario
 from sim.world import build_region
@@ -40,9 +42,15 @@ class SimulationState:
 
 
 class Simulation:
-    """A whole run: one region per state, each with its own SimPy clock and event log."""
+    """A whole run: one region per state, each with its own SimPy clock and event log.
 
-    def __init__(self, scenario: Scenario) -> None:
+    By default the regions live in this process and the clock can be stepped (``run(until)``
+    again and again). With an ``executor`` (a ``concurrent.futures`` executor: a process pool,
+    or a Dask client's executor) each region is built and run to ``--today`` as a task in a
+    worker, which sends back only the region's results; the output is the same either way.
+    """
+
+    def __init__(self, scenario: Scenario, executor: Executor | None = None) -> None:
         self.scenario = scenario
         self.pool_report: PoolReport | None = None
         if scenario.zip_pool_file is not None:
@@ -64,10 +72,15 @@ class Simulation:
                 f"--zip-pool-file {scenario.zip_pool_file}: {len(self.zips)} usable ZIPs, "
                 f"fewer than the {hospitals_needed} hospitals this run needs"
             )
-        self.regions: list[RegionSimulation] = [
-            RegionSimulation(build_region(scenario, spec, shares), scenario) for spec in specs
-        ]
+        self.executor = executor
+        self._tasks = [(spec, shares) for spec in specs]
+        self.regions: list[RegionSimulation | FinishedRegion] = []
+        if executor is None:
+            self.regions = [
+                RegionSimulation(build_region(scenario, spec, shares), scenario) for spec in specs
+            ]
         self.day = -1  # the last simulation day that has been run
+        self.progress: Callable[[int, int], None] | None = None  # (regions done, regions)
 
     def run(self, until: dt.date | int | None = None) -> Simulation:
         """Advance every region's clock through day ``until`` (a date or a simulation day;
@@ -82,11 +95,35 @@ class Simulation:
             raise ValueError(
                 f"run(until={until}) lies outside {self.scenario.start}..{self.scenario.today}"
             )
-        for region in self.regions:
+        if self.executor is not None:
+            self._run_tasks(day)
+            return self
+        for done, region in enumerate(self.regions, start=1):
             if day + 1 > region.env.now:
                 region.env.run(until=day + 1)
+                if self.progress:
+                    self.progress(done, len(self.regions))
         self.day = max(self.day, day)
         return self
+
+    def _run_tasks(self, day: int) -> None:
+        """Run every region as a task of the executor, largest first (results keyed by region,
+        so the order in which tasks finish does not matter)."""
+        if day != self.scenario.horizon:
+            raise ValueError("regions run by an executor go to --today in one go: no stepping")
+        if self.regions:
+            return
+        tasks = sorted(self._tasks, key=lambda task: (-task[0].patients, task[0].key))
+        futures = [
+            self.executor.submit(run_region, self.scenario, spec, shares) for spec, shares in tasks
+        ]
+        finished = []
+        for done, future in enumerate(as_completed(futures), start=1):
+            finished.append(future.result())
+            if self.progress:
+                self.progress(done, len(futures))
+        self.regions = sorted(finished, key=lambda region: region.world.key)
+        self.day = day
 
     @property
     def as_of(self) -> dt.date:

@@ -32,13 +32,13 @@ class RegionWorld:
 
     key: str  # the region's stable key: the state code
     number: int  # the region's position in the list of states (for policy numbers)
-    env: simpy.Environment
+    env: simpy.Environment | None  # None once the region has finished
     zips: ZipTable
     registry: PatientRegistry
     patients: list[Patient]
     hospitals: list[Hospital]
     doctors: list[Doctor]
-    plan: EpisodePlan
+    plan: EpisodePlan | None
     doctor_names_taken: set[str]  # names in use, so that new doctors get other ones
 
 
