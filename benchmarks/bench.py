@@ -2,10 +2,12 @@
 
     python benchmarks/bench.py                  # 5,000 and 50,000 patients, 3 runs each
     python benchmarks/bench.py --sizes 20000 --repeats 5
+    python benchmarks/bench.py --sizes 50000 --workers 2
 
-Each run is a fresh process (simulate, validate, write); its peak RSS comes from the kernel
-(wait4). The phase breakdown is one extra in-process run per size. Quote medians: the machine
-is shared and noisy.
+Each run is a fresh process (simulate, validate, write); its peak memory is the resident
+memory of the process and its workers together, sampled from /proc every 50 ms. The phase
+breakdown is one extra in-process run per size. Quote medians: the machine is shared and
+noisy.
 """
 
 from __future__ import annotations
@@ -25,27 +27,45 @@ sys.path.insert(0, str(ROOT))
 TODAY = "2025-06-30"
 
 
-def one_run(patients: int, outdir: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one command-line run."""
-    command = [
-        sys.executable,
-        str(ROOT / "run_sim.py"),
-        "--patients",
-        str(patients),
-        "--today",
-        TODAY,
-        "--outdir",
-        str(outdir),
-        "--quiet",
-    ]
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants now (MB, from /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    family, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grew = True
+    return sum(rss.get(pid, 0) for pid in family) / 2**20
+
+
+def one_run(patients: int, outdir: Path, workers: int) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of one command-line run, summed over the
+    process and its workers (sampled every 50 ms)."""
+    command = [sys.executable, str(ROOT / "run_sim.py"), "--patients", str(patients), "--today",
+               TODAY, "--outdir", str(outdir), "--quiet", "--workers", str(workers)]  # fmt: skip
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mb(process.pid))
+        time.sleep(0.05)
     wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"run failed ({process.returncode}): {process.stderr.read().decode()}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, peak
 
 
 def phases(patients: int, outdir: Path) -> dict[str, float]:
@@ -86,20 +106,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 50000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--no-phases", action="store_true", help="skip the phase breakdown")
     args = parser.parse_args()
+    print(f"workers: {args.workers}")
     print("| patients | wall s (median) | runs | peak RSS MB (median) | events/s | rows/s |")
     print("|---:|---:|---|---:|---:|---:|")
     breakdowns = {}
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
-            runs = [one_run(size, Path(folder) / f"run{size}") for _ in range(args.repeats)]
+            runs = [
+                one_run(size, Path(folder) / f"run{size}", args.workers)
+                for _ in range(args.repeats)
+            ]
             walls = [w for w, _ in runs]
             wall = statistics.median(walls)
+            memory = statistics.median(m for _, m in runs)
+            listed = ", ".join(f"{w:.2f}" for w in walls)
+            if args.no_phases:
+                print(f"| {size:,} | {wall:.2f} | {listed} | {memory:.0f} | - | - |")
+                continue
             breakdowns[size] = detail = phases(size, Path(folder) / f"phases{size}")
             print(
-                f"| {size:,} | {wall:.2f} | {', '.join(f'{w:.2f}' for w in walls)} | "
-                f"{statistics.median(m for _, m in runs):.0f} | {detail['events'] / wall:,.0f} | "
-                f"{detail['rows'] / wall:,.0f} |"
+                f"| {size:,} | {wall:.2f} | {listed} | {memory:.0f} | "
+                f"{detail['events'] / wall:,.0f} | {detail['rows'] / wall:,.0f} |"
             )
     print()
     print("Phases of one in-process run (s):")
