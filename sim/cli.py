@@ -286,7 +286,7 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
 
 @contextlib.contextmanager
 def progress_bar(
-    label: str, total: int, quiet: bool
+    label: str, total: int, quiet: bool, unit: str = "region"
 ) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on a terminal (none when quiet or when stderr is not a terminal)."""
     if quiet or not sys.stderr.isatty():
@@ -294,7 +294,7 @@ def progress_bar(
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=label, unit="region", leave=False) as bar:
+    with tqdm(total=total, desc=label, unit=unit, leave=False) as bar:
         yield lambda done, _total: bar.update(done - bar.n)
 
 
@@ -399,7 +399,7 @@ def run(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with executor_for(args, scenario.patients) as executor:
         simulation = Simulation(scenario, executor=executor)
-        with progress_bar("regions", len(simulation._tasks), args.quiet) as advance:
+        with progress_bar("regions", simulation.region_count, args.quiet) as advance:
             simulation.progress = advance
             simulation.run()
     tables = simulation.tables()
@@ -414,13 +414,21 @@ def run(argv: list[str] | None = None) -> int:
     }
     written = [*tables.items(), *((n, extras[n]) for n in names[3:])]
     files = {name: table_file_name(name, args.export_prefix) for name in names}
-    with staged_output(args.outdir) as staging:
+    total_rows = sum(len(frame) for _, frame in written)
+    with (
+        staged_output(args.outdir) as staging,
+        progress_bar("writing", total_rows, args.quiet, unit="row") as advance,
+    ):
+        done = 0
         for name, frame in written:
             if args.format in ("csv", "both"):
                 write_csv(frame, name, staging / files[name], scenario.date_format)
             if args.format in ("parquet", "both"):
                 parquet = table_file_name(name, args.export_prefix, ".parquet")
                 write_parquet(frame, name, staging / parquet)
+            done += len(frame)
+            if advance:
+                advance(done, total_rows)
         (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
         write_json(summary, staging / "validation_summary.json")
         if args.report:

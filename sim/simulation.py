@@ -82,6 +82,11 @@ class Simulation:
         self.day = -1  # the last simulation day that has been run
         self.progress: Callable[[int, int], None] | None = None  # (regions done, regions)
 
+    @property
+    def region_count(self) -> int:
+        """How many regions the run has (states, or one in single-hospital mode)."""
+        return len(self._tasks)
+
     def run(self, until: dt.date | int | None = None) -> Simulation:
         """Advance every region's clock through day ``until`` (a date or a simulation day;
         default ``today``). Can be called again with a later day to go on."""
