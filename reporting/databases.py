@@ -49,6 +49,7 @@ def write_duckdb(path: Path, tables: Iterable[tuple[str, pd.DataFrame]]) -> None
         ) from None
     tables = list(tables)
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(handle)
     os.unlink(partial)  # DuckDB creates the file itself
@@ -67,9 +68,11 @@ def write_duckdb(path: Path, tables: Iterable[tuple[str, pd.DataFrame]]) -> None
                 os.unlink(leftover)
 
 
+LOAD_ORDER = ("patients", "visits", "billing", "continuity", "census", "events")
+
+
 def _load_order(tables: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:
-    order = ["patients", "visits", "billing", "continuity", "census", "events"]
-    return sorted(tables, key=lambda item: order.index(item[0]))
+    return sorted(tables, key=lambda item: LOAD_ORDER.index(item[0]))
 
 
 def _connect(dsn: str):
@@ -123,8 +126,8 @@ def load_postgres(dsn: str, schema: str, files: dict[str, Path], replace: bool) 
             with connection.transaction():
                 connection.execute("SET LOCAL datestyle = 'ISO, YMD'")
                 connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                if replace:
-                    for name in reversed(names):
+                if replace:  # every table of a dataset, so no older extra is left behind
+                    for name in reversed(LOAD_ORDER):
                         connection.execute(f'DROP TABLE IF EXISTS "{schema}"."{name}" CASCADE')
                 elif _existing(connection, schema, names):
                     raise DatabaseError(

@@ -21,7 +21,11 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     """CREATE TABLE bodies (column and constraint lines) per table, in load order."""
     if dialect not in ("postgresql", "duckdb"):
         raise ValueError(f"unknown SQL dialect {dialect!r}")
-    zip_check = "zipcode ~ '^[0-9]{5}$'" if dialect == "postgresql" else "length(zipcode) = 5"
+    zip_check = (
+        "zipcode ~ '^[0-9]{5}$'"
+        if dialect == "postgresql"
+        else "regexp_full_match(zipcode, '[0-9]{5}')"
+    )
     hospital_zip_check = zip_check.replace("zipcode", "hospital_zipcode")
     json_type = "jsonb" if dialect == "postgresql" else "VARCHAR"
     blood = _values(load_demography().blood_types.labels)

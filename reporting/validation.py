@@ -38,10 +38,15 @@ def validate(
     bill_delay_days: int = DEFAULTS["bill_delay_days"][1],
     minimum_charge: int = DEFAULTS["minimum_charge"],
     plan_days: dict[str, int] | None = None,
-    followups_may_be_pending: bool = False,
+    followups_may_be_pending: bool = True,
     episodes: pd.DataFrame | None = None,
 ) -> dict:
-    """Rule checks and distributions of a dataset; ``checks`` must all be 0 for ``ok``."""
+    """Rule checks and distributions of a dataset; ``checks`` must all be 0 for ``ok``.
+
+    With ``followups_may_be_pending`` (the default), a visit marked ``follow_up_required`` whose
+    follow-up could still be under way on ``today`` (discharged within the follow-up window) is
+    not counted as missing its follow-up.
+    """
     plan_days = plan_days or {
         "Full": DEFAULTS["full_plan_days"],
         "Incremental": DEFAULTS["incremental_plan_days"],

@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from reporting.schema import DATE_COLUMNS
+from reporting.schema import DATE_COLUMNS, TABLE_COLUMNS
 
 DATE_FORMATS = {"slash": "%Y/%m/%d", "iso": "%Y-%m-%d"}
 
@@ -75,17 +75,27 @@ def write_parquet(frame: pd.DataFrame, table: str, path: Path) -> None:
     pq.write_table(typed, str(path), compression="zstd")
 
 
+def dataset_file_names(prefix: str | None) -> list[str]:
+    """Every file name a run can write into its folder (for removing an older run's extras)."""
+    names = ["schema.sql", "validation_summary.json", "report.html"]
+    for table in TABLE_COLUMNS:
+        names += [table_file_name(table, prefix), table_file_name(table, prefix, ".parquet")]
+    return names
+
+
 def write_json(data: dict, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
-def staged_output(outdir: Path) -> Iterator[Path]:
+def staged_output(outdir: Path, stale: Iterable[str] = ()) -> Iterator[Path]:
     """A temporary folder for a dataset's files; on success they replace those in ``outdir``.
 
     When ``outdir`` does not exist yet, the whole folder appears in one rename. Otherwise each
-    file replaces its older version in one rename, after all files are complete. On any error
-    the temporary folder is removed and ``outdir`` is untouched.
+    file replaces its older version in one rename, after all files are complete, and files
+    named in ``stale`` that this run did not write (an older run's extras) are removed, so the
+    folder holds one dataset. On any error the temporary folder is removed and ``outdir`` is
+    untouched.
     """
     outdir = Path(outdir)
     parent = outdir.parent
@@ -97,8 +107,11 @@ def staged_output(outdir: Path) -> Iterator[Path]:
         if not outdir.exists():
             os.replace(staging, outdir)
             return
-        for item in sorted(staging.iterdir()):
-            os.replace(item, outdir / item.name)
+        written = {item.name for item in staging.iterdir()}
+        for name in sorted(written):
+            os.replace(staging / name, outdir / name)
+        for name in sorted(set(stale) - written):
+            (outdir / name).unlink(missing_ok=True)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -27,6 +27,7 @@ from reporting.eventlog import event_log_table
 from reporting.sql import schema_sql
 from reporting.summary import build_summary
 from reporting.writers import (
+    dataset_file_names,
     staged_output,
     table_file_name,
     write_csv,
@@ -129,7 +130,7 @@ SCENARIO_FLAGS = (
     (None, "insured_rate", _rate, "share of insured patients (default)"),
     (GEO, "zip_pool_file", str, "CSV of ZIP codes: zipcode|zip|postal_code, state, city"),
     (GEO, "zip_target", _count, "at most this many distinct patient ZIPs"),
-    (GEO, "hospital_name", str, "name of the single hospital (default: generated)"),
+    (GEO, "hospital_name", str, "name of the single hospital (implies one hospital)"),
     (GEO, "hospital_state", str, "state of the single hospital (implies one hospital)"),
     (GEO, "hospital_zipcode", str, "ZIP of the single hospital (implies one hospital)"),
     (GEO, "local_share", _rate, "share of patients in the hospital's state (default)"),
@@ -389,6 +390,8 @@ def run(argv: list[str] | None = None) -> int:
     names += ["census"] if args.census else []
     names += ["events"] if args.event_log else []
     if args.duckdb is not None:
+        if args.duckdb.is_dir():
+            raise UsageError(f"--duckdb {args.duckdb} is a folder; give a file name")
         check_outdir(args.duckdb.parent, None)
     if args.postgres is not None:
         check_postgres(args.postgres, args.pg_schema, names, args.pg_replace)
@@ -416,7 +419,7 @@ def run(argv: list[str] | None = None) -> int:
     files = {name: table_file_name(name, args.export_prefix) for name in names}
     total_rows = sum(len(frame) for _, frame in written)
     with (
-        staged_output(args.outdir) as staging,
+        staged_output(args.outdir, dataset_file_names(args.export_prefix)) as staging,
         progress_bar("writing", total_rows, args.quiet, unit="row") as advance,
     ):
         done = 0

@@ -31,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-FIELDS = {field.name for field in attrs.fields(Scenario)}
+FIELDS = {field.name: str(field.type) for field in attrs.fields(Scenario)}
 
 
 def scenario_values(path: Path) -> dict:
@@ -52,8 +52,33 @@ def scenario_values(path: Path) -> dict:
                 value = dt.date.fromisoformat(value.replace("/", "-"))
             except ValueError:
                 raise ScenarioError(f"--scenario {path}: {key} {value!r} is not a date") from None
+        problem = _type_problem(FIELDS[name], value)
+        if problem:
+            raise ScenarioError(f"--scenario {path}: {key} {problem}, got {value!r}")
         values[name] = value
     return values
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _type_problem(kind: str, value) -> str | None:
+    """What is wrong with a scenario file's value for a field of type ``kind`` (or None)."""
+    base = kind.replace(" | None", "")
+    if base == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return "must be a whole number"
+    if base == "float" and not _number(value):
+        return "must be a number"
+    if base == "str" and not isinstance(value, str):
+        return "must be text"
+    if base == "bool" and not isinstance(value, bool):
+        return "must be true or false"
+    if base == "dt.date" and not isinstance(value, dt.date):
+        return "must be a date (YYYY-MM-DD)"
+    if base == "tuple" and not (isinstance(value, list) and all(_number(v) for v in value)):
+        return "must be a list of numbers"
+    return None
 
 
 def load_scenario(path: Path, **overrides) -> Scenario:

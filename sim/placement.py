@@ -37,6 +37,7 @@ class RegionSpec:
     hospital_rows: np.ndarray | None = None  # fixed hospital sites (rows of ``zips``)
     hospital_name: str | None = None
     doctors: int | None = None  # None: doctors_per_hospital for each hospital
+    residence_groups: np.ndarray | None = None  # locality mode: 0 local, 1 neighbour, 2 other
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,11 +51,9 @@ def region_numbers() -> dict[str, int]:
     return {state: i + 10 for i, state in enumerate(load_demography().states["state"])}
 
 
-def restrict_to_target(
-    zips: ZipTable, target: int, seed: int, keep: tuple[str, ...] = ()
-) -> ZipTable:
+def restrict_to_target(zips: ZipTable, target: int, seed: int) -> ZipTable:
     """At most ``target`` ZIPs, spread over states in proportion to their population (largest
-    remainders), chosen within a state by population. ZIPs in ``keep`` always stay."""
+    remainders), chosen within a state by population."""
     if target >= len(zips):
         return zips
     rng = stream(seed, "nation", "zip-target")
@@ -67,12 +66,9 @@ def restrict_to_target(
     chosen = []
     for state, count in zip(states, quota.tolist()):
         rows = zips.rows_of_state(state)
-        forced = rows[np.isin(zips.zipcode[rows], keep)]
-        count = max(count, len(forced))
         if count == 0:
             continue
         keys = np.log(zips.population[rows]) - np.log(-np.log(rng.random(len(rows))))
-        keys[np.isin(rows, forced)] = np.inf
         chosen.append(rows[np.argsort(-keys, kind="stable")[: min(count, len(rows))]])
     return zips.subset(np.sort(np.concatenate(chosen)))
 
@@ -160,6 +156,8 @@ def single_hospital_region(scenario: Scenario, zips: ZipTable) -> RegionSpec:
             weights[mask] = zips.population[mask] / zips.population[mask].sum() * share
     if weights.sum() <= 0:  # a pool of one state: everybody is local
         weights[in_state[nearest]] = local
+    groups = np.where(is_neighbor, 1, 2)
+    groups[in_state] = 0
     name = scenario.hospital_name
     return RegionSpec(
         key=f"hospital-{zips.zipcode[site]}",
@@ -171,14 +169,42 @@ def single_hospital_region(scenario: Scenario, zips: ZipTable) -> RegionSpec:
         hospital_name=neutralise_formula(name) if name else None,
         doctors=scenario.doctors_per_hospital
         * max(1, round(scenario.patients / scenario.patients_per_hospital)),
+        residence_groups=groups,
     )
 
 
 def plan_regions(scenario: Scenario, zips: ZipTable) -> list[RegionSpec]:
     """The regions of a run, in either mode."""
-    if scenario.zip_target is not None:
-        keep = (scenario.hospital_zipcode,) if scenario.hospital_zipcode else ()
-        zips = restrict_to_target(zips, scenario.zip_target, scenario.seed, keep)
     if scenario.anchored:
-        return [single_hospital_region(scenario, zips)]
+        region = single_hospital_region(scenario, zips)
+        if scenario.zip_target is not None:
+            region = limit_residences(region, scenario.zip_target, scenario.seed)
+        return [region]
+    if scenario.zip_target is not None:
+        zips = restrict_to_target(zips, scenario.zip_target, scenario.seed)
     return nationwide_regions(scenario, zips)
+
+
+def limit_residences(region: RegionSpec, target: int, seed: int) -> RegionSpec:
+    """The region with patients living in at most ``target`` ZIPs. The ZIPs are shared out
+    among the local, neighbouring and other groups by the groups' weights, chosen within a
+    group by weight, and each group keeps its share of patients."""
+    weights = region.residence_weights
+    groups = region.residence_groups
+    if groups is None or target >= np.count_nonzero(weights):
+        return region
+    rng = stream(seed, "nation", "zip-target")
+    mass = np.array([weights[groups == g].sum() for g in range(3)])
+    quota = np.floor(mass / mass.sum() * target).astype(np.int64)
+    quota[
+        np.argsort(-(mass / mass.sum() * target - quota), kind="stable")[: target - quota.sum()]
+    ] += 1
+    limited = np.zeros_like(weights)
+    for group in range(3):
+        rows = np.flatnonzero((groups == group) & (weights > 0))
+        if len(rows) == 0 or quota[group] == 0:
+            continue
+        keys = np.log(weights[rows]) - np.log(-np.log(rng.random(len(rows))))
+        kept = rows[np.argsort(-keys, kind="stable")[: quota[group]]]
+        limited[kept] = weights[kept] / weights[kept].sum() * mass[group]
+    return attrs.evolve(region, residence_weights=limited / limited.sum())

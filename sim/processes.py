@@ -392,8 +392,10 @@ class RegionSimulation:
                 charges.followup_base = charges.first * (lo + u[5] * (hi - lo))
             charge = charges.followup_base
             if u[0] < scenario.followup_bump_probability:
+                # over the previous follow-up (the first follow-up: over its own base)
                 lo, hi = scenario.followup_bump
-                charge = min(charges.previous * (1.0 + lo + u[1] * (hi - lo)), charges.first - 1)
+                reference = charges.previous if followup > 1 else charges.followup_base
+                charge = min(reference * (1.0 + lo + u[1] * (hi - lo)), charges.first - 1)
         else:
             lo, hi = rules.charge
             los_lo, los_hi = condition.los

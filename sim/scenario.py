@@ -7,6 +7,7 @@ them by name. A Scenario is immutable: ``scenario.evolve(insured_rate=0.5)`` mak
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import attrs
@@ -34,22 +35,24 @@ def _default(name: str) -> Any:
 
 
 def _rate(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise ScenarioError(f"{_flag(attribute.name)} must be between 0 and 1, got {value}")
 
 
 def _positive(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if value <= 0:
-        raise ScenarioError(f"{_flag(attribute.name)} must be positive, got {value}")
+    if not (math.isfinite(value) and value > 0):
+        raise ScenarioError(f"{_flag(attribute.name)} must be a finite number above 0, got {value}")
 
 
 def _non_negative(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if value < 0:
-        raise ScenarioError(f"{_flag(attribute.name)} must not be negative, got {value}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ScenarioError(
+            f"{_flag(attribute.name)} must be a finite number, 0 or more, got {value}"
+        )
 
 
 def _ordered_pair(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
-    if len(value) != 2 or value[0] > value[1] or value[0] < 0:
+    if len(value) != 2 or not all(map(math.isfinite, value)) or value[0] > value[1] or value[0] < 0:
         raise ScenarioError(
             f"{_flag(attribute.name)} must be a range [low, high] with 0 <= low <= high"
         )
@@ -62,7 +65,7 @@ def _rate_pair(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
 
 
 def _shares(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
-    if any(v < 0 for v in value) or sum(value) <= 0:
+    if not all(map(math.isfinite, value)) or any(v < 0 for v in value) or sum(value) <= 0:
         raise ScenarioError(f"{_flag(attribute.name)} must be non-negative weights, not all zero")
 
 
@@ -81,10 +84,40 @@ def _state_code(value: str | None) -> str | None:
 def _zipcode(value: str | None) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = str(value).strip().split("-", 1)[0]  # ZIP+4 is cut to five digits
     if not text.isdigit() or len(text) > 5:
         raise ScenarioError(f"--hospital-zipcode {value!r} is not a 5-digit ZIP code")
     return text.zfill(5)
+
+
+def _at_most(check, ceiling: float):
+    """A validator: ``check``, and no more than ``ceiling``."""
+
+    def validate(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+        check(instance, attribute, value)
+        if value > ceiling:
+            raise ScenarioError(f"{_flag(attribute.name)} must be at most {ceiling:g}, got {value}")
+
+    return validate
+
+
+def _one_of(*choices: str):
+    def validate(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+        if value not in choices:
+            raise ScenarioError(
+                f"{_flag(attribute.name)} must be one of {', '.join(choices)}, got {value!r}"
+            )
+
+    return validate
+
+
+def _three_shares(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
+    """Weights of primary treatment, secondary treatment and Monitoring."""
+    if len(value) != 3:
+        raise ScenarioError(
+            f"{_flag(attribute.name)} must be three weights (primary, secondary, Monitoring)"
+        )
+    _shares(instance, attribute, value)
 
 
 def _flag(name: str) -> str:
@@ -109,7 +142,7 @@ class Scenario:
     today: dt.date = attrs.field(factory=dt.date.today)
     start: dt.date | None = None
     date_format: str = attrs.field(
-        default=_default("date_format"), validator=attrs.validators.in_(("slash", "iso"))
+        default=_default("date_format"), validator=_one_of("slash", "iso")
     )
     # geography
     zip_pool_file: str | None = None
@@ -139,9 +172,9 @@ class Scenario:
     charge_multiplier_range: tuple = _pair("charge_multiplier_range")
     room_headroom: float = _field("room_headroom", _positive, float)
     min_rooms: int = _field("min_rooms", _positive, int)
-    room_scale: float = _field("room_scale", _positive, float)
+    room_scale: float = _field("room_scale", _at_most(_positive, 100.0), float)
     rooms_per_hospital: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_positive)
+        default=None, validator=attrs.validators.optional(_at_most(_positive, 100_000))
     )
     # staffing
     generalist_specialty: str = _field("generalist_specialty")
@@ -163,8 +196,8 @@ class Scenario:
     minor_first_visit_moderate_share: float = _field(
         "minor_first_visit_moderate_share", _rate, float
     )
-    first_visit_treatment_weights: tuple = _pair("first_visit_treatment_weights", _shares)
-    followup_treatment_weights: tuple = _pair("followup_treatment_weights", _shares)
+    first_visit_treatment_weights: tuple = _pair("first_visit_treatment_weights", _three_shares)
+    followup_treatment_weights: tuple = _pair("followup_treatment_weights", _three_shares)
     min_days_between_same_condition_episodes: int = _field(
         "min_days_between_same_condition_episodes", _non_negative, int
     )
@@ -215,9 +248,10 @@ class Scenario:
 
     @property
     def anchored(self) -> bool:
-        """Single-hospital mode: asked for, or implied by a hospital state or ZIP."""
+        """Single-hospital mode: asked for, or implied by a hospital name, state or ZIP."""
         return (
             self.single_hospital
+            or self.hospital_name is not None
             or self.hospital_state is not None
             or self.hospital_zipcode is not None
         )

@@ -3,7 +3,8 @@
 Each doctor takes absences (vacation, leave) at ``doctor_absence_rate`` per year, each lasting
 ``doctor_absence_days``, and leaves for good (retirement, moving) at ``doctor_departure_rate``
 per year; waiting times are exponential. A departed doctor is replaced after
-``replacement_delay_days`` by a new doctor of the same specialty at the same hospitals.
+``replacement_delay_days`` by a new doctor of the same specialty at the same hospitals (at
+once when the departure left a hospital without any doctor).
 One process per region plays this out from a queue of upcoming changes.
 """
 
@@ -79,7 +80,10 @@ class Staffing:
             self.world.hospitals[hospital].release_doctor(doctor.index, doctor.specialty)
         self.log.doctor_left((day, doctor.index))
         low, high = self.scenario.replacement_delay_days
-        self._push(day + int(self.rng.integers(low, high + 1)), ARRIVAL, doctor.index)
+        delay = int(self.rng.integers(low, high + 1))
+        if any(not self.world.hospitals[h].doctors for h in doctor.hospitals):
+            delay = 0  # a hospital is never left without a doctor: a locum starts at once
+        heapq.heappush(self._queue, (day + delay, next(self._order), ARRIVAL, doctor.index))
 
     def _arrival(self, departed: Doctor, day: int) -> None:
         scenario = self.scenario

@@ -27,6 +27,9 @@ STATE_COLUMNS = ("state", "state_id", "state_code", "st")
 CITY_COLUMNS = ("city", "primary_city")
 
 
+UNPOPULATED_WEIGHT = 0.02  # of a state's median populated ZIP, for ZIPs where nobody lives
+
+
 class PoolError(ScenarioError):
     """The ZIP pool file cannot be used; the message names the file and the problem."""
 
@@ -80,15 +83,13 @@ def _read_frame(path: Path) -> pd.DataFrame:
     except csv.Error:
         delimiter = ","
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
+    except csv.Error as error:
         raise PoolError(f"--zip-pool-file {path}: not a readable CSV ({error})") from None
+    header, body = rows[0], rows[1:]
+    good = [[cell.strip() for cell in row] for row in body if len(row) == len(header)]
+    frame = pd.DataFrame(good, columns=header, dtype=object)
+    frame.attrs["bad_lines"] = len(body) - len(good)  # rows with too many or too few fields
     frame.columns = [
         str(c).strip().strip("\ufeff").lower().replace(" ", "_") for c in frame.columns
     ]
@@ -122,8 +123,8 @@ def load_zip_pool(path: Path) -> tuple[ZipTable, PoolReport]:
         )
     state_column = _pick(frame, STATE_COLUMNS)
     city_column = _pick(frame, CITY_COLUMNS)
-    rows_read = len(frame)
-    skipped: dict[str, int] = {}
+    rows_read = len(frame) + frame.attrs["bad_lines"]
+    skipped: dict[str, int] = {"malformed_line": frame.attrs["bad_lines"]}
 
     zipcode, invalid = normalise_zip(frame[zip_column])
     skipped["invalid_zipcode"] = int(invalid.sum())
@@ -235,8 +236,9 @@ def nearest_known_row(reference: ZipTable, zipcodes: np.ndarray, states: np.ndar
 
 def _table_from_pool(pool: pd.DataFrame, reference: ZipTable) -> ZipTable:
     """A ZipTable of the pool rows. Position and age mix come from the ZIP's own or borrowed
-    reference row; a ZIP where the data count nobody (or that is unknown) gets the median
-    population of its state's populated pool ZIPs, so that patients can live there."""
+    reference row. A ZIP where the census counts nobody (or that it does not know) gets a small
+    weight, UNPOPULATED_WEIGHT of its state's median populated pool ZIP: its patients are few,
+    and states keep their census shares."""
     pool = pool.sort_values(["state", "zipcode"], kind="stable").reset_index(drop=True)
     source = pool["source"].to_numpy().astype(np.int64)
     own = pool["row"].to_numpy(dtype=float)
@@ -246,7 +248,8 @@ def _table_from_pool(pool: pd.DataFrame, reference: ZipTable) -> ZipTable:
     populated = pd.Series(np.where(population > 0, population, np.nan))
     medians = populated.groupby(pool["state"].to_numpy()).transform("median")
     fallback = float(np.median(reference.population[reference.population > 0]))
-    population = np.where(population > 0, population, medians.fillna(fallback).to_numpy())
+    floor = UNPOPULATED_WEIGHT * medians.fillna(fallback).to_numpy()
+    population = np.where(population > 0, population, floor)
     return ZipTable(
         zipcode=pool["zipcode"].to_numpy(dtype=object),
         state=pool["state"].to_numpy(dtype=str),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -161,7 +162,9 @@ def test_a_followup_flag_without_a_followup_is_caught(small_run):
 
     def flag_a_last_visit(frame):
         last = frame.sort_values("date_of_admission").groupby(["patient_id", "condition"]).tail(1)
-        frame.loc[last.index[last["follow_up_required"] == "N"][0], "follow_up_required"] = "Y"
+        early = last["date_of_discharge"] < pd.Timestamp(TODAY) - pd.Timedelta(days=365)
+        chosen = last.index[(last["follow_up_required"] == "N") & early][0]
+        frame.loc[chosen, "follow_up_required"] = "Y"
 
     assert (
         check(corrupt(tables, "visits", flag_a_last_visit), "followup_required_without_followup")
@@ -199,8 +202,9 @@ def test_a_deleted_followup_is_caught_even_when_a_later_episode_follows(medium_r
         (visits["patient_id"].shift(-1)[last.index] == last["patient_id"])
         & (visits["condition"].astype(str).shift(-1)[last.index] == last["condition"].astype(str))
     ]
-    assert len(same_case_later) > 0
-    drop = same_case_later["visit_id"].iloc[:5]
+    early = same_case_later["admission"] < np.datetime64(TODAY) - np.timedelta64(365, "D")
+    assert early.sum() > 0
+    drop = same_case_later[early]["visit_id"].iloc[:5]
     broken = attrs.evolve(
         tables,
         visits=tables.visits[~tables.visits["visit_id"].isin(drop)],
