@@ -208,3 +208,9 @@ def test_census_and_continuity_files(tmp_path):
     )
     assert not (tmp_path / "b" / "continuity.csv").exists()
     assert np.isclose(census["occupied_rooms"].max(), census["occupied_rooms"].max())
+
+
+def test_a_region_is_never_left_without_a_doctor():
+    summary = simulate(patients=1000, seed=2, doctor_departure_rate=4.0)[2]
+    assert summary["ok"] is True
+    assert summary["continuity"]["provider_switches"]["doctor_left"] > 0

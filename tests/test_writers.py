@@ -74,3 +74,15 @@ def test_written_tables_read_back_to_the_same_validation(tmp_path, fmt):
     )
     assert again["checks"] == summary["checks"]
     assert again["distributions"] == summary["distributions"]
+
+
+def test_a_new_run_removes_an_older_runs_extra_files(tmp_path):
+    assert (
+        main([*ARGS, "--outdir", str(tmp_path), "--event-log", "--census", "--format", "both"]) == 0
+    )
+    assert (tmp_path / "events.csv").exists() and (tmp_path / "visits.parquet").exists()
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main([*ARGS, "--outdir", str(tmp_path), "--no-continuity"]) == 0
+    left = sorted(p.name for p in tmp_path.iterdir())
+    kept = ["billing.csv", "notes.txt", "patients.csv", "schema.sql", "validation_summary.json"]
+    assert left == [*kept, "visits.csv"]
