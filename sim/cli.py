@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import sys
 import tempfile
@@ -62,60 +63,37 @@ def _date(text: str) -> dt.date:
     raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)")
 
 
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1]")
-    return value
+def _whole(text: str) -> int:
+    return int(text.replace("_", "").replace(",", ""))
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+def _parser(convert: Callable[[str], float], accept: Callable[[float], bool], requirement: str):
+    """An argparse type: ``convert`` the text, then require a finite value that ``accept``s."""
+    noun = "whole number" if convert in (int, _whole) else "number"
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
+        if not (math.isfinite(value) and accept(value)):
+            raise argparse.ArgumentTypeError(f"{text} {requirement}")
+        return value
+
+    return parse
 
 
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
+_rate = _parser(float, lambda v: 0.0 <= v <= 1.0, "is outside [0, 1]")
+_count = _parser(_whole, lambda v: v >= 1, "must be at least 1")
+_positive_number = _parser(float, lambda v: v > 0, "must be above 0")
+_non_negative = _parser(float, lambda v: v >= 0, "must not be negative")
+_seed = _parser(int, lambda v: v >= 0, "must not be negative")
 
 
 def _folder(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return Path(text)
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text} must not be negative")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
 
 
 # Flags that set a Scenario field of the same name: (group, field, parse, help). A help text
