@@ -85,8 +85,8 @@ def _parser(convert: Callable[[str], float], accept: Callable[[float], bool], re
 
 _rate = _parser(float, lambda v: 0.0 <= v <= 1.0, "is outside [0, 1]")
 _count = _parser(_whole, lambda v: v >= 1, "must be at least 1")
-_positive_number = _parser(float, lambda v: v > 0, "must be above 0")
-_non_negative = _parser(float, lambda v: v >= 0, "must not be negative")
+_positive_number = _parser(float, lambda v: v > 0, "must be a finite number above 0")
+_non_negative = _parser(float, lambda v: v >= 0, "must be a finite number, 0 or more")
 _seed = _parser(int, lambda v: v >= 0, "must not be negative")
 
 
