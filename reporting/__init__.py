@@ -1,0 +1,2 @@
+"""Everything downstream of the event log: tables, validation, continuity, files,
+databases and the report."""
