@@ -124,6 +124,7 @@ class RegionSimulation:
         for hospital in world.hospitals:
             hospital.rooms = hospital.rooms.summary()
         frozen = attrs.evolve(world, env=None, patients=[], plan=None)
+        self.log.pack(everything=True)  # arrays, not Python tuples, cross the process boundary
         return FinishedRegion(frozen, self.log, self.next_visit, self.declined_episodes)
 
     # ----------------------------------------------------------------- processes
