@@ -88,8 +88,6 @@ def build_summary(
         tables,
         nationwide=not scenario.anchored,
         today=simulation.as_of,
-        # a follow-up booked shortly before the last day may still be waiting for its stay
-        followups_may_be_pending=True,
         catalog=catalog,
         zips=simulation.zips,
         bill_delay_days=scenario.bill_delay_days[1],
