@@ -12,11 +12,13 @@ event order, so they do not depend on how or where regions were run.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import attrs
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from reporting.schema import BILLING_COLUMNS, PATIENT_COLUMNS, PAYMENT_STATUSES, VISIT_COLUMNS
 from sim.calendar import age_on, to_datetime64
@@ -75,114 +77,97 @@ def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
 
 
-def record(simulation) -> Tables:
-    """Flatten every region's event log into the patients, visits and billing tables."""
-    scenario = simulation.scenario
+def region_labels(region) -> tuple[list[str], list[str]]:
+    """The region's doctor and hospital names, made unique within the region."""
+    key = region.world.key
+    doctors = unique_labels([[d.name for d in region.world.doctors]], [key])[0]
+    hospitals = unique_labels([[h.name for h in region.world.hospitals]], [key])[0]
+    return doctors, hospitals
+
+
+def region_tables(region, scenario, insurers: list[str], last_day: int) -> Tables:
+    """One region's tables as of simulation day ``last_day``, numbered from 1 within the
+    region, with the region's own doctor and hospital names (``globalize`` turns them into
+    the dataset's). Patients never cross regions, so every row of a visit's or bill's patient
+    is in the same region's tables."""
     catalog = load_catalog()
     blood_labels = load_demography().blood_types.labels
-    regions = sorted(simulation.regions, key=lambda r: r.world.key)
-    keys = [r.world.key for r in regions]
-    doctor_names = unique_labels([[d.name for d in r.world.doctors] for r in regions], keys)
-    hospital_names = unique_labels([[h.name for h in r.world.hospitals] for r in regions], keys)
     start = to_datetime64(scenario.start)
-    last_day = simulation.day
+    as_of = scenario.start + dt.timedelta(days=last_day)
+    world, log = region.world, region.log
+    registry, zips = world.registry, world.zips
+    registered = log.columns("PatientRegistered")["patient"]
+    patient_ids = np.full(len(registry), -1, dtype=np.int64)
+    patient_ids[registered] = 1 + np.arange(len(registered))
+    rows = registry.zip_row[registered]
+    patients = {
+        "patient_id": patient_ids[registered],
+        "prefix": registry.prefix[registered],
+        "given_name": registry.given_name[registered],
+        "last_name": registry.last_name[registered],
+        "date_of_birth": registry.birth[registered],
+        "gender": registry.gender[registered],
+        "phone_number": registry.phone[registered],
+        "email": registry.email[registered],
+        "address": registry.address[registered],
+        "city": zips.city[rows],
+        "state": zips.state[rows],
+        "zipcode": zips.zipcode[rows],
+        "insurer": registry.insurer[registered],
+        "insurance_policy_number": registry.policy[registered],
+        "blood_type": registry.blood_type[registered],
+    }
 
-    patients, visits, bills = [], [], []
-    patient_offset = visit_offset = 0
-    keys: list[RegionKeys] = []
-    all_doctors: list[str] = []
-    all_hospitals: list[str] = []
-    hospital_states: list[str] = []
-    hospital_zipcodes: list[str] = []
-    for region, doctors, hospitals in zip(regions, doctor_names, hospital_names):
-        world, log = region.world, region.log
-        registry, zips = world.registry, world.zips
-        registered = log.columns("PatientRegistered")["patient"]
-        patient_ids = np.full(len(registry), -1, dtype=np.int64)
-        patient_ids[registered] = patient_offset + 1 + np.arange(len(registered))
-        patient_offset += len(registered)
-        rows = registry.zip_row[registered]
-        insurer = registry.insurer[registered]
-        patients.append(
-            {
-                "patient_id": patient_ids[registered],
-                "prefix": registry.prefix[registered],
-                "given_name": registry.given_name[registered],
-                "last_name": registry.last_name[registered],
-                "date_of_birth": registry.birth[registered],
-                "gender": registry.gender[registered],
-                "phone_number": registry.phone[registered],
-                "email": registry.email[registered],
-                "address": registry.address[registered],
-                "city": zips.city[rows],
-                "state": zips.state[rows],
-                "zipcode": zips.zipcode[rows],
-                "insurer": insurer,
-                "insurance_policy_number": registry.policy[registered],
-                "blood_type": registry.blood_type[registered],
-            }
-        )
+    admitted = log.columns("Admitted")
+    discharged = log.columns("Discharged")
+    discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
+    discharge_day[discharged["visit"]] = discharged["day"]
+    billed = np.zeros(region.next_visit, dtype=bool)
+    billed[log.columns("BillIssued")["visit"]] = True
+    # A visit is in the tables once it has ended and been billed; at --today every ended
+    # visit is billed, earlier (when stepping the clock) a bill may still be pending.
+    done = (discharge_day[admitted["visit"]] >= 0) & billed[admitted["visit"]]
+    visit = admitted["visit"][done]
+    visit_ids = np.full(region.next_visit, -1, dtype=np.int64)
+    visit_ids[visit] = 1 + np.arange(len(visit))
+    followup_booked = np.zeros(region.next_visit, dtype=bool)
+    followup_booked[log.columns("FollowUpScheduled")["visit"]] = True
+    visits = {
+        "visit_id": visit_ids[visit],
+        "patient_id": patient_ids[admitted["patient"][done]],
+        "condition": admitted["condition"][done],
+        "severity": admitted["severity"][done],
+        "treatment": admitted["treatment"][done],
+        "medication": admitted["medication"][done],
+        "test_results": admitted["test_result"][done],
+        "doctor": admitted["doctor"][done],
+        "hospital": admitted["hospital"][done],
+        "room_number": admitted["room"][done],
+        "admission": admitted["day"][done],
+        "discharge": discharge_day[visit],
+        "follow_up_required": followup_booked[visit],
+    }
 
-        admitted = log.columns("Admitted")
-        discharged = log.columns("Discharged")
-        discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
-        discharge_day[discharged["visit"]] = discharged["day"]
-        billed = np.zeros(region.next_visit, dtype=bool)
-        billed[log.columns("BillIssued")["visit"]] = True
-        # A visit is in the tables once it has ended and been billed; at --today every ended
-        # visit is billed, earlier (when stepping the clock) a bill may still be pending.
-        done = (discharge_day[admitted["visit"]] >= 0) & billed[admitted["visit"]]
-        visit = admitted["visit"][done]
-        visit_ids = np.full(region.next_visit, -1, dtype=np.int64)
-        visit_ids[visit] = visit_offset + 1 + np.arange(len(visit))
-        visit_offset += len(visit)
-        followup_booked = np.zeros(region.next_visit, dtype=bool)
-        followup_booked[log.columns("FollowUpScheduled")["visit"]] = True
-        visits.append(
-            {
-                "visit_id": visit_ids[visit],
-                "patient_id": patient_ids[admitted["patient"][done]],
-                "condition": admitted["condition"][done],
-                "severity": admitted["severity"][done],
-                "treatment": admitted["treatment"][done],
-                "medication": admitted["medication"][done],
-                "test_results": admitted["test_result"][done],
-                "doctor": len(all_doctors) + admitted["doctor"][done],
-                "hospital": len(all_hospitals) + admitted["hospital"][done],
-                "room_number": admitted["room"][done],
-                "admission": admitted["day"][done],
-                "discharge": discharge_day[visit],
-                "follow_up_required": followup_booked[visit],
-            }
-        )
+    issued = log.columns("BillIssued")
+    paid = log.columns("PaymentMade")
+    paid_day = np.full(region.next_visit, -1, dtype=np.int64)
+    paid_day[paid["visit"]] = paid["day"]
+    in_tables = visit_ids[issued["visit"]] >= 0
+    bill_visit = issued["visit"][in_tables]
+    bills = {
+        "visit_id": visit_ids[bill_visit],
+        "patient_id": patient_ids[issued["patient"][in_tables]],
+        "billing_day": issued["day"][in_tables],
+        "insurance_coverage_amount": issued["insurance"][in_tables],
+        "patient_responsibility_amount": issued["patient_share"][in_tables],
+        "payment_plan": issued["plan"][in_tables],
+        "due_day": issued["due_day"][in_tables],
+        "paid_day": paid_day[bill_visit],
+        "total_charge": issued["total"][in_tables],
+    }
 
-        keys.append(RegionKeys(world.key, patient_ids, visit_ids, doctors, hospitals))
-        all_doctors += doctors
-        all_hospitals += hospitals
-        hospital_states += [h.state for h in world.hospitals]
-        hospital_zipcodes += [h.zipcode for h in world.hospitals]
-
-        issued = log.columns("BillIssued")
-        paid = log.columns("PaymentMade")
-        paid_day = np.full(region.next_visit, -1, dtype=np.int64)
-        paid_day[paid["visit"]] = paid["day"]
-        billed = visit_ids[issued["visit"]] >= 0
-        bill_visit = issued["visit"][billed]
-        bills.append(
-            {
-                "visit_id": visit_ids[bill_visit],
-                "patient_id": patient_ids[issued["patient"][billed]],
-                "billing_day": issued["day"][billed],
-                "insurance_coverage_amount": issued["insurance"][billed],
-                "patient_responsibility_amount": issued["patient_share"][billed],
-                "payment_plan": issued["plan"][billed],
-                "due_day": issued["due_day"][billed],
-                "paid_day": paid_day[bill_visit],
-                "total_charge": issued["total"][billed],
-            }
-        )
-
-    patients_frame = _patients_frame(patients, simulation.insurers, blood_labels, simulation.as_of)
+    doctors, hospitals = region_labels(region)
+    patients_frame = _patients_frame(patients, insurers, blood_labels, as_of)
     return Tables(
         patients=patients_frame,
         visits=_visits_frame(
@@ -190,54 +175,163 @@ def record(simulation) -> Tables:
             catalog,
             start,
             patients_frame,
-            all_doctors,
-            all_hospitals,
-            hospital_states,
-            hospital_zipcodes,
+            doctors,
+            hospitals,
+            [h.state for h in world.hospitals],
+            [h.zipcode for h in world.hospitals],
         ),
         billing=_billing_frame(bills, start, last_day),
-        keys=keys,
+        keys=[RegionKeys(world.key, patient_ids, visit_ids, doctors, hospitals)],
     )
 
 
-def _join(parts: list[dict], name: str) -> np.ndarray:
-    arrays = [part[name] for part in parts]
-    return np.concatenate(arrays) if arrays else np.array([])
+def globalize(
+    tables: Tables,
+    patient_offset: int,
+    visit_offset: int,
+    doctor_names: list[str],
+    hospital_names: list[str],
+) -> Tables:
+    """A region's tables with the dataset's IDs (offsets added) and the dataset's doctor and
+    hospital names (the region's names renamed, in the same order)."""
+    patients = tables.patients.copy()
+    patients["patient_id"] += patient_offset
+    visits = tables.visits.copy()
+    visits["visit_id"] += visit_offset
+    visits["patient_id"] += patient_offset
+    visits["doctor"] = visits["doctor"].cat.rename_categories(doctor_names)
+    visits["hospital"] = visits["hospital"].cat.rename_categories(hospital_names)
+    billing = tables.billing.copy()
+    for column, offset in (
+        ("billing_id", visit_offset),
+        ("visit_id", visit_offset),
+        ("patient_id", patient_offset),
+    ):
+        billing[column] += offset
+    keys = [
+        RegionKeys(
+            key.key,
+            np.where(key.patient_ids >= 0, key.patient_ids + patient_offset, -1),
+            np.where(key.visit_ids >= 0, key.visit_ids + visit_offset, -1),
+            doctor_names,
+            hospital_names,
+        )
+        for key in tables.keys
+    ]
+    return Tables(patients, visits, billing, keys)
+
+
+def concatenate(parts: list[Tables]) -> Tables:
+    """Regions' globalized tables as one set of tables (doctor and hospital categories in
+    region order)."""
+    if not parts:
+        return Tables(
+            *(
+                pd.DataFrame(columns=list(c))
+                for c in (PATIENT_COLUMNS, VISIT_COLUMNS, BILLING_COLUMNS)
+            )
+        )
+    frames = {}
+    for name in ("patients", "visits", "billing"):
+        frames[name] = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+    for column in ("doctor", "hospital"):
+        frames["visits"][column] = union_categoricals([p.visits[column] for p in parts])
+    return Tables(**frames, keys=[key for p in parts for key in p.keys])
+
+
+def record(simulation) -> Tables:
+    """Flatten every region's event log into the patients, visits and billing tables."""
+    regions = sorted(simulation.regions, key=lambda r: r.world.key)
+    local = [
+        region_tables(region, simulation.scenario, simulation.insurers, simulation.day)
+        for region in regions
+    ]
+    names = DatasetNames.of(
+        [r.world.key for r in regions],
+        [[d.name for d in r.world.doctors] for r in regions],
+        [[h.name for h in r.world.hospitals] for r in regions],
+        [len(t.patients) for t in local],
+        [len(t.visits) for t in local],
+    )
+    return concatenate([globalize(tables, *names.region(i)) for i, tables in enumerate(local)])
+
+
+@attrs.frozen
+class DatasetNames:
+    """Where each region's IDs start and what its doctors and hospitals are called in the
+    dataset, regions in key order."""
+
+    patient_offsets: list[int]
+    visit_offsets: list[int]
+    doctors: list[list[str]]
+    hospitals: list[list[str]]
+
+    @classmethod
+    def of(
+        cls,
+        keys: list[str],
+        doctors: list[list[str]],
+        hospitals: list[list[str]],
+        patients: list[int] | None = None,
+        visits: list[int] | None = None,
+    ) -> DatasetNames:
+        """From each region's key, own names and (optionally) its patient and visit counts."""
+        patients = patients or [0] * len(keys)
+        visits = visits or [0] * len(keys)
+        return cls(
+            patient_offsets=np.concatenate([[0], np.cumsum(patients)[:-1]]).astype(int).tolist(),
+            visit_offsets=np.concatenate([[0], np.cumsum(visits)[:-1]]).astype(int).tolist(),
+            doctors=unique_labels(doctors, keys),
+            hospitals=unique_labels(hospitals, keys),
+        )
+
+    def region(self, index: int) -> tuple[int, int, list[str], list[str]]:
+        """``globalize``'s arguments for the region at ``index``."""
+        return (
+            self.patient_offsets[index],
+            self.visit_offsets[index],
+            self.doctors[index],
+            self.hospitals[index],
+        )
+
+
+def _column(part: dict, name: str) -> np.ndarray:
+    return np.asarray(part[name])
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]")
 
 
-def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today) -> pd.DataFrame:
-    prefix = _join(parts, "prefix")
-    given = _join(parts, "given_name")
-    last = _join(parts, "last_name")
-    birth = _join(parts, "date_of_birth").astype("datetime64[D]")
+def _patients_frame(part: dict, insurers: list[str], blood_labels, today) -> pd.DataFrame:
+    prefix = _column(part, "prefix")
+    given = _column(part, "given_name")
+    last = _column(part, "last_name")
+    birth = _column(part, "date_of_birth").astype("datetime64[D]")
     age = age_on(birth, np.full(len(birth), to_datetime64(today)))
     prefix = np.where(age >= 18, prefix, "")  # a courtesy prefix is for adults, as of that day
-    insurer = _join(parts, "insurer").astype(np.int64)
+    insurer = _column(part, "insurer").astype(np.int64)
     provider = np.array([*insurers, None], dtype=object)[
         np.where(insurer < 0, len(insurers), insurer)
     ]
     frame = pd.DataFrame(
         {
-            "patient_id": _join(parts, "patient_id").astype(np.int64),
+            "patient_id": _column(part, "patient_id").astype(np.int64),
             "first_name": [f"{p} {g}" if p else g for p, g in zip(prefix.tolist(), given.tolist())],
             "last_name": last,
             "name": [f"{g} {s}" for g, s in zip(given.tolist(), last.tolist())],
             "date_of_birth": _dates(birth),
             "age": age,
-            "gender": _categorical(_join(parts, "gender"), GENDERS),
-            "phone_number": _join(parts, "phone_number"),
-            "email": _join(parts, "email"),
-            "address": _join(parts, "address"),
-            "city": _join(parts, "city"),
-            "state": _join(parts, "state"),
-            "zipcode": _join(parts, "zipcode"),
+            "gender": _categorical(_column(part, "gender"), GENDERS),
+            "phone_number": _column(part, "phone_number"),
+            "email": _column(part, "email"),
+            "address": _column(part, "address"),
+            "city": _column(part, "city"),
+            "state": _column(part, "state"),
+            "zipcode": _column(part, "zipcode"),
             "insurance_provider": provider,
-            "insurance_policy_number": _join(parts, "insurance_policy_number"),
-            "blood_type": _categorical(_join(parts, "blood_type"), blood_labels),
+            "insurance_policy_number": _column(part, "insurance_policy_number"),
+            "blood_type": _categorical(_column(part, "blood_type"), blood_labels),
         }
     )
     for column in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
@@ -246,7 +340,7 @@ def _patients_frame(parts: list[dict], insurers: list[str], blood_labels, today)
 
 
 def _visits_frame(
-    parts: list[dict],
+    part: dict,
     catalog,
     start: np.datetime64,
     patients: pd.DataFrame,
@@ -255,10 +349,10 @@ def _visits_frame(
     hospital_states: list[str],
     hospital_zipcodes: list[str],
 ) -> pd.DataFrame:
-    patient_id = _join(parts, "patient_id").astype(np.int64)
+    patient_id = _column(part, "patient_id").astype(np.int64)
     who = np.searchsorted(patients["patient_id"].to_numpy(), patient_id)
     birth = patients["date_of_birth"].to_numpy().astype("datetime64[D]")[who]
-    medication = _join(parts, "medication").astype(np.int64)
+    medication = _column(part, "medication").astype(np.int64)
     has_drug = medication >= 0
     meds = catalog.medications
 
@@ -266,12 +360,12 @@ def _visits_frame(
         table = np.array([*values, None], dtype=object)
         return pd.Series(table[np.where(has_drug, medication, len(values))], dtype="string")
 
-    hospital = _join(parts, "hospital").astype(np.int64)
-    admission = _join(parts, "admission").astype(np.int64)
-    discharge = _join(parts, "discharge").astype(np.int64)
+    hospital = _column(part, "hospital").astype(np.int64)
+    admission = _column(part, "admission").astype(np.int64)
+    discharge = _column(part, "discharge").astype(np.int64)
     frame = pd.DataFrame(
         {
-            "visit_id": _join(parts, "visit_id").astype(np.int64),
+            "visit_id": _column(part, "visit_id").astype(np.int64),
             "patient_id": patient_id,
             "name": patients["name"].array.take(who),
             "age": age_on(birth, start + admission),
@@ -279,15 +373,15 @@ def _visits_frame(
                 patients["gender"].cat.codes.to_numpy()[who], categories=list(GENDERS)
             ),
             "condition": _categorical(
-                _join(parts, "condition"), [c.name for c in catalog.conditions]
+                _column(part, "condition"), [c.name for c in catalog.conditions]
             ),
-            "severity": _categorical(_join(parts, "severity"), SEVERITIES),
-            "treatment": _categorical(_join(parts, "treatment"), catalog.treatments),
+            "severity": _categorical(_column(part, "severity"), SEVERITIES),
+            "treatment": _categorical(_column(part, "treatment"), catalog.treatments),
             "medication": drug_column(meds.names),
             "dosage": drug_column(meds.dosages),
             "frequency": drug_column(meds.frequencies),
-            "test_results": _categorical(_join(parts, "test_results"), catalog.test_results),
-            "doctor": _categorical(_join(parts, "doctor"), doctors),
+            "test_results": _categorical(_column(part, "test_results"), catalog.test_results),
+            "doctor": _categorical(_column(part, "doctor"), doctors),
             "hospital": _categorical(hospital, hospitals),
             "hospital_state": pd.Series(
                 np.array(hospital_states, dtype=object)[hospital], dtype="string"
@@ -295,22 +389,22 @@ def _visits_frame(
             "hospital_zipcode": pd.Series(
                 np.array(hospital_zipcodes, dtype=object)[hospital], dtype="string"
             ),
-            "room_number": _join(parts, "room_number").astype(np.int64),
+            "room_number": _column(part, "room_number").astype(np.int64),
             "date_of_admission": _dates(start + admission),
             "date_of_discharge": _dates(start + discharge),
             "follow_up_required": _categorical(
-                _join(parts, "follow_up_required").astype(np.int64), ("N", "Y")
+                _column(part, "follow_up_required").astype(np.int64), ("N", "Y")
             ),
         }
     )
     return frame[list(VISIT_COLUMNS)]
 
 
-def _billing_frame(parts: list[dict], start: np.datetime64, last_day: int) -> pd.DataFrame:
-    visit_id = _join(parts, "visit_id").astype(np.int64)
+def _billing_frame(part: dict, start: np.datetime64, last_day: int) -> pd.DataFrame:
+    visit_id = _column(part, "visit_id").astype(np.int64)
     order = np.argsort(visit_id, kind="stable")
-    due = _join(parts, "due_day").astype(np.int64)[order]
-    paid = _join(parts, "paid_day").astype(np.int64)[order]
+    due = _column(part, "due_day").astype(np.int64)[order]
+    paid = _column(part, "paid_day").astype(np.int64)[order]
     status = np.where(
         paid >= 0,
         np.where(paid <= due, PAID, LATE_PAID),
@@ -321,19 +415,19 @@ def _billing_frame(parts: list[dict], start: np.datetime64, last_day: int) -> pd
         {
             "billing_id": visit_id[order],
             "visit_id": visit_id[order],
-            "patient_id": _join(parts, "patient_id").astype(np.int64)[order],
-            "billing_date": _dates(start + _join(parts, "billing_day").astype(np.int64)[order]),
-            "insurance_coverage_amount": _join(parts, "insurance_coverage_amount").astype(np.int64)[
-                order
-            ],
-            "patient_responsibility_amount": _join(parts, "patient_responsibility_amount").astype(
+            "patient_id": _column(part, "patient_id").astype(np.int64)[order],
+            "billing_date": _dates(start + _column(part, "billing_day").astype(np.int64)[order]),
+            "insurance_coverage_amount": _column(part, "insurance_coverage_amount").astype(
                 np.int64
             )[order],
-            "payment_plan": _categorical(_join(parts, "payment_plan")[order], PLANS),
+            "patient_responsibility_amount": _column(part, "patient_responsibility_amount").astype(
+                np.int64
+            )[order],
+            "payment_plan": _categorical(_column(part, "payment_plan")[order], PLANS),
             "expected_payment_date": _dates(start + due),
             "actual_payment_date": _dates(paid_date),
             "payment_status": _categorical(status, PAYMENT_STATUSES),
-            "total_charge": _join(parts, "total_charge").astype(np.int64)[order],
+            "total_charge": _column(part, "total_charge").astype(np.int64)[order],
         }
     )
     return frame[list(BILLING_COLUMNS)]

@@ -11,6 +11,7 @@ is that episode's follow-up; any other visit begins a new episode.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,37 @@ def validate(
     follow-up could still be under way on ``today`` (discharged within the follow-up window) is
     not counted as missing its follow-up.
     """
+    part = validation_part(
+        tables,
+        today=today,
+        catalog=catalog,
+        zips=zips,
+        nationwide=nationwide,
+        bill_delay_days=bill_delay_days,
+        minimum_charge=minimum_charge,
+        plan_days=plan_days,
+        followups_may_be_pending=followups_may_be_pending,
+        episodes=episodes,
+    )
+    return merge_validation([part])
+
+
+def validation_part(
+    tables: Tables,
+    *,
+    today: dt.date,
+    catalog: Catalog,
+    zips: ZipTable,
+    nationwide: bool = True,
+    bill_delay_days: int = DEFAULTS["bill_delay_days"][1],
+    minimum_charge: int = DEFAULTS["minimum_charge"],
+    plan_days: dict[str, int] | None = None,
+    followups_may_be_pending: bool = True,
+    episodes: pd.DataFrame | None = None,
+) -> dict:
+    """The checks and counts of one slice of a dataset that holds whole patients (a region),
+    to be combined by ``merge_validation``: counts add up, and what spans slices (ID ranges,
+    policy numbers, sets of states and ZIPs) is kept in a form that merges exactly."""
     plan_days = plan_days or {
         "Full": DEFAULTS["full_plan_days"],
         "Incremental": DEFAULTS["incremental_plan_days"],
@@ -61,13 +93,64 @@ def validate(
     checks |= _timeline_checks(patients, visits, billing, today64, bill_delay_days)
     checks |= _billing_checks(patients, visits, billing, today64, minimum_charge, plan_days)
     checks |= _place_checks(patients, visits, zips, nationwide)
-    checks = {name: int(value) for name, value in checks.items()}
+    policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
-        "checks": checks,
-        "violations": int(sum(checks.values())),
-        "distributions": distributions(patients, visits, billing, catalog),
-        "ok": all(value == 0 for value in checks.values()),
+        "checks": {name: int(value) for name, value in checks.items()},
+        "id_ranges": {
+            "patient": _range(patients["patient_id"]),
+            "visit": _range(visits["visit_id"]),
+            "billing": _range(billing["billing_id"]),
+        },
+        "policy_hashes": np.unique(pd.util.hash_array(policies)),
+        "counts": distribution_counts(patients, visits, billing, catalog),
     }
+
+
+def merge_validation(parts: list[dict], offsets: list[tuple[int, int]] | None = None) -> dict:
+    """The validation of a whole dataset from its slices' parts, in dataset order.
+
+    ``offsets`` (patient, visit) shift each part's IDs to the dataset's, for parts computed
+    on a region's own numbering. IDs of different parts that fall in the same range are
+    counted as duplicates; policy numbers are compared by 64-bit hash across parts.
+    """
+    offsets = offsets or [(0, 0)] * len(parts)
+    checks: Counter = Counter()
+    for part in parts:
+        checks.update(part["checks"])
+    for kind, column in (("patient", 0), ("visit", 1), ("billing", 1)):
+        ranges = [
+            (low + shift[column], high + shift[column])
+            for part, shift in zip(parts, offsets)
+            if (bounds := part["id_ranges"][kind]) is not None
+            for low, high in [bounds]
+        ]
+        checks[f"duplicate_{kind}_ids"] += _overlapping(ranges)
+    hashes = [part["policy_hashes"] for part in parts]
+    if len(hashes) > 1:
+        joined = np.concatenate(hashes)
+        checks["duplicate_policy_numbers"] += len(joined) - len(np.unique(joined))
+    ordered = {name: int(checks[name]) for name in parts[0]["checks"]} if parts else {}
+    return {
+        "checks": ordered,
+        "violations": int(sum(ordered.values())),
+        "distributions": distributions_from([part["counts"] for part in parts]),
+        "ok": all(value == 0 for value in ordered.values()),
+    }
+
+
+def _range(ids: pd.Series) -> tuple[int, int] | None:
+    return (int(ids.min()), int(ids.max())) if len(ids) else None
+
+
+def _overlapping(ranges: list[tuple[int, int]]) -> int:
+    """How many IDs lie in more than one of the (inclusive) ranges."""
+    overlap = 0
+    reach = None
+    for low, high in sorted(ranges):
+        if reach is not None and low <= reach:
+            overlap += min(high, reach) - low + 1
+        reach = high if reach is None else max(reach, high)
+    return overlap
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -473,10 +556,11 @@ def _share(numerator, denominator) -> float | None:
     return None if denominator == 0 else round(float(numerator) / float(denominator), 4)
 
 
-def distributions(
+def distribution_counts(
     patients: pd.DataFrame, visits: pd.DataFrame, billing: pd.DataFrame, catalog: Catalog
 ) -> dict:
-    """The figures a reader compares with expectations (not pass/fail)."""
+    """The counts behind ``distributions`` for one slice of whole patients (they add up
+    across slices; ``distributions_from`` turns them into the figures)."""
     per_patient = visits.groupby("patient_id").size().reindex(patients["patient_id"], fill_value=0)
     same_day = visits["los"].to_numpy() == 0
     at_minor_rate = {
@@ -489,56 +573,131 @@ def distributions(
     by_hospital = (
         pd.Series(same_day).groupby(pd.factorize(visits["hospital"])[0]).agg(["mean", "size"])
     )
-    by_hospital = by_hospital[by_hospital["size"] >= 20]["mean"]
     insured = patients["insurance_provider"].notna()
     bill_insured = _by_key(patients["patient_id"], insured.to_numpy(), billing["patient_id"])
     bill_insured = np.where(pd.isna(bill_insured), False, bill_insured).astype(bool)
     late_unpaid = _text(billing["payment_status"]) == "Late-Unpaid"
     return {
-        "rows": {"patients": len(patients), "visits": len(visits), "billing": len(billing)},
-        "visits_per_patient": {
-            "mean": round(float(per_patient.mean()), 3) if len(per_patient) else None,
-            "median": float(per_patient.median()) if len(per_patient) else None,
-            "max": int(per_patient.max()) if len(per_patient) else None,
-            "patients_without_visits": int((per_patient == 0).sum()),
-        },
-        "states": int(patients["state"].nunique()),
-        "distinct_patient_zipcodes": int(patients["zipcode"].nunique()),
+        "rows": Counter(patients=len(patients), visits=len(visits), billing=len(billing)),
+        "visits_per_patient": Counter(per_patient.value_counts().to_dict()),
+        "states": set(_text(patients["state"])) - {None},
+        "zipcodes": set(_text(patients["zipcode"])) - {None},
         "hospitals": int(visits["hospital"].nunique()),
+        "hospital_states": set(_text(visits["hospital_state"])) - {None},
         "doctors": int(visits["doctor"].nunique()),
-        "insured_rate": _share(insured.sum(), len(patients)),
+        "same_day_rate_by_hospital": by_hospital[by_hospital["size"] >= 20]["mean"].tolist(),
+        "tallies": Counter(
+            insured=int(insured.sum()),
+            same_day=int(same_day.sum()),
+            minor_rate_cases=int(minor_rate_cases.sum()),
+            minor_rate_same_day=int((same_day & minor_rate_cases).sum()),
+            insured_bills=int(bill_insured.sum()),
+            insured_late_unpaid=int((late_unpaid & bill_insured).sum()),
+            uninsured_late_unpaid=int((late_unpaid & ~bill_insured).sum()),
+            **_followup_counts(visits, billing),
+        ),
+        "severity": _tally(visits["severity"]),
+        "conditions": _tally(visits["condition"]),
+        "payment_status": _tally(billing["payment_status"]),
+        "payment_plan": _tally(billing["payment_plan"]),
+        "patients_per_state": _tally(patients["state"]),
+    }
+
+
+def distributions_from(parts: list[dict]) -> dict:
+    """The figures a reader compares with expectations (not pass/fail), from the counts of
+    one or more slices."""
+    total: dict = {}
+    for name in ("rows", "visits_per_patient", "tallies", "severity", "conditions"):
+        total[name] = sum((part[name] for part in parts), Counter())
+    for name in ("payment_status", "payment_plan", "patients_per_state"):
+        total[name] = sum((part[name] for part in parts), Counter())
+    for name in ("states", "zipcodes", "hospital_states"):
+        total[name] = set().union(*(part[name] for part in parts))
+    by_hospital = pd.Series(
+        [rate for part in parts for rate in part["same_day_rate_by_hospital"]], dtype=float
+    )
+    rows, tally, per_patient = total["rows"], total["tallies"], total["visits_per_patient"]
+    counts = np.array(sorted(per_patient), dtype=np.int64)
+    patients_by_count = np.array([per_patient[c] for c in counts.tolist()], dtype=np.int64)
+    followups = tally["followups"]
+    return {
+        "rows": {name: int(rows[name]) for name in ("patients", "visits", "billing")},
+        "visits_per_patient": {
+            "mean": round(float(rows["visits"] / rows["patients"]), 3)
+            if rows["patients"]
+            else None,
+            "median": _histogram_median(counts, patients_by_count),
+            "max": int(counts.max()) if len(counts) else None,
+            "patients_without_visits": int(per_patient.get(0, 0)),
+        },
+        "states": len(total["states"]),
+        "distinct_patient_zipcodes": len(total["zipcodes"]),
+        "hospitals": sum(part["hospitals"] for part in parts),
+        "doctors": sum(part["doctors"] for part in parts),
+        "insured_rate": _share(tally["insured"], rows["patients"]),
         "same_day_rate": {
-            "overall": _share(same_day.sum(), len(visits)),
+            "overall": _share(tally["same_day"], rows["visits"]),
             "minor_and_chronic_first_visits": _share(
-                (same_day & minor_rate_cases).sum(), minor_rate_cases.sum()
+                tally["minor_rate_same_day"], tally["minor_rate_cases"]
             ),
             "by_hospital_min": _rounded(by_hospital.min()),
             "by_hospital_median": _rounded(by_hospital.median()),
             "by_hospital_max": _rounded(by_hospital.max()),
         },
-        "severity": _counts(visits["severity"]),
-        "conditions": _counts(visits["condition"]),
-        "followups": _followup_figures(visits, billing),
-        "payment_status": _counts(billing["payment_status"]),
-        "payment_plan": _counts(billing["payment_plan"]),
-        "late_unpaid_rate": {
-            "insured": _share((late_unpaid & bill_insured).sum(), bill_insured.sum()),
-            "uninsured": _share((late_unpaid & ~bill_insured).sum(), (~bill_insured).sum()),
+        "severity": _sorted_counts(total["severity"]),
+        "conditions": _sorted_counts(total["conditions"]),
+        "followups": {
+            "followup_visits": followups,
+            "share_of_visits": _share(followups, rows["visits"]),
+            "followups_charged_more_than_previous_visit": _share(
+                tally["followups_charged_more"], followups
+            ),
+            "followups_charged_below_first_visit": _share(
+                tally["followups_charged_below_first"], followups
+            ),
         },
-        "geography": geography_figures(patients, visits),
+        "payment_status": _sorted_counts(total["payment_status"]),
+        "payment_plan": _sorted_counts(total["payment_plan"]),
+        "late_unpaid_rate": {
+            "insured": _share(tally["insured_late_unpaid"], tally["insured_bills"]),
+            "uninsured": _share(
+                tally["uninsured_late_unpaid"], rows["billing"] - tally["insured_bills"]
+            ),
+        },
+        "geography": _geography(
+            total["patients_per_state"],
+            sum(part["hospitals"] for part in parts),
+            total["hospital_states"],
+        ),
     }
+
+
+def _histogram_median(values: np.ndarray, counts: np.ndarray) -> float | None:
+    """The median of data given as distinct sorted ``values`` and how often each occurs."""
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    cumulative = np.cumsum(counts)
+    lower = values[np.searchsorted(cumulative, (n - 1) // 2 + 1)]
+    upper = values[np.searchsorted(cumulative, n // 2 + 1)]
+    return float((lower + upper) / 2)
 
 
 def _rounded(value) -> float | None:
     return None if pd.isna(value) else round(float(value), 4)
 
 
-def _counts(column: pd.Series) -> dict[str, int]:
+def _tally(column: pd.Series) -> Counter:
     counts = pd.Series(_text(column)).value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items()) if v}
+    return Counter({str(k): int(v) for k, v in counts.items() if v})
 
 
-def _followup_figures(visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
+def _sorted_counts(counts: Counter) -> dict[str, int]:
+    return {key: int(counts[key]) for key in sorted(counts) if counts[key]}
+
+
+def _followup_counts(visits: pd.DataFrame, billing: pd.DataFrame) -> dict[str, int]:
     charge = _by_key(
         billing["visit_id"], billing["total_charge"].to_numpy(float), visits["visit_id"]
     )
@@ -546,28 +705,22 @@ def _followup_figures(visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
     previous = np.concatenate([[np.nan], charge[:-1]])
     first = pd.Series(charge).groupby(visits["episode"].to_numpy()).transform("first").to_numpy()
     return {
-        "followup_visits": int(followup.sum()),
-        "share_of_visits": _share(followup.sum(), len(visits)),
-        "followups_charged_more_than_previous_visit": _share(
-            (followup & (charge > previous)).sum(), followup.sum()
-        ),
-        "followups_charged_below_first_visit": _share(
-            (followup & (charge < first)).sum(), followup.sum()
-        ),
+        "followups": int(followup.sum()),
+        "followups_charged_more": int((followup & (charge > previous)).sum()),
+        "followups_charged_below_first": int((followup & (charge < first)).sum()),
     }
 
 
-def geography_figures(patients: pd.DataFrame, visits: pd.DataFrame) -> dict:
+def _geography(per_state: Counter, hospitals: int, hospital_states: set) -> dict:
     """Patients per state and, with a single hospital, how local its patients are."""
-    state = _text(patients["state"])
-    figures: dict = {"patients_per_state": _counts(patients["state"])}
-    hospital_states = set(_text(visits["hospital_state"])) - {None}
-    if visits["hospital"].nunique() == 1 and len(hospital_states) == 1:
-        home = hospital_states.pop()
+    figures: dict = {"patients_per_state": _sorted_counts(per_state)}
+    if hospitals == 1 and len(hospital_states) == 1:
+        (home,) = hospital_states
         neighbors = state_neighbors().get(home, frozenset())
-        outside = state != home
-        figures["local_share"] = _share((~outside).sum(), len(state))
+        patients = sum(per_state.values())
+        outside = patients - per_state.get(home, 0)
+        figures["local_share"] = _share(patients - outside, patients)
         figures["out_of_state_from_neighboring_states"] = _share(
-            (outside & np.isin(state, sorted(neighbors))).sum(), outside.sum()
+            sum(per_state.get(state, 0) for state in neighbors), outside
         )
     return figures

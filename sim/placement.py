@@ -38,6 +38,7 @@ class RegionSpec:
     hospital_name: str | None = None
     doctors: int | None = None  # None: doctors_per_hospital for each hospital
     residence_groups: np.ndarray | None = None  # locality mode: 0 local, 1 neighbour, 2 other
+    part: int | None = None  # a split state's region: which part (0, 1, ...); None: whole state
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,7 +75,8 @@ def restrict_to_target(zips: ZipTable, target: int, seed: int) -> ZipTable:
 
 
 def nationwide_regions(scenario: Scenario, zips: ZipTable) -> list[RegionSpec]:
-    """One region per state that gets patients."""
+    """One region per state that gets patients; a state with more than
+    ``max_region_patients`` patients becomes several regions (see ``split_state``)."""
     population = zips.state_population()
     states = sorted(population)
     weights = np.array([population[s] for s in states], dtype=float)
@@ -87,13 +89,54 @@ def nationwide_regions(scenario: Scenario, zips: ZipTable) -> list[RegionSpec]:
         if count == 0:
             continue
         local = zips.subset(zips.rows_of_state(state))
+        whole = RegionSpec(
+            key=state,
+            number=numbers[state],
+            patients=count,
+            zips=local,
+            residence_weights=local.population / local.population.sum(),
+        )
+        regions += split_state(whole, scenario.max_region_patients)
+    return regions
+
+
+MAX_PARTS = 100  # policy numbers give each part of a state one of 100 blocks
+
+
+def split_state(region: RegionSpec, max_patients: int) -> list[RegionSpec]:
+    """The state's region, or, with more than ``max_patients`` patients, as many regions as
+    needed: contiguous ranges of its ZIP codes (ZIP prefixes are geographic, so each part is
+    an area) of about equal population, each with its share of the patients (largest
+    remainders); at most 100 parts. Parts are keyed ``CA-01``, ``CA-02``, ... and have their own hospitals and
+    doctors: patients never leave their part."""
+    populated = np.flatnonzero(region.residence_weights > 0)
+    parts = min(-(-region.patients // max_patients), len(populated), MAX_PARTS)
+    if parts <= 1:
+        return [region]
+    order = populated[np.argsort(region.zips.zipcode[populated], kind="stable")]
+    cumulative = np.cumsum(region.residence_weights[order])
+    bounds = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, parts) / parts)
+    bounds = np.maximum(bounds, np.arange(1, parts))  # every part keeps at least one ZIP
+    bounds = np.minimum(bounds, len(order) - parts + np.arange(1, parts))
+    pieces = np.split(order, bounds)
+    mass = np.array([region.residence_weights[rows].sum() for rows in pieces])
+    exact = mass / mass.sum() * region.patients
+    patients = np.floor(exact).astype(np.int64)
+    patients[np.argsort(-(exact - patients), kind="stable")[: region.patients - patients.sum()]] += 1
+    regions = []
+    for part, (rows, count) in enumerate(zip(pieces, patients.tolist())):
+        if count == 0:
+            continue
+        rows = np.sort(rows)
+        local = region.zips.subset(rows)
         regions.append(
-            RegionSpec(
-                key=state,
-                number=numbers[state],
+            attrs.evolve(
+                region,
+                key=f"{region.key}-{part + 1:02d}",
                 patients=count,
                 zips=local,
                 residence_weights=local.population / local.population.sum(),
+                part=part,
             )
         )
     return regions

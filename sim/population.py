@@ -22,6 +22,7 @@ from sim.rng import stream
 MALE, FEMALE = 0, 1
 GENDERS = ("Male", "Female")
 POLICY_DIGITS = 10_000_000  # seven digits, unique within a region
+POLICY_PART_BLOCK = 100_000  # serials of one part of a split state (at most 100 parts)
 
 
 @attrs.frozen
@@ -131,6 +132,7 @@ def build_patients(
     seed: int,
     region: str,
     region_number: int,
+    region_part: int | None,
     count: int,
     zips: ZipTable,
     residence_weights: np.ndarray,
@@ -174,7 +176,7 @@ def build_patients(
 
     insured = rng.random(count) < insured_rate
     insurer = np.where(insured, rng.choice(len(insurer_shares), size=count, p=insurer_shares), -1)
-    policy = policy_numbers(rng, insured, region_number)
+    policy = policy_numbers(rng, insured, region_number, region_part)
     blood = rng.choice(
         len(demography.blood_types.labels), size=count, p=demography.blood_types.probabilities
     )
@@ -237,15 +239,22 @@ def street_addresses(rng: np.random.Generator, count: int, names: NameLists) -> 
     )
 
 
-def policy_numbers(rng: np.random.Generator, insured: np.ndarray, region_number: int) -> np.ndarray:
+def policy_numbers(
+    rng: np.random.Generator, insured: np.ndarray, region_number: int, part: int | None = None
+) -> np.ndarray:
     """Text policy numbers, unique in the dataset: three letters, the region's two digits and
-    seven digits that are a random permutation of the insured patients' order."""
+    seven digits that are a random permutation of the insured patients' order. The parts of a
+    split state share its two digits, so part ``k`` permutes within the block of serials
+    ``k * 100,000 ...`` instead."""
     count = int(insured.sum())
-    if count > POLICY_DIGITS:
-        raise ValueError("more than ten million insured patients in one region")
-    multiplier = int(rng.integers(1, POLICY_DIGITS // 10)) * 10 + int(rng.choice([1, 3, 7, 9]))
-    offset = int(rng.integers(0, POLICY_DIGITS))
-    serial = (np.arange(count, dtype=np.int64) * multiplier + offset) % POLICY_DIGITS
+    block = POLICY_DIGITS if part is None else POLICY_PART_BLOCK
+    if count > block:
+        raise ValueError(f"more than {block:,} insured patients in one region")
+    multiplier = int(rng.integers(1, block // 10)) * 10 + int(rng.choice([1, 3, 7, 9]))
+    offset = int(rng.integers(0, block))
+    serial = (np.arange(count, dtype=np.int64) * multiplier + offset) % block
+    if part is not None:
+        serial += part * block
     letters = rng.integers(0, 26, (count, 3)) + ord("A")
     text = [
         f"{chr(a)}{chr(b)}{chr(c)}{region_number:02d}{s:07d}"

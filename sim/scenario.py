@@ -90,6 +90,9 @@ def _zipcode(value: str | None) -> str | None:
     return text.zfill(5)
 
 
+REGION_PATIENTS_CEILING = 100_000  # a split region's policy numbers use a block of 100,000
+
+
 def _at_most(check, ceiling: float):
     """A validator: ``check``, and no more than ``ceiling``."""
 
@@ -143,6 +146,9 @@ class Scenario:
     start: dt.date | None = None
     date_format: str = attrs.field(
         default=_default("date_format"), validator=_one_of("slash", "iso")
+    )
+    max_region_patients: int = _field(
+        "max_region_patients", _at_most(_positive, REGION_PATIENTS_CEILING), int
     )
     # geography
     zip_pool_file: str | None = None

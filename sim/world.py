@@ -53,6 +53,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
         seed=scenario.seed,
         region=key,
         region_number=spec.number,
+        region_part=spec.part,
         count=patient_count,
         zips=zips,
         residence_weights=spec.residence_weights,
