@@ -6,14 +6,13 @@
 
 Each run is a fresh process (simulate, validate, write); its peak memory is the resident
 memory of the process and its workers together, sampled from /proc every 50 ms. The phase
-breakdown is one extra in-process run per size. Quote medians: the machine is shared and
-noisy.
+breakdown is one extra in-process, one-worker run per size along the command line's path.
+Quote medians: the machine is shared and noisy.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import subprocess
@@ -51,11 +50,12 @@ def tree_rss_mb(root: int) -> float:
     return sum(rss.get(pid, 0) for pid in family) / 2**20
 
 
-def one_run(patients: int, outdir: Path, workers: int) -> tuple[float, float]:
+def one_run(patients: int, outdir: Path, workers: int, extra: list[str]) -> tuple[float, float]:
     """Wall seconds and peak resident memory (MB) of one command-line run, summed over the
     process and its workers (sampled every 50 ms)."""
     command = [sys.executable, str(ROOT / "run_sim.py"), "--patients", str(patients), "--today",
-               TODAY, "--outdir", str(outdir), "--quiet", "--workers", str(workers)]  # fmt: skip
+               TODAY, "--outdir", str(outdir), "--quiet", "--workers", str(workers),
+               *extra]  # fmt: skip
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0.0
@@ -68,13 +68,20 @@ def one_run(patients: int, outdir: Path, workers: int) -> tuple[float, float]:
     return wall, peak
 
 
-def phases(patients: int, outdir: Path) -> dict[str, float]:
-    """Seconds per phase of one in-process run, and the event and row counts."""
-    from reporting.summary import build_summary
-    from reporting.writers import staged_output, table_file_name, write_csv, write_json
-    from sim.scenario import Scenario
+def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
+    """Seconds per phase of one in-process, one-worker run along the command line's path,
+    and the event and row counts."""
+    from sim.cli import build_parser, parts_folder, run_summary, scenario_from_args, write_outputs
     from sim.simulation import Simulation
+    from sim.tasks import PartOptions
 
+    args = build_parser().parse_args(
+        ["--patients", str(patients), "--today", TODAY, "--outdir", str(outdir), "--quiet", *extra]
+    )
+    scenario = scenario_from_args(args)
+    names = ["patients", "visits", "billing", "continuity"]
+    names += ["census"] if args.census else []
+    names += ["events"] if args.event_log else []
     clock = time.perf_counter()
     marks = {}
 
@@ -84,21 +91,18 @@ def phases(patients: int, outdir: Path) -> dict[str, float]:
         marks[name] = now - clock
         clock = now
 
-    simulation = Simulation(Scenario(patients=patients, today=dt.date.fromisoformat(TODAY)))
-    mark("build world")
-    simulation.run()
-    mark("simulate")
-    tables = simulation.tables()
-    mark("record tables")
-    summary = build_summary(simulation, tables)
-    mark("validate")
-    with staged_output(outdir) as staging:
-        for name, frame in tables.items():
-            write_csv(frame, name, staging / table_file_name(name, None), "slash")
-        write_json(summary, staging / "validation_summary.json")
-    mark("write")
+    with parts_folder(None, outdir) as folder:
+        options = PartOptions(str(folder), census=args.census, events=args.event_log)
+        simulation = Simulation(scenario, parts=options)
+        mark("plan")
+        simulation.run()
+        mark("tasks (build, simulate, record, validate, write parts)")
+        summary = run_summary(simulation)
+        mark("merge summary")
+        write_outputs(args, simulation, names, summary)
+        mark("assemble and write files")
     marks["events"] = sum(simulation.statistics()["events"].values())
-    marks["rows"] = sum(len(frame) for _, frame in tables.items())
+    marks["rows"] = sum(r.rows[n] for r in simulation.results for n in names)
     return marks
 
 
@@ -108,7 +112,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--no-phases", action="store_true", help="skip the phase breakdown")
+    parser.add_argument(
+        "--extra", default="", help="more run_sim.py flags, e.g. '--event-log --census'"
+    )
     args = parser.parse_args()
+    extra = args.extra.split()
     print(f"workers: {args.workers}")
     print("| patients | wall s (median) | runs | peak RSS MB (median) | events/s | rows/s |")
     print("|---:|---:|---|---:|---:|---:|")
@@ -116,7 +124,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             runs = [
-                one_run(size, Path(folder) / f"run{size}", args.workers)
+                one_run(size, Path(folder) / f"run{size}", args.workers, extra)
                 for _ in range(args.repeats)
             ]
             walls = [w for w, _ in runs]
@@ -126,13 +134,13 @@ def main() -> None:
             if args.no_phases:
                 print(f"| {size:,} | {wall:.2f} | {listed} | {memory:.0f} | - | - |")
                 continue
-            breakdowns[size] = detail = phases(size, Path(folder) / f"phases{size}")
+            breakdowns[size] = detail = phases(size, Path(folder) / f"phases{size}", extra)
             print(
                 f"| {size:,} | {wall:.2f} | {listed} | {memory:.0f} | "
                 f"{detail['events'] / wall:,.0f} | {detail['rows'] / wall:,.0f} |"
             )
     print()
-    print("Phases of one in-process run (s):")
+    print("Phases of one in-process, one-worker run (s):")
     for size, detail in breakdowns.items():
         parts = ", ".join(f"{k} {v:.2f}" for k, v in detail.items() if k not in ("events", "rows"))
         print(f"- {size:,} patients: {parts}; {detail['events']:,} events, {detail['rows']:,} rows")

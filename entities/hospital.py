@@ -15,16 +15,6 @@ def room_numbers(count: int) -> list[int]:
     return [100 * (1 + i // ROOMS_PER_FLOOR) + i % ROOMS_PER_FLOOR + 1 for i in range(count)]
 
 
-@attrs.frozen
-class RoomSummary:
-    """A hospital's rooms after the run: what the summary and the snapshot read."""
-
-    capacity: int
-    peak: int
-    occupied: int
-    waiting: int
-
-
 class RoomPool:
     """The rooms of one hospital as a SimPy resource that hands out room numbers.
 
@@ -65,10 +55,6 @@ class RoomPool:
         else:
             self._free.append(room)
 
-    def summary(self) -> RoomSummary:
-        """The rooms' figures without the SimPy machinery (picklable)."""
-        return RoomSummary(self.capacity, self.peak, self.occupied, self.waiting)
-
     @property
     def waiting(self) -> int:
         """Requests waiting for a room."""
@@ -93,7 +79,7 @@ class Hospital:
     same_day_bias: float
     late_payment_multiplier: float
     charge_multiplier: float
-    rooms: RoomPool | RoomSummary
+    rooms: RoomPool
     doctors: list[int] = attrs.field(factory=list)  # working here now (departed ones leave)
     staff: dict[str, list[int]] = attrs.field(factory=dict)  # the same, by specialty
     admissions: int = 0

@@ -3,6 +3,8 @@ discharges and diversions (patients sent elsewhere for want of a room), from the
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -20,40 +22,70 @@ def _per_day(day: np.ndarray, hospital: np.ndarray, days: int, hospitals: int) -
 def census_table(simulation) -> pd.DataFrame:
     """Every hospital on every day from ``--start`` to the last day run."""
     days = simulation.day + 1
-    start = np.datetime64(simulation.scenario.start, "D")
     regions = sorted(simulation.regions, key=lambda r: r.world.key)
     names = unique_labels(
         [[h.name for h in r.world.hospitals] for r in regions], [r.world.key for r in regions]
     )
-    frames = []
-    for region, labels in zip(regions, names):
-        log, count = region.log, len(region.world.hospitals)
-        admitted = log.columns("Admitted")
-        discharged = log.columns("Discharged")
-        diverted = log.columns("Diverted")
-        hospital_of_visit = np.full(region.next_visit, -1, dtype=np.int64)
-        hospital_of_visit[admitted["visit"]] = admitted["hospital"]
+    frames = [
+        globalize_census(region_census(region, days, simulation.scenario.start), labels)
+        for region, labels in zip(regions, names)
+    ]
+    return finish_census(frames)
 
-        admissions = _per_day(admitted["day"], admitted["hospital"], days, count)
-        discharges = _per_day(
-            discharged["day"], hospital_of_visit[discharged["visit"]], days, count
-        )
-        diversions = _per_day(diverted["day"], diverted["from_hospital"], days, count)
-        occupied = np.cumsum(admissions, axis=0) - np.cumsum(discharges, axis=0)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "date": np.repeat(start + np.arange(days), count).astype("datetime64[s]"),
-                    "hospital": np.tile(np.array(labels, dtype=object), days),
-                    "rooms": np.tile([h.rooms.capacity for h in region.world.hospitals], days),
-                    "occupied_rooms": occupied.ravel(),
-                    "admissions": admissions.ravel(),
-                    "discharges": discharges.ravel(),
-                    "diversions": diversions.ravel(),
-                }
-            )
-        )
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CENSUS_COLUMNS)
+
+def region_census(region, days: int, start: dt.date) -> pd.DataFrame:
+    """One region's hospitals (as the region's codes) on each of ``days`` days."""
+    log, count = region.log, len(region.world.hospitals)
+    admitted = log.columns("Admitted")
+    discharged = log.columns("Discharged")
+    diverted = log.columns("Diverted")
+    hospital_of_visit = np.full(region.next_visit, -1, dtype=np.int64)
+    hospital_of_visit[admitted["visit"]] = admitted["hospital"]
+
+    admissions = _per_day(admitted["day"], admitted["hospital"], days, count)
+    discharges = _per_day(discharged["day"], hospital_of_visit[discharged["visit"]], days, count)
+    diversions = _per_day(diverted["day"], diverted["from_hospital"], days, count)
+    occupied = np.cumsum(admissions, axis=0) - np.cumsum(discharges, axis=0)
+    return pd.DataFrame(
+        {
+            "date": np.repeat(np.datetime64(start, "D") + np.arange(days), count).astype(
+                "datetime64[s]"
+            ),
+            "hospital": np.tile(np.arange(count, dtype=np.int64), days),
+            "rooms": np.tile([h.rooms.capacity for h in region.world.hospitals], days),
+            "occupied_rooms": occupied.ravel(),
+            "admissions": admissions.ravel(),
+            "discharges": discharges.ravel(),
+            "diversions": diversions.ravel(),
+        }
+    )
+
+
+def group_census(regions: list, days: int, start: dt.date) -> pd.DataFrame:
+    """The census of regions recorded together, day by day, with the group's hospital codes."""
+    frames = []
+    offset = 0
+    for region in regions:
+        frame = region_census(region, days, start)
+        frame["hospital"] += offset
+        offset += len(region.world.hospitals)
+        frames.append(frame)
+    census = pd.concat(frames, ignore_index=True)
+    return census.sort_values("date", kind="stable", ignore_index=True)
+
+
+def globalize_census(frame: pd.DataFrame, hospital_names: list[str]) -> pd.DataFrame:
+    """A region's census with the dataset's hospital names."""
+    named = frame.copy()
+    named["hospital"] = np.array(hospital_names, dtype=object)[frame["hospital"].to_numpy()]
+    return named
+
+
+def finish_census(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Globalized census rows of some days in order: by date, then hospital name."""
+    if not frames:
+        return pd.DataFrame(columns=list(CENSUS_COLUMNS))
+    table = pd.concat(frames, ignore_index=True)
     table = table.sort_values(["date", "hospital"], kind="stable").reset_index(drop=True)
     table["hospital"] = table["hospital"].astype("string")
     return table[list(CENSUS_COLUMNS)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -100,21 +101,45 @@ def indices_by_patient(
 
 def summarise(indices: pd.DataFrame, patients_total: int) -> dict:
     """Patients measured and excluded, and the mean and median of each index."""
-    summary: dict = {
-        "patients_measured": len(indices),
-        "patients_excluded": patients_total - len(indices),
-    }
+    return _summary_from([index_counts(indices)], patients_total)
+
+
+def index_counts(indices: pd.DataFrame) -> dict:
+    """How many patients were measured and how often each value of each index occurs: the
+    counts add up across groups of patients, so summaries merge exactly."""
+    counts: dict = {"measured": len(indices)}
     for name in INDICES:
-        values = indices[name]
-        summary[name] = {
-            "mean": _rounded(values.mean()),
-            "median": _rounded(values.median()),
-        }
+        values = indices[name].dropna().value_counts()
+        counts[name] = Counter({float(k): int(v) for k, v in values.items()})
+    return counts
+
+
+def _summary_from(parts: list[dict], patients_total: int) -> dict:
+    measured = sum(part["measured"] for part in parts)
+    summary: dict = {"patients_measured": measured, "patients_excluded": patients_total - measured}
+    for name in INDICES:
+        counts = sum((part[name] for part in parts), Counter())
+        summary[name] = {"mean": _mean(counts), "median": _median(counts)}
     return summary
 
 
-def _rounded(value: float) -> float | None:
-    return None if pd.isna(value) else round(float(value), 4)
+def _mean(counts: Counter) -> float | None:
+    n = sum(counts.values())
+    if n == 0:
+        return None
+    exact = sum((Fraction(value) * count for value, count in counts.items()), Fraction(0))
+    return round(float(exact / n), 4)
+
+
+def _median(counts: Counter) -> float | None:
+    n = sum(counts.values())
+    if n == 0:
+        return None
+    values = sorted(counts)
+    cumulative = np.cumsum([counts[v] for v in values])
+    lower = values[int(np.searchsorted(cumulative, (n - 1) // 2 + 1))]
+    upper = values[int(np.searchsorted(cumulative, n // 2 + 1))]
+    return round((lower + upper) / 2, 4)
 
 
 LEVELS = ("doctor", "hospital", "doctor_hospital")
@@ -156,31 +181,58 @@ def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
 
 def followup_shares(episodes: pd.DataFrame) -> dict:
     """Where follow-ups went, from visits sorted by case with an ``is_followup`` column."""
+    return followup_shares_from([followup_counts(episodes)])
+
+
+def followup_counts(episodes: pd.DataFrame) -> Counter:
+    """The counts behind ``followup_shares`` (they add up across groups of patients)."""
     followup = episodes["is_followup"].to_numpy()
     same = {}
     for column in ("doctor", "hospital", "hospital_state"):
         codes = pd.factorize(episodes[column])[0]
         same[column] = np.concatenate([[False], codes[1:] == codes[:-1]]) & followup
-    count = int(followup.sum())
+    return Counter(
+        followups=int(followup.sum()),
+        same_doctor_and_hospital=int((same["doctor"] & same["hospital"]).sum()),
+        same_hospital_other_doctor=int((~same["doctor"] & same["hospital"]).sum()),
+        other_hospital_same_state=int(
+            (~same["hospital"] & same["hospital_state"] & followup).sum()
+        ),
+        other_state=int((~same["hospital_state"] & followup).sum()),
+    )
 
-    def share(mask: np.ndarray) -> float | None:
-        return None if count == 0 else round(float(mask.sum()) / count, 4)
 
-    return {
-        "followups": count,
-        "same_doctor_and_hospital": share(same["doctor"] & same["hospital"]),
-        "same_hospital_other_doctor": share(~same["doctor"] & same["hospital"]),
-        "other_hospital_same_state": share(~same["hospital"] & same["hospital_state"] & followup),
-        "other_state": share(~same["hospital_state"] & followup),
-    }
+def followup_shares_from(parts: list[Counter]) -> dict:
+    """``followup_shares`` from the ``followup_counts`` of slices of whole patients."""
+    total = sum(parts, Counter())
+    count = total["followups"]
+    shares: dict = {"followups": count}
+    for name in (
+        "same_doctor_and_hospital",
+        "same_hospital_other_doctor",
+        "other_hospital_same_state",
+        "other_state",
+    ):
+        shares[name] = None if count == 0 else round(total[name] / count, 4)
+    return shares
+
+
+def continuity_counts(table: pd.DataFrame) -> dict:
+    """Per level, the index counts of a continuity table (or of a slice of whole patients)."""
+    return {level: index_counts(table[table["level"] == level]) for level in LEVELS}
 
 
 def continuity_section(table: pd.DataFrame, patients_with_visits: int, min_visits: int) -> dict:
     """Per level: patients measured and excluded, and the mean and median of each index."""
+    return continuity_section_from([continuity_counts(table)], patients_with_visits, min_visits)
+
+
+def continuity_section_from(parts: list[dict], patients_with_visits: int, min_visits: int) -> dict:
+    """``continuity_section`` from the ``continuity_counts`` of slices of whole patients."""
     return {
         "min_visits": min_visits,
         "levels": {
-            level: summarise(table[table["level"] == level], patients_with_visits)
+            level: _summary_from([part[level] for part in parts], patients_with_visits)
             for level in LEVELS
         },
     }

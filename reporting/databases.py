@@ -7,10 +7,11 @@ The drivers (``duckdb``, ``psycopg``) are optional extras.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -39,15 +40,17 @@ def _arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     return pa.table(columns, names=arrow.column_names)
 
 
-def write_duckdb(path: Path, tables: Iterable[tuple[str, pd.DataFrame]]) -> None:
-    """A DuckDB database file with the tables, their types and constraints."""
+@contextlib.contextmanager
+def duckdb_writer(path: Path, tables: list[str]) -> Iterator[Callable[[str, pd.DataFrame], None]]:
+    """A DuckDB database file with ``tables``, their types and constraints, filled by calling
+    the yielded ``insert(table, rows)`` with slices in load order (patients first). The file
+    appears only when the block ends without error."""
     try:
         import duckdb
     except ImportError:
         raise DatabaseError(
             "--duckdb needs the duckdb package: pip install 'hospital-sim[duckdb]'"
         ) from None
-    tables = list(tables)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
@@ -55,10 +58,13 @@ def write_duckdb(path: Path, tables: Iterable[tuple[str, pd.DataFrame]]) -> None
     os.unlink(partial)  # DuckDB creates the file itself
     try:
         with duckdb.connect(partial) as connection:
-            connection.execute(schema_sql([name for name, _ in tables], dialect="duckdb"))
-            for name, frame in _load_order(tables):
+            connection.execute(schema_sql(sorted(tables, key=LOAD_ORDER.index), dialect="duckdb"))
+
+            def insert(name: str, frame: pd.DataFrame) -> None:
                 data = _arrow(frame, name)  # noqa: F841 - read by DuckDB's replacement scan
                 connection.execute(f"INSERT INTO {name} SELECT * FROM data")
+
+            yield insert
         os.replace(partial, path)
     except duckdb.Error as error:
         raise DatabaseError(f"--duckdb {path}: {str(error).splitlines()[0]}") from None
@@ -69,10 +75,6 @@ def write_duckdb(path: Path, tables: Iterable[tuple[str, pd.DataFrame]]) -> None
 
 
 LOAD_ORDER = ("patients", "visits", "billing", "continuity", "census", "events")
-
-
-def _load_order(tables: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:
-    return sorted(tables, key=lambda item: LOAD_ORDER.index(item[0]))
 
 
 def _connect(dsn: str):
@@ -119,7 +121,7 @@ def load_postgres(dsn: str, schema: str, files: dict[str, Path], replace: bool) 
     """
     import psycopg
 
-    names = [name for name, _ in _load_order([(n, pd.DataFrame()) for n in files])]
+    names = sorted(files, key=LOAD_ORDER.index)
     counts = {}
     with _connect(dsn) as connection:
         try:

@@ -46,32 +46,49 @@ def _date(start: dt.date, day: int) -> str:
 
 
 class _EventRows:
-    """Collects one region's events of each kind as frames with the dataset's IDs and names."""
+    """Collects one region's events of each kind as frames in the region's own numbering
+    (patients and visits from ``patient_ids`` / ``visit_ids``, doctors and hospitals as the
+    region's codes); ``referenced`` codes name a doctor or hospital inside the detail."""
 
-    def __init__(self, parts, region, patient_ids, visit_ids, doctors, hospitals) -> None:
+    def __init__(self, parts, patient_ids, visit_ids) -> None:
         self.parts = parts
-        self.region = region
         self.patient_ids = patient_ids
         self.visit_ids = visit_ids
-        self.doctors = doctors
-        self.hospitals = hospitals
 
-    def add(self, name, columns, *, patient=None, visit=None, doctor=None, hospital=None, detail):
+    def add(
+        self,
+        name,
+        columns,
+        *,
+        patient=None,
+        visit=None,
+        doctor=None,
+        hospital=None,
+        detail,
+        referenced_doctor=None,
+        referenced_hospital=None,
+    ):
         count = len(columns["day"])
-        none = np.full(count, -1)
+        none = np.full(count, -1, dtype=np.int64)
+
+        def codes(values):
+            return none if values is None else np.asarray(values, dtype=np.int64)
+
         self.parts.append(
             pd.DataFrame(
                 {
-                    "day": columns["day"],
-                    "rank": ORDER.index(name),
-                    "region": self.region,
-                    "seq": np.arange(count),
+                    "day": np.asarray(columns["day"], dtype=np.int64),
+                    "rank": np.int64(ORDER.index(name)),
+                    "region": np.int64(0),
+                    "seq": np.arange(count, dtype=np.int64),
                     "event_type": name,
                     "patient_id": self.patient_ids[patient] if patient is not None else none,
                     "visit_id": self.visit_ids[visit] if visit is not None else none,
-                    "doctor": self.doctors[doctor] if doctor is not None else None,
-                    "hospital": self.hospitals[hospital] if hospital is not None else None,
+                    "doctor": codes(doctor),
+                    "hospital": codes(hospital),
                     "detail": detail,
+                    "referenced_doctor": codes(referenced_doctor),
+                    "referenced_hospital": codes(referenced_hospital),
                 }
             )
         )
@@ -79,159 +96,225 @@ class _EventRows:
 
 def event_log_table(simulation, tables: Tables) -> pd.DataFrame:
     """Every event of the run up to the last day run, with the dataset's IDs and names."""
+    regions = {r.world.key: r for r in simulation.regions}
+    start = simulation.scenario.start
+    frames = []
+    for index, keys in enumerate(tables.keys):
+        frame = region_events(regions[keys.key], keys, start, simulation.insurers)
+        frames.append(globalize_events(frame, index, 0, 0, keys.doctor_names, keys.hospital_names))
+    return finish_events(pd.concat(frames, ignore_index=True), start, first_id=1)
+
+
+def group_events(regions: list, keys: list, start: dt.date, insurers: list[str]) -> pd.DataFrame:
+    """The events of regions recorded together (``record_regions``), in their log order,
+    with the group's doctor and hospital codes and each region's index in the group."""
+    frames = []
+    doctor_offset = hospital_offset = 0
+    for index, (region, region_keys) in enumerate(zip(regions, keys)):
+        frame = region_events(region, region_keys, start, insurers)
+        frame["region"] = np.int64(index)
+        for columns, offset in (
+            (("doctor", "referenced_doctor"), doctor_offset),
+            (("hospital", "referenced_hospital"), hospital_offset),
+        ):
+            for column in columns:
+                codes = frame[column].to_numpy()
+                frame[column] = np.where(codes >= 0, codes + offset, -1)
+        doctor_offset += len(region.world.doctors)
+        hospital_offset += len(region.world.hospitals)
+        frames.append(frame)
+    events = pd.concat(frames, ignore_index=True)
+    return events.sort_values(["day", "rank", "region", "seq"], kind="stable", ignore_index=True)
+
+
+def region_events(region, keys, start: dt.date, insurers: list[str]) -> pd.DataFrame:
+    """One region's events with the IDs of ``keys`` and the region's doctor and hospital
+    codes (``globalize_events`` gives them the dataset's names)."""
     catalog = load_catalog()
     blood = load_demography().blood_types.labels
-    start = simulation.scenario.start
     meds = catalog.medications
-    regions = {r.world.key: r for r in simulation.regions}
-    parts = []
-    for rank_region, keys in enumerate(tables.keys):
-        region = regions[keys.key]
-        log, world = region.log, region.world
-        doctors = np.array(keys.doctor_names, dtype=object)
-        hospitals = np.array(keys.hospital_names, dtype=object)
-        pid, vid = keys.patient_ids, keys.visit_ids
-        admitted = log.columns("Admitted")
-        doctor_of = np.full(region.next_visit, -1, dtype=np.int64)
-        hospital_of = np.full(region.next_visit, -1, dtype=np.int64)
-        doctor_of[admitted["visit"]] = admitted["doctor"]
-        hospital_of[admitted["visit"]] = admitted["hospital"]
+    parts: list[pd.DataFrame] = []
+    log, world = region.log, region.world
+    pid, vid = keys.patient_ids, keys.visit_ids
+    admitted = log.columns("Admitted")
+    doctor_of = np.full(region.next_visit, -1, dtype=np.int64)
+    hospital_of = np.full(region.next_visit, -1, dtype=np.int64)
+    doctor_of[admitted["visit"]] = admitted["doctor"]
+    hospital_of[admitted["visit"]] = admitted["hospital"]
 
-        rows = _EventRows(parts, rank_region, pid, vid, doctors, hospitals).add
+    rows = _EventRows(parts, pid, vid).add
 
-        registry = world.registry
-        registered = log.columns("PatientRegistered")
-        who = registered["patient"]
-        insurer = registry.insurer[who]
-        rows(
-            "PatientRegistered", registered, patient=who,
-            detail=_json(
-                [
-                    {
-                        "prefix": registry.prefix[i], "given_name": registry.given_name[i],
-                        "last_name": registry.last_name[i],
-                        "date_of_birth": str(registry.birth[i]),
-                        "gender": GENDERS[registry.gender[i]],
-                        "phone_number": registry.phone[i], "email": registry.email[i],
-                        "address": registry.address[i],
-                        "city": world.zips.city[registry.zip_row[i]],
-                        "state": str(world.zips.state[registry.zip_row[i]]),
-                        "zipcode": world.zips.zipcode[registry.zip_row[i]],
-                        "insurance_provider": simulation.insurers[k] if k >= 0 else None,
-                        "insurance_policy_number": registry.policy[i],
-                        "blood_type": blood[registry.blood_type[i]],
-                    }
-                    for i, k in zip(who.tolist(), insurer.tolist())
-                ]
-            ),
-        )  # fmt: skip
-        started = log.columns("EpisodeStarted")
-        rows(
-            "EpisodeStarted", started, patient=started["patient"],
-            detail=_json(
-                [{"condition": catalog.conditions[c].name} for c in started["condition"].tolist()]
-            ),
-        )  # fmt: skip
-        rows(
-            "Admitted", admitted, patient=admitted["patient"], visit=admitted["visit"],
-            doctor=admitted["doctor"], hospital=admitted["hospital"],
-            detail=_json(
-                [
-                    {
-                        "condition": catalog.conditions[c].name, "severity": SEVERITIES[s],
-                        "treatment": catalog.treatments[t],
-                        "medication": meds.names[m] if m >= 0 else None,
-                        "dosage": meds.dosages[m] if m >= 0 else None,
-                        "frequency": meds.frequencies[m] if m >= 0 else None,
-                        "test_results": catalog.test_results[r], "room_number": room,
-                        "hospital_state": world.hospitals[h].state,
-                        "hospital_zipcode": world.hospitals[h].zipcode, "followup": f,
-                    }
-                    for c, s, t, m, r, room, h, f in zip(
-                        admitted["condition"].tolist(), admitted["severity"].tolist(),
-                        admitted["treatment"].tolist(), admitted["medication"].tolist(),
-                        admitted["test_result"].tolist(), admitted["room"].tolist(),
-                        admitted["hospital"].tolist(), admitted["followup"].tolist(),
-                    )
-                ]
-            ),
-        )  # fmt: skip
-        discharged = log.columns("Discharged")
-        visit = discharged["visit"]
-        rows(
-            "Discharged", discharged, patient=discharged["patient"], visit=visit,
-            doctor=doctor_of[visit], hospital=hospital_of[visit], detail="{}",
-        )  # fmt: skip
-        booked = log.columns("FollowUpScheduled")
-        rows(
-            "FollowUpScheduled", booked, patient=booked["patient"], visit=booked["visit"],
-            detail=_json([{"due_date": _date(start, d)} for d in booked["due_day"].tolist()]),
-        )  # fmt: skip
-        issued = log.columns("BillIssued")
-        rows(
-            "BillIssued", issued, patient=issued["patient"], visit=issued["visit"],
-            detail=_json(
-                [
-                    {
-                        "total_charge": t, "insurance_coverage_amount": i,
-                        "patient_responsibility_amount": p, "payment_plan": PLANS[plan],
-                        "expected_payment_date": _date(start, due),
-                    }
-                    for t, i, p, plan, due in zip(
-                        issued["total"].tolist(), issued["insurance"].tolist(),
-                        issued["patient_share"].tolist(), issued["plan"].tolist(),
-                        issued["due_day"].tolist(),
-                    )
-                ]
-            ),
-        )  # fmt: skip
-        paid = log.columns("PaymentMade")
-        rows(
-            "PaymentMade", paid, patient=paid["patient"], visit=paid["visit"],
-            detail=_json([{"amount": a} for a in paid["amount"].tolist()]),
-        )  # fmt: skip
-        switched = log.columns("ProviderSwitched")
-        rows(
-            "ProviderSwitched", switched, patient=switched["patient"], visit=switched["visit"],
-            doctor=switched["to_doctor"], hospital=switched["to_hospital"],
-            detail=_json(
-                [
-                    {
-                        "from_doctor": doctors[d], "from_hospital": hospitals[h],
-                        "reason": SWITCH_REASONS[r],
-                    }
-                    for d, h, r in zip(
-                        switched["from_doctor"].tolist(), switched["from_hospital"].tolist(),
-                        switched["reason"].tolist(),
-                    )
-                ]
-            ),
-        )  # fmt: skip
-        diverted = log.columns("Diverted")
-        rows(
-            "Diverted", diverted, patient=diverted["patient"], visit=diverted["visit"],
-            hospital=diverted["to_hospital"],
-            detail=_json(
-                [{"from_hospital": hospitals[h]} for h in diverted["from_hospital"].tolist()]
-            ),
-        )  # fmt: skip
-        absent = log.columns("DoctorAbsent")
-        rows(
-            "DoctorAbsent", absent, doctor=absent["doctor"],
-            detail=_json([{"until_date": _date(start, d)} for d in absent["until_day"].tolist()]),
-        )  # fmt: skip
-        left = log.columns("DoctorLeft")
-        rows("DoctorLeft", left, doctor=left["doctor"], detail="{}")
-        joined = log.columns("DoctorJoined")
-        rows(
-            "DoctorJoined", joined, doctor=joined["doctor"],
-            detail=_json([{"replaces": doctors[d]} for d in joined["replaces"].tolist()]),
-        )  # fmt: skip
-    events = pd.concat(parts, ignore_index=True)
+    registry = world.registry
+    registered = log.columns("PatientRegistered")
+    who = registered["patient"]
+    insurer = registry.insurer[who]
+    rows(
+        "PatientRegistered", registered, patient=who,
+        detail=_json(
+            [
+                {
+                    "prefix": registry.prefix[i], "given_name": registry.given_name[i],
+                    "last_name": registry.last_name[i],
+                    "date_of_birth": str(registry.birth[i]),
+                    "gender": GENDERS[registry.gender[i]],
+                    "phone_number": registry.phone[i], "email": registry.email[i],
+                    "address": registry.address[i],
+                    "city": world.zips.city[registry.zip_row[i]],
+                    "state": str(world.zips.state[registry.zip_row[i]]),
+                    "zipcode": world.zips.zipcode[registry.zip_row[i]],
+                    "insurance_provider": insurers[k] if k >= 0 else None,
+                    "insurance_policy_number": registry.policy[i],
+                    "blood_type": blood[registry.blood_type[i]],
+                }
+                for i, k in zip(who.tolist(), insurer.tolist())
+            ]
+        ),
+    )  # fmt: skip
+    started = log.columns("EpisodeStarted")
+    rows(
+        "EpisodeStarted", started, patient=started["patient"],
+        detail=_json(
+            [{"condition": catalog.conditions[c].name} for c in started["condition"].tolist()]
+        ),
+    )  # fmt: skip
+    rows(
+        "Admitted", admitted, patient=admitted["patient"], visit=admitted["visit"],
+        doctor=admitted["doctor"], hospital=admitted["hospital"],
+        detail=_json(
+            [
+                {
+                    "condition": catalog.conditions[c].name, "severity": SEVERITIES[s],
+                    "treatment": catalog.treatments[t],
+                    "medication": meds.names[m] if m >= 0 else None,
+                    "dosage": meds.dosages[m] if m >= 0 else None,
+                    "frequency": meds.frequencies[m] if m >= 0 else None,
+                    "test_results": catalog.test_results[r], "room_number": room,
+                    "hospital_state": world.hospitals[h].state,
+                    "hospital_zipcode": world.hospitals[h].zipcode, "followup": f,
+                }
+                for c, s, t, m, r, room, h, f in zip(
+                    admitted["condition"].tolist(), admitted["severity"].tolist(),
+                    admitted["treatment"].tolist(), admitted["medication"].tolist(),
+                    admitted["test_result"].tolist(), admitted["room"].tolist(),
+                    admitted["hospital"].tolist(), admitted["followup"].tolist(),
+                )
+            ]
+        ),
+    )  # fmt: skip
+    discharged = log.columns("Discharged")
+    visit = discharged["visit"]
+    rows(
+        "Discharged", discharged, patient=discharged["patient"], visit=visit,
+        doctor=doctor_of[visit], hospital=hospital_of[visit], detail="{}",
+    )  # fmt: skip
+    booked = log.columns("FollowUpScheduled")
+    rows(
+        "FollowUpScheduled", booked, patient=booked["patient"], visit=booked["visit"],
+        detail=_json([{"due_date": _date(start, d)} for d in booked["due_day"].tolist()]),
+    )  # fmt: skip
+    issued = log.columns("BillIssued")
+    rows(
+        "BillIssued", issued, patient=issued["patient"], visit=issued["visit"],
+        detail=_json(
+            [
+                {
+                    "total_charge": t, "insurance_coverage_amount": i,
+                    "patient_responsibility_amount": p, "payment_plan": PLANS[plan],
+                    "expected_payment_date": _date(start, due),
+                }
+                for t, i, p, plan, due in zip(
+                    issued["total"].tolist(), issued["insurance"].tolist(),
+                    issued["patient_share"].tolist(), issued["plan"].tolist(),
+                    issued["due_day"].tolist(),
+                )
+            ]
+        ),
+    )  # fmt: skip
+    paid = log.columns("PaymentMade")
+    rows(
+        "PaymentMade", paid, patient=paid["patient"], visit=paid["visit"],
+        detail=_json([{"amount": a} for a in paid["amount"].tolist()]),
+    )  # fmt: skip
+    switched = log.columns("ProviderSwitched")
+    rows(
+        "ProviderSwitched", switched, patient=switched["patient"], visit=switched["visit"],
+        doctor=switched["to_doctor"], hospital=switched["to_hospital"],
+        detail=_json([{"reason": SWITCH_REASONS[r]} for r in switched["reason"].tolist()]),
+        referenced_doctor=switched["from_doctor"],
+        referenced_hospital=switched["from_hospital"],
+    )  # fmt: skip
+    diverted = log.columns("Diverted")
+    rows(
+        "Diverted", diverted, patient=diverted["patient"], visit=diverted["visit"],
+        hospital=diverted["to_hospital"], detail="{}",
+        referenced_hospital=diverted["from_hospital"],
+    )  # fmt: skip
+    absent = log.columns("DoctorAbsent")
+    rows(
+        "DoctorAbsent", absent, doctor=absent["doctor"],
+        detail=_json([{"until_date": _date(start, d)} for d in absent["until_day"].tolist()]),
+    )  # fmt: skip
+    left = log.columns("DoctorLeft")
+    rows("DoctorLeft", left, doctor=left["doctor"], detail="{}")
+    joined = log.columns("DoctorJoined")
+    rows(
+        "DoctorJoined", joined, doctor=joined["doctor"], detail="{}",
+        referenced_doctor=joined["replaces"],
+    )  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+REFERENCES = {  # the detail keys that name a doctor or hospital, per event type
+    "ProviderSwitched": ("from_doctor", "from_hospital"),
+    "Diverted": (None, "from_hospital"),
+    "DoctorJoined": ("replaces", None),
+}
+
+
+def globalize_events(
+    frame: pd.DataFrame,
+    region_offset: int,
+    patient_offset: int,
+    visit_offset: int,
+    doctor_names: list[str],
+    hospital_names: list[str],
+) -> pd.DataFrame:
+    """Events of a region (or a group of regions) with the dataset's IDs and names, and the
+    regions' positions among all regions."""
+    events = frame.copy()
+    events["region"] += region_offset
+    for column, offset in (("patient_id", patient_offset), ("visit_id", visit_offset)):
+        ids = events[column].to_numpy()
+        events[column] = np.where(ids >= 0, ids + offset, -1)
+    doctors = np.array([*doctor_names, None], dtype=object)
+    hospitals = np.array([*hospital_names, None], dtype=object)
+    events["doctor"] = doctors[events["doctor"].to_numpy()]  # code -1 picks None
+    events["hospital"] = hospitals[events["hospital"].to_numpy()]
+    detail = events["detail"].to_numpy(dtype=object).copy()
+    kind = events["event_type"].to_numpy(dtype=object)
+    for name, (doctor_key, hospital_key) in REFERENCES.items():
+        rows = np.flatnonzero(kind == name)
+        doctor = events["referenced_doctor"].to_numpy()[rows]
+        hospital = events["referenced_hospital"].to_numpy()[rows]
+        for row, d, h in zip(rows.tolist(), doctor.tolist(), hospital.tolist()):
+            named = {}
+            if doctor_key:
+                named[doctor_key] = doctors[d]
+            if hospital_key:
+                named[hospital_key] = hospitals[h]
+            rest = json.loads(detail[row])
+            detail[row] = _json([named | rest])[0]
+    events["detail"] = detail
+    return events.drop(columns=["referenced_doctor", "referenced_hospital"])
+
+
+def finish_events(events: pd.DataFrame, start: dt.date, first_id: int) -> pd.DataFrame:
+    """Globalized events of a stretch of days in the log's order, numbered from
+    ``first_id``, with dates and the dataset's column types."""
     events = events.sort_values(["day", "rank", "region", "seq"], kind="stable").reset_index(
         drop=True
     )
-    events.insert(0, "event_id", np.arange(1, len(events) + 1))
+    events.insert(0, "event_id", np.arange(first_id, first_id + len(events), dtype=np.int64))
     events["date"] = (np.datetime64(start, "D") + events["day"].to_numpy()).astype("datetime64[s]")
     for column in ("patient_id", "visit_id"):
         events[column] = events[column].where(events[column] >= 0).astype("Int64")

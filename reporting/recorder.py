@@ -13,7 +13,6 @@ event order, so they do not depend on how or where regions were run.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 import attrs
 import numpy as np
@@ -194,20 +193,12 @@ def globalize(
 ) -> Tables:
     """A region's tables with the dataset's IDs (offsets added) and the dataset's doctor and
     hospital names (the region's names renamed, in the same order)."""
-    patients = tables.patients.copy()
-    patients["patient_id"] += patient_offset
-    visits = tables.visits.copy()
-    visits["visit_id"] += visit_offset
-    visits["patient_id"] += patient_offset
-    visits["doctor"] = visits["doctor"].cat.rename_categories(doctor_names)
-    visits["hospital"] = visits["hospital"].cat.rename_categories(hospital_names)
-    billing = tables.billing.copy()
-    for column, offset in (
-        ("billing_id", visit_offset),
-        ("visit_id", visit_offset),
-        ("patient_id", patient_offset),
-    ):
-        billing[column] += offset
+    frames = {
+        name: globalize_table(
+            name, frame, patient_offset, visit_offset, doctor_names, hospital_names
+        )
+        for name, frame in tables.items()
+    }
     keys = [
         RegionKeys(
             key.key,
@@ -218,7 +209,35 @@ def globalize(
         )
         for key in tables.keys
     ]
-    return Tables(patients, visits, billing, keys)
+    return Tables(**frames, keys=keys)
+
+
+ID_OFFSETS = {  # which offset each ID column of a region's tables gets
+    "patients": {"patient_id": "patient"},
+    "visits": {"visit_id": "visit", "patient_id": "patient"},
+    "billing": {"billing_id": "visit", "visit_id": "visit", "patient_id": "patient"},
+    "continuity": {"patient_id": "patient"},
+}
+
+
+def globalize_table(
+    table: str,
+    frame: pd.DataFrame,
+    patient_offset: int,
+    visit_offset: int,
+    doctor_names: list[str],
+    hospital_names: list[str],
+) -> pd.DataFrame:
+    """One of a region's tables (patients, visits, billing, continuity) with the dataset's
+    IDs and names."""
+    frame = frame.copy()
+    offsets = {"patient": patient_offset, "visit": visit_offset}
+    for column, kind in ID_OFFSETS[table].items():
+        frame[column] += offsets[kind]
+    if table == "visits":
+        frame["doctor"] = frame["doctor"].cat.rename_categories(doctor_names)
+        frame["hospital"] = frame["hospital"].cat.rename_categories(hospital_names)
+    return frame
 
 
 def concatenate(parts: list[Tables]) -> Tables:
@@ -242,10 +261,13 @@ def concatenate(parts: list[Tables]) -> Tables:
 def record(simulation) -> Tables:
     """Flatten every region's event log into the patients, visits and billing tables."""
     regions = sorted(simulation.regions, key=lambda r: r.world.key)
-    local = [
-        region_tables(region, simulation.scenario, simulation.insurers, simulation.day)
-        for region in regions
-    ]
+    return record_regions(regions, simulation.scenario, simulation.insurers, simulation.day)
+
+
+def record_regions(regions: list, scenario, insurers: list[str], last_day: int) -> Tables:
+    """The tables of ``regions`` (in key order) numbered together from 1, with names made
+    unique across them; ``keys`` holds one entry per region."""
+    local = [region_tables(region, scenario, insurers, last_day) for region in regions]
     names = DatasetNames.of(
         [r.world.key for r in regions],
         [[d.name for d in r.world.doctors] for r in regions],
@@ -431,14 +453,3 @@ def _billing_frame(part: dict, start: np.datetime64, last_day: int) -> pd.DataFr
         }
     )
     return frame[list(BILLING_COLUMNS)]
-
-
-def switch_reasons(simulation) -> dict[str, int]:
-    """How many ProviderSwitched events each reason produced."""
-    from sim.events import SWITCH_REASONS
-
-    counts: Counter = Counter()
-    for region in simulation.regions:
-        for code in region.log.columns("ProviderSwitched")["reason"].tolist():
-            counts[SWITCH_REASONS[code]] += 1
-    return {reason: counts.get(reason, 0) for reason in SWITCH_REASONS}

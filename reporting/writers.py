@@ -56,23 +56,76 @@ def format_dates(column: pa.ChunkedArray, layout: str) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, type=pa.string())
 
 
+class TableFiles:
+    """One table's CSV and/or Parquet file, written slice by slice as the slices come (the
+    first slice fixes the columns' types; an empty table still gets its header)."""
+
+    def __init__(
+        self,
+        table: str,
+        csv_path: Path | None = None,
+        parquet_path: Path | None = None,
+        date_format: str = "slash",
+    ) -> None:
+        self.table = table
+        self.csv_path, self.parquet_path = csv_path, parquet_path
+        self.date_format = date_format
+        self._csv: pacsv.CSVWriter | None = None
+        self._csv_schema: pa.Schema | None = None
+        self._parquet: pq.ParquetWriter | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append a slice of the table's rows."""
+        if self.csv_path is not None:
+            arrow = to_arrow(frame, self.table, self.date_format)
+            if self._csv is None:
+                options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+                self._csv_schema = arrow.schema
+                self._csv = pacsv.CSVWriter(str(self.csv_path), arrow.schema, write_options=options)
+            self._csv.write_table(arrow.cast(self._csv_schema))
+        if self.parquet_path is not None:
+            arrow = to_typed_arrow(frame, self.table)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(
+                    str(self.parquet_path), arrow.schema, compression="zstd"
+                )
+            self._parquet.write_table(arrow.cast(self._parquet.schema))
+
+    def close(self) -> None:
+        """Finish the files."""
+        for writer in (self._csv, self._parquet):
+            if writer is not None:
+                writer.close()
+
+
+def to_typed_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
+    """The table as typed Arrow for Parquet: dates as dates, categories as dictionary columns
+    (32-bit indices, so that every slice has the same type), no pandas metadata."""
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    dates = set(DATE_COLUMNS.get(table, ()))
+    columns = []
+    for name, column in zip(arrow.column_names, arrow.columns):
+        if name in dates:
+            column = column.cast(pa.timestamp("s")).cast(pa.date32())
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(pa.dictionary(pa.int32(), pa.string()))
+        columns.append(column)
+    return pa.table(columns, names=arrow.column_names)
+
+
 def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> None:
     """One table as CSV: header, quoted only where needed, empty cells for missing values."""
-    options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-    pacsv.write_csv(to_arrow(frame, table, date_format), str(path), write_options=options)
+    files = TableFiles(table, csv_path=path, date_format=date_format)
+    files.write(frame)
+    files.close()
 
 
 def write_parquet(frame: pd.DataFrame, table: str, path: Path) -> None:
     """One table as Parquet (zstd): dates as dates, money and counts as integers, ZIP codes as
     text, categories as dictionary columns."""
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    dates = set(DATE_COLUMNS.get(table, ()))
-    columns = [
-        column.cast(pa.timestamp("s")).cast(pa.date32()) if name in dates else column
-        for name, column in zip(arrow.column_names, arrow.columns)
-    ]
-    typed = pa.table(columns, names=arrow.column_names).replace_schema_metadata(None)
-    pq.write_table(typed, str(path), compression="zstd")
+    files = TableFiles(table, parquet_path=path)
+    files.write(frame)
+    files.close()
 
 
 def dataset_file_names(prefix: str | None) -> list[str]:

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -21,23 +22,23 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
-from reporting.census import census_table
-from reporting.continuity import continuity_table
-from reporting.databases import DatabaseError, check_postgres, load_postgres, write_duckdb
-from reporting.eventlog import event_log_table
+import pandas as pd
+
+from reporting.assembly import dataset_names, group_names, table_slices
+from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.sql import schema_sql
-from reporting.summary import build_summary
+from reporting.summary import summary_from
 from reporting.writers import (
+    TableFiles,
     dataset_file_names,
     staged_output,
     table_file_name,
-    write_csv,
     write_json,
-    write_parquet,
 )
 from sim.experiments import compare, load_scenario
 from sim.scenario import DEFAULTS, Scenario, ScenarioError
 from sim.simulation import Simulation
+from sim.tasks import PartOptions
 
 EXIT_BAD_INPUT = 2
 EXIT_VALIDATION_FAILED = 3
@@ -98,7 +99,7 @@ def _folder(text: str) -> Path:
 
 # Flags that set a Scenario field of the same name: (group, field, parse, help). A help text
 # ending in "(default)" gets the default from defaults.toml.
-GEO, CARE = "geography", "continuity of care"
+GEO, CARE, SCALE = "geography", "continuity of care", "scale"
 SCENARIO_FLAGS = (
     (None, "patients", _count, "patients to simulate (default)"),
     (None, "seed", _seed, "random seed (default)"),
@@ -121,6 +122,7 @@ SCENARIO_FLAGS = (
     (CARE, "room_scale", _positive_number, "multiply every hospital's room count (default)"),
     (CARE, "rooms_per_hospital", _count, "a fixed number of rooms per hospital"),
     (CARE, "continuity_min_visits", _count, "fewer visits: left out of the indices (default)"),
+    (SCALE, "max_region_patients", _count, "split a state with more patients (default)"),
 )
 METAVARS = {_count: "N", _seed: "N", _date: "DATE", _rate: "RATE", str: "TEXT"}
 
@@ -193,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument(
         "--quiet", action="store_true", help="print neither the summary nor progress bars"
     )
-    scale = parser.add_argument_group("scale")
+    scale = groups[SCALE]
     scale.add_argument(
         "--workers",
         type=_count,
@@ -203,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask",
         metavar="ADDRESS",
         help="run the regions on a Dask cluster (tcp://host:8786), or 'local' for a LocalCluster",
+    )
+    scale.add_argument(
+        "--parts-dir",
+        type=_folder,
+        metavar="DIR",
+        help="where regions write their part files; every worker must see it "
+        "(default: a temporary folder beside --outdir, removed at the end)",
     )
     return parser
 
@@ -226,7 +235,14 @@ def check_outdir(outdir: Path, prefix: str | None) -> None:
         raise UsageError(f"--outdir {outdir} is not writable") from None
 
 
-BYTES_PER_PATIENT = 20_000  # peak memory of a run grows by about this much per patient
+BYTES_PER_PATIENT = 20_000  # peak memory of one region's task grows by about this much per patient
+
+
+def worker_count(args: argparse.Namespace, patients: int) -> int:
+    """Processes that run regions: --workers, else every core for large runs."""
+    if args.workers:
+        return args.workers
+    return (os.cpu_count() or 1) if patients > PARALLEL_ABOVE else 1
 
 
 @contextlib.contextmanager
@@ -255,7 +271,7 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
             if cluster is not None:
                 cluster.close()
         return
-    workers = args.workers or ((os.cpu_count() or 1) if patients > PARALLEL_ABOVE else 1)
+    workers = worker_count(args, patients)
     if workers == 1:
         yield None
         return
@@ -284,17 +300,20 @@ def require_matplotlib() -> None:
         raise UsageError("--report needs matplotlib: pip install 'hospital-sim[report]'") from None
 
 
-def check_memory(patients: int) -> None:
-    """Refuse a run that cannot fit in this machine's memory, before simulating for minutes."""
+def check_memory(scenario: Scenario, workers: int) -> None:
+    """Refuse a run that cannot fit in this machine's memory, before simulating for minutes.
+    Memory is bounded by the largest region times the workers running at once."""
     try:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # not available on this platform
         return
-    needed = 300_000_000 + patients * BYTES_PER_PATIENT
+    region = min(scenario.patients, scenario.max_region_patients)
+    needed = 300_000_000 + region * BYTES_PER_PATIENT * workers
     if needed > available:
         raise UsageError(
-            f"--patients {patients:,} needs about {needed / 1e9:.0f} GB of memory; "
-            f"{available / 1e9:.0f} GB are free: use fewer patients"
+            f"this run needs about {needed / 1e9:.1f} GB of memory ({workers} workers with "
+            f"up to {region:,} patients each); {available / 1e9:.1f} GB are free: use fewer "
+            "--workers or a smaller --max-region-patients"
         )
 
 
@@ -362,7 +381,8 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     scenario = scenario_from_args(args)
     check_outdir(args.outdir, args.export_prefix)
-    check_memory(scenario.patients)
+    if args.dask is None:
+        check_memory(scenario, worker_count(args, scenario.patients))
     names = ["patients", "visits", "billing"]
     names += [] if args.no_continuity else ["continuity"]
     names += ["census"] if args.census else []
@@ -377,57 +397,29 @@ def run(argv: list[str] | None = None) -> int:
         require_matplotlib()
     if args.postgres is not None and args.format == "parquet":
         raise UsageError("--postgres loads the CSV files: use --format csv or both")
+    if args.parts_dir is not None:
+        check_outdir(args.parts_dir, None)
     started = time.perf_counter()
-    with executor_for(args, scenario.patients) as executor:
-        simulation = Simulation(scenario, executor=executor)
-        with progress_bar("regions", simulation.region_count, args.quiet) as advance:
-            simulation.progress = advance
-            simulation.run()
-    tables = simulation.tables()
-    continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
-    summary = build_summary(
-        simulation, tables, run_validation=not args.no_validate, continuity=continuity
-    )
-    extras = {
-        "continuity": continuity,
-        "census": census_table(simulation) if args.census else None,
-        "events": event_log_table(simulation, tables) if args.event_log else None,
-    }
-    written = [*tables.items(), *((n, extras[n]) for n in names[3:])]
-    files = {name: table_file_name(name, args.export_prefix) for name in names}
-    total_rows = sum(len(frame) for _, frame in written)
-    with (
-        staged_output(args.outdir, dataset_file_names(args.export_prefix)) as staging,
-        progress_bar("writing", total_rows, args.quiet, unit="row") as advance,
-    ):
-        done = 0
-        for name, frame in written:
-            if args.format in ("csv", "both"):
-                write_csv(frame, name, staging / files[name], scenario.date_format)
-            if args.format in ("parquet", "both"):
-                parquet = table_file_name(name, args.export_prefix, ".parquet")
-                write_parquet(frame, name, staging / parquet)
-            done += len(frame)
-            if advance:
-                advance(done, total_rows)
-        (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
-        write_json(summary, staging / "validation_summary.json")
-        if args.report:
-            from reporting.report import write_report  # matplotlib is an optional extra
-
-            write_report(staging / "report.html", tables, summary, continuity)
-    if args.duckdb is not None:
-        write_duckdb(args.duckdb, written)
-    if args.postgres is not None:
-        load_postgres(
-            args.postgres,
-            args.pg_schema,
-            {name: args.outdir / files[name] for name in names},
-            args.pg_replace,
+    with parts_folder(args.parts_dir, args.outdir) as folder:
+        options = PartOptions(
+            folder=str(folder),
+            validate=not args.no_validate,
+            census=args.census,
+            events=args.event_log,
         )
+        with executor_for(args, scenario.patients) as executor:
+            simulation = Simulation(scenario, executor=executor, parts=options)
+            with progress_bar("regions", simulation.region_count, args.quiet) as advance:
+                simulation.progress = advance
+                simulation.run()
+        summary = run_summary(simulation)
+        write_outputs(args, simulation, names, summary)
+    if args.postgres is not None:
+        files = {name: args.outdir / table_file_name(name, args.export_prefix) for name in names}
+        load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
     if not args.quiet:
         print(json.dumps(summary, indent=2))
-    rows = summary.get("distributions", {}).get("rows") or {n: len(f) for n, f in tables.items()}
+    rows = {name: sum(r.rows[name] for r in simulation.results) for name in names[:3]}
     print(
         f"wrote {rows['patients']:,} patients, {rows['visits']:,} visits, "
         f"{rows['billing']:,} bills to "
@@ -442,6 +434,73 @@ def run(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     return EXIT_VALIDATION_FAILED if summary["ok"] is False else 0
+
+
+@contextlib.contextmanager
+def parts_folder(parts_dir: Path | None, outdir: Path) -> Iterator[Path]:
+    """A fresh folder for the regions' part files (inside ``--parts-dir``, or beside the
+    output folder), removed when the run ends, whatever happens."""
+    parent = parts_dir if parts_dir is not None else outdir.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.parts.", dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_summary(simulation: Simulation) -> dict:
+    """The summary from the tasks' counts, their IDs offset as in the dataset."""
+    results = simulation.results
+    groups = group_names(results, dataset_names(results))
+    offsets = [(patient_offset, visit_offset) for _, patient_offset, visit_offset, *_ in groups]
+    return summary_from(simulation, [r.table_facts for r in results], offsets)
+
+
+def write_outputs(
+    args: argparse.Namespace, simulation: Simulation, names: list[str], summary: dict
+) -> None:
+    """Assemble every table from the parts into the output folder (and DuckDB), one slice at
+    a time, then the schema, the summary and the report; all or nothing."""
+    scenario, results = simulation.scenario, simulation.results
+    prefix = args.export_prefix
+    total_rows = sum(r.rows[name] for r in results for name in names)
+    duckdb = duckdb_writer(args.duckdb, names) if args.duckdb is not None else None
+    with (
+        staged_output(args.outdir, dataset_file_names(prefix)) as staging,
+        duckdb or contextlib.nullcontext() as insert,
+        progress_bar("writing", total_rows, args.quiet, unit="row") as advance,
+    ):
+        done = 0
+        for name in names:
+            files = TableFiles(
+                name,
+                csv_path=staging / table_file_name(name, prefix)
+                if args.format in ("csv", "both")
+                else None,
+                parquet_path=staging / table_file_name(name, prefix, ".parquet")
+                if args.format in ("parquet", "both")
+                else None,
+                date_format=scenario.date_format,
+            )
+            for rows in table_slices(results, name, simulation.day + 1, scenario.start):
+                files.write(rows)
+                if insert is not None:
+                    insert(name, rows)
+                done += len(rows)
+                if advance:
+                    advance(done, total_rows)
+            files.close()
+        (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
+        write_json(summary, staging / "validation_summary.json")
+        if args.report:
+            from reporting.report import write_report  # matplotlib is an optional extra
+
+            continuity = pd.concat(
+                list(table_slices(results, "continuity", simulation.day + 1, scenario.start)),
+                ignore_index=True,
+            )
+            write_report(staging / "report.html", simulation.tables(), summary, continuity)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -162,11 +162,10 @@ class EventLog:
         self.doctor_left = self.by_type["DoctorLeft"].add
         self.doctor_joined = self.by_type["DoctorJoined"].add
 
-    def pack(self, everything: bool = False) -> None:
-        """Pack the event types whose pending rows fill a block (keeps memory columnar), or
-        every pending row (before the log is handed on)."""
+    def pack(self) -> None:
+        """Pack the event types whose pending rows fill a block (keeps memory columnar)."""
         for store in self.by_type.values():
-            store.pack(1 if everything else store.block_rows)
+            store.pack(store.block_rows)
 
     def columns(self, name: str) -> dict[str, np.ndarray]:
         """The events of one type as columns."""

@@ -107,8 +107,8 @@ def split_state(region: RegionSpec, max_patients: int) -> list[RegionSpec]:
     """The state's region, or, with more than ``max_patients`` patients, as many regions as
     needed: contiguous ranges of its ZIP codes (ZIP prefixes are geographic, so each part is
     an area) of about equal population, each with its share of the patients (largest
-    remainders); at most 100 parts. Parts are keyed ``CA-01``, ``CA-02``, ... and have their own hospitals and
-    doctors: patients never leave their part."""
+    remainders); at most 100 parts. Parts are keyed ``CA-01``, ``CA-02``, ... and have their
+    own hospitals and doctors: patients never leave their part."""
     populated = np.flatnonzero(region.residence_weights > 0)
     parts = min(-(-region.patients // max_patients), len(populated), MAX_PARTS)
     if parts <= 1:
@@ -122,7 +122,8 @@ def split_state(region: RegionSpec, max_patients: int) -> list[RegionSpec]:
     mass = np.array([region.residence_weights[rows].sum() for rows in pieces])
     exact = mass / mass.sum() * region.patients
     patients = np.floor(exact).astype(np.int64)
-    patients[np.argsort(-(exact - patients), kind="stable")[: region.patients - patients.sum()]] += 1
+    short = region.patients - patients.sum()
+    patients[np.argsort(-(exact - patients), kind="stable")[:short]] += 1
     regions = []
     for part, (rows, count) in enumerate(zip(pieces, patients.tolist())):
         if count == 0:

@@ -19,19 +19,17 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 
-import attrs
 import numpy as np
 
 from entities import Doctor, Hospital, Patient
 from sim.calendar import to_datetime64, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
 from sim.events import PLANS, EventLog
-from sim.placement import RegionSpec
 from sim.refdata import MEDICATION, MONITORING, Catalog, Condition, load_catalog
 from sim.rng import UniformPool, stream
 from sim.scenario import Scenario
 from sim.staffing import Staffing
-from sim.world import RegionWorld, build_region
+from sim.world import RegionWorld
 
 NORMAL, MILD, MODERATE, SEVERE = range(4)
 FULL, INCREMENTAL = (PLANS.index(p) for p in ("Full", "Incremental"))
@@ -51,24 +49,6 @@ def severity_of_stay(los: int) -> int:
     if los >= 1:
         return MILD
     return NORMAL
-
-
-@attrs.define(eq=False)
-class FinishedRegion:
-    """A region whose clock has stopped: its world without the SimPy machinery, and its event
-    log. It is all the recorder and the summary read, and it can cross process boundaries."""
-
-    world: RegionWorld
-    log: EventLog
-    next_visit: int
-    declined_episodes: int
-
-
-def run_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarray) -> FinishedRegion:
-    """Build one region, run it to --today and hand back its results (a worker's task)."""
-    region = RegionSimulation(build_region(scenario, spec, insurer_shares), scenario)
-    region.env.run(until=scenario.horizon + 1)
-    return region.finish()
 
 
 class EpisodeCharges:
@@ -117,15 +97,6 @@ class RegionSimulation:
         self.env.process(self.staffing.process(self.env))
         self.env.process(self._onsets())
         self.env.process(self._billing_office())
-
-    def finish(self) -> FinishedRegion:
-        """The region's results; the SimPy processes are dropped, so the clock cannot go on."""
-        world = self.world
-        for hospital in world.hospitals:
-            hospital.rooms = hospital.rooms.summary()
-        frozen = attrs.evolve(world, env=None, patients=[], plan=None)
-        self.log.pack(everything=True)  # arrays, not Python tuples, cross the process boundary
-        return FinishedRegion(frozen, self.log, self.next_visit, self.declined_episodes)
 
     # ----------------------------------------------------------------- processes
 

@@ -9,6 +9,7 @@ tables = simulation.tables()     # patients, visits, billing as pandas DataFrame
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor, as_completed
 from pathlib import Path
@@ -16,12 +17,14 @@ from pathlib import Path
 import attrs
 import pandas as pd
 
+from sim.facts import RegionFacts, region_facts, run_statistics
 from sim.geography import load_zip_table
 from sim.placement import plan_regions
 from sim.population import insurer_pool
-from sim.processes import FinishedRegion, RegionSimulation, run_region
+from sim.processes import RegionSimulation
 from sim.refdata import load_names
 from sim.scenario import Scenario
+from sim.tasks import GroupResult, PartOptions, group_regions, group_task
 from sim.world import build_region
 from sim.zip_pool import PoolError, PoolReport, load_zip_pool
 
@@ -42,15 +45,23 @@ class SimulationState:
 
 
 class Simulation:
-    """A whole run: one region per state, each with its own SimPy clock and event log.
+    """A whole run: one region per state (or per part of a large state), each with its own
+    SimPy clock and event log.
 
     By default the regions live in this process and the clock can be stepped (``run(until)``
     again and again). With an ``executor`` (a ``concurrent.futures`` executor: a process pool,
-    or a Dask client's executor) each region is built and run to ``--today`` as a task in a
-    worker, which sends back only the region's results; the output is the same either way.
+    or a Dask client's executor) or with ``parts`` (``PartOptions``), each region is a task:
+    built, run to ``--today`` and recorded into part files in a worker (or here, one region
+    at a time, without an executor), which sends back only counts and facts. The tables are
+    the same either way.
     """
 
-    def __init__(self, scenario: Scenario, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        executor: Executor | None = None,
+        parts: PartOptions | None = None,
+    ) -> None:
         self.scenario = scenario
         self.pool_report: PoolReport | None = None
         if scenario.zip_pool_file is not None:
@@ -73,9 +84,16 @@ class Simulation:
                 f"fewer than the {hospitals_needed} hospitals this run needs"
             )
         self.executor = executor
-        self._tasks = [(spec, shares) for spec in specs]
-        self.regions: list[RegionSimulation | FinishedRegion] = []
-        if executor is None:
+        self._specs = specs
+        self._shares = shares
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        if parts is None and executor is not None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="hospital-sim-parts.")
+            parts = PartOptions(folder=self._scratch.name)
+        self.parts = parts
+        self.results: list[GroupResult] = []  # task mode: groups of regions in key order
+        self.regions: list[RegionSimulation] = []
+        if parts is None:
             self.regions = [
                 RegionSimulation(build_region(scenario, spec, shares), scenario) for spec in specs
             ]
@@ -84,8 +102,14 @@ class Simulation:
 
     @property
     def region_count(self) -> int:
-        """How many regions the run has (states, or one in single-hospital mode)."""
-        return len(self._tasks)
+        """How many regions the run has (states or parts of states, or one in single-hospital
+        mode)."""
+        return len(self._specs)
+
+    @property
+    def runs_tasks(self) -> bool:
+        """Whether regions run as tasks that write part files (no stepping of the clock)."""
+        return self.parts is not None
 
     def run(self, until: dt.date | int | None = None) -> Simulation:
         """Advance every region's clock through day ``until`` (a date or a simulation day;
@@ -100,7 +124,7 @@ class Simulation:
             raise ValueError(
                 f"run(until={until}) lies outside {self.scenario.start}..{self.scenario.today}"
             )
-        if self.executor is not None:
+        if self.runs_tasks:
             self._run_tasks(day)
             return self
         for done, region in enumerate(self.regions, start=1):
@@ -112,22 +136,32 @@ class Simulation:
         return self
 
     def _run_tasks(self, day: int) -> None:
-        """Run every region as a task of the executor, largest first (results keyed by region,
+        """Run every group of regions as a task, largest first (results are keyed by region,
         so the order in which tasks finish does not matter)."""
         if day != self.scenario.horizon:
-            raise ValueError("regions run by an executor go to --today in one go: no stepping")
-        if self.regions:
+            raise ValueError("regions run as tasks go to --today in one go: no stepping")
+        if self.results:
             return
-        tasks = sorted(self._tasks, key=lambda task: (-task[0].patients, task[0].key))
-        futures = [
-            self.executor.submit(run_region, self.scenario, spec, shares) for spec, shares in tasks
+        scenario = self.scenario
+        groups = group_regions(self._specs, scenario.patients, scenario.max_region_patients)
+        groups.sort(key=lambda group: -sum(spec.patients for spec in group))  # largest first
+        arguments = [
+            (scenario, group, self._shares, self.insurers, self.zips, self.parts)
+            for group in groups
         ]
+        if self.executor is None:
+            outcomes = (group_task(*task) for task in arguments)
+        else:
+            futures = [self.executor.submit(group_task, *task) for task in arguments]
+            outcomes = (future.result() for future in as_completed(futures))
         finished = []
-        for done, future in enumerate(as_completed(futures), start=1):
-            finished.append(future.result())
+        regions_done = 0
+        for result in outcomes:
+            finished.append(result)
+            regions_done += len(result.facts)
             if self.progress:
-                self.progress(done, len(futures))
-        self.regions = sorted(finished, key=lambda region: region.world.key)
+                self.progress(regions_done, len(self._specs))
+        self.results = sorted(finished, key=lambda result: result.facts[0].key)
         self.day = day
 
     @property
@@ -137,8 +171,19 @@ class Simulation:
             raise RuntimeError("the simulation has not run yet: call run() first")
         return self.scenario.start + dt.timedelta(days=self.day)
 
+    def facts(self) -> list[RegionFacts]:
+        """Each region's places, staff and event counts at the last day run, in key order."""
+        if self.runs_tasks:
+            return [facts for result in self.results for facts in result.facts]
+        regions = sorted(self.regions, key=lambda r: r.world.key)
+        return [region_facts(region, self.day) for region in regions]
+
     def tables(self):
         """The patients, visits and billing tables as of the last day run."""
+        if self.runs_tasks:
+            from reporting.assembly import tables_from_parts
+
+            return tables_from_parts(self.results)
         from reporting.recorder import record
 
         return record(self)
@@ -148,30 +193,24 @@ class Simulation:
         rows = []
         doctors = {"on_duty": 0, "absent": 0, "departed": 0}
         admitted = waiting = open_bills = 0
-        for region in sorted(self.regions, key=lambda r: r.world.key):
-            for hospital in region.world.hospitals:
+        for region in self.facts():
+            for hospital in region.hospitals:
                 rows.append(
                     {
-                        "region": region.world.key,
+                        "region": region.key,
                         "hospital": hospital.name,
-                        "rooms": hospital.rooms.capacity,
-                        "occupied_rooms": hospital.rooms.occupied,
+                        "rooms": hospital.rooms,
+                        "occupied_rooms": hospital.occupied,
                         "admissions": hospital.admissions,
                         "discharges": hospital.discharges,
                         "diversions": hospital.diversions,
                     }
                 )
-            for doctor in region.world.doctors:
-                if not doctor.active:
-                    doctors["departed"] += 1
-                elif doctor.on_duty(max(self.day, 0)):
-                    doctors["on_duty"] += 1
-                else:
-                    doctors["absent"] += 1
-            admitted += sum(h.rooms.occupied for h in region.world.hospitals)
-            waiting += sum(h.rooms.waiting for h in region.world.hospitals)
-            counts = region.log.counts()
-            open_bills += counts["BillIssued"] - counts["PaymentMade"]
+                admitted += hospital.occupied
+                waiting += hospital.waiting
+            for status, count in region.doctors.items():
+                doctors[status] += count
+            open_bills += region.events["BillIssued"] - region.events["PaymentMade"]
         return SimulationState(
             day=self.day,
             date=self.as_of,
@@ -184,20 +223,4 @@ class Simulation:
 
     def statistics(self) -> dict:
         """Counts from the simulation itself (not derivable from the exported tables)."""
-        events: dict[str, int] = {}
-        for region in self.regions:
-            for name, count in region.log.counts().items():
-                events[name] = events.get(name, 0) + count
-        return {
-            "regions": len(self.regions),
-            "hospitals": sum(len(r.world.hospitals) for r in self.regions),
-            "doctors": sum(len(r.world.doctors) for r in self.regions),
-            "rooms": sum(h.rooms.capacity for r in self.regions for h in r.world.hospitals),
-            "peak_room_occupancy": max(
-                (h.rooms.peak / h.rooms.capacity for r in self.regions for h in r.world.hospitals),
-                default=0.0,
-            ),
-            "stays_open_at_horizon": events.get("Admitted", 0) - events.get("Discharged", 0),
-            "episodes_declined_by_caps": sum(r.declined_episodes for r in self.regions),
-            "events": events,
-        }
+        return run_statistics(self.facts())

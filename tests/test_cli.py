@@ -97,14 +97,14 @@ def test_no_validate_skips_the_checks(tmp_path):
 def test_a_failed_rule_check_exits_3_and_still_writes(tmp_path, monkeypatch):
     import reporting.summary
 
-    real = reporting.summary.validate
+    real = reporting.summary.merge_validation
 
     def failing(*args, **kwargs):
         result = real(*args, **kwargs)
         result["checks"]["overlapping_stays"] = 1
         return result | {"violations": 1, "ok": False}
 
-    monkeypatch.setattr(reporting.summary, "validate", failing)
+    monkeypatch.setattr(reporting.summary, "merge_validation", failing)
     assert main(["--patients", "20", *TODAY, "--outdir", str(tmp_path), "--quiet"]) == 3
     assert (tmp_path / "visits.csv").exists()
 
@@ -124,7 +124,7 @@ BAD_INPUTS = [
     (["--today", "0001-01-01"], "--today"),
     (["--today", "9999-12-31"], "--today"),
     (["--start", "1850-01-01", "--today", "1850-06-01"], "--today"),
-    (["--patients", "50000000"], "memory"),
+    (["--patients", "50000000", "--max-region-patients", "100000", "--workers", "999"], "memory"),
 ]
 
 

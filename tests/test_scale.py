@@ -1,4 +1,4 @@
-"""Regions run in parallel processes or on a Dask cluster give the very same files; Parquet."""
+"""Tasks run in parallel processes or on a Dask cluster give the very same files; Parquet."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 
 from sim.cli import main
 
-ARGS = ["--patients", "1500", "--seed", "12", "--today", "2025-06-30", "--quiet"]
+# small regions: large states are split and regions are grouped into many tasks
+ARGS = ["--patients", "1500", "--seed", "12", "--today", "2025-06-30", "--quiet",
+        "--max-region-patients", "150"]  # fmt: skip
 FILES = ("patients.csv", "visits.csv", "billing.csv", "continuity.csv", "validation_summary.json")
 
 

@@ -14,16 +14,14 @@ def test_a_failure_while_writing_keeps_the_older_dataset(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main([*ARGS, "--outdir", str(out), "--seed", "1"]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = reporting.writers.write_csv
-    calls = []
 
-    def fail_on_second_table(frame, table, path, date_format):
-        calls.append(table)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        real(frame, table, path, date_format)
+    class FailingOnSecondTable(reporting.writers.TableFiles):
+        def write(self, frame):
+            if self.table == "visits":
+                raise OSError("disk full")
+            super().write(frame)
 
-    monkeypatch.setattr("sim.cli.write_csv", fail_on_second_table)
+    monkeypatch.setattr("sim.cli.TableFiles", FailingOnSecondTable)
     assert main([*ARGS, "--outdir", str(out), "--seed", "2"]) == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left

@@ -1,0 +1,73 @@
+"""A region's part files: its rows in its own numbering, written by the task that ran it.
+
+Parts are Arrow IPC (Feather v2) files, LZ4-compressed: typed, fast to write and read, and
+readable by any Arrow tool. One folder per region, named by its key, under the run's parts
+folder; that folder must be visible to every worker (shared storage on a cluster).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+
+PART_SUFFIX = ".arrow"
+
+
+def part_path(folder: Path | str, table: str) -> Path:
+    """Where a region's part of ``table`` lives in the region's ``folder``."""
+    return Path(folder) / f"{table}{PART_SUFFIX}"
+
+
+def write_part(frame: pd.DataFrame, folder: Path | str, table: str) -> None:
+    """Write one region's rows of ``table`` (written whole, then renamed into place)."""
+    path = part_path(folder, table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    feather.write_feather(arrow, str(partial), compression="lz4")
+    partial.replace(path)
+
+
+def read_part(folder: Path | str, table: str) -> pd.DataFrame:
+    """One region's rows of ``table``, with the types it was written with."""
+    return feather.read_table(str(part_path(folder, table)), memory_map=False).to_pandas()
+
+
+WINDOW_DAYS = 7  # day-ordered tables (census, events) are assembled a week at a time
+
+
+def window_count(days: int) -> int:
+    """How many windows cover simulation days 0 .. days - 1."""
+    return max(1, -(-days // WINDOW_DAYS))
+
+
+def write_windowed_part(frame: pd.DataFrame, day: np.ndarray, days: int, folder, table) -> None:
+    """Write a day-ordered part (rows sorted by ``day``) as one record batch per window of
+    ``WINDOW_DAYS`` days, so the final step can read every region's rows of one window."""
+    path = part_path(folder, table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    bounds = np.searchsorted(day, np.arange(window_count(days) + 1) * WINDOW_DAYS)
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.ipc.new_file(str(partial), arrow.schema, options=options) as writer:
+        for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            rows = arrow.slice(low, high - low).combine_chunks()
+            batches = rows.to_batches()
+            writer.write_batch(batches[0] if batches else _empty_batch(arrow.schema))
+    partial.replace(path)
+
+
+def read_part_windows(folder: Path | str, table: str, windows: range) -> pd.DataFrame:
+    """One task's rows of a windowed ``table`` in the given windows."""
+    with pa.ipc.open_file(str(part_path(folder, table))) as reader:
+        batches = [reader.get_batch(window) for window in windows]
+        return pa.Table.from_batches(batches, schema=reader.schema).to_pandas()
+
+
+def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)

@@ -1,0 +1,106 @@
+"""What a run's summary and ``Simulation.state()`` need from a region, without its event log.
+
+A region run as a task in a worker sends back only these facts (and writes its rows to part
+files); a region living in this process gives the same facts on demand. Either way the
+statistics are computed by the functions here, so they do not depend on where regions ran.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import attrs
+
+from sim.events import SWITCH_REASONS
+
+
+@attrs.frozen
+class HospitalFacts:
+    """One hospital's place, rooms and flows as of the last day run."""
+
+    name: str
+    state: str
+    zipcode: str
+    rooms: int
+    peak_occupied: int
+    occupied: int
+    waiting: int
+    admissions: int
+    discharges: int
+    diversions: int
+
+
+@attrs.frozen
+class RegionFacts:
+    """One region's places, staff and event counts as of the last day run."""
+
+    key: str
+    hospitals: list[HospitalFacts]
+    doctor_names: list[str]  # every doctor who worked in the region, in hiring order
+    doctors: dict[str, int]  # on_duty / absent / departed
+    events: dict[str, int]  # events per type
+    switch_reasons: dict[str, int]
+    declined_episodes: int
+
+
+def region_facts(region, day: int) -> RegionFacts:
+    """The facts of a region (a running ``RegionSimulation`` or a finished one) on ``day``."""
+    world, log = region.world, region.log
+    doctors = {"on_duty": 0, "absent": 0, "departed": 0}
+    for doctor in world.doctors:
+        if not doctor.active:
+            doctors["departed"] += 1
+        elif doctor.on_duty(max(day, 0)):
+            doctors["on_duty"] += 1
+        else:
+            doctors["absent"] += 1
+    reasons = Counter(SWITCH_REASONS[c] for c in log.columns("ProviderSwitched")["reason"].tolist())
+    return RegionFacts(
+        key=world.key,
+        hospitals=[
+            HospitalFacts(
+                name=h.name,
+                state=h.state,
+                zipcode=h.zipcode,
+                rooms=h.rooms.capacity,
+                peak_occupied=h.rooms.peak,
+                occupied=h.rooms.occupied,
+                waiting=h.rooms.waiting,
+                admissions=h.admissions,
+                discharges=h.discharges,
+                diversions=h.diversions,
+            )
+            for h in world.hospitals
+        ],
+        doctor_names=[d.name for d in world.doctors],
+        doctors=doctors,
+        events=log.counts(),
+        switch_reasons={reason: reasons.get(reason, 0) for reason in SWITCH_REASONS},
+        declined_episodes=region.declined_episodes,
+    )
+
+
+def run_statistics(regions: list[RegionFacts]) -> dict:
+    """Counts from the simulation itself (not derivable from the exported tables)."""
+    events: Counter = Counter()
+    for region in regions:
+        events.update(region.events)
+    hospitals = [h for region in regions for h in region.hospitals]
+    return {
+        "regions": len(regions),
+        "hospitals": len(hospitals),
+        "doctors": sum(len(region.doctor_names) for region in regions),
+        "rooms": sum(h.rooms for h in hospitals),
+        "peak_room_occupancy": max((h.peak_occupied / h.rooms for h in hospitals), default=0.0),
+        "stays_open_at_horizon": events.get("Admitted", 0) - events.get("Discharged", 0),
+        "episodes_declined_by_caps": sum(region.declined_episodes for region in regions),
+        "events": {name: events[name] for name in regions[0].events} if regions else {},
+    }
+
+
+def switch_reason_counts(regions: list[RegionFacts]) -> dict[str, int]:
+    """How many ProviderSwitched events each reason produced."""
+    total: Counter = Counter()
+    for region in regions:
+        total.update(region.switch_reasons)
+    return {reason: total.get(reason, 0) for reason in SWITCH_REASONS}

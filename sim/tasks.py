@@ -1,0 +1,115 @@
+"""Regions as tasks: build a group of regions, run them to ``--today``, record them, write
+their part files and send back only counts and facts (the worker side of a parallel or
+distributed run).
+
+A task's result does not depend on where or when it ran: everything it draws comes from
+random streams named by each region's key, and its rows are numbered within the group (the
+final step adds the dataset's ID offsets and names, in region-key order). Small neighbouring
+regions share a task, so that per-task costs do not dominate small runs; how regions are
+grouped never changes the dataset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from reporting.census import group_census
+from reporting.continuity import continuity_table
+from reporting.eventlog import group_events
+from reporting.parts import write_part, write_windowed_part
+from reporting.recorder import record_regions
+from reporting.summary import TableFacts, table_facts
+from sim.facts import RegionFacts, region_facts
+from sim.geography import ZipTable
+from sim.placement import RegionSpec
+from sim.processes import RegionSimulation
+from sim.scenario import Scenario
+from sim.world import build_region
+
+TASKS_PER_RUN = 16  # a large run is cut into at least this many tasks (if it has the regions)
+MIN_TASK_PATIENTS = 2_000  # regions are grouped up to at least this many patients per task
+
+
+@attrs.frozen
+class PartOptions:
+    """Where parts go and which optional tables the run writes."""
+
+    folder: str  # the run's parts folder (shared storage for a cluster)
+    validate: bool = True
+    census: bool = False
+    events: bool = False
+
+
+@attrs.frozen
+class GroupResult:
+    """What a task sends back: its regions' facts (in key order), row counts and summary
+    counts; the rows themselves are in ``folder``."""
+
+    facts: list[RegionFacts]
+    rows: dict[str, int]
+    table_facts: TableFacts
+    folder: str
+
+
+def group_regions(
+    specs: list[RegionSpec], patients: int, max_region: int
+) -> list[list[RegionSpec]]:
+    """Consecutive regions in key order, packed into tasks of up to a target size that depends
+    only on the run (never on the number of workers)."""
+    target = min(max_region, max(MIN_TASK_PATIENTS, patients // TASKS_PER_RUN))
+    groups: list[list[RegionSpec]] = []
+    size = 0
+    for spec in sorted(specs, key=lambda s: s.key):
+        if groups and size + spec.patients <= target:
+            groups[-1].append(spec)
+            size += spec.patients
+        else:
+            groups.append([spec])
+            size = spec.patients
+    return groups
+
+
+def group_task(
+    scenario: Scenario,
+    specs: list[RegionSpec],
+    insurer_shares: np.ndarray,
+    insurers: list[str],
+    zips: ZipTable,
+    options: PartOptions,
+) -> GroupResult:
+    """Build a group of regions, run them to --today, write their parts, return counts."""
+    day = scenario.horizon
+    regions = []
+    for spec in specs:
+        region = RegionSimulation(build_region(scenario, spec, insurer_shares), scenario)
+        region.env.run(until=day + 1)
+        regions.append(region)
+    folder = Path(options.folder) / specs[0].key
+    tables = record_regions(regions, scenario, insurers, day)
+    continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
+    facts = table_facts(tables, continuity, scenario, scenario.today, zips, options.validate)
+    written = {**dict(tables.items()), "continuity": continuity}
+    for name, frame in written.items():
+        write_part(frame, folder, name)
+    rows = {name: len(frame) for name, frame in written.items()}
+    days = day + 1
+    if options.census:
+        census = group_census(regions, days, scenario.start)
+        census_day = census["date"].to_numpy().astype("datetime64[D]") - np.datetime64(
+            scenario.start, "D"
+        )
+        write_windowed_part(census, census_day.astype(np.int64), days, folder, "census")
+        rows["census"] = len(census)
+    if options.events:
+        events = group_events(regions, tables.keys, scenario.start, insurers)
+        write_windowed_part(events, events["day"].to_numpy(), days, folder, "events")
+        rows["events"] = len(events)
+    return GroupResult(
+        facts=[region_facts(region, day) for region in regions],
+        rows=rows,
+        table_facts=facts,
+        folder=str(folder),
+    )
