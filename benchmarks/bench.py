@@ -69,41 +69,45 @@ def one_run(patients: int, outdir: Path, workers: int, extra: list[str]) -> tupl
 
 
 def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
-    """Seconds per phase of one in-process, one-worker run along the command line's path,
-    and the event and row counts."""
-    from sim.cli import build_parser, parts_folder, run_summary, scenario_from_args, write_outputs
-    from sim.simulation import Simulation
-    from sim.tasks import PartOptions
+    """Seconds per phase of one in-process, one-worker run of the command line's path, and
+    the event and row counts. Tasks and writing interleave; each is timed where it runs."""
+    import reporting.assembly
+    import sim.simulation
+    from sim.cli import build_parser, scenario_from_args, simulate_and_write
 
     args = build_parser().parse_args(
-        ["--patients", str(patients), "--today", TODAY, "--outdir", str(outdir), "--quiet", *extra]
-    )
-    scenario = scenario_from_args(args)
+        ["--patients", str(patients), "--today", TODAY, "--outdir", str(outdir), "--quiet",
+         "--workers", "1", *extra]
+    )  # fmt: skip
     names = ["patients", "visits", "billing", "continuity"]
     names += ["census"] if args.census else []
     names += ["events"] if args.event_log else []
-    clock = time.perf_counter()
-    marks = {}
+    tasks, writing = "tasks (build, simulate, record, validate, write parts)", "write tables"
+    spent = {tasks: 0.0, writing: 0.0}
 
-    def mark(name):
-        nonlocal clock
-        now = time.perf_counter()
-        marks[name] = now - clock
-        clock = now
+    def timed(function, label):
+        def run(*arguments, **keywords):
+            clock = time.perf_counter()
+            try:
+                return function(*arguments, **keywords)
+            finally:
+                spent[label] += time.perf_counter() - clock
 
-    with parts_folder(None, outdir) as folder:
-        options = PartOptions(str(folder), census=args.census, events=args.event_log)
-        simulation = Simulation(scenario, parts=options)
-        mark("plan")
-        simulation.run()
-        mark("tasks (build, simulate, record, validate, write parts)")
-        summary = run_summary(simulation)
-        mark("merge summary")
-        write_outputs(args, simulation, names, summary)
-        mark("assemble and write files")
-    marks["events"] = sum(simulation.statistics()["events"].values())
-    marks["rows"] = sum(r.rows[n] for r in simulation.results for n in names)
-    return marks
+        return run
+
+    task, add = sim.simulation.group_task, reporting.assembly.RegionTablesWriter.add
+    sim.simulation.group_task = timed(task, tasks)
+    reporting.assembly.RegionTablesWriter.add = timed(add, writing)
+    try:
+        clock = time.perf_counter()
+        simulation, _ = simulate_and_write(args, scenario_from_args(args), names)
+        total = time.perf_counter() - clock
+    finally:
+        sim.simulation.group_task, reporting.assembly.RegionTablesWriter.add = task, add
+    spent["plan, day-ordered tables, summary"] = total - sum(spent.values())
+    spent["events"] = sum(simulation.statistics()["events"].values())
+    spent["rows"] = sum(r.rows[n] for r in simulation.results for n in names)
+    return spent
 
 
 def main() -> None:

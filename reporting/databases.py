@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from reporting.schema import DATE_COLUMNS
 from reporting.sql import schema_sql
+from reporting.writers import as_arrow
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -27,9 +28,9 @@ class DatabaseError(Exception):
     """A database load was refused or failed; the message is one line for the user."""
 
 
-def _arrow(frame: pd.DataFrame, table: str) -> pa.Table:
+def _arrow(rows: pd.DataFrame | pa.Table, table: str) -> pa.Table:
     """The table with dates as SQL dates and categories as text."""
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = as_arrow(rows)
     columns = []
     for name, column in zip(arrow.column_names, arrow.columns):
         if name in DATE_COLUMNS.get(table, ()):
@@ -41,7 +42,9 @@ def _arrow(frame: pd.DataFrame, table: str) -> pa.Table:
 
 
 @contextlib.contextmanager
-def duckdb_writer(path: Path, tables: list[str]) -> Iterator[Callable[[str, pd.DataFrame], None]]:
+def duckdb_writer(
+    path: Path, tables: list[str]
+) -> Iterator[Callable[[str, pd.DataFrame | pa.Table], None]]:
     """A DuckDB database file with ``tables``, their types and constraints, filled by calling
     the yielded ``insert(table, rows)`` with slices in load order (patients first). The file
     appears only when the block ends without error."""
@@ -60,8 +63,8 @@ def duckdb_writer(path: Path, tables: list[str]) -> Iterator[Callable[[str, pd.D
         with duckdb.connect(partial) as connection:
             connection.execute(schema_sql(sorted(tables, key=LOAD_ORDER.index), dialect="duckdb"))
 
-            def insert(name: str, frame: pd.DataFrame) -> None:
-                data = _arrow(frame, name)  # noqa: F841 - read by DuckDB's replacement scan
+            def insert(name: str, rows: pd.DataFrame | pa.Table) -> None:
+                data = _arrow(rows, name)  # noqa: F841 - read by DuckDB's replacement scan
                 connection.execute(f"INSERT INTO {name} SELECT * FROM data")
 
             yield insert

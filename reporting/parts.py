@@ -32,9 +32,10 @@ def write_part(frame: pd.DataFrame, folder: Path | str, table: str) -> None:
     partial.replace(path)
 
 
-def read_part(folder: Path | str, table: str) -> pd.DataFrame:
-    """One region's rows of ``table``, with the types it was written with."""
-    return feather.read_table(str(part_path(folder, table)), memory_map=False).to_pandas()
+def read_part(folder: Path | str, table: str) -> pa.Table:
+    """One task's rows of ``table`` as Arrow, with the types it was written with (its pandas
+    metadata brings back the same frame with ``to_pandas()``)."""
+    return feather.read_table(str(part_path(folder, table)), memory_map=False)
 
 
 WINDOW_DAYS = 7  # day-ordered tables (census, events) are assembled a week at a time

@@ -57,42 +57,29 @@ def unique_labels(labels_by_region: list[list[str]], regions: list[str]) -> list
     """Make names unique across regions: a name already used by an earlier region gets the
     region in parentheses (regions are visited in key order, so the result is stable)."""
     seen: set[str] = set()
-    result = []
-    for labels, region in zip(labels_by_region, regions):
-        fixed = []
-        for label in labels:
-            candidate = label if label not in seen else f"{label} ({region})"
-            suffix = 2
-            while candidate in seen:
-                candidate = f"{label} ({region} {suffix})"
-                suffix += 1
-            seen.add(candidate)
-            fixed.append(candidate)
-        result.append(fixed)
-    return result
+    return [_unique(labels, region, seen) for labels, region in zip(labels_by_region, regions)]
+
+
+def _unique(labels: list[str], region: str, seen: set[str]) -> list[str]:
+    fixed = []
+    for label in labels:
+        candidate = label if label not in seen else f"{label} ({region})"
+        suffix = 2
+        while candidate in seen:
+            candidate = f"{label} ({region} {suffix})"
+            suffix += 1
+        seen.add(candidate)
+        fixed.append(candidate)
+    return fixed
 
 
 def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
 
 
-def region_labels(region) -> tuple[list[str], list[str]]:
-    """The region's doctor and hospital names, made unique within the region."""
-    key = region.world.key
-    doctors = unique_labels([[d.name for d in region.world.doctors]], [key])[0]
-    hospitals = unique_labels([[h.name for h in region.world.hospitals]], [key])[0]
-    return doctors, hospitals
-
-
-def region_tables(region, scenario, insurers: list[str], last_day: int) -> Tables:
-    """One region's tables as of simulation day ``last_day``, numbered from 1 within the
-    region, with the region's own doctor and hospital names (``globalize`` turns them into
-    the dataset's). Patients never cross regions, so every row of a visit's or bill's patient
-    is in the same region's tables."""
-    catalog = load_catalog()
-    blood_labels = load_demography().blood_types.labels
-    start = to_datetime64(scenario.start)
-    as_of = scenario.start + dt.timedelta(days=last_day)
+def _region_columns(region, last_day: int) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
+    """One region's rows as columns numbered from 1 within the region (doctors and hospitals
+    as the region's codes), and its maps from local patients and visits to those numbers."""
     world, log = region.world, region.log
     registry, zips = world.registry, world.zips
     registered = log.columns("PatientRegistered")["patient"]
@@ -165,79 +152,7 @@ def region_tables(region, scenario, insurers: list[str], last_day: int) -> Table
         "total_charge": issued["total"][in_tables],
     }
 
-    doctors, hospitals = region_labels(region)
-    patients_frame = _patients_frame(patients, insurers, blood_labels, as_of)
-    return Tables(
-        patients=patients_frame,
-        visits=_visits_frame(
-            visits,
-            catalog,
-            start,
-            patients_frame,
-            doctors,
-            hospitals,
-            [h.state for h in world.hospitals],
-            [h.zipcode for h in world.hospitals],
-        ),
-        billing=_billing_frame(bills, start, last_day),
-        keys=[RegionKeys(world.key, patient_ids, visit_ids, doctors, hospitals)],
-    )
-
-
-def globalize(
-    tables: Tables,
-    patient_offset: int,
-    visit_offset: int,
-    doctor_names: list[str],
-    hospital_names: list[str],
-) -> Tables:
-    """A region's tables with the dataset's IDs (offsets added) and the dataset's doctor and
-    hospital names (the region's names renamed, in the same order)."""
-    frames = {
-        name: globalize_table(
-            name, frame, patient_offset, visit_offset, doctor_names, hospital_names
-        )
-        for name, frame in tables.items()
-    }
-    keys = [
-        RegionKeys(
-            key.key,
-            np.where(key.patient_ids >= 0, key.patient_ids + patient_offset, -1),
-            np.where(key.visit_ids >= 0, key.visit_ids + visit_offset, -1),
-            doctor_names,
-            hospital_names,
-        )
-        for key in tables.keys
-    ]
-    return Tables(**frames, keys=keys)
-
-
-ID_OFFSETS = {  # which offset each ID column of a region's tables gets
-    "patients": {"patient_id": "patient"},
-    "visits": {"visit_id": "visit", "patient_id": "patient"},
-    "billing": {"billing_id": "visit", "visit_id": "visit", "patient_id": "patient"},
-    "continuity": {"patient_id": "patient"},
-}
-
-
-def globalize_table(
-    table: str,
-    frame: pd.DataFrame,
-    patient_offset: int,
-    visit_offset: int,
-    doctor_names: list[str],
-    hospital_names: list[str],
-) -> pd.DataFrame:
-    """One of a region's tables (patients, visits, billing, continuity) with the dataset's
-    IDs and names."""
-    frame = frame.copy()
-    offsets = {"patient": patient_offset, "visit": visit_offset}
-    for column, kind in ID_OFFSETS[table].items():
-        frame[column] += offsets[kind]
-    if table == "visits":
-        frame["doctor"] = frame["doctor"].cat.rename_categories(doctor_names)
-        frame["hospital"] = frame["hospital"].cat.rename_categories(hospital_names)
-    return frame
+    return patients, visits, bills, patient_ids, visit_ids
 
 
 def concatenate(parts: list[Tables]) -> Tables:
@@ -267,54 +182,112 @@ def record(simulation) -> Tables:
 def record_regions(regions: list, scenario, insurers: list[str], last_day: int) -> Tables:
     """The tables of ``regions`` (in key order) numbered together from 1, with names made
     unique across them; ``keys`` holds one entry per region."""
-    local = [region_tables(region, scenario, insurers, last_day) for region in regions]
-    names = DatasetNames.of(
-        [r.world.key for r in regions],
-        [[d.name for d in r.world.doctors] for r in regions],
-        [[h.name for h in r.world.hospitals] for r in regions],
-        [len(t.patients) for t in local],
-        [len(t.visits) for t in local],
+    catalog = load_catalog()
+    blood_labels = load_demography().blood_types.labels
+    start = to_datetime64(scenario.start)
+    as_of = scenario.start + dt.timedelta(days=last_day)
+    columns = [_region_columns(region, last_day) for region in regions]
+    numbering = Numbering()
+    all_doctors: list[str] = []
+    all_hospitals: list[str] = []
+    keys = []
+    for region, (patients, visits, bills, patient_ids, visit_ids) in zip(regions, columns):
+        numbers = numbering.region(
+            region.world.key,
+            [d.name for d in region.world.doctors],
+            [h.name for h in region.world.hospitals],
+            len(patients["patient_id"]),
+            len(visits["visit_id"]),
+        )
+        patient_offset, visit_offset = numbers.patient_offset, numbers.visit_offset
+        doctor_offset, hospital_offset = len(all_doctors), len(all_hospitals)
+        for part, shifts in (
+            (patients, {"patient_id": patient_offset}),
+            (
+                visits,
+                {
+                    "visit_id": visit_offset,
+                    "patient_id": patient_offset,
+                    "doctor": doctor_offset,
+                    "hospital": hospital_offset,
+                },
+            ),
+            (bills, {"visit_id": visit_offset, "patient_id": patient_offset}),
+        ):
+            for column, shift in shifts.items():
+                part[column] = part[column] + shift
+        keys.append(
+            RegionKeys(
+                region.world.key,
+                np.where(patient_ids >= 0, patient_ids + patient_offset, -1),
+                np.where(visit_ids >= 0, visit_ids + visit_offset, -1),
+                numbers.doctors,
+                numbers.hospitals,
+            )
+        )
+        all_doctors += numbers.doctors
+        all_hospitals += numbers.hospitals
+
+    def joined(which: int) -> dict:
+        parts = [c[which] for c in columns]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    patients_frame = _patients_frame(joined(0), insurers, blood_labels, as_of)
+    every_hospital = [h for r in regions for h in r.world.hospitals]
+    return Tables(
+        patients=patients_frame,
+        visits=_visits_frame(
+            joined(1),
+            catalog,
+            start,
+            patients_frame,
+            all_doctors,
+            all_hospitals,
+            [h.state for h in every_hospital],
+            [h.zipcode for h in every_hospital],
+        ),
+        billing=_billing_frame(joined(2), start, last_day),
+        keys=keys,
     )
-    return concatenate([globalize(tables, *names.region(i)) for i, tables in enumerate(local)])
 
 
 @attrs.frozen
-class DatasetNames:
-    """Where each region's IDs start and what its doctors and hospitals are called in the
-    dataset, regions in key order."""
+class RegionNumbers:
+    """Where a region's IDs start, its position among regions, and what its doctors and
+    hospitals are called in the dataset."""
 
-    patient_offsets: list[int]
-    visit_offsets: list[int]
-    doctors: list[list[str]]
-    hospitals: list[list[str]]
+    index: int
+    patient_offset: int
+    visit_offset: int
+    doctors: list[str]
+    hospitals: list[str]
 
-    @classmethod
-    def of(
-        cls,
-        keys: list[str],
-        doctors: list[list[str]],
-        hospitals: list[list[str]],
-        patients: list[int] | None = None,
-        visits: list[int] | None = None,
-    ) -> DatasetNames:
-        """From each region's key, own names and (optionally) its patient and visit counts."""
-        patients = patients or [0] * len(keys)
-        visits = visits or [0] * len(keys)
-        return cls(
-            patient_offsets=np.concatenate([[0], np.cumsum(patients)[:-1]]).astype(int).tolist(),
-            visit_offsets=np.concatenate([[0], np.cumsum(visits)[:-1]]).astype(int).tolist(),
-            doctors=unique_labels(doctors, keys),
-            hospitals=unique_labels(hospitals, keys),
+
+class Numbering:
+    """The dataset's IDs and names, handed out to regions one at a time in key order: a
+    region's IDs follow the rows of the regions before it, and a doctor or hospital name
+    already used by an earlier region gets the region in parentheses (``unique_labels``)."""
+
+    def __init__(self) -> None:
+        self.regions = self.patients = self.visits = 0
+        self._doctors: set[str] = set()
+        self._hospitals: set[str] = set()
+
+    def region(
+        self, key: str, doctors: list[str], hospitals: list[str], patients: int, visits: int
+    ) -> RegionNumbers:
+        """The next region's numbers; it has ``patients`` and ``visits`` rows."""
+        numbers = RegionNumbers(
+            index=self.regions,
+            patient_offset=self.patients,
+            visit_offset=self.visits,
+            doctors=_unique(doctors, key, self._doctors),
+            hospitals=_unique(hospitals, key, self._hospitals),
         )
-
-    def region(self, index: int) -> tuple[int, int, list[str], list[str]]:
-        """``globalize``'s arguments for the region at ``index``."""
-        return (
-            self.patient_offsets[index],
-            self.visit_offsets[index],
-            self.doctors[index],
-            self.hospitals[index],
-        )
+        self.regions += 1
+        self.patients += patients
+        self.visits += visits
+        return numbers
 
 
 def _column(part: dict, name: str) -> np.ndarray:

@@ -336,12 +336,15 @@ def _clinical_checks(
 
     sex_wrong = age_wrong = below_min_age = first_treatment_wrong = followup_treatment_wrong = 0
     too_many = too_close = over_yearly_cap = 0
+    gender = _text(visits["patient_gender"])
+    codes, names = pd.factorize(condition)
+    code_of = {name: code for code, name in enumerate(_text(pd.Series(names)))}
     for c in catalog.conditions:
-        rows = (condition == c.name).to_numpy(dtype=bool, na_value=False)
-        if not rows.any():
+        if c.name not in code_of:
             continue
+        rows = codes == code_of[c.name]
         if c.sex is not None:
-            sex_wrong += (_text(visits["patient_gender"])[rows] != c.sex).sum()
+            sex_wrong += (gender[rows] != c.sex).sum()
         starts = rows & ~followup
         below_min_age += (age[starts] < c.min_age).sum()
         if c.max_age is not None:

@@ -30,9 +30,16 @@ def table_file_name(table: str, prefix: str | None, suffix: str = ".csv") -> str
     return f"{prefix}_{table}{suffix}" if prefix else f"{table}{suffix}"
 
 
-def to_arrow(frame: pd.DataFrame, table: str, date_format: str) -> pa.Table:
+def as_arrow(rows: pd.DataFrame | pa.Table) -> pa.Table:
+    """Rows as Arrow (a pandas frame is converted, without its index)."""
+    if isinstance(rows, pa.Table):
+        return rows
+    return pa.Table.from_pandas(rows, preserve_index=False)
+
+
+def to_arrow(rows: pd.DataFrame | pa.Table, table: str, date_format: str) -> pa.Table:
     """The table as Arrow, with dates as text in the chosen format and categories as text."""
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = as_arrow(rows)
     dates = set(DATE_COLUMNS.get(table, ()))
     columns = []
     for name, column in zip(arrow.column_names, arrow.columns):
@@ -74,17 +81,18 @@ class TableFiles:
         self._csv_schema: pa.Schema | None = None
         self._parquet: pq.ParquetWriter | None = None
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, rows: pd.DataFrame | pa.Table) -> None:
         """Append a slice of the table's rows."""
+        rows = as_arrow(rows)
         if self.csv_path is not None:
-            arrow = to_arrow(frame, self.table, self.date_format)
+            arrow = to_arrow(rows, self.table, self.date_format)
             if self._csv is None:
                 options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
                 self._csv_schema = arrow.schema
                 self._csv = pacsv.CSVWriter(str(self.csv_path), arrow.schema, write_options=options)
             self._csv.write_table(arrow.cast(self._csv_schema))
         if self.parquet_path is not None:
-            arrow = to_typed_arrow(frame, self.table)
+            arrow = to_typed_arrow(rows, self.table)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(
                     str(self.parquet_path), arrow.schema, compression="zstd"
@@ -98,10 +106,10 @@ class TableFiles:
                 writer.close()
 
 
-def to_typed_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
+def to_typed_arrow(rows: pd.DataFrame | pa.Table, table: str) -> pa.Table:
     """The table as typed Arrow for Parquet: dates as dates, categories as dictionary columns
     (32-bit indices, so that every slice has the same type), no pandas metadata."""
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = as_arrow(rows)
     dates = set(DATE_COLUMNS.get(table, ()))
     columns = []
     for name, column in zip(arrow.column_names, arrow.columns):

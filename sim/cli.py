@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 
-from reporting.assembly import dataset_names, group_names, table_slices
+from reporting.assembly import REGION_TABLES, RegionTablesWriter, table_slices, task_numbers
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.sql import schema_sql
 from reporting.summary import summary_from
@@ -400,20 +400,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.parts_dir is not None:
         check_outdir(args.parts_dir, None)
     started = time.perf_counter()
-    with parts_folder(args.parts_dir, args.outdir) as folder:
-        options = PartOptions(
-            folder=str(folder),
-            validate=not args.no_validate,
-            census=args.census,
-            events=args.event_log,
-        )
-        with executor_for(args, scenario.patients) as executor:
-            simulation = Simulation(scenario, executor=executor, parts=options)
-            with progress_bar("regions", simulation.region_count, args.quiet) as advance:
-                simulation.progress = advance
-                simulation.run()
-        summary = run_summary(simulation)
-        write_outputs(args, simulation, names, summary)
+    simulation, summary = simulate_and_write(args, scenario, names)
     if args.postgres is not None:
         files = {name: args.outdir / table_file_name(name, args.export_prefix) for name in names}
         load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
@@ -451,29 +438,27 @@ def parts_folder(parts_dir: Path | None, outdir: Path) -> Iterator[Path]:
 
 def run_summary(simulation: Simulation) -> dict:
     """The summary from the tasks' counts, their IDs offset as in the dataset."""
-    results = simulation.results
-    groups = group_names(results, dataset_names(results))
-    offsets = [(patient_offset, visit_offset) for _, patient_offset, visit_offset, *_ in groups]
-    return summary_from(simulation, [r.table_facts for r in results], offsets)
+    numbers = task_numbers(simulation.results)
+    offsets = [(n.patient_offset, n.visit_offset) for n in numbers]
+    return summary_from(simulation, [r.table_facts for r in simulation.results], offsets)
 
 
-def write_outputs(
-    args: argparse.Namespace, simulation: Simulation, names: list[str], summary: dict
-) -> None:
-    """Assemble every table from the parts into the output folder (and DuckDB), one slice at
-    a time, then the schema, the summary and the report; all or nothing."""
-    scenario, results = simulation.scenario, simulation.results
+def simulate_and_write(
+    args: argparse.Namespace, scenario: Scenario, names: list[str]
+) -> tuple[Simulation, dict]:
+    """Run the tasks and write the dataset, all or nothing: the per-patient tables are
+    written task by task as the tasks finish, then the census and the event log (ordered
+    by day), the schema, the summary and the report. Returns the simulation and summary."""
     prefix = args.export_prefix
-    total_rows = sum(r.rows[name] for r in results for name in names)
+    options_folder = parts_folder(args.parts_dir, args.outdir)
     duckdb = duckdb_writer(args.duckdb, names) if args.duckdb is not None else None
     with (
+        options_folder as folder,
         staged_output(args.outdir, dataset_file_names(prefix)) as staging,
         duckdb or contextlib.nullcontext() as insert,
-        progress_bar("writing", total_rows, args.quiet, unit="row") as advance,
     ):
-        done = 0
-        for name in names:
-            files = TableFiles(
+        files = {
+            name: TableFiles(
                 name,
                 csv_path=staging / table_file_name(name, prefix)
                 if args.format in ("csv", "both")
@@ -483,24 +468,52 @@ def write_outputs(
                 else None,
                 date_format=scenario.date_format,
             )
-            for rows in table_slices(results, name, simulation.day + 1, scenario.start):
-                files.write(rows)
-                if insert is not None:
-                    insert(name, rows)
-                done += len(rows)
-                if advance:
-                    advance(done, total_rows)
-            files.close()
+            for name in names
+        }
+
+        def write(name: str, rows: pa.Table) -> None:
+            files[name].write(rows)
+            if insert is not None:
+                insert(name, rows)
+
+        options = PartOptions(
+            folder=str(folder),
+            validate=not args.no_validate,
+            census=args.census,
+            events=args.event_log,
+        )
+        with executor_for(args, scenario.patients) as executor:
+            simulation = Simulation(scenario, executor=executor, parts=options)
+            writer = RegionTablesWriter(
+                simulation.task_keys, [n for n in names if n in REGION_TABLES], write
+            )
+            simulation.task_done = writer.add
+            with progress_bar("regions", simulation.region_count, args.quiet) as advance:
+                simulation.progress = advance
+                simulation.run()
+        results, days = simulation.results, simulation.day + 1
+        day_ordered = [name for name in names if name not in REGION_TABLES]
+        total_rows = sum(r.rows[name] for r in results for name in day_ordered)
+        with progress_bar("writing", total_rows, args.quiet, unit="row") as advance:
+            done = 0
+            for name in day_ordered:
+                for rows in table_slices(results, name, days, scenario.start):
+                    write(name, rows)
+                    done += rows.num_rows
+                    if advance:
+                        advance(done, total_rows)
+        for table_files in files.values():
+            table_files.close()
+        summary = run_summary(simulation)
         (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
         write_json(summary, staging / "validation_summary.json")
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
 
-            continuity = pd.concat(
-                list(table_slices(results, "continuity", simulation.day + 1, scenario.start)),
-                ignore_index=True,
-            )
+            slices = table_slices(results, "continuity", days, scenario.start)
+            continuity = pa.concat_tables(list(slices)).to_pandas()
             write_report(staging / "report.html", simulation.tables(), summary, continuity)
+    return simulation, summary
 
 
 def main(argv: list[str] | None = None) -> int:

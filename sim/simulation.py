@@ -15,11 +15,12 @@ from concurrent.futures import Executor, as_completed
 from pathlib import Path
 
 import attrs
+import numpy as np
 import pandas as pd
 
 from sim.facts import RegionFacts, region_facts, run_statistics
-from sim.geography import load_zip_table
-from sim.placement import plan_regions
+from sim.geography import ZipTable, load_zip_table
+from sim.placement import RegionSpec, plan_regions
 from sim.population import insurer_pool
 from sim.processes import RegionSimulation
 from sim.refdata import load_names
@@ -99,12 +100,19 @@ class Simulation:
             ]
         self.day = -1  # the last simulation day that has been run
         self.progress: Callable[[int, int], None] | None = None  # (regions done, regions)
+        self.task_done: Callable[[GroupResult], None] | None = None  # each task, as it ends
+        self._groups = group_regions(specs, scenario.patients, scenario.max_region_patients)
 
     @property
     def region_count(self) -> int:
         """How many regions the run has (states or parts of states, or one in single-hospital
         mode)."""
         return len(self._specs)
+
+    @property
+    def task_keys(self) -> list[str]:
+        """Each task's first region key (tasks run groups of neighbouring regions)."""
+        return [group[0].key for group in self._groups]
 
     @property
     def runs_tasks(self) -> bool:
@@ -136,18 +144,15 @@ class Simulation:
         return self
 
     def _run_tasks(self, day: int) -> None:
-        """Run every group of regions as a task, largest first (results are keyed by region,
-        so the order in which tasks finish does not matter)."""
+        """Run every group of regions as a task (results are keyed by region, so the order in
+        which tasks finish does not matter)."""
         if day != self.scenario.horizon:
             raise ValueError("regions run as tasks go to --today in one go: no stepping")
         if self.results:
             return
-        scenario = self.scenario
-        groups = group_regions(self._specs, scenario.patients, scenario.max_region_patients)
-        groups.sort(key=lambda group: -sum(spec.patients for spec in group))  # largest first
-        arguments = [
-            (scenario, group, self._shares, self.insurers, self.zips, self.parts)
-            for group in groups
+        arguments = [  # in key order, so that finished tasks can be written while others run
+            (self.scenario, group, self._shares, self.insurers, self._zips_of(group), self.parts)
+            for group in self._groups
         ]
         if self.executor is None:
             outcomes = (group_task(*task) for task in arguments)
@@ -158,11 +163,19 @@ class Simulation:
         regions_done = 0
         for result in outcomes:
             finished.append(result)
+            if self.task_done:
+                self.task_done(result)
             regions_done += len(result.facts)
             if self.progress:
                 self.progress(regions_done, len(self._specs))
         self.results = sorted(finished, key=lambda result: result.facts[0].key)
         self.day = day
+
+    def _zips_of(self, group: list[RegionSpec]) -> ZipTable:
+        """The rows of the run's ZIP table that a group's regions use (what its validation
+        looks up; a smaller table to send to a worker)."""
+        used = np.concatenate([spec.zips.zipcode for spec in group])
+        return self.zips.subset(np.flatnonzero(pd.Index(self.zips.zipcode).isin(used)))
 
     @property
     def as_of(self) -> dt.date:
