@@ -126,7 +126,6 @@ class RegionTablesWriter:
         self._write = write
         self._arrived: dict[str, object] = {}
         self._numbering = Numbering()
-        self.results: list = []  # tasks written so far, in key order
 
     def add(self, result) -> None:
         """A task finished: write it and any tasks after it that were waiting for it."""
@@ -136,7 +135,6 @@ class RegionTablesWriter:
             numbers = next_task_numbers(self._numbering, ready)
             for table in self._tables:
                 self._write(table, region_rows(ready, table, numbers))
-            self.results.append(ready)
 
     @property
     def complete(self) -> bool:

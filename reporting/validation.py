@@ -11,6 +11,7 @@ is that episode's follow-up; any other visit begins a new episode.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 
 import numpy as np
@@ -25,6 +26,7 @@ from sim.scenario import DEFAULTS
 
 PREFIX_GENDER = {"Mr.": "Male", "Mrs.": "Female", "Ms.": "Female"}
 PREFIXES = ("Mr.", "Mrs.", "Ms.", "Dr.")
+PREFIXED_NAME = r"(?s)^(" + "|".join(re.escape(p) for p in PREFIXES) + r") (.*)$"
 RESERVED_EMAIL = r"@example\.(?:com|net|org)$"
 FICTIONAL_PHONE = r"^\d{3}-555-01\d{2}$"
 
@@ -280,9 +282,9 @@ def _person_checks(
 ) -> dict:
     birth = _days(patients["date_of_birth"])
     first = patients["first_name"].astype("string")
-    words = first.str.split(" ", n=1)
-    prefix = words.str[0].where(words.str.len() > 1).where(lambda s: s.isin(PREFIXES))
-    given = first.where(prefix.isna(), words.str[1])
+    parts = first.str.extract(PREFIXED_NAME)  # prefix, and the given name after it
+    prefix = parts[0]
+    given = first.where(prefix.isna(), parts[1])
     gender = patients["gender"].astype("string")
     expected_gender = prefix.map(PREFIX_GENDER)
     policy = patients["insurance_policy_number"].astype("string")
@@ -349,7 +351,7 @@ def _clinical_checks(
         below_min_age += (age[starts] < c.min_age).sum()
         if c.max_age is not None:
             age_wrong += (age[starts] > c.max_age).sum()
-        firsts = visits[rows & ~followup]
+        firsts = visits.loc[rows & ~followup, ["patient_id", "admission"]]
         if not c.first_visit_monitoring:
             first_treatment_wrong += (~treatment[rows & ~followup].isin(c.treatments)).sum()
         if c.followup_treatments:
@@ -380,7 +382,10 @@ def _clinical_checks(
 
     distinct = visits.groupby("patient_id")["condition"].nunique()
     once = (
-        visits[treatment.isin(catalog.once_per_patient).to_numpy(dtype=bool, na_value=False)]
+        visits.loc[
+            treatment.isin(catalog.once_per_patient).to_numpy(dtype=bool, na_value=False),
+            ["patient_id", "treatment"],
+        ]
         .groupby(["patient_id", "treatment"], observed=True)
         .size()
         if catalog.once_per_patient

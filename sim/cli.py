@@ -491,6 +491,7 @@ def simulate_and_write(
             with progress_bar("regions", simulation.region_count, args.quiet) as advance:
                 simulation.progress = advance
                 simulation.run()
+        assert writer.complete, "every task's rows are written once all tasks have finished"
         results, days = simulation.results, simulation.day + 1
         day_ordered = [name for name in names if name not in REGION_TABLES]
         total_rows = sum(r.rows[name] for r in results for name in day_ordered)
