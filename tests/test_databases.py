@@ -58,13 +58,19 @@ def test_event_log_is_ordered_and_complete(dataset):
 def test_duckdb_file_has_the_tables_and_enforces_constraints(tmp_path):
     duckdb = pytest.importorskip("duckdb")
     path = tmp_path / "hospital.duckdb"
-    assert main([*ARGS, "--outdir", str(tmp_path / "out"), "--duckdb", str(path)]) == 0
+    many_tasks = ["--max-region-patients", "30", "--census", "--event-log"]
+    out = tmp_path / "out"
+    assert main([*ARGS, *many_tasks, "--outdir", str(out), "--duckdb", str(path)]) == 0
     with duckdb.connect(str(path)) as connection:
         counts = {
             t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("patients", "visits", "billing")
+            for t in ("patients", "visits", "billing", "census", "events")
         }
         assert counts["patients"] == 400 and counts["visits"] == counts["billing"] > 0
+        for table in ("census", "events"):  # filled slice by slice, as the files
+            assert counts[table] == len(pd.read_csv(out / f"{table}.csv")) > 0
+        ids = connection.execute("SELECT min(event_id), max(event_id) FROM events").fetchone()
+        assert ids == (1, counts["events"])
         kind = connection.execute(
             "SELECT data_type FROM information_schema.columns"
             " WHERE table_name = 'visits' AND column_name = 'date_of_admission'"
