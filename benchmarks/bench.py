@@ -73,15 +73,13 @@ def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
     the event and row counts. Tasks and writing interleave; each is timed where it runs."""
     import reporting.assembly
     import sim.simulation
-    from sim.cli import build_parser, scenario_from_args, simulate_and_write
+    from sim.cli import build_parser, scenario_from_args, simulate_and_write, table_names
 
     args = build_parser().parse_args(
         ["--patients", str(patients), "--today", TODAY, "--outdir", str(outdir), "--quiet",
          "--workers", "1", *extra]
     )  # fmt: skip
-    names = ["patients", "visits", "billing", "continuity"]
-    names += ["census"] if args.census else []
-    names += ["events"] if args.event_log else []
+    names = table_names(args)
     tasks, writing = "tasks (build, simulate, record, validate, write parts)", "write tables"
     spent = {tasks: 0.0, writing: 0.0}
 

@@ -134,12 +134,32 @@ class RegionTablesWriter:
             ready = self._arrived.pop(self._waiting_for.pop(0))
             numbers = next_task_numbers(self._numbering, ready)
             for table in self._tables:
-                self._write(table, region_rows(ready, table, numbers))
+                rows = region_rows(ready, table, numbers)
+                check_ids(table, rows, numbers)
+                self._write(table, rows)
 
     @property
     def complete(self) -> bool:
         """Whether every task has been written."""
         return not self._waiting_for
+
+
+FIRST_IDS = {"patients": "patient_id", "visits": "visit_id", "billing": "billing_id"}
+
+
+def check_ids(table: str, rows: pa.Table, numbers: TaskNumbers) -> None:
+    """The written IDs must run on from the previous task's (validation checks each task's
+    own numbering; this checks the dataset's). A failure is a bug, not bad input."""
+    column = FIRST_IDS.get(table)
+    if column is None or rows.num_rows == 0:
+        return
+    offset = numbers.patient_offset if table == "patients" else numbers.visit_offset
+    bounds = pc.min_max(rows[column])
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if (low, high) != (offset + 1, offset + rows.num_rows):
+        raise RuntimeError(
+            f"{table}: IDs {low}..{high} of a task do not follow ID {offset} of the one before"
+        )
 
 
 def census_slices(results: list, days: int) -> Iterator[pa.Table]:
@@ -190,6 +210,8 @@ def window_ranges(results: list, table: str, days: int) -> list[range]:
 
 def table_slices(results: list, table: str, days: int, start: dt.date) -> Iterator[pa.Table]:
     """Any table of the dataset as a stream of Arrow slices in final order."""
+    if any(table not in result.rows for result in results):
+        raise ValueError(f"the tasks did not write {table} parts: ask for it in PartOptions")
     if table == "census":
         return census_slices(results, days)
     if table == "events":
@@ -198,6 +220,11 @@ def table_slices(results: list, table: str, days: int, start: dt.date) -> Iterat
         region_rows(result, table, numbers)
         for result, numbers in zip(results, task_numbers(results))
     )
+
+
+def whole_table(results: list, table: str, days: int, start: dt.date) -> pd.DataFrame:
+    """One table of the dataset in memory (for the Python API)."""
+    return pa.concat_tables(list(table_slices(results, table, days, start))).to_pandas()
 
 
 def tables_from_parts(results: list) -> Tables:

@@ -99,11 +99,6 @@ def indices_by_patient(
     return result[result["n_visits"] >= min_visits]
 
 
-def summarise(indices: pd.DataFrame, patients_total: int) -> dict:
-    """Patients measured and excluded, and the mean and median of each index."""
-    return _summary_from([index_counts(indices)], patients_total)
-
-
 def index_counts(indices: pd.DataFrame) -> dict:
     """How many patients were measured and how often each value of each index occurs: the
     counts add up across groups of patients, so summaries merge exactly."""

@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -41,13 +41,32 @@ def _arrow(rows: pd.DataFrame | pa.Table, table: str) -> pa.Table:
     return pa.table(columns, names=arrow.column_names)
 
 
+class DuckDBLoad:
+    """Slices going into an open DuckDB file. The first failed insert (a broken constraint)
+    is remembered in ``error`` and the rest are skipped, so that the caller can finish its
+    own files and report the database failure afterwards."""
+
+    def __init__(self, connection, error_type: type[Exception]) -> None:
+        self._connection = connection
+        self._error_type = error_type
+        self.error: str | None = None
+
+    def insert(self, name: str, rows: pd.DataFrame | pa.Table) -> None:
+        """Append ``rows`` to table ``name`` (tables in load order: patients first)."""
+        if self.error is not None:
+            return
+        data = _arrow(rows, name)  # noqa: F841 - read by DuckDB's replacement scan
+        try:
+            self._connection.execute(f"INSERT INTO {name} SELECT * FROM data")
+        except self._error_type as error:
+            self.error = str(error).splitlines()[0]
+
+
 @contextlib.contextmanager
-def duckdb_writer(
-    path: Path, tables: list[str]
-) -> Iterator[Callable[[str, pd.DataFrame | pa.Table], None]]:
-    """A DuckDB database file with ``tables``, their types and constraints, filled by calling
-    the yielded ``insert(table, rows)`` with slices in load order (patients first). The file
-    appears only when the block ends without error."""
+def duckdb_writer(path: Path, tables: list[str]) -> Iterator[DuckDBLoad]:
+    """A DuckDB database file with ``tables``, their types and constraints, filled through
+    the yielded ``DuckDBLoad``. The file appears only when the block ends without error and
+    every insert succeeded; otherwise nothing is left behind."""
     try:
         import duckdb
     except ImportError:
@@ -62,13 +81,10 @@ def duckdb_writer(
     try:
         with duckdb.connect(partial) as connection:
             connection.execute(schema_sql(sorted(tables, key=LOAD_ORDER.index), dialect="duckdb"))
-
-            def insert(name: str, rows: pd.DataFrame | pa.Table) -> None:
-                data = _arrow(rows, name)  # noqa: F841 - read by DuckDB's replacement scan
-                connection.execute(f"INSERT INTO {name} SELECT * FROM data")
-
-            yield insert
-        os.replace(partial, path)
+            load = DuckDBLoad(connection, duckdb.Error)
+            yield load
+        if load.error is None:
+            os.replace(partial, path)
     except duckdb.Error as error:
         raise DatabaseError(f"--duckdb {path}: {str(error).splitlines()[0]}") from None
     finally:

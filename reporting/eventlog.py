@@ -96,8 +96,12 @@ class _EventRows:
 
 def event_log_table(simulation, tables: Tables) -> pd.DataFrame:
     """Every event of the run up to the last day run, with the dataset's IDs and names."""
-    regions = {r.world.key: r for r in simulation.regions}
     start = simulation.scenario.start
+    if simulation.runs_tasks:
+        from reporting.assembly import whole_table  # the assembly builds on this module
+
+        return whole_table(simulation.results, "events", simulation.day + 1, start)
+    regions = {r.world.key: r for r in simulation.regions}
     frames = []
     for index, keys in enumerate(tables.keys):
         frame = region_events(regions[keys.key], keys, start, simulation.insurers)

@@ -1,8 +1,9 @@
-"""A region's part files: its rows in its own numbering, written by the task that ran it.
+"""A task's part files: its regions' rows in the task's own numbering, written by the task.
 
 Parts are Arrow IPC (Feather v2) files, LZ4-compressed: typed, fast to write and read, and
-readable by any Arrow tool. One folder per region, named by its key, under the run's parts
-folder; that folder must be visible to every worker (shared storage on a cluster).
+readable by any Arrow tool. One folder per task, named by its first region's key, inside the
+run's parts folder; that folder must be visible to every worker (shared storage on a
+cluster). A task does not create the run's folder: if it is gone, the run was stopped.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ PART_SUFFIX = ".arrow"
 
 
 def part_path(folder: Path | str, table: str) -> Path:
-    """Where a region's part of ``table`` lives in the region's ``folder``."""
+    """Where a task's part of ``table`` lives in the task's ``folder``."""
     return Path(folder) / f"{table}{PART_SUFFIX}"
 
 
 def write_part(frame: pd.DataFrame, folder: Path | str, table: str) -> None:
-    """Write one region's rows of ``table`` (written whole, then renamed into place)."""
+    """Write one task's rows of ``table`` (written whole, then renamed into place)."""
     path = part_path(folder, table)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)  # not the run's folder: gone means the run was stopped
     partial = path.with_suffix(".partial")
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
     feather.write_feather(arrow, str(partial), compression="lz4")
@@ -50,15 +51,16 @@ def write_windowed_part(frame: pd.DataFrame, day: np.ndarray, days: int, folder,
     """Write a day-ordered part (rows sorted by ``day``) as one record batch per window of
     ``WINDOW_DAYS`` days, so the final step can read every region's rows of one window."""
     path = part_path(folder, table)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     partial = path.with_suffix(".partial")
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
     bounds = np.searchsorted(day, np.arange(window_count(days) + 1) * WINDOW_DAYS)
     options = pa.ipc.IpcWriteOptions(compression="lz4")
     with pa.ipc.new_file(str(partial), arrow.schema, options=options) as writer:
         for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            rows = arrow.slice(low, high - low).combine_chunks()
-            batches = rows.to_batches()
+            batches = arrow.slice(low, high - low).combine_chunks().to_batches()
+            if len(batches) > 1:
+                raise ValueError(f"{table}: one window's rows do not fit in one Arrow batch")
             writer.write_batch(batches[0] if batches else _empty_batch(arrow.schema))
     partial.replace(path)
 

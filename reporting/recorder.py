@@ -77,7 +77,7 @@ def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
 
 
-def _region_columns(region, last_day: int) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
+def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
     """One region's rows as columns numbered from 1 within the region (doctors and hospitals
     as the region's codes), and its maps from local patients and visits to those numbers."""
     world, log = region.world, region.log
@@ -186,7 +186,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
     blood_labels = load_demography().blood_types.labels
     start = to_datetime64(scenario.start)
     as_of = scenario.start + dt.timedelta(days=last_day)
-    columns = [_region_columns(region, last_day) for region in regions]
+    columns = [_region_columns(region) for region in regions]
     numbering = Numbering()
     all_doctors: list[str] = []
     all_hospitals: list[str] = []

@@ -128,14 +128,6 @@ def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> 
     files.close()
 
 
-def write_parquet(frame: pd.DataFrame, table: str, path: Path) -> None:
-    """One table as Parquet (zstd): dates as dates, money and counts as integers, ZIP codes as
-    text, categories as dictionary columns."""
-    files = TableFiles(table, parquet_path=path)
-    files.write(frame)
-    files.close()
-
-
 def dataset_file_names(prefix: str | None) -> list[str]:
     """Every file name a run can write into its folder (for removing an older run's extras)."""
     names = ["schema.sql", "validation_summary.json", "report.html"]

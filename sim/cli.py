@@ -24,7 +24,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from reporting.assembly import REGION_TABLES, RegionTablesWriter, table_slices, task_numbers
+from reporting.assembly import (
+    REGION_TABLES,
+    RegionTablesWriter,
+    table_slices,
+    task_numbers,
+    whole_table,
+)
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.sql import schema_sql
 from reporting.summary import summary_from
@@ -216,26 +222,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_outdir(outdir: Path, prefix: str | None) -> None:
-    """Refuse an output folder or prefix we cannot use, before any work is done."""
+def check_outdir(outdir: Path, prefix: str | None, flag: str = "--outdir") -> None:
+    """Refuse an output folder (given with ``flag``) or prefix we cannot use, before any
+    work is done."""
     if prefix is not None and (not prefix or any(sep in prefix for sep in ("/", "\\", os.sep))):
         raise UsageError(
             f"--export-prefix {prefix!r} must be a plain name without a path separator"
         )
     if outdir.exists() and not outdir.is_dir():
-        raise UsageError(f"--outdir {outdir} is a file, not a folder")
+        raise UsageError(f"{flag} {outdir} is a file, not a folder")
     probe = outdir.absolute()
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise UsageError(f"--outdir {outdir}: {probe} is a file, not a folder")
+        raise UsageError(f"{flag} {outdir}: {probe} is a file, not a folder")
     try:  # the real test: can a folder be made there (read-only file systems, /proc, ...)?
         os.rmdir(tempfile.mkdtemp(prefix=".probe.", dir=probe))
     except OSError:
-        raise UsageError(f"--outdir {outdir} is not writable") from None
+        raise UsageError(f"{flag} {outdir} is not writable") from None
 
 
-BYTES_PER_PATIENT = 20_000  # peak memory of one region's task grows by about this much per patient
+BYTES_PER_PATIENT = 20_000  # peak memory of a task grows by about this much per patient
 
 
 def worker_count(args: argparse.Namespace, patients: int) -> int:
@@ -275,8 +282,13 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
     if workers == 1:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
         yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # tasks not started yet never start
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextlib.contextmanager
@@ -307,7 +319,12 @@ def check_memory(scenario: Scenario, workers: int) -> None:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # not available on this platform
         return
-    region = min(scenario.patients, scenario.max_region_patients)
+    # single-hospital mode is one region; a split state's parts can be a little over the bound
+    region = (
+        scenario.patients
+        if scenario.anchored
+        else min(scenario.patients, int(scenario.max_region_patients * 1.2))
+    )
     needed = 300_000_000 + region * BYTES_PER_PATIENT * workers
     if needed > available:
         raise UsageError(
@@ -364,7 +381,7 @@ def run_compare(argv: list[str]) -> int:
             name += "'"
         scenarios[name] = load_scenario(path, **overrides)
     if args.output is not None:
-        check_outdir(args.output.parent, None)
+        check_outdir(args.output.parent, None, "--output")
     table = compare(scenarios)
     print(table.map(_cell).to_string())
     if args.output is not None:
@@ -383,14 +400,11 @@ def run(argv: list[str] | None = None) -> int:
     check_outdir(args.outdir, args.export_prefix)
     if args.dask is None:
         check_memory(scenario, worker_count(args, scenario.patients))
-    names = ["patients", "visits", "billing"]
-    names += [] if args.no_continuity else ["continuity"]
-    names += ["census"] if args.census else []
-    names += ["events"] if args.event_log else []
+    names = table_names(args)
     if args.duckdb is not None:
         if args.duckdb.is_dir():
             raise UsageError(f"--duckdb {args.duckdb} is a folder; give a file name")
-        check_outdir(args.duckdb.parent, None)
+        check_outdir(args.duckdb.parent, None, "--duckdb")
     if args.postgres is not None:
         check_postgres(args.postgres, args.pg_schema, names, args.pg_replace)
     if args.report:
@@ -398,7 +412,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.postgres is not None and args.format == "parquet":
         raise UsageError("--postgres loads the CSV files: use --format csv or both")
     if args.parts_dir is not None:
-        check_outdir(args.parts_dir, None)
+        check_outdir(args.parts_dir, None, "--parts-dir")
     started = time.perf_counter()
     simulation, summary = simulate_and_write(args, scenario, names)
     if args.postgres is not None:
@@ -423,12 +437,21 @@ def run(argv: list[str] | None = None) -> int:
     return EXIT_VALIDATION_FAILED if summary["ok"] is False else 0
 
 
+def table_names(args: argparse.Namespace) -> list[str]:
+    """The tables a run writes, in load order."""
+    names = ["patients", "visits", "billing"]
+    names += [] if args.no_continuity else ["continuity"]
+    names += ["census"] if args.census else []
+    names += ["events"] if args.event_log else []
+    return names
+
+
 @contextlib.contextmanager
 def parts_folder(parts_dir: Path | None, outdir: Path) -> Iterator[Path]:
     """A fresh folder for the regions' part files (inside ``--parts-dir``, or beside the
     output folder), removed when the run ends, whatever happens."""
-    parent = parts_dir if parts_dir is not None else outdir.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
+    parent = (parts_dir if parts_dir is not None else outdir.parent).absolute()
+    parent.mkdir(parents=True, exist_ok=True)  # absolute: workers may run elsewhere
     folder = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.parts.", dir=parent))
     try:
         yield folder
@@ -454,8 +477,8 @@ def simulate_and_write(
     duckdb = duckdb_writer(args.duckdb, names) if args.duckdb is not None else None
     with (
         options_folder as folder,
+        duckdb or contextlib.nullcontext() as load,  # published after the files are in place
         staged_output(args.outdir, dataset_file_names(prefix)) as staging,
-        duckdb or contextlib.nullcontext() as insert,
     ):
         files = {
             name: TableFiles(
@@ -473,12 +496,13 @@ def simulate_and_write(
 
         def write(name: str, rows: pa.Table) -> None:
             files[name].write(rows)
-            if insert is not None:
-                insert(name, rows)
+            if load is not None:
+                load.insert(name, rows)
 
         options = PartOptions(
             folder=str(folder),
             validate=not args.no_validate,
+            continuity="continuity" in names or args.report,
             census=args.census,
             events=args.event_log,
         )
@@ -511,9 +535,10 @@ def simulate_and_write(
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
 
-            slices = table_slices(results, "continuity", days, scenario.start)
-            continuity = pa.concat_tables(list(slices)).to_pandas()
+            continuity = whole_table(results, "continuity", days, scenario.start)
             write_report(staging / "report.html", simulation.tables(), summary, continuity)
+    if load is not None and load.error is not None:
+        raise DatabaseError(f"--duckdb {args.duckdb}: {load.error} (the files are written)")
     return simulation, summary
 
 

@@ -116,24 +116,26 @@ def split_state(region: RegionSpec, max_patients: int) -> list[RegionSpec]:
     order = populated[np.argsort(region.zips.zipcode[populated], kind="stable")]
     cumulative = np.cumsum(region.residence_weights[order])
     bounds = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, parts) / parts)
-    bounds = np.maximum(bounds, np.arange(1, parts))  # every part keeps at least one ZIP
-    bounds = np.minimum(bounds, len(order) - parts + np.arange(1, parts))
+    for i in range(parts - 1):  # every part keeps at least one ZIP
+        lowest = bounds[i - 1] + 1 if i else 1
+        bounds[i] = min(max(bounds[i], lowest), len(order) - (parts - 1 - i))
     pieces = np.split(order, bounds)
     mass = np.array([region.residence_weights[rows].sum() for rows in pieces])
     exact = mass / mass.sum() * region.patients
     patients = np.floor(exact).astype(np.int64)
     short = region.patients - patients.sum()
     patients[np.argsort(-(exact - patients), kind="stable")[:short]] += 1
+    width = len(str(parts))
     regions = []
     for part, (rows, count) in enumerate(zip(pieces, patients.tolist())):
-        if count == 0:
+        if count == 0:  # a sliver of population can get no patient
             continue
         rows = np.sort(rows)
         local = region.zips.subset(rows)
         regions.append(
             attrs.evolve(
                 region,
-                key=f"{region.key}-{part + 1:02d}",
+                key=f"{region.key}-{part + 1:0{max(width, 2)}d}",
                 patients=count,
                 zips=local,
                 residence_weights=local.population / local.population.sum(),

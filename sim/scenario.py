@@ -90,7 +90,10 @@ def _zipcode(value: str | None) -> str | None:
     return text.zfill(5)
 
 
-REGION_PATIENTS_CEILING = 100_000  # a split region's policy numbers use a block of 100,000
+# A part of a split state draws policy numbers from a block of 100,000; parts can come out
+# somewhat larger than asked (ZIP granularity, at most 100 parts), hence half of that.
+REGION_PATIENTS_CEILING = 50_000
+SINGLE_HOSPITAL_CEILING = 10_000_000  # one region: its policy numbers have seven digits
 
 
 def _at_most(check, ceiling: float):
@@ -251,6 +254,11 @@ class Scenario:
             raise ScenarioError("the window from --start to --today is longer than 30 years")
         if self.patients > 50_000_000:
             raise ScenarioError(f"--patients {self.patients} is more than 50,000,000")
+        if self.anchored and self.patients > SINGLE_HOSPITAL_CEILING:
+            raise ScenarioError(
+                f"--patients {self.patients} is more than {SINGLE_HOSPITAL_CEILING:,}, the most "
+                "one hospital (one region) can have"
+            )
 
     @property
     def anchored(self) -> bool:

@@ -51,10 +51,10 @@ class Simulation:
 
     By default the regions live in this process and the clock can be stepped (``run(until)``
     again and again). With an ``executor`` (a ``concurrent.futures`` executor: a process pool,
-    or a Dask client's executor) or with ``parts`` (``PartOptions``), each region is a task:
-    built, run to ``--today`` and recorded into part files in a worker (or here, one region
-    at a time, without an executor), which sends back only counts and facts. The tables are
-    the same either way.
+    or a Dask client's executor) or with ``parts`` (``PartOptions``), neighbouring regions are
+    grouped into tasks: built, run to ``--today`` and recorded into part files in a worker (or
+    here, one task at a time, without an executor), which sends back only counts and facts.
+    The tables are the same either way.
     """
 
     def __init__(
@@ -88,9 +88,9 @@ class Simulation:
         self._specs = specs
         self._shares = shares
         self._scratch: tempfile.TemporaryDirectory | None = None
-        if parts is None and executor is not None:
+        if parts is None and executor is not None:  # the API may ask for any table later
             self._scratch = tempfile.TemporaryDirectory(prefix="hospital-sim-parts.")
-            parts = PartOptions(folder=self._scratch.name)
+            parts = PartOptions(folder=self._scratch.name, census=True, events=True)
         self.parts = parts
         self.results: list[GroupResult] = []  # task mode: groups of regions in key order
         self.regions: list[RegionSimulation] = []
@@ -154,22 +154,28 @@ class Simulation:
             (self.scenario, group, self._shares, self.insurers, self._zips_of(group), self.parts)
             for group in self._groups
         ]
+        finished: list[GroupResult] = []
         if self.executor is None:
-            outcomes = (group_task(*task) for task in arguments)
+            for task in arguments:
+                self._task_finished(group_task(*task), finished)
         else:
             futures = [self.executor.submit(group_task, *task) for task in arguments]
-            outcomes = (future.result() for future in as_completed(futures))
-        finished = []
-        regions_done = 0
-        for result in outcomes:
-            finished.append(result)
-            if self.task_done:
-                self.task_done(result)
-            regions_done += len(result.facts)
-            if self.progress:
-                self.progress(regions_done, len(self._specs))
+            try:
+                for future in as_completed(futures):
+                    self._task_finished(future.result(), finished)
+            except BaseException:  # a failed task, a failed write or Ctrl-C: stop the rest
+                for future in futures:
+                    future.cancel()
+                raise
         self.results = sorted(finished, key=lambda result: result.facts[0].key)
         self.day = day
+
+    def _task_finished(self, result: GroupResult, finished: list[GroupResult]) -> None:
+        finished.append(result)
+        if self.task_done:
+            self.task_done(result)
+        if self.progress:
+            self.progress(sum(len(r.facts) for r in finished), len(self._specs))
 
     def _zips_of(self, group: list[RegionSpec]) -> ZipTable:
         """The rows of the run's ZIP table that a group's regions use (what its validation

@@ -39,6 +39,7 @@ class PartOptions:
 
     folder: str  # the run's parts folder (shared storage for a cluster)
     validate: bool = True
+    continuity: bool = True
     census: bool = False
     events: bool = False
 
@@ -91,7 +92,9 @@ def group_task(
     tables = record_regions(regions, scenario, insurers, day)
     continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
     facts = table_facts(tables, continuity, scenario, scenario.today, zips, options.validate)
-    written = {**dict(tables.items()), "continuity": continuity}
+    written = dict(tables.items())
+    if options.continuity:
+        written["continuity"] = continuity
     for name, frame in written.items():
         write_part(frame, folder, name)
     rows = {name: len(frame) for name, frame in written.items()}

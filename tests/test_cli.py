@@ -124,7 +124,10 @@ BAD_INPUTS = [
     (["--today", "0001-01-01"], "--today"),
     (["--today", "9999-12-31"], "--today"),
     (["--start", "1850-01-01", "--today", "1850-06-01"], "--today"),
-    (["--patients", "50000000", "--max-region-patients", "100000", "--workers", "999"], "memory"),
+    (["--patients", "50000000", "--max-region-patients", "50000", "--workers", "999"], "memory"),
+    (["--patients", "5000000", "--single-hospital"], "memory"),  # one region, never split
+    (["--patients", "20000000", "--hospital-state", "NY"], "--patients"),
+    (["--max-region-patients", "60000"], "--max-region-patients"),
 ]
 
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 import datetime as dt
 import filecmp
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reporting.assembly
+import sim.simulation
 import sim.tasks
 from reporting.census import census_table
 from reporting.eventlog import event_log_table
@@ -157,7 +160,62 @@ def test_splitting_keeps_every_patient_and_zip(patients, max_patients):
     expected = min(-(-patients // max_patients), populated, 100)
     assert len(parts) <= expected
     if len(parts) > 1:
+        assert all(part.patients > 0 and len(part.zips.zipcode) > 0 for part in parts)
         rows = np.concatenate([part.zips.zipcode for part in parts])
         assert len(rows) == len(set(rows.tolist())) <= len(texas.zips)
+        keys = [part.key for part in parts]
+        assert keys == sorted(keys)  # parts keep ZIP order in key order (TX-001 ... TX-100)
         numbers = [part.part for part in parts]
         assert numbers == sorted(set(numbers)) and numbers[-1] < 100
+
+
+def test_a_relative_parts_dir_works_and_is_left_empty(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*ARGS, "--outdir", "out", "--parts-dir", "scratch", "--workers", "2"]) == 0
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_failing_task_stops_the_run_and_leaves_nothing(tmp_path, monkeypatch):
+    real = sim.tasks.write_part
+
+    def failing(frame, folder, table):
+        if Path(folder).name >= "M":  # the tasks of the second half of the states
+            raise OSError("disk full")
+        real(frame, folder, table)
+
+    monkeypatch.setattr(sim.tasks, "write_part", failing)  # forked workers inherit it
+    out = tmp_path / "out"
+    assert main([*ARGS, *EXTRAS, "--outdir", str(out), "--workers", "2"]) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_duckdb_load_still_writes_the_files(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("duckdb")
+    import reporting.databases
+
+    real = reporting.databases._arrow
+
+    def duplicated_patients(rows, name):
+        arrow = real(rows, name)
+        return pa.concat_tables([arrow, arrow.slice(0, 1)]) if name == "patients" else arrow
+
+    monkeypatch.setattr(reporting.databases, "_arrow", duplicated_patients)
+    database = tmp_path / "db.duckdb"
+    out = tmp_path / "out"
+    assert main([*ARGS, "--outdir", str(out), "--duckdb", str(database)]) == 2
+    assert "--duckdb" in capsys.readouterr().err
+    assert (out / "visits.csv").exists() and (out / "validation_summary.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no database, no partial
+
+
+def test_the_api_with_an_executor_gives_census_and_events(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    scenario = Scenario(patients=300, seed=2, today=TODAY, max_region_patients=40)
+    here = Simulation(scenario).run()
+    with ThreadPoolExecutor(2) as pool:
+        tasks = Simulation(scenario, executor=pool).run()
+    pd.testing.assert_frame_equal(census_table(here), census_table(tasks))
+    pd.testing.assert_frame_equal(
+        event_log_table(here, here.tables()), event_log_table(tasks, tasks.tables())
+    )
