@@ -150,10 +150,12 @@ class Simulation:
             raise ValueError("regions run as tasks go to --today in one go: no stepping")
         if self.results:
             return
-        arguments = [  # in key order, so that finished tasks can be written while others run
-            (self.scenario, group, self._shares, self.insurers, self._zips_of(group), self.parts)
+        zip_index = pd.Index(self.zips.zipcode)
+        scenario, shares, insurers, parts = self.scenario, self._shares, self.insurers, self.parts
+        arguments = (  # in key order, so that finished tasks can be written while others run
+            (scenario, group, shares, insurers, self._zips_of(group, zip_index), parts)
             for group in self._groups
-        ]
+        )
         finished: list[GroupResult] = []
         if self.executor is None:
             for task in arguments:
@@ -177,11 +179,11 @@ class Simulation:
         if self.progress:
             self.progress(sum(len(r.facts) for r in finished), len(self._specs))
 
-    def _zips_of(self, group: list[RegionSpec]) -> ZipTable:
-        """The rows of the run's ZIP table that a group's regions use (what its validation
-        looks up; a smaller table to send to a worker)."""
+    def _zips_of(self, group: list[RegionSpec], zip_index: pd.Index) -> ZipTable:
+        """The rows of the run's ZIP table (indexed by ``zip_index``) that a group's regions
+        use: what its validation looks up, and a smaller table to send to a worker."""
         used = np.concatenate([spec.zips.zipcode for spec in group])
-        return self.zips.subset(np.flatnonzero(pd.Index(self.zips.zipcode).isin(used)))
+        return self.zips.subset(np.flatnonzero(zip_index.isin(used)))
 
     @property
     def as_of(self) -> dt.date:
