@@ -31,38 +31,13 @@ RESERVED_EMAIL = r"@example\.(?:com|net|org)$"
 FICTIONAL_PHONE = r"^\d{3}-555-01\d{2}$"
 
 
-def validate(
-    tables: Tables,
-    *,
-    today: dt.date,
-    catalog: Catalog,
-    zips: ZipTable,
-    nationwide: bool = True,
-    bill_delay_days: int = DEFAULTS["bill_delay_days"][1],
-    minimum_charge: int = DEFAULTS["minimum_charge"],
-    plan_days: dict[str, int] | None = None,
-    followups_may_be_pending: bool = True,
-    episodes: pd.DataFrame | None = None,
-) -> dict:
+def validate(tables: Tables, **options) -> dict:
     """Rule checks and distributions of a dataset; ``checks`` must all be 0 for ``ok``.
 
-    With ``followups_may_be_pending`` (the default), a visit marked ``follow_up_required`` whose
-    follow-up could still be under way on ``today`` (discharged within the follow-up window) is
-    not counted as missing its follow-up.
+    ``options`` are those of ``validation_part`` (``today``, ``catalog`` and ``zips`` are
+    needed); the whole dataset is one part.
     """
-    part = validation_part(
-        tables,
-        today=today,
-        catalog=catalog,
-        zips=zips,
-        nationwide=nationwide,
-        bill_delay_days=bill_delay_days,
-        minimum_charge=minimum_charge,
-        plan_days=plan_days,
-        followups_may_be_pending=followups_may_be_pending,
-        episodes=episodes,
-    )
-    return merge_validation([part])
+    return merge_validation([validation_part(tables, **options)])
 
 
 def validation_part(
@@ -80,7 +55,13 @@ def validation_part(
 ) -> dict:
     """The checks and counts of one slice of a dataset that holds whole patients (a region),
     to be combined by ``merge_validation``: counts add up, and what spans slices (ID ranges,
-    policy numbers, sets of states and ZIPs) is kept in a form that merges exactly."""
+    policy numbers, sets of states and ZIPs) is kept in a form that merges exactly.
+
+    With ``followups_may_be_pending`` (the default), a visit marked ``follow_up_required``
+    whose follow-up could still be under way on ``today`` (discharged within the follow-up
+    window) is not counted as missing its follow-up. ``episodes`` is ``with_episodes`` of
+    the visits when the caller already has it.
+    """
     plan_days = plan_days or {
         "Full": DEFAULTS["full_plan_days"],
         "Incremental": DEFAULTS["incremental_plan_days"],
