@@ -92,10 +92,10 @@ def globalize_table(
         if name in ID_OFFSETS[table]:
             column = pc.add(column, pa.scalar(offsets[ID_OFFSETS[table][name]], column.type))
         elif name in renamed:
-            labels = pa.array(renamed[name], type=pa.string())
+            labels = pa.array(renamed[name], type=column.type.value_type)
             column = pa.chunked_array(
                 [pa.DictionaryArray.from_arrays(chunk.indices, labels) for chunk in column.chunks],
-                type=pa.dictionary(column.type.index_type, pa.string()),
+                type=column.type,
             )
         columns.append(column)
     return pa.table(columns, schema=rows.schema)

@@ -1,6 +1,6 @@
 """A task's part files: its regions' rows in the task's own numbering, written by the task.
 
-Parts are Arrow IPC (Feather v2) files, LZ4-compressed: typed, fast to write and read, and
+Parts are Arrow IPC files (Feather v2), LZ4-compressed: typed, fast to write and read, and
 readable by any Arrow tool. One folder per task, named by its first region's key, inside the
 run's parts folder; that folder must be visible to every worker (shared storage on a
 cluster). A task does not create the run's folder: if it is gone, the run was stopped.
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.feather as feather
 
 PART_SUFFIX = ".arrow"
+IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 def part_path(folder: Path | str, table: str) -> Path:
@@ -29,14 +29,20 @@ def write_part(frame: pd.DataFrame, folder: Path | str, table: str) -> None:
     path.parent.mkdir(exist_ok=True)  # not the run's folder: gone means the run was stopped
     partial = path.with_suffix(".partial")
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    feather.write_feather(arrow, str(partial), compression="lz4")
+    # one batch, written even when empty: it carries the categories of dictionary columns
+    batch = pa.RecordBatch.from_arrays(
+        [column.combine_chunks() for column in arrow.columns], schema=arrow.schema
+    )
+    with pa.ipc.new_file(str(partial), arrow.schema, options=IPC_OPTIONS) as writer:
+        writer.write_batch(batch)
     partial.replace(path)
 
 
 def read_part(folder: Path | str, table: str) -> pa.Table:
     """One task's rows of ``table`` as Arrow, with the types it was written with (its pandas
     metadata brings back the same frame with ``to_pandas()``)."""
-    return feather.read_table(str(part_path(folder, table)), memory_map=False)
+    with pa.ipc.open_file(str(part_path(folder, table))) as reader:
+        return reader.read_all()
 
 
 WINDOW_DAYS = 7  # day-ordered tables (census, events) are assembled a week at a time
@@ -55,8 +61,7 @@ def write_windowed_part(frame: pd.DataFrame, day: np.ndarray, days: int, folder,
     partial = path.with_suffix(".partial")
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
     bounds = np.searchsorted(day, np.arange(window_count(days) + 1) * WINDOW_DAYS)
-    options = pa.ipc.IpcWriteOptions(compression="lz4")
-    with pa.ipc.new_file(str(partial), arrow.schema, options=options) as writer:
+    with pa.ipc.new_file(str(partial), arrow.schema, options=IPC_OPTIONS) as writer:
         for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             batches = arrow.slice(low, high - low).combine_chunks().to_batches()
             if len(batches) > 1:

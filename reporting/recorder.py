@@ -290,6 +290,15 @@ class Numbering:
         return numbers
 
 
+def _is_text(column: pd.Series) -> bool:
+    """Text that is not a category: made the nullable ``string`` type everywhere, whether
+    pandas inferred ``object`` or ``str`` (which depends on the values, e.g. all missing)."""
+    dtype = column.dtype
+    return not isinstance(dtype, pd.CategoricalDtype) and (
+        pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+    )
+
+
 def _column(part: dict, name: str) -> np.ndarray:
     return np.asarray(part[name])
 
@@ -329,7 +338,7 @@ def _patients_frame(part: dict, insurers: list[str], blood_labels, today) -> pd.
             "blood_type": _categorical(_column(part, "blood_type"), blood_labels),
         }
     )
-    for column in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
+    for column in [c for c in frame.columns if _is_text(frame[c])]:
         frame[column] = frame[column].astype("string")
     return frame[list(PATIENT_COLUMNS)]
 

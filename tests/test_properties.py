@@ -34,3 +34,39 @@ def test_rule_checks_hold_for_any_scenario(values):
     assert failing == {}
     assert len(tables.patients) == values["patients"]
     assert len(tables.visits) == len(tables.billing)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    patients=st.integers(1, 400),
+    seed=st.integers(0, 2**32 - 1),
+    history_days=st.integers(0, 2 * 365),
+    max_region_patients=st.integers(1, 200),
+    single_hospital=st.booleans(),
+)
+def test_tasks_give_the_in_process_tables_and_summary(
+    tmp_path_factory, patients, seed, history_days, max_region_patients, single_hospital
+):
+    from reporting.summary import build_summary
+    from sim.cli import run_summary
+    from sim.scenario import Scenario
+    from sim.simulation import Simulation
+    from sim.tasks import PartOptions
+
+    today = dt.date(2025, 6, 30)
+    scenario = Scenario(
+        patients=patients,
+        seed=seed,
+        today=today,
+        start=today - dt.timedelta(days=history_days),
+        max_region_patients=max_region_patients,
+        single_hospital=single_hospital,
+    )
+    here = Simulation(scenario).run()
+    folder = tmp_path_factory.mktemp("parts")
+    tasks = Simulation(scenario, parts=PartOptions(folder=str(folder))).run()
+    for name, frame in here.tables().items():
+        assert getattr(tasks.tables(), name).equals(frame), name
+    whole, merged = build_summary(here, here.tables()), run_summary(tasks)
+    for section in ("checks", "distributions", "continuity", "simulation", "ok"):
+        assert merged[section] == whole[section], section
