@@ -1,5 +1,5 @@
-"""The final step of a run whose regions ran as tasks: the dataset assembled from the regions'
-part files, one region (or, for day-ordered tables, one week) at a time.
+"""The final step of a run whose regions ran as tasks: the dataset assembled from the tasks'
+part files, one task (or, for day-ordered tables, some weeks) at a time.
 
 Regions are taken in key order; each region's IDs are offset by the rows of the regions before
 it and its doctors and hospitals get the dataset's names (``Numbering``), exactly as the
@@ -101,7 +101,7 @@ def globalize_table(
     return pa.table(columns, schema=rows.schema)
 
 
-def region_rows(result, table: str, numbers: TaskNumbers) -> pa.Table:
+def task_rows(result, table: str, numbers: TaskNumbers) -> pa.Table:
     """One task's rows of ``table`` (patients, visits, billing, continuity), as in the dataset."""
     return globalize_table(
         table,
@@ -134,7 +134,7 @@ class RegionTablesWriter:
             ready = self._arrived.pop(self._waiting_for.pop(0))
             numbers = next_task_numbers(self._numbering, ready)
             for table in self._tables:
-                rows = region_rows(ready, table, numbers)
+                rows = task_rows(ready, table, numbers)
                 check_ids(table, rows, numbers)
                 self._write(table, rows)
 
@@ -217,8 +217,7 @@ def table_slices(results: list, table: str, days: int, start: dt.date) -> Iterat
     if table == "events":
         return event_slices(results, days, start)
     return (
-        region_rows(result, table, numbers)
-        for result, numbers in zip(results, task_numbers(results))
+        task_rows(result, table, numbers) for result, numbers in zip(results, task_numbers(results))
     )
 
 
@@ -232,7 +231,7 @@ def tables_from_parts(results: list) -> Tables:
     groups = [
         Tables(
             *(
-                region_rows(result, table, numbers).to_pandas()
+                task_rows(result, table, numbers).to_pandas()
                 for table in ("patients", "visits", "billing")
             )
         )
