@@ -473,10 +473,9 @@ def simulate_and_write(
     written task by task as the tasks finish, then the census and the event log (ordered
     by day), the schema, the summary and the report. Returns the simulation and summary."""
     prefix = args.export_prefix
-    options_folder = parts_folder(args.parts_dir, args.outdir)
     duckdb = duckdb_writer(args.duckdb, names) if args.duckdb is not None else None
     with (
-        options_folder as folder,
+        parts_folder(args.parts_dir, args.outdir) as folder,
         duckdb or contextlib.nullcontext() as load,  # published after the files are in place
         staged_output(args.outdir, dataset_file_names(prefix)) as staging,
     ):
