@@ -8,7 +8,7 @@ See README.md for every option; ``python run_sim.py --help`` lists them.
 
 import sys
 
-from sim.cli import main
+from reporting.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -73,7 +73,7 @@ def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
     the event and row counts. Tasks and writing interleave; each is timed where it runs."""
     import reporting.assembly
     import sim.simulation
-    from sim.cli import build_parser, scenario_from_args, simulate_and_write, table_names
+    from reporting.app.cli import build_parser, scenario_from_args, simulate_and_write, table_names
 
     args = build_parser().parse_args(
         ["--patients", str(patients), "--today", TODAY, "--outdir", str(outdir), "--quiet",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from sim.refdata import MEDICATION
+from entities.treatments import MEDICATION
 
 
 @attrs.define(slots=True, eq=False)

@@ -7,11 +7,22 @@ Patient object carries what changes during the run and the decisions that depend
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 import attrs
 import simpy
 
-from sim.refdata import Condition
+from entities.treatments import MONITORING
+
+
+class EpisodeRules(Protocol):
+    """What a patient needs to know of a condition to decide whether an episode may begin
+    (the catalog's ``Condition`` has these fields)."""
+
+    code: int
+    max_episodes_per_year: int | None
+    max_episodes_per_patient: int | None
+    min_days_between_episodes: int | None
 
 
 @attrs.define(slots=True, eq=False)
@@ -35,7 +46,7 @@ class Patient:
     )  # condition code -> first-visit days, for capped conditions
     episodes_per_year: dict = attrs.field(factory=dict)
 
-    def accepts_episode(self, condition: Condition, day: int, year: int) -> bool:
+    def accepts_episode(self, condition: EpisodeRules, day: int, year: int) -> bool:
         """Whether a new episode of ``condition`` can begin for this patient on ``day``.
 
         A patient already under care for the condition carries on with that episode, and the
@@ -54,7 +65,7 @@ class Patient:
         spacing = condition.min_days_between_episodes
         return not (spacing is not None and earlier and day - earlier[-1] < spacing)
 
-    def begin_episode(self, condition: Condition, day: int, year: int) -> None:
+    def begin_episode(self, condition: EpisodeRules, day: int, year: int) -> None:
         """Remember that an episode of ``condition`` began (first admission) on ``day``."""
         self.active_conditions.add(condition.code)
         if condition.max_episodes_per_year is not None:
@@ -63,7 +74,7 @@ class Patient:
         if condition.max_episodes_per_patient is not None or condition.min_days_between_episodes:
             self.episode_days.setdefault(condition.code, []).append(day)
 
-    def end_episode(self, condition: Condition) -> None:
+    def end_episode(self, condition: EpisodeRules) -> None:
         self.active_conditions.discard(condition.code)
 
     def wait_until_free(self, env: simpy.Environment) -> simpy.Event:
@@ -86,7 +97,7 @@ class Patient:
             self.received_once.add(treatment)
             return treatment
         others = [name for name in alternatives if name != treatment]
-        return others[0] if others else "Monitoring"
+        return others[0] if others else MONITORING
 
     def remember(self, doctor: int, hospital: int, specialty: str, new_usual: bool) -> None:
         """Record the provider of a visit. The first doctor seen for a specialty becomes the

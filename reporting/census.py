@@ -20,12 +20,9 @@ def _per_day(day: np.ndarray, hospital: np.ndarray, days: int, hospitals: int) -
 
 
 def census_table(simulation) -> pd.DataFrame:
-    """Every hospital on every day from ``--start`` to the last day run."""
+    """Every hospital on every day from ``--start`` to the last day run (regions stepped
+    in this process)."""
     days = simulation.day + 1
-    if simulation.runs_tasks:
-        from reporting.assembly import whole_table  # the assembly builds on this module
-
-        return whole_table(simulation.results, "census", days, simulation.scenario.start)
     regions = sorted(simulation.regions, key=lambda r: r.world.key)
     names = unique_labels(
         [[h.name for h in r.world.hospitals] for r in regions], [r.world.key for r in regions]

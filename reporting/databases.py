@@ -70,9 +70,7 @@ def duckdb_writer(path: Path, tables: list[str]) -> Iterator[DuckDBLoad]:
     try:
         import duckdb
     except ImportError:
-        raise DatabaseError(
-            "--duckdb needs the duckdb package: pip install 'hospital-sim[duckdb]'"
-        ) from None
+        raise DatabaseError("--duckdb needs the duckdb package: pip install duckdb") from None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
@@ -100,9 +98,7 @@ def _connect(dsn: str):
     try:
         import psycopg
     except ImportError:
-        raise DatabaseError(
-            "--postgres needs psycopg: pip install 'hospital-sim[postgres]'"
-        ) from None
+        raise DatabaseError("--postgres needs psycopg: pip install 'psycopg[binary]'") from None
     try:
         return psycopg.connect(dsn, connect_timeout=10)
     except psycopg.Error as error:

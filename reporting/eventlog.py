@@ -95,12 +95,9 @@ class _EventRows:
 
 
 def event_log_table(simulation, tables: Tables) -> pd.DataFrame:
-    """Every event of the run up to the last day run, with the dataset's IDs and names."""
+    """Every event of the run up to the last day run, with the dataset's IDs and names
+    (regions stepped in this process)."""
     start = simulation.scenario.start
-    if simulation.runs_tasks:
-        from reporting.assembly import whole_table  # the assembly builds on this module
-
-        return whole_table(simulation.results, "events", simulation.day + 1, start)
     regions = {r.world.key: r for r in simulation.regions}
     frames = []
     for index, keys in enumerate(tables.keys):

@@ -4,7 +4,7 @@ The page needs nothing beyond itself: CSS is inline, figures are inline SVG draw
 with text as paths (no fonts), and there are no scripts or links to anything outside the file.
 The same tables and summary give a byte-identical page.
 
-matplotlib is an optional dependency (``pip install 'hospital-sim[report]'``); it is imported
+matplotlib is an optional dependency (``pip install matplotlib``); it is imported
 only when a report is built, so importing this module never needs it.
 """
 
@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-MISSING_MATPLOTLIB = "the report needs matplotlib: pip install 'hospital-sim[report]'"
+MISSING_MATPLOTLIB = "the report needs matplotlib: pip install matplotlib"
 
 WIDTH = 9.0  # inches; 648 pt of SVG, shown about 900 px wide
 STYLE = {
-    "svg.hashsalt": "hospital-sim-report",  # stable ids instead of random ones
+    "svg.hashsalt": "hospital-synth-report",  # stable ids instead of random ones
     "svg.fonttype": "path",  # text drawn as shapes: no fonts needed to view the page
     "text.parse_math": False,  # a "$" in a hospital name is just a dollar sign
     "font.family": "DejaVu Sans",  # shipped with matplotlib, so every machine draws the same
@@ -204,7 +204,7 @@ def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None 
             )
     run = summary["run"]
     contents = "".join(f'<a href="#{key}">{html.escape(title)}</a>\n' for key, title, _ in FIGURES)
-    page_title = f"hospital-sim report: {run['patients']:,} patients, seed {run['seed']}"
+    page_title = f"hospital-synth report: {run['patients']:,} patients, seed {run['seed']}"
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -216,7 +216,7 @@ def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None 
         f'<nav><a href="#validation">Validation</a>\n{contents}</nav>\n'
         f"{_validation(summary)}\n"
         + "\n".join(sections)
-        + f"\n<footer>Made by hospital-sim {html.escape(str(run['version']))}. "
+        + f"\n<footer>Made by hospital-synth {html.escape(str(run['version']))}. "
         "All data are synthetic: no row describes a real person.</footer>\n"
         "</main>\n</body>\n</html>\n"
     )

@@ -27,7 +27,7 @@ from sim.scenario import Scenario
 
 def package_version() -> str:
     try:
-        return metadata.version("hospital-sim")
+        return metadata.version("hospital-synth")
     except metadata.PackageNotFoundError:  # running from a source tree without installing
         return "unknown"
 

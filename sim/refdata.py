@@ -14,13 +14,13 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from entities.treatments import MEDICATION, MONITORING
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-MONITORING = "Monitoring"
-MEDICATION = "Medication"
 SEVERITIES = ("Normal", "Mild", "Moderate", "Severe")
 CATEGORIES = ("chronic", "complex", "mental", "acute", "minor")
 AGE_BANDS = ("child", "young", "middle", "senior")

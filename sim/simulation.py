@@ -1,31 +1,29 @@
-"""The Python API: build a scenario's world, run its clock, read its tables.
+"""The engine's run: build a scenario's world and step its clock.
 
-from sim import Scenario, Simulation
-simulation = Simulation(Scenario(patients=1000, seed=42, today=date(2025, 6, 30)))
-simulation.run()                 # or run(until=date(...)) repeatedly, to step the clock
-tables = simulation.tables()     # patients, visits, billing as pandas DataFrames
+    simulation = Simulation(Scenario(patients=1000, seed=42, today=date(2025, 6, 30)))
+    simulation.run(until=date(2024, 1, 1))   # step the clock, look at simulation.state()
+    simulation.run()                          # ... and go on to --today
+
+The tables come from the layer above (``reporting.recorder.record(simulation)``, or
+``reporting.app.Simulation``, which also runs regions as tasks in worker processes).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable
-from concurrent.futures import Executor, as_completed
 from pathlib import Path
 
 import attrs
-import numpy as np
 import pandas as pd
 
 from sim.facts import RegionFacts, region_facts, run_statistics
-from sim.geography import ZipTable, load_zip_table
-from sim.placement import RegionSpec, plan_regions
+from sim.geography import load_zip_table
+from sim.placement import plan_regions
 from sim.population import insurer_pool
 from sim.processes import RegionSimulation
 from sim.refdata import load_names
 from sim.scenario import Scenario
-from sim.tasks import GroupResult, PartOptions, group_regions, group_task
 from sim.world import build_region
 from sim.zip_pool import PoolError, PoolReport, load_zip_pool
 
@@ -47,81 +45,48 @@ class SimulationState:
 
 class Simulation:
     """A whole run: one region per state (or per part of a large state), each with its own
-    SimPy clock and event log.
+    SimPy clock and event log, all in this process; the clock can be stepped (``run(until)``
+    again and again)."""
 
-    By default the regions live in this process and the clock can be stepped (``run(until)``
-    again and again). With an ``executor`` (a ``concurrent.futures`` executor: a process pool,
-    or a Dask client's executor) or with ``parts`` (``PartOptions``), neighbouring regions are
-    grouped into tasks: built, run to ``--today`` and recorded into part files in a worker (or
-    here, one task at a time, without an executor), which sends back only counts and facts.
-    The tables are the same either way.
-    """
-
-    def __init__(
-        self,
-        scenario: Scenario,
-        executor: Executor | None = None,
-        parts: PartOptions | None = None,
-    ) -> None:
+    def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.pool_report: PoolReport | None = None
         if scenario.zip_pool_file is not None:
             self.zips, self.pool_report = load_zip_pool(Path(scenario.zip_pool_file))
         else:
             self.zips = load_zip_table()
-        self.insurers, shares = insurer_pool(
+        self.insurers, self.insurer_shares = insurer_pool(
             scenario.seed, load_names(), scenario.insurer_pool_size, scenario.insurer_zipf_exponent
         )
-        specs = plan_regions(scenario, self.zips)
+        self.specs = plan_regions(scenario, self.zips)
         hospitals_needed = sum(
             1
             if s.hospital_rows is not None
             else max(1, round(s.patients / scenario.patients_per_hospital))
-            for s in specs
+            for s in self.specs
         )
         if len(self.zips) < hospitals_needed and scenario.zip_pool_file is not None:
             raise PoolError(
                 f"--zip-pool-file {scenario.zip_pool_file}: {len(self.zips)} usable ZIPs, "
                 f"fewer than the {hospitals_needed} hospitals this run needs"
             )
-        self.executor = executor
-        self._specs = specs
-        self._shares = shares
-        self._scratch: tempfile.TemporaryDirectory | None = None
-        if parts is None and executor is not None:  # the API may ask for any table later
-            self._scratch = tempfile.TemporaryDirectory(prefix="hospital-sim-parts.")
-            parts = PartOptions(folder=self._scratch.name, census=True, events=True)
-        self.parts = parts
-        self.results: list[GroupResult] = []  # task mode: groups of regions in key order
-        self.regions: list[RegionSimulation] = []
-        if parts is None:
-            self.regions = [
-                RegionSimulation(build_region(scenario, spec, shares), scenario) for spec in specs
-            ]
+        self.regions: list[RegionSimulation] = self._build_regions()
         self.day = -1  # the last simulation day that has been run
         self.progress: Callable[[int, int], None] | None = None  # (regions done, regions)
-        self.task_done: Callable[[GroupResult], None] | None = None  # each task, as it ends
-        self._groups = group_regions(specs, scenario.patients, scenario.max_region_patients)
+
+    def _build_regions(self) -> list[RegionSimulation]:
+        return [
+            RegionSimulation(build_region(self.scenario, spec, self.insurer_shares), self.scenario)
+            for spec in self.specs
+        ]
 
     @property
     def region_count(self) -> int:
         """How many regions the run has (states or parts of states, or one in single-hospital
         mode)."""
-        return len(self._specs)
+        return len(self.specs)
 
-    @property
-    def task_keys(self) -> list[str]:
-        """Each task's first region key (tasks run groups of neighbouring regions)."""
-        return [group[0].key for group in self._groups]
-
-    @property
-    def runs_tasks(self) -> bool:
-        """Whether regions run as tasks that write part files (no stepping of the clock)."""
-        return self.parts is not None
-
-    def run(self, until: dt.date | int | None = None) -> Simulation:
-        """Advance every region's clock through day ``until`` (a date or a simulation day;
-        default ``today``). Can be called again with a later day to go on."""
+    def _until_day(self, until: dt.date | int | None) -> int:
         if until is None:
             day = self.scenario.horizon
         elif isinstance(until, dt.date):
@@ -132,9 +97,12 @@ class Simulation:
             raise ValueError(
                 f"run(until={until}) lies outside {self.scenario.start}..{self.scenario.today}"
             )
-        if self.runs_tasks:
-            self._run_tasks(day)
-            return self
+        return day
+
+    def run(self, until: dt.date | int | None = None) -> Simulation:
+        """Advance every region's clock through day ``until`` (a date or a simulation day;
+        default ``today``). Can be called again with a later day to go on."""
+        day = self._until_day(until)
         for done, region in enumerate(self.regions, start=1):
             if day + 1 > region.env.now:
                 region.env.run(until=day + 1)
@@ -142,48 +110,6 @@ class Simulation:
                     self.progress(done, len(self.regions))
         self.day = max(self.day, day)
         return self
-
-    def _run_tasks(self, day: int) -> None:
-        """Run every group of regions as a task (results are keyed by region, so the order in
-        which tasks finish does not matter)."""
-        if day != self.scenario.horizon:
-            raise ValueError("regions run as tasks go to --today in one go: no stepping")
-        if self.results:
-            return
-        zip_index = pd.Index(self.zips.zipcode)
-        scenario, shares, insurers, parts = self.scenario, self._shares, self.insurers, self.parts
-        arguments = (  # in key order, so that finished tasks can be written while others run
-            (scenario, group, shares, insurers, self._zips_of(group, zip_index), parts)
-            for group in self._groups
-        )
-        finished: list[GroupResult] = []
-        if self.executor is None:
-            for task in arguments:
-                self._task_finished(group_task(*task), finished)
-        else:
-            futures = [self.executor.submit(group_task, *task) for task in arguments]
-            try:
-                for future in as_completed(futures):
-                    self._task_finished(future.result(), finished)
-            except BaseException:  # a failed task, a failed write or Ctrl-C: stop the rest
-                for future in futures:
-                    future.cancel()
-                raise
-        self.results = sorted(finished, key=lambda result: result.facts[0].key)
-        self.day = day
-
-    def _task_finished(self, result: GroupResult, finished: list[GroupResult]) -> None:
-        finished.append(result)
-        if self.task_done:
-            self.task_done(result)
-        if self.progress:
-            self.progress(sum(len(r.facts) for r in finished), len(self._specs))
-
-    def _zips_of(self, group: list[RegionSpec], zip_index: pd.Index) -> ZipTable:
-        """The rows of the run's ZIP table (indexed by ``zip_index``) that a group's regions
-        use: what its validation looks up, and a smaller table to send to a worker."""
-        used = np.concatenate([spec.zips.zipcode for spec in group])
-        return self.zips.subset(np.flatnonzero(zip_index.isin(used)))
 
     @property
     def as_of(self) -> dt.date:
@@ -194,20 +120,8 @@ class Simulation:
 
     def facts(self) -> list[RegionFacts]:
         """Each region's places, staff and event counts at the last day run, in key order."""
-        if self.runs_tasks:
-            return [facts for result in self.results for facts in result.facts]
         regions = sorted(self.regions, key=lambda r: r.world.key)
         return [region_facts(region, self.day) for region in regions]
-
-    def tables(self):
-        """The patients, visits and billing tables as of the last day run."""
-        if self.runs_tasks:
-            from reporting.assembly import tables_from_parts
-
-            return tables_from_parts(self.results)
-        from reporting.recorder import record
-
-        return record(self)
 
     def state(self) -> SimulationState:
         """A snapshot of the world at the last day run (for time-stepped studies)."""

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from reporting.app import Simulation
 from reporting.summary import build_summary
 from sim.scenario import Scenario
-from sim.simulation import Simulation
 
 TODAY = dt.date(2025, 6, 30)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
+from reporting.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = ["--today", "2025-06-30"]

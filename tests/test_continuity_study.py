@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reporting.census import census_table
+from reporting.app.experiments import compare
 from reporting.continuity import continuity_indices, continuity_table
-from sim.experiments import compare, load_scenario
 from sim.scenario import Scenario, ScenarioError
+from sim.scenario_file import load_scenario
 from tests.conftest import TODAY, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,12 +85,12 @@ def test_the_continuity_table_matches_the_scalar_definition(small_run):
 
 
 def test_state_and_census_agree_with_the_event_log():
-    from sim.simulation import Simulation
+    from reporting.app import Simulation
 
     simulation = Simulation(Scenario(patients=4000, seed=4, today=TODAY, room_scale=0.3))
     simulation.run(until=400)
     state = simulation.state()
-    census = census_table(simulation)
+    census = simulation.census()
     last = census[census["date"] == census["date"].max()].set_index("hospital")
     assert state.date == simulation.as_of and census["date"].max() == pd.Timestamp(state.date)
     assert (state.hospitals["occupied_rooms"] <= state.hospitals["rooms"]).all()
@@ -157,7 +157,7 @@ def test_compare_on_the_command_line(tmp_path):
 
 
 def test_census_and_continuity_files(tmp_path):
-    from sim.cli import main
+    from reporting.app.cli import main
 
     assert (
         main(

@@ -24,7 +24,7 @@ def documented_columns() -> dict[str, list[str]]:
 
 
 def test_the_dictionary_lists_exactly_the_columns_written(tmp_path):
-    from sim.cli import main
+    from reporting.app.cli import main
 
     assert (
         main(

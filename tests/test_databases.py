@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reporting.app.cli import main
 from reporting.eventlog import tables_from_events
 from reporting.readers import read_table, read_tables
-from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--patients", "400", "--seed", "6", "--today", "2025-06-30", "--quiet"]

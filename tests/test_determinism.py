@@ -6,9 +6,9 @@ import filecmp
 
 import pandas as pd
 
-from sim.cli import main
+from reporting.app import Simulation
+from reporting.app.cli import main
 from sim.scenario import Scenario
-from sim.simulation import Simulation
 from tests.conftest import TODAY
 
 FILES = ("patients.csv", "visits.csv", "billing.csv", "validation_summary.json")

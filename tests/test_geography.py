@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reporting.app import Simulation
 from sim.geography import load_zip_table
 from sim.placement import state_neighbors
 from sim.scenario import Scenario
-from sim.simulation import Simulation
 from sim.zip_pool import PoolError, load_zip_pool
 from tests.conftest import TODAY, simulate
 

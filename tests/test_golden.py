@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from sim.cli import main
+from reporting.app.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "run_200.json"
 ARGS = ["--patients", "200", "--seed", "42", "--today", "2025-06-30", "--quiet"]

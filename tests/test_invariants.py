@@ -234,9 +234,9 @@ def test_charges_stay_in_their_category_ranges(medium_run):
 def test_a_snapshot_taken_mid_run_validates():
     import datetime as dt
 
+    from reporting.app import Simulation
     from reporting.summary import build_summary
     from sim.scenario import Scenario
-    from sim.simulation import Simulation
 
     simulation = Simulation(Scenario(patients=800, seed=13, today=TODAY))
     for day in (dt.date(2022, 8, 1), dt.date(2024, 1, 15)):

@@ -47,11 +47,11 @@ def test_rule_checks_hold_for_any_scenario(values):
 def test_tasks_give_the_in_process_tables_and_summary(
     tmp_path_factory, patients, seed, history_days, max_region_patients, single_hospital
 ):
+    from reporting.app import Simulation
+    from reporting.app.cli import run_summary
+    from reporting.app.tasks import PartOptions
     from reporting.summary import build_summary
-    from sim.cli import run_summary
     from sim.scenario import Scenario
-    from sim.simulation import Simulation
-    from sim.tasks import PartOptions
 
     today = dt.date(2025, 6, 30)
     scenario = Scenario(

@@ -143,12 +143,12 @@ def test_without_matplotlib(run, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # any import of it now fails
     monkeypatch.delitem(sys.modules, "reporting.report")
     module = importlib.import_module("reporting.report")  # importing needs no matplotlib
-    with pytest.raises(ImportError, match=re.escape("pip install 'hospital-sim[report]'")):
+    with pytest.raises(ImportError, match=re.escape("pip install matplotlib")):
         module.build_report(tables, summary)
 
 
 def test_the_command_line_writes_the_report_next_to_the_tables(tmp_path):
-    from sim.cli import main
+    from reporting.app.cli import main
 
     args = ["--patients", "150", "--today", "2025-06-30", "--outdir", str(tmp_path), "--quiet"]
     assert main([*args, "--report"]) == 0

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from sim.cli import main
+from reporting.app.cli import main
 
 # small regions: large states are split and regions are grouped into many tasks
 ARGS = ["--patients", "1500", "--seed", "12", "--today", "2025-06-30", "--quiet",
@@ -57,8 +57,8 @@ def test_parquet_has_proper_types_and_the_same_rows(one_worker):
 def test_stepping_needs_the_regions_in_this_process():
     from concurrent.futures import ThreadPoolExecutor
 
+    from reporting.app import Simulation
     from sim.scenario import Scenario
-    from sim.simulation import Simulation
 
     with ThreadPoolExecutor(2) as pool:
         simulation = Simulation(

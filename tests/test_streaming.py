@@ -16,22 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import reporting.app.tasks
 import reporting.assembly
-import sim.simulation
-import sim.tasks
-from reporting.census import census_table
-from reporting.eventlog import event_log_table
+from reporting.app import Simulation
+from reporting.app.cli import main
+from reporting.app.tasks import PartOptions
 from reporting.recorder import Tables
 from reporting.summary import build_summary
 from reporting.validation import merge_validation, validation_part
 from reporting.writers import write_csv
-from sim.cli import main
 from sim.geography import load_zip_table
 from sim.placement import plan_regions, split_state
 from sim.refdata import load_catalog
 from sim.scenario import Scenario
-from sim.simulation import Simulation
-from sim.tasks import PartOptions
 
 TODAY = dt.date(2025, 6, 30)
 ARGS = ["--patients", "1200", "--seed", "5", "--today", TODAY.isoformat(), "--quiet"]
@@ -47,8 +44,8 @@ def streamed(tmp_path_factory):
 
 
 def test_grouping_and_slicing_never_change_the_files(streamed, tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.tasks, "MIN_TASK_PATIENTS", 1)  # one region per task
-    monkeypatch.setattr(sim.tasks, "TASKS_PER_RUN", 10_000)
+    monkeypatch.setattr(reporting.app.tasks, "MIN_TASK_PATIENTS", 1)  # one region per task
+    monkeypatch.setattr(reporting.app.tasks, "TASKS_PER_RUN", 10_000)
     monkeypatch.setattr(reporting.assembly, "SLICE_ROWS", 10_000)  # some weeks at a time
     assert main([*ARGS, *EXTRAS, "--outdir", str(tmp_path), "--workers", "1"]) == 0
     for name in NAMES:
@@ -60,8 +57,8 @@ def test_streamed_files_equal_the_in_memory_tables(streamed, tmp_path):
     simulation = Simulation(scenario).run()  # regions in this process, no part files
     tables = simulation.tables()
     frames = dict(tables.items())
-    frames["census"] = census_table(simulation)
-    frames["events"] = event_log_table(simulation, tables)
+    frames["census"] = simulation.census()
+    frames["events"] = simulation.event_log(tables)
     for name in ("patients", "visits", "billing", "census", "events"):
         write_csv(frames[name], name, tmp_path / f"{name}.csv", scenario.date_format)
         assert filecmp.cmp(streamed / f"{name}.csv", tmp_path / f"{name}.csv", shallow=False), name
@@ -176,14 +173,14 @@ def test_a_relative_parts_dir_works_and_is_left_empty(tmp_path, monkeypatch):
 
 
 def test_a_failing_task_stops_the_run_and_leaves_nothing(tmp_path, monkeypatch):
-    real = sim.tasks.write_part
+    real = reporting.app.tasks.write_part
 
     def failing(frame, folder, table):
         if Path(folder).name >= "M":  # the tasks of the second half of the states
             raise OSError("disk full")
         real(frame, folder, table)
 
-    monkeypatch.setattr(sim.tasks, "write_part", failing)  # forked workers inherit it
+    monkeypatch.setattr(reporting.app.tasks, "write_part", failing)  # forked workers inherit it
     out = tmp_path / "out"
     assert main([*ARGS, *EXTRAS, "--outdir", str(out), "--workers", "2"]) == 1
     assert list(tmp_path.iterdir()) == []
@@ -215,7 +212,5 @@ def test_the_api_with_an_executor_gives_census_and_events(tmp_path):
     here = Simulation(scenario).run()
     with ThreadPoolExecutor(2) as pool:
         tasks = Simulation(scenario, executor=pool).run()
-    pd.testing.assert_frame_equal(census_table(here), census_table(tasks))
-    pd.testing.assert_frame_equal(
-        event_log_table(here, here.tables()), event_log_table(tasks, tasks.tables())
-    )
+    pd.testing.assert_frame_equal(here.census(), tasks.census())
+    pd.testing.assert_frame_equal(here.event_log(), tasks.event_log())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import reporting.writers
-from sim.cli import main
+from reporting.app.cli import main
 
 ARGS = ["--patients", "40", "--today", "2025-06-30", "--quiet"]
 
@@ -21,7 +21,7 @@ def test_a_failure_while_writing_keeps_the_older_dataset(tmp_path, monkeypatch):
                 raise OSError("disk full")
             super().write(frame)
 
-    monkeypatch.setattr("sim.cli.TableFiles", FailingOnSecondTable)
+    monkeypatch.setattr("reporting.app.cli.TableFiles", FailingOnSecondTable)
     assert main([*ARGS, "--outdir", str(out), "--seed", "2"]) == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left
@@ -31,7 +31,7 @@ def test_an_interrupt_writes_nothing(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sim.cli.write_json", interrupted)
+    monkeypatch.setattr("reporting.app.cli.write_json", interrupted)
     assert main([*ARGS, "--outdir", str(tmp_path / "new")]) == 130
     assert list(tmp_path.iterdir()) == []
 

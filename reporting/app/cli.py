@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from reporting.app.experiments import compare
+from reporting.app.simulation import Simulation
+from reporting.app.tasks import PartOptions
 from reporting.assembly import (
     REGION_TABLES,
     RegionTablesWriter,
@@ -41,10 +44,8 @@ from reporting.writers import (
     table_file_name,
     write_json,
 )
-from sim.experiments import compare, load_scenario
 from sim.scenario import DEFAULTS, Scenario, ScenarioError
-from sim.simulation import Simulation
-from sim.tasks import PartOptions
+from sim.scenario_file import load_scenario
 
 EXIT_BAD_INPUT = 2
 EXIT_VALIDATION_FAILED = 3
@@ -259,7 +260,7 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
-            raise UsageError("--dask needs dask: pip install 'hospital-sim[dask]'") from None
+            raise UsageError("--dask needs dask: pip install 'dask[distributed]'") from None
         workers = args.workers or os.cpu_count() or 1
         try:
             if args.dask == "local":
@@ -309,7 +310,7 @@ def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise UsageError("--report needs matplotlib: pip install 'hospital-sim[report]'") from None
+        raise UsageError("--report needs matplotlib: pip install matplotlib") from None
 
 
 def check_memory(scenario: Scenario, workers: int) -> None:

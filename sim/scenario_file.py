@@ -1,6 +1,4 @@
-"""Experiments: scenario files, and several scenarios run side by side.
-
-A scenario file is TOML whose keys are the command line's flag names (``insured-rate`` or
+"""Scenario files: TOML whose keys are the command line's flag names (``insured-rate`` or
 ``insured_rate``), for example::
 
     patients = 5000
@@ -8,23 +6,19 @@ A scenario file is TOML whose keys are the command line's flag names (``insured-
     doctor-departure-rate = 0.2
     room-scale = 0.5
 
-Scenarios compared share their seed, so every random stream starts alike (common random
-numbers): differences come from the knobs, not from luck.
+The command line's ``--config`` and ``compare --scenario`` read them here, and the values go
+through the same ``Scenario`` checks as the flags and the Python API.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
-import pandas as pd
 
-from reporting.summary import build_summary
 from sim.scenario import Scenario, ScenarioError
-from sim.simulation import Simulation
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,45 +82,3 @@ def load_scenario(path: Path, **overrides) -> Scenario:
         return Scenario(**values)
     except (TypeError, ValueError) as error:  # ScenarioError included
         raise ScenarioError(f"--scenario {path}: {error}") from None
-
-
-def measure(scenario: Scenario) -> dict[str, float | int | None]:
-    """Run one scenario and pick the figures a continuity study compares."""
-    simulation = Simulation(scenario).run()
-    tables = simulation.tables()
-    summary = build_summary(simulation, tables)
-    continuity = summary["continuity"]
-    levels = continuity["levels"]
-    events = summary["simulation"]["events"]
-    figures: dict[str, float | int | None] = {
-        "patients": len(tables.patients),
-        "visits": len(tables.visits),
-        "rule violations": summary["violations"],
-    }
-    for level in ("doctor", "hospital", "doctor_hospital"):
-        for index in ("coc", "upc", "secon"):
-            figures[f"{level} {index} (mean)"] = levels[level][index]["mean"]
-    figures["patients measured"] = levels["doctor"]["patients_measured"]
-    for key, value in continuity["followups"].items():
-        label = "follow-ups" if key == "followups" else f"follow-ups: {key}".replace("_", " ")
-        figures[label] = value
-    for reason, count in continuity["provider_switches"].items():
-        figures[f"switches: {reason}".replace("_", " ")] = count
-    figures["diversions"] = continuity["diversions"]
-    figures["doctor absences"] = events.get("DoctorAbsent", 0)
-    figures["doctor departures"] = events.get("DoctorLeft", 0)
-    figures["rooms"] = summary["simulation"]["rooms"]
-    return figures
-
-
-def compare(scenarios: Mapping[str, Scenario]) -> pd.DataFrame:
-    """Run scenarios that share a seed; one column of figures per scenario."""
-    seeds = {scenario.seed for scenario in scenarios.values()}
-    if len(seeds) > 1:
-        raise ScenarioError(
-            f"scenarios compared must share a seed (common random numbers); got {sorted(seeds)}"
-        )
-    columns = {name: measure(scenario) for name, scenario in scenarios.items()}
-    frame = pd.DataFrame(columns)
-    frame.index.name = "figure"
-    return frame
