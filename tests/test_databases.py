@@ -85,6 +85,7 @@ def test_duckdb_file_has_the_tables_and_enforces_constraints(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["slash", "iso"])
 def test_postgres_load_checks_constraints_and_answers_analyst_queries(postgres_dsn, tmp_path, fmt):
     import psycopg
@@ -133,6 +134,7 @@ def test_postgres_load_checks_constraints_and_answers_analyst_queries(postgres_d
             connection.execute(f"INSERT INTO {schema}.visits SELECT * FROM {schema}.visits LIMIT 1")
 
 
+@pytest.mark.slow
 def test_postgres_refuses_to_overwrite_and_a_failed_load_leaves_nothing(postgres_dsn, tmp_path):
     import psycopg
 

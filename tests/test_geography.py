@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from reporting.app import Simulation
+from reporting.app.cli import main
 from sim.geography import load_zip_table
 from sim.placement import state_neighbors
 from sim.scenario import Scenario
@@ -110,6 +111,7 @@ def test_zip_target_bounds_distinct_zipcodes_and_keeps_state_shares():
     assert 0.07 < share["CA"] < 0.17
 
 
+@pytest.mark.slow
 def test_single_hospital_in_new_york_reaches_the_local_and_neighbour_shares():
     simulation, tables, summary = simulate(
         patients=20000, seed=42, hospital_state="NY", hospital_zipcode="10036"
@@ -213,16 +215,22 @@ def bad_pools(tmp: Path) -> dict[str, tuple[list[str], str]]:
     }
 
 
-def test_bad_geography_input_is_one_line_and_exit_2(tmp_path):
+def test_bad_geography_input_is_one_line_and_exit_2(tmp_path, capsys):
+    """In this process (a traceback would fail the test); one case also as a real command."""
     for case, (args, mention) in bad_pools(tmp_path).items():
-        result = run_cli(*args, "--outdir", str(tmp_path / "out"))
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2, (case, result.stderr)
-        assert len(lines) == 1 and "Traceback" not in result.stderr, (case, result.stderr)
+        status = main(["--patients", "50", "--today", TODAY.isoformat(), *args,
+                       "--outdir", str(tmp_path / "out")])  # fmt: skip
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert status == 2, (case, lines)
+        assert len(lines) == 1, (case, lines)
         assert mention in lines[0], (case, lines[0])
         assert not (tmp_path / "out").exists(), case
+    result = run_cli("--hospital-state", "ZZ", "--outdir", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_the_readme_examples_run(tmp_path, clean_pool):
     nationwide = run_cli(
         "--zip-pool-file",

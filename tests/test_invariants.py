@@ -184,6 +184,7 @@ def test_follow_up_flag_means_a_later_visit_for_the_same_condition(medium_run):
     assert booked.any() and (~booked).any()
 
 
+@pytest.mark.slow
 def test_every_state_appears_in_a_large_run():
     _, tables, summary = simulate(patients=20000, seed=11)
     assert tables.patients["state"].nunique() == 51

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ scenarios = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios)
 def test_rule_checks_hold_for_any_scenario(values):
@@ -44,6 +46,7 @@ def test_rule_checks_hold_for_any_scenario(values):
     max_region_patients=st.integers(1, 200),
     single_hospital=st.booleans(),
 )
+@pytest.mark.slow
 def test_tasks_give_the_in_process_tables_and_summary(
     tmp_path_factory, patients, seed, history_days, max_region_patients, single_hospital
 ):

@@ -81,6 +81,7 @@ def test_validation_table_lists_every_check(run, page):
     assert "OK: all" in table and 'class="fail"' not in table
 
 
+@pytest.mark.slow
 def test_failed_checks_are_highlighted(run):
     tables, summary, continuity = run
     failing = summary | {
@@ -93,6 +94,7 @@ def test_failed_checks_are_highlighted(run):
     assert '<tr class="fail"><td><code>overlapping_stays</code>' in table
 
 
+@pytest.mark.slow
 def test_skipped_validation_and_no_continuity(run):
     tables, summary, _ = run
     skipped = {key: value for key, value in summary.items() if key not in ("checks", "violations")}
@@ -105,12 +107,14 @@ def test_skipped_validation_and_no_continuity(run):
             assert "<svg" in section(page, key), key
 
 
+@pytest.mark.slow
 def test_same_inputs_give_identical_pages(run, page):
     tables, summary, continuity = run
     assert report.build_report(tables, summary, continuity) == page
     assert report.build_report(tables, summary) == report.build_report(tables, summary)
 
 
+@pytest.mark.slow
 def test_many_hospitals_are_drawn_by_rank(run, monkeypatch):
     tables, summary, continuity = run
     monkeypatch.setattr(report, "MAX_NAMED_HOSPITALS", 5)
@@ -131,6 +135,7 @@ def test_empty_tables_give_notes(run):
         assert "<svg" not in body and 'class="note"' in body, key
 
 
+@pytest.mark.slow
 def test_write_report(run, tmp_path):
     tables, summary, continuity = run
     path = tmp_path / "report.html"

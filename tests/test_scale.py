@@ -23,6 +23,7 @@ def one_worker(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["2", "3"])
 def test_any_number_of_workers_writes_identical_files(one_worker, tmp_path, workers):
     assert main([*ARGS, "--outdir", str(tmp_path), "--workers", workers, "--format", "both"]) == 0
@@ -30,6 +31,7 @@ def test_any_number_of_workers_writes_identical_files(one_worker, tmp_path, work
         assert filecmp.cmp(one_worker / name, tmp_path / name, shallow=False), name
 
 
+@pytest.mark.slow
 def test_a_dask_local_cluster_writes_identical_files(one_worker, tmp_path):
     pytest.importorskip("dask.distributed")
     assert main([*ARGS, "--outdir", str(tmp_path), "--dask", "local", "--workers", "2"]) == 0
@@ -68,6 +70,7 @@ def test_stepping_needs_the_regions_in_this_process():
             simulation.run(until=10)
 
 
+@pytest.mark.slow
 def test_a_dask_address_that_cannot_be_reached_is_one_line(tmp_path, capsys):
     pytest.importorskip("dask.distributed")
     assert main([*ARGS, "--outdir", str(tmp_path / "x"), "--dask", "tcp://127.0.0.1:1"]) == 2
