@@ -1,8 +1,9 @@
 """The table declarations (reporting.schema) agree with every file rendered from them: CSV
-headers, Parquet schemas and metadata, the typed readers, the SQL constraints and comments."""
+headers, Parquet schemas and metadata, the typed readers, SQL comments, datapackage.json."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -208,3 +209,52 @@ def test_the_rendered_constraints_refuse_broken_rows(duckdb_dataset, statement, 
     connection, error = duckdb_dataset
     with pytest.raises(error, match=re.escape(named)):
         connection.execute(statement)
+
+
+def test_datapackage_describes_the_written_csv_files(dataset, tmp_path):
+    from reporting.schema import write_datapackage
+
+    tables = list(TABLES)
+    path = tmp_path / "datapackage.json"
+    metadata = {"seed": 3, "today": "2025-06-30"}
+    write_datapackage(path, tables, {t: f"{t}.csv" for t in tables}, "slash", metadata)
+    package = json.loads(path.read_text(encoding="utf-8"))
+    assert package["profile"] == "tabular-data-package" and package["run"] == metadata
+    resources = {r["name"]: r for r in package["resources"]}
+    assert list(resources) == tables
+    for name, resource in resources.items():
+        fields = resource["schema"]["fields"]
+        assert [f["name"] for f in fields] == csv_header(dataset / resource["path"]), name
+        for key in resource["schema"].get("foreignKeys", []):
+            target = resources[key["reference"]["resource"]]
+            assert set(key["reference"]["fields"]) <= {
+                f["name"] for f in target["schema"]["fields"]
+            }
+    visits = {f["name"]: f for f in resources["visits"]["schema"]["fields"]}
+    assert visits["date_of_admission"]["type"] == "date"
+    assert visits["date_of_admission"]["format"] == "%Y/%m/%d"
+    assert "Pneumonia" in visits["condition"]["constraints"]["enum"]
+    assert visits["medication"]["constraints"] == {"required": False}
+    assert visits["visit_id"]["constraints"] == {"required": True, "unique": True}
+    patients = read_table(dataset / "patients.csv", "patients")
+    zipcode = next(f for f in resources["patients"]["schema"]["fields"] if f["name"] == "zipcode")
+    assert patients["zipcode"].str.fullmatch(zipcode["constraints"]["pattern"]).all()
+    assert resources["continuity"]["schema"]["primaryKey"] == ["patient_id", "level"]
+
+
+def test_datapackage_of_fewer_tables_with_iso_dates():
+    from reporting.schema import datapackage
+
+    tables = ["patients", "visits", "billing", "events"]
+    package = datapackage(tables, {t: f"run_{t}.csv" for t in tables}, "iso", {})
+    resources = {r["name"]: r for r in package["resources"]}
+    assert [r["path"] for r in package["resources"]] == [f"run_{t}.csv" for t in tables]
+    events = resources["events"]["schema"]
+    assert {f["name"]: f.get("format") for f in events["fields"]}["date"] == "default"
+    assert [k["reference"]["resource"] for k in events["foreignKeys"]] == [
+        "patients",
+        "visits",
+        "billing",
+    ]
+    with pytest.raises(ValueError, match="wards"):
+        datapackage(["wards"], {}, "iso", {})
