@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from reporting.schema import CONTINUITY_COLUMNS
+from reporting.schema import CONTINUITY_LEVELS as LEVELS
 
 INDICES = ("upc", "coc", "hhi", "secon", "mmci", "kpc")
 
@@ -135,9 +136,6 @@ def _median(counts: Counter) -> float | None:
     lower = values[int(np.searchsorted(cumulative, (n - 1) // 2 + 1))]
     upper = values[int(np.searchsorted(cumulative, n // 2 + 1))]
     return round((lower + upper) / 2, 4)
-
-
-LEVELS = ("doctor", "hospital", "doctor_hospital")
 
 
 def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:

@@ -17,28 +17,14 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from reporting.schema import DATE_COLUMNS
 from reporting.sql import schema_sql
-from reporting.writers import as_arrow
+from reporting.writers import to_typed_arrow
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class DatabaseError(Exception):
     """A database load was refused or failed; the message is one line for the user."""
-
-
-def _arrow(rows: pd.DataFrame | pa.Table, table: str) -> pa.Table:
-    """The table with dates as SQL dates and categories as text."""
-    arrow = as_arrow(rows)
-    columns = []
-    for name, column in zip(arrow.column_names, arrow.columns):
-        if name in DATE_COLUMNS.get(table, ()):
-            column = column.cast(pa.timestamp("s")).cast(pa.date32())
-        elif pa.types.is_dictionary(column.type):
-            column = column.cast(pa.string())
-        columns.append(column)
-    return pa.table(columns, names=arrow.column_names)
 
 
 class DuckDBLoad:
@@ -55,7 +41,7 @@ class DuckDBLoad:
         """Append ``rows`` to table ``name`` (tables in load order: patients first)."""
         if self.error is not None:
             return
-        data = _arrow(rows, name)  # noqa: F841 - read by DuckDB's replacement scan
+        data = to_typed_arrow(rows, name)  # noqa: F841 - read by DuckDB's replacement scan
         try:
             self._connection.execute(f"INSERT INTO {name} SELECT * FROM data")
         except self._error_type as error:

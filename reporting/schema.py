@@ -1,81 +1,576 @@
-"""Table names and their exact column order."""
+"""The dataset's tables, declared once: columns in file order, kinds, meanings, constraints.
 
-PATIENT_COLUMNS = (
-    "patient_id",
-    "first_name",
-    "last_name",
-    "name",
-    "date_of_birth",
-    "age",
-    "gender",
-    "phone_number",
-    "email",
-    "address",
-    "city",
-    "state",
-    "zipcode",
-    "insurance_provider",
-    "insurance_policy_number",
-    "blood_type",
+Everything else is rendered from these declarations: the SQL DDL (``reporting.sql``), the
+Parquet schema (``Table.arrow_schema``), the dtypes of the readers (``reporting.readers``),
+``docs/data_dictionary.md`` (``data_dictionary_markdown``) and ``datapackage.json``
+(``datapackage``). Adding a column is one edit here (and a re-rendered dictionary:
+``python scripts/render_data_dictionary.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reporting.columns import (
+    CATEGORY,
+    CODE,
+    DATE,
+    DATE_FORMATS,
+    FLAG,
+    FLOAT,
+    ID,
+    INT,
+    JSON,
+    MONEY,
+    TEXT,
+    ZIP,
+    Column,
+    Table,
 )
-VISIT_COLUMNS = (
-    "visit_id",
-    "patient_id",
-    "name",
-    "age",
-    "gender",
-    "condition",
-    "severity",
-    "treatment",
-    "medication",
-    "dosage",
-    "frequency",
-    "test_results",
-    "doctor",
-    "hospital",
-    "hospital_state",
-    "hospital_zipcode",
-    "room_number",
-    "date_of_admission",
-    "date_of_discharge",
-    "follow_up_required",
-)
-BILLING_COLUMNS = (
-    "billing_id",
-    "visit_id",
-    "patient_id",
-    "billing_date",
-    "insurance_coverage_amount",
-    "patient_responsibility_amount",
-    "payment_plan",
-    "expected_payment_date",
-    "actual_payment_date",
-    "payment_status",
-    "total_charge",
-)
-CONTINUITY_COLUMNS = (
-    "patient_id", "level", "n_visits", "n_providers", "upc", "coc", "hhi", "secon", "mmci", "kpc",
-)  # fmt: skip
-CENSUS_COLUMNS = (
-    "date", "hospital", "rooms", "occupied_rooms", "admissions", "discharges", "diversions",
-)  # fmt: skip
-EVENT_COLUMNS = (
-    "event_id", "day", "date", "event_type", "patient_id", "visit_id", "billing_id",
-    "doctor", "hospital", "detail",
-)  # fmt: skip
-TABLE_COLUMNS = {
-    "patients": PATIENT_COLUMNS,
-    "visits": VISIT_COLUMNS,
-    "billing": BILLING_COLUMNS,
-    "continuity": CONTINUITY_COLUMNS,
-    "census": CENSUS_COLUMNS,
-    "events": EVENT_COLUMNS,
-}
-DATE_COLUMNS = {
-    "census": ("date",),
-    "events": ("date",),
-    "patients": ("date_of_birth",),
-    "visits": ("date_of_admission", "date_of_discharge"),
-    "billing": ("billing_date", "expected_payment_date", "actual_payment_date"),
-}
+from sim.events import EVENT_TYPES, PLANS
+from sim.population import GENDERS
+from sim.refdata import SEVERITIES, load_catalog, load_demography
+
 PAYMENT_STATUSES = ("Paid", "Late-Paid", "In-progress", "Late-Unpaid")
+CONTINUITY_LEVELS = ("doctor", "hospital", "doctor_hospital")
+
+
+def _conditions() -> list[str]:
+    return [c.name for c in load_catalog().conditions]
+
+
+def _treatments() -> tuple[str, ...]:
+    return load_catalog().treatments
+
+
+def _test_results() -> tuple[str, ...]:
+    return load_catalog().test_results
+
+
+def _blood_types() -> list[str]:
+    return list(load_demography().blood_types.labels)
+
+
+def _index(name: str, doc: str) -> Column:
+    """A continuity index: a share between 0 and 1, empty when undefined (one visit)."""
+    return Column(name, FLOAT, doc, nullable=True, check=f"{name} BETWEEN 0 AND 1")
+
+
+PATIENTS = Table(
+    "patients",
+    grain="One row per patient registered by the last day run (everyone alive at `--start`, "
+    "and babies born later from their birth day).",
+    doc="",
+    key=("patient_id",),
+    columns=(
+        Column(
+            "patient_id",
+            ID,
+            "1-based; states in alphabetical order, then registration order",
+            check="patient_id >= 1",
+        ),
+        Column(
+            "first_name",
+            TEXT,
+            "given name, with a courtesy prefix (`Mr.`, `Mrs.`, `Ms.`, `Dr.`) for some adults, "
+            "consistent with gender; never for minors",
+        ),
+        Column("last_name", TEXT, "family name (US Census frequency list)"),
+        Column("name", TEXT, "first and last name, without the prefix"),
+        Column("date_of_birth", DATE, "drawn so that `age` is exact on `--today`"),
+        Column(
+            "age",
+            INT,
+            "whole years on `--today` (on the last day run, when stepping), birthday-exact",
+            check="age BETWEEN 0 AND 120",
+        ),
+        Column(
+            "gender",
+            CATEGORY,
+            "the patient's sex, `Male` or `Female`; slightly more women at older ages",
+            allowed=tuple(GENDERS),
+        ),
+        Column(
+            "phone_number",
+            TEXT,
+            "a real area code of the patient's state with a fictional 555-0100..0199 line",
+        ),
+        Column(
+            "email",
+            TEXT,
+            "first.last plus digits at `example.com`, `example.net` or `example.org` "
+            "(reserved domains)",
+        ),
+        Column("address", TEXT, "house number, street and suffix, sometimes `Apt.`/`Suite`"),
+        Column("city", TEXT, "the ZIP's city (from the ZIP pool)"),
+        Column("state", CODE(2), "the ZIP's state"),
+        Column(
+            "zipcode",
+            ZIP,
+            "5-digit ZIP, leading zeros kept; drawn by population (or by distance to the "
+            "hospital in locality mode)",
+        ),
+        Column(
+            "insurance_provider",
+            TEXT,
+            "the carrier for insured patients (about 78%), empty when uninsured",
+            nullable=True,
+        ),
+        Column(
+            "insurance_policy_number",
+            TEXT,
+            "text policy number for insured patients, empty when uninsured",
+            nullable=True,
+            unique=True,
+        ),
+        Column(
+            "blood_type",
+            CATEGORY,
+            "drawn by US frequency (O+ 37.4%, A+ 35.7%, ...)",
+            allowed=_blood_types,
+        ),
+    ),
+    checks=("(insurance_provider IS NULL) = (insurance_policy_number IS NULL)",),
+)
+
+VISITS = Table(
+    "visits",
+    grain="One row per hospital stay that ended (and was billed) by the last day run.",
+    doc="",
+    key=("visit_id",),
+    columns=(
+        Column(
+            "visit_id",
+            ID,
+            "1-based; states in alphabetical order, then admission order",
+            check="visit_id >= 1",
+        ),
+        Column("patient_id", ID, "the patient", refs="patients.patient_id"),
+        Column("name", TEXT, "the patient's name (as in patients)"),
+        Column("age", INT, "age on the day of admission, birthday-exact", check="age >= 0"),
+        Column("gender", CATEGORY, "the patient's gender", allowed=tuple(GENDERS)),
+        Column(
+            "condition",
+            CATEGORY,
+            "gated by age and sex, prevalence by age band",
+            allowed=_conditions,
+        ),
+        Column(
+            "severity",
+            CATEGORY,
+            "from the length of stay: 7+ days `Severe`, 4+ `Moderate`, 1+ `Mild`, 0 `Normal`; "
+            "minor conditions: first visit `Mild`/`Moderate`, follow-up `Normal`",
+            allowed=tuple(SEVERITIES),
+        ),
+        Column(
+            "treatment",
+            CATEGORY,
+            "the condition's primary (70%) or secondary (26%) treatment or `Monitoring` "
+            "(4%, Normal/Mild only) on a first visit; 50/20/30 on follow-ups; shifted by the "
+            "doctor's prescribing habit; a bypass at most once per patient and never on a "
+            "follow-up",
+            allowed=_treatments,
+        ),
+        Column(
+            "medication",
+            TEXT,
+            "the drug when the treatment is `Medication`, else empty",
+            nullable=True,
+        ),
+        Column(
+            "dosage",
+            TEXT,
+            "the drug's dose (mg, mcg or units), empty without a drug",
+            nullable=True,
+        ),
+        Column(
+            "frequency", TEXT, "how often the drug is taken, empty without a drug", nullable=True
+        ),
+        Column(
+            "test_results",
+            CATEGORY,
+            "more often abnormal when severe",
+            allowed=_test_results,
+        ),
+        Column(
+            "doctor",
+            CATEGORY,
+            "`Dr. First Last`, unique in the dataset; the episode's doctor for follow-ups, the "
+            "usual doctor of the specialty for new episodes, unless absent, departed, not "
+            "chosen, or the patient was diverted",
+            check="doctor LIKE 'Dr. %'",
+        ),
+        Column(
+            "hospital",
+            CATEGORY,
+            "the hospital, unique name in the dataset, in the patient's state (nationwide mode)",
+        ),
+        Column("hospital_state", CODE(2), "the state of the hospital's ZIP"),
+        Column("hospital_zipcode", ZIP, "the hospital's one ZIP"),
+        Column(
+            "room_number",
+            INT,
+            "the room the stay really occupied (101-140 first floor, 201- second, ...); a room "
+            "holds one patient at a time",
+            check="room_number > 0",
+        ),
+        Column("date_of_admission", DATE, "the day the stay began"),
+        Column(
+            "date_of_discharge",
+            DATE,
+            "admission + length of stay, within the condition's fence (follow-ups 1-2 days)",
+        ),
+        Column(
+            "follow_up_required",
+            FLAG,
+            "`Y` exactly when a follow-up of this episode was booked at discharge (it is the "
+            "patient's next visit for the same condition)",
+        ),
+    ),
+    checks=(
+        "date_of_discharge >= date_of_admission",
+        "(treatment = 'Medication') = (medication IS NOT NULL)",
+        "(medication IS NULL) = (dosage IS NULL)",
+        "(medication IS NULL) = (frequency IS NULL)",
+    ),
+)
+
+BILLING = Table(
+    "billing",
+    grain="Exactly one row per visit.",
+    doc="",
+    key=("billing_id",),
+    columns=(
+        Column("billing_id", ID, "equal to the visit's `visit_id`", check="billing_id >= 1"),
+        Column("visit_id", ID, "the visit", refs="visits.visit_id", unique=True),
+        Column("patient_id", ID, "the patient", refs="patients.patient_id"),
+        Column("billing_date", DATE, "0-5 days after discharge, never after `--today`"),
+        Column(
+            "insurance_coverage_amount",
+            MONEY,
+            "whole dollars paid by the insurer: 40-70% (35% of bills) or 60-90% of the charge "
+            "when insured, 0 otherwise",
+            check="insurance_coverage_amount >= 0",
+        ),
+        Column(
+            "patient_responsibility_amount",
+            MONEY,
+            "whole dollars owed by the patient: total minus coverage",
+            check="patient_responsibility_amount >= 0",
+        ),
+        Column(
+            "payment_plan",
+            CATEGORY,
+            "`Incremental` with probability 0.8 / 0.6 / 0.4 by charge (+0.15 uninsured), "
+            "else `Full`",
+            allowed=tuple(PLANS),
+        ),
+        Column(
+            "expected_payment_date",
+            DATE,
+            "billing date + 30 days (Full) or + 365 days (Incremental); may lie after `--today`",
+            check="expected_payment_date > billing_date",
+        ),
+        Column(
+            "actual_payment_date",
+            DATE,
+            "the day the patient paid (0-5 days early, or 1-120 days late), empty while unpaid",
+            nullable=True,
+            check="actual_payment_date >= billing_date",
+        ),
+        Column(
+            "payment_status",
+            CATEGORY,
+            "as of `--today`: `Paid` (paid by the due date), `Late-Paid`, `In-progress` "
+            "(unpaid, not yet due), `Late-Unpaid` (unpaid, overdue)",
+            allowed=PAYMENT_STATUSES,
+        ),
+        Column(
+            "total_charge",
+            MONEY,
+            "whole dollars, coverage + responsibility; category range x hospital multiplier, "
+            "higher for longer stays; follow-ups a fixed fraction of the episode's first charge, "
+            "with small bumps; at least 87",
+        ),
+    ),
+    checks=(
+        "total_charge = insurance_coverage_amount + patient_responsibility_amount",
+        "(actual_payment_date IS NULL) = (payment_status IN ('In-progress', 'Late-Unpaid'))",
+        "(payment_status = 'Paid') = (actual_payment_date <= expected_payment_date)"
+        " OR actual_payment_date IS NULL",
+    ),
+)
+
+CONTINUITY = Table(
+    "continuity",
+    grain="One row per patient and provider level, for patients with at least "
+    "`--continuity-min-visits` visits (2).",
+    doc="Written unless `--no-continuity`. Indices follow docs in the README.",
+    key=("patient_id", "level"),
+    columns=(
+        Column("patient_id", ID, "the patient", refs="patients.patient_id"),
+        Column(
+            "level",
+            CATEGORY,
+            "the provider: the doctor, the hospital, or the pair (`doctor_hospital`)",
+            allowed=CONTINUITY_LEVELS,
+        ),
+        Column("n_visits", INT, "N, the patient's visits", check="n_visits >= 1"),
+        Column(
+            "n_providers",
+            INT,
+            "M, distinct providers at that level",
+            check="n_providers BETWEEN 1 AND n_visits",
+        ),
+        _index("upc", "usual provider of care: max n_i / N"),
+        _index("coc", "continuity of care index: (sum n_i^2 - N) / (N (N - 1))"),
+        _index("hhi", "Herfindahl: sum (n_i / N)^2"),
+        _index(
+            "secon",
+            "sequential continuity: consecutive visits with the same provider / (N - 1)",
+        ),
+        Column(
+            "mmci",
+            FLOAT,
+            "modified modified continuity index: (1 - M/(N + 0.1)) / (1 - 1/(N + 0.1))",
+            nullable=True,
+        ),
+        _index("kpc", "known provider continuity: (N - M) / (N - 1)"),
+    ),
+)
+
+CENSUS = Table(
+    "census",
+    grain="One row per day and hospital, from `--start` to the last day run.",
+    doc="Written with `--census`.",
+    key=("date", "hospital"),
+    columns=(
+        Column("date", DATE, "the day"),
+        Column("hospital", TEXT, "the hospital"),
+        Column("rooms", INT, "its rooms", check="rooms > 0"),
+        Column(
+            "occupied_rooms",
+            INT,
+            "rooms in use at the end of the day",
+            check="occupied_rooms BETWEEN 0 AND rooms",
+        ),
+        Column("admissions", INT, "stays that began that day", check="admissions >= 0"),
+        Column("discharges", INT, "stays that ended that day", check="discharges >= 0"),
+        Column(
+            "diversions",
+            INT,
+            "patients who found no free room there that day and went to another hospital",
+            check="diversions >= 0",
+        ),
+    ),
+)
+
+EVENTS = Table(
+    "events",
+    grain="One row per event of the simulation, ordered by day, then by kind.",
+    doc="Written with `--event-log`. The three main tables can be rebuilt from this file alone "
+    "(`reporting.eventlog.tables_from_events`).",
+    key=("event_id",),
+    columns=(
+        Column("event_id", ID, "1-based, in event order"),
+        Column("day", INT, "simulation day (0 = `--start`)", check="day >= 0"),
+        Column("date", DATE, "the day as a date"),
+        Column("event_type", CATEGORY, "what happened", allowed=lambda: list(EVENT_TYPES)),
+        Column(
+            "patient_id",
+            ID,
+            "the patient, when the event concerns one",
+            nullable=True,
+            refs="patients.patient_id",
+        ),
+        Column(
+            "visit_id",
+            ID,
+            "the visit, when the event concerns one that is in the visits table",
+            nullable=True,
+            refs="visits.visit_id",
+        ),
+        Column(
+            "billing_id",
+            ID,
+            "the bill, for `BillIssued` and `PaymentMade`",
+            nullable=True,
+            refs="billing.billing_id",
+        ),
+        Column("doctor", TEXT, "the doctor concerned (for a switch, the new one)", nullable=True),
+        Column(
+            "hospital",
+            TEXT,
+            "the hospital concerned (for a switch or diversion, the new one)",
+            nullable=True,
+        ),
+        Column(
+            "detail",
+            JSON,
+            "the event's own facts, e.g. the clinical assessment of an admission, the amounts "
+            "of a bill, a switch's reason",
+        ),
+    ),
+)
+
+TABLES = {t.name: t for t in (PATIENTS, VISITS, BILLING, CONTINUITY, CENSUS, EVENTS)}
+"""Every table, in load order (a table comes after those its foreign keys point to)."""
+
+TABLE_COLUMNS = {name: table.column_names for name, table in TABLES.items()}
+PATIENT_COLUMNS = PATIENTS.column_names
+VISIT_COLUMNS = VISITS.column_names
+BILLING_COLUMNS = BILLING.column_names
+CONTINUITY_COLUMNS = CONTINUITY.column_names
+CENSUS_COLUMNS = CENSUS.column_names
+EVENT_COLUMNS = EVENTS.column_names
+DATE_COLUMNS = {
+    name: tuple(c.name for c in table.columns if c.kind.is_date)
+    for name, table in TABLES.items()
+    if any(c.kind.is_date for c in table.columns)
+}
+
+DICTIONARY_INTRO = """\
+# Data dictionary
+
+<!-- Rendered from reporting/schema.py by scripts/render_data_dictionary.py: edit the
+declarations there, not this file. -->
+
+Every column of every table `run_sim.py` writes, in file order: its SQL type (as in
+`schema.sql`), whether it may be empty, what it means and the rule that produces it, and its
+constraints. All data are synthetic. Dates are `YYYY/MM/DD` (or `YYYY-MM-DD` with
+`--date-format iso`); an empty cell is NULL.
+"""
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def _constraints(table: Table, column: Column) -> str:
+    parts = []
+    if table.key == (column.name,):
+        parts.append("key")
+    elif column.unique:
+        parts.append("unique")
+    if column.refs:
+        parts.append(f"references {_code(column.refs)}")
+    if column.values is not None:
+        parts.append("one of " + ", ".join(_code(v) for v in column.values))
+    if column.kind.pattern:
+        parts.append(f"matches {_code(column.kind.pattern)}")
+    if column.check:
+        parts.append(_code(column.check))
+    return "; ".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table_markdown(table: Table) -> list[str]:
+    lines = [f"## {table.name}", "", table.description, ""]
+    if len(table.key) > 1:
+        lines += [f"Key: {', '.join(_code(c) for c in table.key)}.", ""]
+    lines += [
+        "| column | type | empty | meaning and rule | constraints |",
+        "|---|---|---|---|---|",
+    ]
+    for column in table.columns:
+        cells = [
+            column.name,
+            column.kind.postgresql,
+            "yes" if column.nullable else "no",
+            column.doc,
+            _constraints(table, column),
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if table.checks:
+        lines += ["", "Rules across columns:", ""]
+        lines += [f"- {_code(check)}" for check in table.checks]
+    return [*lines, ""]
+
+
+def data_dictionary_markdown() -> str:
+    """``docs/data_dictionary.md``: every table and column with its type, meaning and
+    constraints, as declared here."""
+    lines = [DICTIONARY_INTRO]
+    for table in TABLES.values():
+        lines += _table_markdown(table)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _field(table: Table, column: Column, date_format: str) -> dict:
+    field = {"name": column.name, "type": column.kind.frictionless, "description": column.doc}
+    if column.kind.is_date:
+        layout = DATE_FORMATS[date_format]
+        field["format"] = "default" if layout == DATE_FORMATS["iso"] else layout
+    constraints: dict = {"required": not column.nullable}
+    if table.is_unique(column):
+        constraints["unique"] = True
+    if column.values is not None:
+        constraints["enum"] = list(column.values)
+    if column.kind.pattern:
+        constraints["pattern"] = column.kind.pattern
+    return {**field, "constraints": constraints}
+
+
+def _resource(table: Table, path: str, date_format: str, tables: list[str]) -> dict:
+    foreign_keys = []
+    for column in table.columns:
+        if column.referenced and column.referenced[0] in tables:
+            other, key = column.referenced
+            reference = {"resource": other, "fields": [key]}
+            foreign_keys.append({"fields": [column.name], "reference": reference})
+    schema = {
+        "fields": [_field(table, c, date_format) for c in table.columns],
+        "primaryKey": list(table.key),
+        "missingValues": [""],
+    }
+    if foreign_keys:
+        schema["foreignKeys"] = foreign_keys
+    return {
+        "name": table.name,
+        "path": path,
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "description": table.description,
+        "dialect": {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True},
+        "schema": schema,
+    }
+
+
+def datapackage(
+    tables: list[str], file_names: dict[str, str], date_format: str, metadata: dict
+) -> dict:
+    """A Frictionless Tabular Data Package descriptor of a dataset's CSV files.
+
+    ``tables`` are the tables written, ``file_names`` their CSV file names (relative to the
+    descriptor), ``date_format`` the run's (``slash`` or ``iso``, as ``--date-format``) and
+    ``metadata`` the run's facts (seed, dates, version...), kept under ``run``.
+    """
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ValueError(f"no declaration for {sorted(unknown)}")
+    return {
+        "profile": "tabular-data-package",
+        "name": "hospital-sim",
+        "title": "Synthetic hospital dataset (hospital-sim)",
+        "description": "All data are synthetic. Column meanings: docs/data_dictionary.md.",
+        "run": dict(metadata),
+        "resources": [
+            _resource(table, file_names[name], date_format, tables)
+            for name, table in TABLES.items()
+            if name in tables
+        ],
+    }
+
+
+def write_datapackage(
+    path: Path, tables: list[str], file_names: dict[str, str], date_format: str, metadata: dict
+) -> None:
+    """Write ``datapackage(...)`` as ``path`` (``datapackage.json`` beside the CSV files)."""
+    descriptor = datapackage(tables, file_names, date_format, metadata)
+    Path(path).write_text(json.dumps(descriptor, indent=2) + "\n", encoding="utf-8")

@@ -20,9 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from reporting.schema import DATE_COLUMNS, TABLE_COLUMNS
-
-DATE_FORMATS = {"slash": "%Y/%m/%d", "iso": "%Y-%m-%d"}
+from reporting.columns import DATE_FORMATS
+from reporting.schema import TABLE_COLUMNS, TABLES
 
 
 def table_file_name(table: str, prefix: str | None, suffix: str = ".csv") -> str:
@@ -37,18 +36,31 @@ def as_arrow(rows: pd.DataFrame | pa.Table) -> pa.Table:
     return pa.Table.from_pandas(rows, preserve_index=False)
 
 
-def to_arrow(rows: pd.DataFrame | pa.Table, table: str, date_format: str) -> pa.Table:
-    """The table as Arrow, with dates as text in the chosen format and categories as text."""
-    arrow = as_arrow(rows)
-    dates = set(DATE_COLUMNS.get(table, ()))
+def to_typed_arrow(rows: pd.DataFrame | pa.Table, table: str) -> pa.Table:
+    """The table's declared columns with their declared Arrow types (``Table.arrow_schema``):
+    dates as dates, categories as dictionary columns, no pandas metadata. A missing column,
+    or a null in a column that may not be empty, raises."""
+    arrow = as_arrow(rows).select(list(TABLE_COLUMNS[table]))
+    schema = TABLES[table].arrow_schema()
     columns = []
-    for name, column in zip(arrow.column_names, arrow.columns):
-        if name in dates:
+    for field, column in zip(schema, arrow.columns):
+        if field.type == pa.date32() and column.type != pa.date32():
+            column = column.cast(pa.timestamp("s"))  # pandas' datetime64 of any unit
+        columns.append(column)
+    return pa.table(columns, names=arrow.column_names).cast(schema)
+
+
+def csv_arrow(typed: pa.Table, date_format: str) -> pa.Table:
+    """A typed table (``to_typed_arrow``) as written in CSV: dates as text in the chosen
+    format, categories as their text, everything else as it is."""
+    columns = []
+    for column in typed.columns:
+        if column.type == pa.date32():
             column = format_dates(column, DATE_FORMATS[date_format])
         elif pa.types.is_dictionary(column.type):
-            column = column.cast(pa.string())
+            column = column.cast(column.type.value_type)
         columns.append(column)
-    return pa.table(columns, names=arrow.column_names)
+    return pa.table(columns, names=typed.column_names)
 
 
 def format_dates(column: pa.ChunkedArray, layout: str) -> pa.ChunkedArray:
@@ -64,8 +76,10 @@ def format_dates(column: pa.ChunkedArray, layout: str) -> pa.ChunkedArray:
 
 
 class TableFiles:
-    """One table's CSV and/or Parquet file, written slice by slice as the slices come (the
-    first slice fixes the columns' types; an empty table still gets its header)."""
+    """One table's CSV and/or Parquet file, written slice by slice as the slices come (an
+    empty table still gets its header). Both files have the declared columns and types; the
+    Parquet schema carries ``metadata`` (e.g. the run's seed, dates and version) and the
+    table's name."""
 
     def __init__(
         self,
@@ -73,52 +87,35 @@ class TableFiles:
         csv_path: Path | None = None,
         parquet_path: Path | None = None,
         date_format: str = "slash",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         self.table = table
         self.csv_path, self.parquet_path = csv_path, parquet_path
         self.date_format = date_format
+        self.metadata = {"table": table, **(metadata or {})}
         self._csv: pacsv.CSVWriter | None = None
-        self._csv_schema: pa.Schema | None = None
         self._parquet: pq.ParquetWriter | None = None
 
     def write(self, rows: pd.DataFrame | pa.Table) -> None:
         """Append a slice of the table's rows."""
-        rows = as_arrow(rows)
+        typed = to_typed_arrow(rows, self.table)
         if self.csv_path is not None:
-            arrow = to_arrow(rows, self.table, self.date_format)
+            arrow = csv_arrow(typed, self.date_format)
             if self._csv is None:
                 options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-                self._csv_schema = arrow.schema
                 self._csv = pacsv.CSVWriter(str(self.csv_path), arrow.schema, write_options=options)
-            self._csv.write_table(arrow.cast(self._csv_schema))
+            self._csv.write_table(arrow)
         if self.parquet_path is not None:
-            arrow = to_typed_arrow(rows, self.table)
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(
-                    str(self.parquet_path), arrow.schema, compression="zstd"
-                )
-            self._parquet.write_table(arrow.cast(self._parquet.schema))
+                schema = TABLES[self.table].arrow_schema(self.metadata)
+                self._parquet = pq.ParquetWriter(str(self.parquet_path), schema, compression="zstd")
+            self._parquet.write_table(typed)
 
     def close(self) -> None:
         """Finish the files."""
         for writer in (self._csv, self._parquet):
             if writer is not None:
                 writer.close()
-
-
-def to_typed_arrow(rows: pd.DataFrame | pa.Table, table: str) -> pa.Table:
-    """The table as typed Arrow for Parquet: dates as dates, categories as dictionary columns
-    (32-bit indices, so that every slice has the same type), no pandas metadata."""
-    arrow = as_arrow(rows)
-    dates = set(DATE_COLUMNS.get(table, ()))
-    columns = []
-    for name, column in zip(arrow.column_names, arrow.columns):
-        if name in dates:
-            column = column.cast(pa.timestamp("s")).cast(pa.date32())
-        elif pa.types.is_dictionary(column.type):
-            column = column.cast(pa.dictionary(pa.int32(), pa.string()))
-        columns.append(column)
-    return pa.table(columns, names=arrow.column_names)
 
 
 def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> None:
@@ -130,7 +127,7 @@ def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> 
 
 def dataset_file_names(prefix: str | None) -> list[str]:
     """Every file name a run can write into its folder (for removing an older run's extras)."""
-    names = ["schema.sql", "validation_summary.json", "report.html"]
+    names = ["schema.sql", "validation_summary.json", "report.html", "datapackage.json"]
     for table in TABLE_COLUMNS:
         names += [table_file_name(table, prefix), table_file_name(table, prefix, ".parquet")]
     return names

@@ -1,13 +1,20 @@
-"""docs/data_dictionary.md lists exactly the columns written, in file order."""
+"""docs/data_dictionary.md is the rendering of the declarations and lists exactly the columns
+written, in file order."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from reporting.schema import TABLE_COLUMNS
+from reporting.schema import TABLE_COLUMNS, data_dictionary_markdown
 
 DICTIONARY = Path(__file__).resolve().parents[1] / "docs" / "data_dictionary.md"
+
+
+def test_the_dictionary_is_the_rendering_of_the_declarations():
+    assert DICTIONARY.read_text(encoding="utf-8") == data_dictionary_markdown(), (
+        "docs/data_dictionary.md is out of date: run python scripts/render_data_dictionary.py"
+    )
 
 
 def documented_columns() -> dict[str, list[str]]:

@@ -193,13 +193,13 @@ def test_a_failed_duckdb_load_still_writes_the_files(tmp_path, monkeypatch, caps
     pytest.importorskip("duckdb")
     import reporting.databases
 
-    real = reporting.databases._arrow
+    real = reporting.databases.to_typed_arrow
 
     def duplicated_patients(rows, name):
         arrow = real(rows, name)
         return pa.concat_tables([arrow, arrow.slice(0, 1)]) if name == "patients" else arrow
 
-    monkeypatch.setattr(reporting.databases, "_arrow", duplicated_patients)
+    monkeypatch.setattr(reporting.databases, "to_typed_arrow", duplicated_patients)
     database = tmp_path / "db.duckdb"
     out = tmp_path / "out"
     assert main([*ARGS, "--outdir", str(out), "--duckdb", str(database)]) == 2
