@@ -2,21 +2,17 @@
 
 Everything else is rendered from these declarations: the SQL DDL (``reporting.sql``), the
 Parquet schema (``Table.arrow_schema``), the dtypes of the readers (``reporting.readers``),
-``docs/data_dictionary.md`` (``data_dictionary_markdown``) and ``datapackage.json``
-(``datapackage``). Adding a column is one edit here (and a re-rendered dictionary:
+``docs/data_dictionary.md`` (``reporting.dictionary``) and ``datapackage.json``
+(``reporting.datapackage``). Adding a column is one edit here (and a re-rendered dictionary:
 ``python scripts/render_data_dictionary.py``).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from reporting.columns import (
     CATEGORY,
     CODE,
     DATE,
-    DATE_FORMATS,
     FLAG,
     FLOAT,
     ID,
@@ -429,148 +425,3 @@ DATE_COLUMNS = {
     for name, table in TABLES.items()
     if any(c.kind.is_date for c in table.columns)
 }
-
-DICTIONARY_INTRO = """\
-# Data dictionary
-
-<!-- Rendered from reporting/schema.py by scripts/render_data_dictionary.py: edit the
-declarations there, not this file. -->
-
-Every column of every table `run_sim.py` writes, in file order: its SQL type (as in
-`schema.sql`), whether it may be empty, what it means and the rule that produces it, and its
-constraints. All data are synthetic. Dates are `YYYY/MM/DD` (or `YYYY-MM-DD` with
-`--date-format iso`); an empty cell is NULL.
-"""
-
-
-def _code(text: str) -> str:
-    return f"`{text}`"
-
-
-def _constraints(table: Table, column: Column) -> str:
-    parts = []
-    if table.key == (column.name,):
-        parts.append("key")
-    elif column.unique:
-        parts.append("unique")
-    if column.refs:
-        parts.append(f"references {_code(column.refs)}")
-    if column.values is not None:
-        parts.append("one of " + ", ".join(_code(v) for v in column.values))
-    if column.kind.pattern:
-        parts.append(f"matches {_code(column.kind.pattern)}")
-    if column.check:
-        parts.append(_code(column.check))
-    return "; ".join(parts)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def _table_markdown(table: Table) -> list[str]:
-    lines = [f"## {table.name}", "", table.description, ""]
-    if len(table.key) > 1:
-        lines += [f"Key: {', '.join(_code(c) for c in table.key)}.", ""]
-    lines += [
-        "| column | type | empty | meaning and rule | constraints |",
-        "|---|---|---|---|---|",
-    ]
-    for column in table.columns:
-        cells = [
-            column.name,
-            column.kind.postgresql,
-            "yes" if column.nullable else "no",
-            column.doc,
-            _constraints(table, column),
-        ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    if table.checks:
-        lines += ["", "Rules across columns:", ""]
-        lines += [f"- {_code(check)}" for check in table.checks]
-    return [*lines, ""]
-
-
-def data_dictionary_markdown() -> str:
-    """``docs/data_dictionary.md``: every table and column with its type, meaning and
-    constraints, as declared here."""
-    lines = [DICTIONARY_INTRO]
-    for table in TABLES.values():
-        lines += _table_markdown(table)
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _field(table: Table, column: Column, date_format: str) -> dict:
-    field = {"name": column.name, "type": column.kind.frictionless, "description": column.doc}
-    if column.kind.is_date:
-        layout = DATE_FORMATS[date_format]
-        field["format"] = "default" if layout == DATE_FORMATS["iso"] else layout
-    constraints: dict = {"required": not column.nullable}
-    if table.is_unique(column):
-        constraints["unique"] = True
-    if column.values is not None:
-        constraints["enum"] = list(column.values)
-    if column.kind.pattern:
-        constraints["pattern"] = column.kind.pattern
-    return {**field, "constraints": constraints}
-
-
-def _resource(table: Table, path: str, date_format: str, tables: list[str]) -> dict:
-    foreign_keys = []
-    for column in table.columns:
-        if column.referenced and column.referenced[0] in tables:
-            other, key = column.referenced
-            reference = {"resource": other, "fields": [key]}
-            foreign_keys.append({"fields": [column.name], "reference": reference})
-    schema = {
-        "fields": [_field(table, c, date_format) for c in table.columns],
-        "primaryKey": list(table.key),
-        "missingValues": [""],
-    }
-    if foreign_keys:
-        schema["foreignKeys"] = foreign_keys
-    return {
-        "name": table.name,
-        "path": path,
-        "profile": "tabular-data-resource",
-        "format": "csv",
-        "mediatype": "text/csv",
-        "encoding": "utf-8",
-        "description": table.description,
-        "dialect": {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True},
-        "schema": schema,
-    }
-
-
-def datapackage(
-    tables: list[str], file_names: dict[str, str], date_format: str, metadata: dict
-) -> dict:
-    """A Frictionless Tabular Data Package descriptor of a dataset's CSV files.
-
-    ``tables`` are the tables written, ``file_names`` their CSV file names (relative to the
-    descriptor), ``date_format`` the run's (``slash`` or ``iso``, as ``--date-format``) and
-    ``metadata`` the run's facts (seed, dates, version...), kept under ``run``.
-    """
-    unknown = set(tables) - set(TABLES)
-    if unknown:
-        raise ValueError(f"no declaration for {sorted(unknown)}")
-    return {
-        "profile": "tabular-data-package",
-        "name": "hospital-sim",
-        "title": "Synthetic hospital dataset (hospital-sim)",
-        "description": "All data are synthetic. Column meanings: docs/data_dictionary.md.",
-        "run": dict(metadata),
-        "resources": [
-            _resource(table, file_names[name], date_format, tables)
-            for name, table in TABLES.items()
-            if name in tables
-        ],
-    }
-
-
-def write_datapackage(
-    path: Path, tables: list[str], file_names: dict[str, str], date_format: str, metadata: dict
-) -> None:
-    """Write ``datapackage(...)`` as ``path`` (``datapackage.json`` beside the CSV files)."""
-    descriptor = datapackage(tables, file_names, date_format, metadata)
-    Path(path).write_text(json.dumps(descriptor, indent=2) + "\n", encoding="utf-8")

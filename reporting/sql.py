@@ -79,7 +79,7 @@ def schema_sql(tables: list[str], dialect: str = "postgresql", schema: str | Non
     if unknown:
         raise ValueError(f"no SQL definition for {sorted(unknown)}")
     prefix = f"{schema}." if schema else ""
-    parts = ["-- Synthetic hospital dataset (hospital-sim). All data are synthetic.", ""]
+    parts = ["-- Synthetic hospital dataset (hospital-synth). All data are synthetic.", ""]
     for name, table in TABLES.items():  # load order: referenced tables first
         if name in tables:
             parts.append(f"CREATE TABLE {prefix}{name} ({_body(table, dialect, prefix)}\n);")

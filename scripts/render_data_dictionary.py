@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DICTIONARY = ROOT / "docs" / "data_dictionary.md"
 sys.path.insert(0, str(ROOT))
 
-from reporting.schema import data_dictionary_markdown  # noqa: E402
+from reporting.dictionary import data_dictionary_markdown  # noqa: E402
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from reporting.schema import TABLE_COLUMNS, data_dictionary_markdown
+from reporting.dictionary import data_dictionary_markdown
+from reporting.schema import TABLE_COLUMNS
 
 DICTIONARY = Path(__file__).resolve().parents[1] / "docs" / "data_dictionary.md"
 

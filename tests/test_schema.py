@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from reporting.app.cli import main
 from reporting.readers import read_table, read_tables
 from reporting.schema import TABLES
 from reporting.sql import schema_sql
 from reporting.writers import TableFiles, to_typed_arrow
-from sim.cli import main
 
 # Massachusetts ZIPs start with 0: the readers must keep the leading zeros.
 ARGS = ["--patients", "150", "--seed", "3", "--today", "2025-06-30", "--quiet"]
@@ -211,15 +211,12 @@ def test_the_rendered_constraints_refuse_broken_rows(duckdb_dataset, statement, 
         connection.execute(statement)
 
 
-def test_datapackage_describes_the_written_csv_files(dataset, tmp_path):
-    from reporting.schema import write_datapackage
-
+def test_datapackage_describes_the_written_csv_files(dataset):
+    """The run's own datapackage.json (written by the command line)."""
     tables = list(TABLES)
-    path = tmp_path / "datapackage.json"
-    metadata = {"seed": 3, "today": "2025-06-30"}
-    write_datapackage(path, tables, {t: f"{t}.csv" for t in tables}, "slash", metadata)
-    package = json.loads(path.read_text(encoding="utf-8"))
-    assert package["profile"] == "tabular-data-package" and package["run"] == metadata
+    package = json.loads((dataset / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["profile"] == "tabular-data-package"
+    assert package["run"]["seed"] == "3" and package["run"]["today"] == "2025-06-30"
     resources = {r["name"]: r for r in package["resources"]}
     assert list(resources) == tables
     for name, resource in resources.items():
@@ -243,7 +240,7 @@ def test_datapackage_describes_the_written_csv_files(dataset, tmp_path):
 
 
 def test_datapackage_of_fewer_tables_with_iso_dates():
-    from reporting.schema import datapackage
+    from reporting.datapackage import datapackage
 
     tables = ["patients", "visits", "billing", "events"]
     package = datapackage(tables, {t: f"run_{t}.csv" for t in tables}, "iso", {})

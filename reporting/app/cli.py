@@ -35,8 +35,9 @@ from reporting.assembly import (
     whole_table,
 )
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
+from reporting.datapackage import write_datapackage
 from reporting.sql import schema_sql
-from reporting.summary import summary_from
+from reporting.summary import package_version, summary_from
 from reporting.writers import (
     TableFiles,
     dataset_file_names,
@@ -467,6 +468,18 @@ def run_summary(simulation: Simulation) -> dict:
     return summary_from(simulation, [r.table_facts for r in simulation.results], offsets)
 
 
+def dataset_metadata(scenario: Scenario) -> dict[str, str]:
+    """What every table file (Parquet metadata) and ``datapackage.json`` say about the run."""
+    return {
+        "generator": "hospital-synth",
+        "version": package_version(),
+        "seed": str(scenario.seed),
+        "start": scenario.start.isoformat(),
+        "today": scenario.today.isoformat(),
+        "patients": str(scenario.patients),
+    }
+
+
 def simulate_and_write(
     args: argparse.Namespace, scenario: Scenario, names: list[str]
 ) -> tuple[Simulation, dict]:
@@ -490,6 +503,7 @@ def simulate_and_write(
                 if args.format in ("parquet", "both")
                 else None,
                 date_format=scenario.date_format,
+                metadata=dataset_metadata(scenario),
             )
             for name in names
         }
@@ -531,6 +545,14 @@ def simulate_and_write(
             table_files.close()
         summary = run_summary(simulation)
         (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
+        if args.format != "parquet":  # the descriptor describes the CSV files
+            write_datapackage(
+                staging / "datapackage.json",
+                names,
+                {name: table_file_name(name, prefix) for name in names},
+                scenario.date_format,
+                dataset_metadata(scenario),
+            )
         write_json(summary, staging / "validation_summary.json")
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
