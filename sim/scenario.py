@@ -2,12 +2,21 @@
 
 Defaults come from ``sim/data/defaults.toml``; the command line and scenario files override
 them by name. A Scenario is immutable: ``scenario.evolve(insured_rate=0.5)`` makes a new one.
+
+Every field carries a ``Rule`` (its type and range). The rules are the only place where
+values are checked: the command line only turns text into numbers and dates, scenario files
+only read TOML, and both hand the values to ``Scenario``. A ``ScenarioError`` names the
+setting by its field name; ``error.named(...)`` renames it the way the user gave it (the
+flag ``--insured-rate``, the key ``insured-rate`` of a file).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
+import os
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -16,7 +25,28 @@ from sim.refdata import load_demography, read_toml
 
 
 class ScenarioError(ValueError):
-    """A scenario value is out of range or inconsistent; the message is one line for the user."""
+    """A scenario value is out of range or inconsistent; the message is one line for the user.
+
+    ``message`` may name settings as ``{0}``, ``{1}``, ... for the ``fields`` given after it;
+    they are shown as ``naming(field)`` (the field name unless renamed with ``named``).
+    """
+
+    def __init__(self, message: str, *fields: str, naming: Callable[[str], str] = str) -> None:
+        self.template, self.fields = message, fields
+        for number, field in enumerate(fields):
+            message = message.replace(f"{{{number}}}", naming(field))
+        super().__init__(message)
+
+    def named(self, naming: Callable[[str], str]) -> ScenarioError:
+        """The same error with its settings named by ``naming(field)``."""
+        if not self.fields:
+            return self
+        return ScenarioError(self.template, *self.fields, naming=naming)
+
+
+def flag_name(field: str) -> str:
+    """The command-line flag of a Scenario field: ``insured_rate`` -> ``--insured-rate``."""
+    return "--" + field.replace("_", "-")
 
 
 def _flatten_defaults() -> dict[str, Any]:
@@ -34,59 +64,140 @@ def _default(name: str) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _rate(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ScenarioError(f"{_flag(attribute.name)} must be between 0 and 1, got {value}")
+def parse_date(text: str) -> dt.date:
+    """A date written YYYY-MM-DD (or YYYY/MM/DD); ValueError otherwise."""
+    for layout in ("%Y-%m-%d", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), layout).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD)")
 
 
-def _positive(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise ScenarioError(f"{_flag(attribute.name)} must be a finite number above 0, got {value}")
+def _number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _non_negative(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        raise ScenarioError(
-            f"{_flag(attribute.name)} must be a finite number, 0 or more, got {value}"
-        )
+def _shown(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
-def _ordered_pair(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
-    if len(value) != 2 or not all(map(math.isfinite, value)) or value[0] > value[1] or value[0] < 0:
-        raise ScenarioError(
-            f"{_flag(attribute.name)} must be a range [low, high] with 0 <= low <= high"
-        )
+# Kinds of value a Rule accepts, and how a wrong type is described.
+KIND_NAMES = {
+    "whole": "a whole number",
+    "number": "a finite number",
+    "text": "text",
+    "flag": "true or false",
+    "date": "a date (YYYY-MM-DD)",
+    "range": "a range [low, high] with 0 <= low <= high",
+    "weights": "a list of non-negative weights, not all zero",
+    "path": "a file path",
+}
 
 
-def _rate_pair(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
-    _ordered_pair(instance, attribute, value)
-    if value[1] > 1:
-        raise ScenarioError(f"{_flag(attribute.name)} must lie within [0, 1]")
+@attrs.frozen
+class Rule:
+    """What one setting accepts: a kind (``KIND_NAMES``) and bounds. ``check`` returns the
+    value in its canonical type (int, float, tuple, ...) or raises ScenarioError."""
+
+    kind: str
+    low: float | None = None  # at least
+    above: float | None = None  # strictly more than
+    high: float | None = None  # at most (for a range: its upper end)
+    choices: tuple[str, ...] = ()
+    length: int | None = None  # weights: how many
+    meaning: str = ""  # weights: what each one weighs, for the message
+    optional: bool = False  # None is allowed (and means "not set")
+    normalize: Callable[[str, Any], Any] | None = None  # field, value -> canonical value
+
+    def check(self, field: str, value: Any) -> Any:
+        if value is None and self.optional:
+            return None
+        value = self._typed(field, value)
+        if self.kind in ("whole", "number"):
+            self._bounds(field, value)
+        elif self.kind == "range":
+            if value[0] < 0 or value[0] > value[1]:
+                raise self._wrong(field, value)
+            if self.high is not None and value[1] > self.high:
+                raise ScenarioError(f"{{0}} must lie within [0, {_shown(self.high)}]", field)
+        elif self.kind == "weights" and self.length is not None and len(value) != self.length:
+            raise ScenarioError(
+                f"{{0}} must be {self.length} weights ({self.meaning}), got {list(value)}", field
+            )
+        if self.choices and value not in self.choices:
+            raise ScenarioError(
+                f"{{0}} must be one of {', '.join(self.choices)}, got {value!r}", field
+            )
+        return self.normalize(field, value) if self.normalize else value
+
+    def _wrong(self, field: str, value: Any) -> ScenarioError:
+        shown = list(value) if isinstance(value, tuple) else value
+        return ScenarioError(f"{{0}} must be {KIND_NAMES[self.kind]}, got {shown!r}", field)
+
+    def _typed(self, field: str, value: Any) -> Any:
+        """The value as this kind's type, or the error saying what was expected."""
+        kind = self.kind
+        if kind == "whole" and _number(value):
+            if isinstance(value, numbers.Integral):
+                return int(value)
+            if math.isfinite(value) and float(value).is_integer():  # 1e6 in a file
+                return int(value)
+        elif kind == "number" and _number(value) and math.isfinite(value):
+            return float(value)
+        elif kind == "text" and isinstance(value, str):
+            return value
+        elif kind == "path" and isinstance(value, (str, os.PathLike)):
+            return os.fspath(value)
+        elif kind == "flag" and isinstance(value, bool):
+            return value
+        elif kind == "date" and isinstance(value, str):
+            try:
+                return parse_date(value)
+            except ValueError:
+                pass
+        elif kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        elif (
+            kind in ("range", "weights")
+            and isinstance(value, (list, tuple))
+            and all(_number(v) and math.isfinite(v) for v in value)
+        ):
+            if kind == "weights" and (any(v < 0 for v in value) or sum(value) <= 0):
+                raise self._wrong(field, value)
+            if kind == "range" and len(value) != 2:
+                raise self._wrong(field, value)
+            return tuple(value)
+        raise self._wrong(field, value)
+
+    def _bounds(self, field: str, value: float) -> None:
+        low, above, high = self.low, self.above, self.high
+        if low is not None and high is not None and not low <= value <= high:
+            raise ScenarioError(
+                f"{{0}} must be between {_shown(low)} and {_shown(high)}, got {value}", field
+            )
+        if low is not None and value < low:
+            raise ScenarioError(f"{{0}} must be at least {_shown(low)}, got {value}", field)
+        if above is not None and value <= above:
+            raise ScenarioError(f"{{0}} must be above {_shown(above)}, got {value}", field)
+        if high is not None and value > high:
+            raise ScenarioError(f"{{0}} must be at most {_shown(high)}, got {value}", field)
 
 
-def _shares(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
-    if not all(map(math.isfinite, value)) or any(v < 0 for v in value) or sum(value) <= 0:
-        raise ScenarioError(f"{_flag(attribute.name)} must be non-negative weights, not all zero")
-
-
-def _state_code(value: str | None) -> str | None:
-    if value is None:
-        return None
-    code = str(value).strip().upper()
+def _state_code(field: str, value: str) -> str:
+    code = value.strip().upper()
     states = load_demography().states
     by_name = dict(zip(states["state_name"].str.upper(), states["state"]))
     code = by_name.get(code, code)
     if code not in set(states["state"]):
-        raise ScenarioError(f"--hospital-state {value!r} is not one of the 50 states or DC")
+        raise ScenarioError(f"{{0}} {value!r} is not one of the 50 states or DC", field)
     return code
 
 
-def _zipcode(value: str | None) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip().split("-", 1)[0]  # ZIP+4 is cut to five digits
+def _zipcode(field: str, value: str) -> str:
+    text = value.strip().split("-", 1)[0]  # ZIP+4 is cut to five digits
     if not text.isdigit() or len(text) > 5:
-        raise ScenarioError(f"--hospital-zipcode {value!r} is not a 5-digit ZIP code")
+        raise ScenarioError(f"{{0}} {value!r} is not a 5-digit ZIP code", field)
     return text.zfill(5)
 
 
@@ -94,170 +205,157 @@ def _zipcode(value: str | None) -> str | None:
 # somewhat larger than asked (ZIP granularity, at most 100 parts), hence half of that.
 REGION_PATIENTS_CEILING = 50_000
 SINGLE_HOSPITAL_CEILING = 10_000_000  # one region: its policy numbers have seven digits
+PATIENTS_CEILING = 50_000_000
+
+COUNT = Rule("whole", low=1)
+WHOLE = Rule("whole", low=0)
+RATE = Rule("number", low=0.0, high=1.0)
+POSITIVE = Rule("number", above=0.0)
+NON_NEGATIVE = Rule("number", low=0.0)
+RANGE = Rule("range")
+RATE_RANGE = Rule("range", high=1.0)
+WEIGHTS = Rule("weights")
+TREATMENT_WEIGHTS = Rule("weights", length=3, meaning="primary, secondary, Monitoring")
+TEXT = Rule("text")
 
 
-def _at_most(check, ceiling: float):
-    """A validator: ``check``, and no more than ``ceiling``."""
-
-    def validate(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-        check(instance, attribute, value)
-        if value > ceiling:
-            raise ScenarioError(f"{_flag(attribute.name)} must be at most {ceiling:g}, got {value}")
-
-    return validate
-
-
-def _one_of(*choices: str):
-    def validate(instance: Any, attribute: attrs.Attribute, value: str) -> None:
-        if value not in choices:
-            raise ScenarioError(
-                f"{_flag(attribute.name)} must be one of {', '.join(choices)}, got {value!r}"
-            )
-
-    return validate
-
-
-def _three_shares(instance: Any, attribute: attrs.Attribute, value: tuple) -> None:
-    """Weights of primary treatment, secondary treatment and Monitoring."""
-    if len(value) != 3:
-        raise ScenarioError(
-            f"{_flag(attribute.name)} must be three weights (primary, secondary, Monitoring)"
-        )
-    _shares(instance, attribute, value)
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _field(name: str, validator=None, converter=None):
-    return attrs.field(default=_default(name), validator=validator, converter=converter)
-
-
-def _pair(name: str, validator=_ordered_pair):
-    return attrs.field(default=_default(name), validator=validator, converter=tuple)
+def _field(name: str | None, rule: Rule):
+    """A field whose default is ``name`` in defaults.toml; without a name, an optional field
+    that is None unless given."""
+    if name is None:
+        return attrs.field(default=None, metadata={"rule": attrs.evolve(rule, optional=True)})
+    return attrs.field(default=_default(name), metadata={"rule": rule})
 
 
 @attrs.frozen(kw_only=True)
 class Scenario:
-    """All inputs of a simulation run. Field names match the CLI flags (``--insured-rate``)."""
+    """All inputs of a simulation run. Field names match the CLI flags (``--insured-rate``);
+    each field's ``Rule`` (in its metadata, see ``RULES``) says what it accepts."""
 
     # run
-    patients: int = _field("patients", _positive, int)
-    seed: int = _field("seed", _non_negative, int)
-    today: dt.date = attrs.field(factory=dt.date.today)
-    start: dt.date | None = None
-    date_format: str = attrs.field(
-        default=_default("date_format"), validator=_one_of("slash", "iso")
+    patients: int = _field("patients", Rule("whole", low=1, high=PATIENTS_CEILING))
+    seed: int = _field("seed", WHOLE)
+    today: dt.date = attrs.field(factory=dt.date.today, metadata={"rule": Rule("date")})
+    start: dt.date | None = attrs.field(
+        default=None, metadata={"rule": Rule("date", optional=True)}
     )
+    date_format: str = _field("date_format", Rule("text", choices=("slash", "iso")))
     max_region_patients: int = _field(
-        "max_region_patients", _at_most(_positive, REGION_PATIENTS_CEILING), int
+        "max_region_patients", Rule("whole", low=1, high=REGION_PATIENTS_CEILING)
     )
     # geography
-    zip_pool_file: str | None = None
-    zip_target: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_positive)
-    )
-    single_hospital: bool = False
-    hospital_name: str | None = None
-    hospital_state: str | None = attrs.field(default=None, converter=_state_code)
-    hospital_zipcode: str | None = attrs.field(default=None, converter=_zipcode)
-    local_share: float = _field("local_share", _rate, float)
-    local_top_n: int = _field("local_top_n", _positive, int)
-    local_decay: float = _field("local_decay", _positive, float)
-    outstate_neighbor_share: float = _field("outstate_neighbor_share", _rate, float)
+    zip_pool_file: str | None = _field(None, Rule("path"))
+    zip_target: int | None = _field(None, COUNT)
+    single_hospital: bool = attrs.field(default=False, metadata={"rule": Rule("flag")})
+    hospital_name: str | None = _field(None, TEXT)
+    hospital_state: str | None = _field(None, Rule("text", normalize=_state_code))
+    hospital_zipcode: str | None = _field(None, Rule("text", normalize=_zipcode))
+    local_share: float = _field("local_share", RATE)
+    local_top_n: int = _field("local_top_n", COUNT)
+    local_decay: float = _field("local_decay", POSITIVE)
+    outstate_neighbor_share: float = _field("outstate_neighbor_share", RATE)
     # population
-    insured_rate: float = _field("insured_rate", _rate, float)
-    insurer_pool_size: int = _field("insurer_pool_size", _positive, int)
-    insurer_zipf_exponent: float = _field("insurer_zipf_exponent", _non_negative, float)
-    conditions_per_patient: tuple = _pair("conditions_per_patient", _shares)
+    insured_rate: float = _field("insured_rate", RATE)
+    insurer_pool_size: int = _field("insurer_pool_size", COUNT)
+    insurer_zipf_exponent: float = _field("insurer_zipf_exponent", NON_NEGATIVE)
+    conditions_per_patient: tuple = _field("conditions_per_patient", WEIGHTS)
     # hospitals
-    patients_per_hospital: int = _field("patients_per_hospital", _positive, int)
-    doctors_per_hospital: int = _field("doctors_per_hospital", _positive, int)
-    same_day_bias_sd: float = _field("same_day_bias_sd", _non_negative, float)
-    same_day_bias_clip: float = _field("same_day_bias_clip", _rate, float)
-    late_payment_sigma: float = _field("late_payment_sigma", _non_negative, float)
-    late_payment_clip: tuple = _pair("late_payment_clip")
-    charge_multiplier_range: tuple = _pair("charge_multiplier_range")
-    room_headroom: float = _field("room_headroom", _positive, float)
-    min_rooms: int = _field("min_rooms", _positive, int)
-    room_scale: float = _field("room_scale", _at_most(_positive, 100.0), float)
-    rooms_per_hospital: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_at_most(_positive, 100_000))
-    )
+    patients_per_hospital: int = _field("patients_per_hospital", COUNT)
+    doctors_per_hospital: int = _field("doctors_per_hospital", COUNT)
+    same_day_bias_sd: float = _field("same_day_bias_sd", NON_NEGATIVE)
+    same_day_bias_clip: float = _field("same_day_bias_clip", RATE)
+    late_payment_sigma: float = _field("late_payment_sigma", NON_NEGATIVE)
+    late_payment_clip: tuple = _field("late_payment_clip", RANGE)
+    charge_multiplier_range: tuple = _field("charge_multiplier_range", RANGE)
+    room_headroom: float = _field("room_headroom", POSITIVE)
+    min_rooms: int = _field("min_rooms", COUNT)
+    room_scale: float = _field("room_scale", Rule("number", above=0.0, high=100.0))
+    rooms_per_hospital: int | None = _field(None, Rule("whole", low=1, high=100_000))
     # staffing
-    generalist_specialty: str = _field("generalist_specialty")
-    doctor_absence_rate: float = _field("doctor_absence_rate", _non_negative, float)
-    doctor_absence_days: tuple = _pair("doctor_absence_days")
-    doctor_departure_rate: float = _field("doctor_departure_rate", _non_negative, float)
-    replacement_delay_days: tuple = _pair("replacement_delay_days")
+    generalist_specialty: str = _field("generalist_specialty", TEXT)
+    doctor_absence_rate: float = _field("doctor_absence_rate", NON_NEGATIVE)
+    doctor_absence_days: tuple = _field("doctor_absence_days", RANGE)
+    doctor_departure_rate: float = _field("doctor_departure_rate", NON_NEGATIVE)
+    replacement_delay_days: tuple = _field("replacement_delay_days", RANGE)
     # doctors
-    affiliation_weights: tuple = _pair("affiliation_weights", _shares)
-    doctor_style_sd: float = _field("doctor_style_sd", _non_negative, float)
-    doctor_style_clip: float = _field("doctor_style_clip", _rate, float)
-    prescribing_bias_sd: float = _field("prescribing_bias_sd", _non_negative, float)
-    prescribing_bias_clip: float = _field("prescribing_bias_clip", _rate, float)
+    affiliation_weights: tuple = _field("affiliation_weights", WEIGHTS)
+    doctor_style_sd: float = _field("doctor_style_sd", NON_NEGATIVE)
+    doctor_style_clip: float = _field("doctor_style_clip", RATE)
+    prescribing_bias_sd: float = _field("prescribing_bias_sd", NON_NEGATIVE)
+    prescribing_bias_clip: float = _field("prescribing_bias_clip", RATE)
     # clinical
-    minor_same_day_rate: float = _field("minor_same_day_rate", _rate, float)
-    other_same_day_rate: float = _field("other_same_day_rate", _rate, float)
-    max_same_day_rate: float = _field("max_same_day_rate", _rate, float)
-    followup_one_day_share: float = _field("followup_one_day_share", _rate, float)
-    minor_first_visit_moderate_share: float = _field(
-        "minor_first_visit_moderate_share", _rate, float
+    minor_same_day_rate: float = _field("minor_same_day_rate", RATE)
+    other_same_day_rate: float = _field("other_same_day_rate", RATE)
+    max_same_day_rate: float = _field("max_same_day_rate", RATE)
+    followup_one_day_share: float = _field("followup_one_day_share", RATE)
+    minor_first_visit_moderate_share: float = _field("minor_first_visit_moderate_share", RATE)
+    first_visit_treatment_weights: tuple = _field(
+        "first_visit_treatment_weights", TREATMENT_WEIGHTS
     )
-    first_visit_treatment_weights: tuple = _pair("first_visit_treatment_weights", _three_shares)
-    followup_treatment_weights: tuple = _pair("followup_treatment_weights", _three_shares)
+    followup_treatment_weights: tuple = _field("followup_treatment_weights", TREATMENT_WEIGHTS)
     min_days_between_same_condition_episodes: int = _field(
-        "min_days_between_same_condition_episodes", _non_negative, int
+        "min_days_between_same_condition_episodes", WHOLE
     )
     # continuity
-    continuity_preference: float = _field("continuity_preference", _rate, float)
-    continuity_min_visits: int = _field("continuity_min_visits", _positive, int)
-    hospital_choice_weights: tuple = _pair("hospital_choice_weights", _shares)
+    continuity_preference: float = _field("continuity_preference", RATE)
+    continuity_min_visits: int = _field("continuity_min_visits", COUNT)
+    hospital_choice_weights: tuple = _field("hospital_choice_weights", WEIGHTS)
     # billing
-    bill_delay_days: tuple = _pair("bill_delay_days")
-    minimum_charge: int = _field("minimum_charge", _non_negative, int)
-    followup_bump_probability: float = _field("followup_bump_probability", _rate, float)
-    followup_bump: tuple = _pair("followup_bump")
-    insurance_low_share_probability: float = _field("insurance_low_share_probability", _rate, float)
-    insurance_low_share: tuple = _pair("insurance_low_share", _rate_pair)
-    insurance_high_share: tuple = _pair("insurance_high_share", _rate_pair)
-    incremental_probability_high: float = _field("incremental_probability_high", _rate, float)
-    incremental_probability_mid: float = _field("incremental_probability_mid", _rate, float)
-    incremental_probability_low: float = _field("incremental_probability_low", _rate, float)
-    incremental_charge_high: int = _field("incremental_charge_high", _non_negative, int)
-    incremental_charge_mid: int = _field("incremental_charge_mid", _non_negative, int)
-    uninsured_incremental_bonus: float = _field("uninsured_incremental_bonus", _rate, float)
-    max_incremental_probability: float = _field("max_incremental_probability", _rate, float)
-    full_plan_days: int = _field("full_plan_days", _positive, int)
-    incremental_plan_days: int = _field("incremental_plan_days", _positive, int)
-    on_time_probability_insured: float = _field("on_time_probability_insured", _rate, float)
-    on_time_probability_uninsured: float = _field("on_time_probability_uninsured", _rate, float)
-    on_time_days_early: tuple = _pair("on_time_days_early")
-    late_days: tuple = _pair("late_days")
-    unpaid_factor_insured: float = _field("unpaid_factor_insured", _non_negative, float)
-    unpaid_factor_uninsured: float = _field("unpaid_factor_uninsured", _non_negative, float)
-    unpaid_probability_clip: tuple = _pair("unpaid_probability_clip", _rate_pair)
+    bill_delay_days: tuple = _field("bill_delay_days", RANGE)
+    minimum_charge: int = _field("minimum_charge", WHOLE)
+    followup_bump_probability: float = _field("followup_bump_probability", RATE)
+    followup_bump: tuple = _field("followup_bump", RANGE)
+    insurance_low_share_probability: float = _field("insurance_low_share_probability", RATE)
+    insurance_low_share: tuple = _field("insurance_low_share", RATE_RANGE)
+    insurance_high_share: tuple = _field("insurance_high_share", RATE_RANGE)
+    incremental_probability_high: float = _field("incremental_probability_high", RATE)
+    incremental_probability_mid: float = _field("incremental_probability_mid", RATE)
+    incremental_probability_low: float = _field("incremental_probability_low", RATE)
+    incremental_charge_high: int = _field("incremental_charge_high", WHOLE)
+    incremental_charge_mid: int = _field("incremental_charge_mid", WHOLE)
+    uninsured_incremental_bonus: float = _field("uninsured_incremental_bonus", RATE)
+    max_incremental_probability: float = _field("max_incremental_probability", RATE)
+    full_plan_days: int = _field("full_plan_days", COUNT)
+    incremental_plan_days: int = _field("incremental_plan_days", COUNT)
+    on_time_probability_insured: float = _field("on_time_probability_insured", RATE)
+    on_time_probability_uninsured: float = _field("on_time_probability_uninsured", RATE)
+    on_time_days_early: tuple = _field("on_time_days_early", RANGE)
+    late_days: tuple = _field("late_days", RANGE)
+    unpaid_factor_insured: float = _field("unpaid_factor_insured", NON_NEGATIVE)
+    unpaid_factor_uninsured: float = _field("unpaid_factor_uninsured", NON_NEGATIVE)
+    unpaid_probability_clip: tuple = _field("unpaid_probability_clip", RATE_RANGE)
 
     def __attrs_post_init__(self) -> None:
+        for field in attrs.fields(type(self)):  # each value: its type and range
+            value = getattr(self, field.name)
+            checked = field.metadata["rule"].check(field.name, value)
+            if checked is not value:
+                object.__setattr__(self, field.name, checked)
         if not EARLIEST_DATE <= self.today <= LATEST_DATE:
-            raise ScenarioError(f"--today must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+            raise ScenarioError(
+                f"{{0}} must lie between {EARLIEST_DATE} and {LATEST_DATE}", "today"
+            )
         if self.start is None:
             object.__setattr__(self, "start", _years_before(self.today, _default("history_years")))
         if self.start > self.today:
-            raise ScenarioError(f"--start ({self.start}) is after --today ({self.today})")
+            raise ScenarioError(
+                f"{{0}} ({self.start}) is after {{1}} ({self.today})", "start", "today"
+            )
         if not EARLIEST_DATE <= self.start <= self.today <= LATEST_DATE:
             raise ScenarioError(
-                f"--start and --today must lie between {EARLIEST_DATE} and {LATEST_DATE}"
+                f"{{0}} and {{1}} must lie between {EARLIEST_DATE} and {LATEST_DATE}",
+                "start",
+                "today",
             )
         if (self.today - self.start).days > 366 * 30:
-            raise ScenarioError("the window from --start to --today is longer than 30 years")
-        if self.patients > 50_000_000:
-            raise ScenarioError(f"--patients {self.patients} is more than 50,000,000")
+            raise ScenarioError(
+                "the window from {0} to {1} is longer than 30 years", "start", "today"
+            )
         if self.anchored and self.patients > SINGLE_HOSPITAL_CEILING:
             raise ScenarioError(
-                f"--patients {self.patients} is more than {SINGLE_HOSPITAL_CEILING:,}, the most "
-                "one hospital (one region) can have"
+                f"{{0}} {self.patients} is more than {SINGLE_HOSPITAL_CEILING:,}, the most "
+                "one hospital (one region) can have",
+                "patients",
             )
 
     @property
@@ -301,3 +399,6 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
+
+
+RULES: dict[str, Rule] = {field.name: field.metadata["rule"] for field in attrs.fields(Scenario)}

@@ -6,79 +6,83 @@
     doctor-departure-rate = 0.2
     room-scale = 0.5
 
-The command line's ``--config`` and ``compare --scenario`` read them here, and the values go
-through the same ``Scenario`` checks as the flags and the Python API.
+The command line's ``--config`` and ``compare --scenario`` read them here. This module only
+reads the file and maps its keys to Scenario fields: the values are checked by ``Scenario``
+(its field rules), like the flags' and the Python API's, and an error names the key as the
+file spells it, after the file's path.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import attrs
 
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError, flag_name
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-FIELDS = {field.name: str(field.type) for field in attrs.fields(Scenario)}
+FIELDS = frozenset(field.name for field in attrs.fields(Scenario))
 
 
-def scenario_values(path: Path) -> dict:
-    """The values of a scenario file, keyed by Scenario field name."""
+@attrs.frozen
+class ScenarioFile:
+    """A scenario file's values by Scenario field name, and each field's key as written."""
+
+    path: Path
+    values: dict[str, Any]
+    keys: dict[str, str]
+
+
+def read_scenario_file(path: Path, flag: str = "--scenario") -> ScenarioFile:
+    """The settings of a scenario file (given with ``flag``), not checked yet."""
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(f"--scenario {path}: no such file") from None
+        raise ScenarioError(f"{flag} {path}: no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{flag} {path} is a folder, not a file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"--scenario {path}: not valid TOML ({error})") from None
-    values = {}
+        raise ScenarioError(f"{flag} {path}: not valid TOML ({error})") from None
+    values, keys = {}, {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in FIELDS:
-            raise ScenarioError(f"--scenario {path}: unknown setting {key!r}")
-        if name in ("today", "start") and isinstance(value, str):
-            try:
-                value = dt.date.fromisoformat(value.replace("/", "-"))
-            except ValueError:
-                raise ScenarioError(f"--scenario {path}: {key} {value!r} is not a date") from None
-        problem = _type_problem(FIELDS[name], value)
-        if problem:
-            raise ScenarioError(f"--scenario {path}: {key} {problem}, got {value!r}")
-        values[name] = value
-    return values
+            raise ScenarioError(f"{flag} {path}: unknown setting {key!r}")
+        if name in keys:
+            raise ScenarioError(f"{flag} {path}: {keys[name]!r} and {key!r} are the same setting")
+        values[name], keys[name] = value, key
+    return ScenarioFile(Path(path), values, keys)
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def scenario_values(path: Path, flag: str = "--scenario") -> dict[str, Any]:
+    """The values of a scenario file, keyed by Scenario field name (not checked yet)."""
+    return read_scenario_file(path, flag).values
 
 
-def _type_problem(kind: str, value) -> str | None:
-    """What is wrong with a scenario file's value for a field of type ``kind`` (or None)."""
-    base = kind.replace(" | None", "")
-    if base == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
-        return "must be a whole number"
-    if base == "float" and not _number(value):
-        return "must be a number"
-    if base == "str" and not isinstance(value, str):
-        return "must be text"
-    if base == "bool" and not isinstance(value, bool):
-        return "must be true or false"
-    if base == "dt.date" and not isinstance(value, dt.date):
-        return "must be a date (YYYY-MM-DD)"
-    if base == "tuple" and not (isinstance(value, list) and all(_number(v) for v in value)):
-        return "must be a list of numbers"
-    return None
+def load_scenario(path: Path, flag: str = "--scenario", **overrides: Any) -> Scenario:
+    """A Scenario from a file (given with ``flag``), with some values overridden (None means
+    not overridden): the command line's flags, or compare's shared seed.
 
+    An error names a setting from the file by its key (``--config s.toml: insured-rate must
+    be between 0 and 1, got 1.5``) and an override by its flag (``--insured-rate ...``).
+    """
+    file = read_scenario_file(path, flag)
+    given = {name: value for name, value in overrides.items() if value is not None}
+    from_file = set(file.keys) - set(given)
 
-def load_scenario(path: Path, **overrides) -> Scenario:
-    """A Scenario from a file, with some values overridden (e.g. the seed)."""
-    values = scenario_values(path) | {k: v for k, v in overrides.items() if v is not None}
+    def naming(field: str) -> str:
+        return file.keys[field] if field in from_file else flag_name(field)
+
     try:
-        return Scenario(**values)
-    except (TypeError, ValueError) as error:  # ScenarioError included
-        raise ScenarioError(f"--scenario {path}: {error}") from None
+        return Scenario(**(file.values | given))
+    except ScenarioError as error:
+        named = error.named(naming)
+        if from_file & set(error.fields):
+            raise ScenarioError(f"{flag} {path}: {named}") from None
+        raise named from None

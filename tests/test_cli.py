@@ -36,10 +36,12 @@ def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
         "--export-prefix",
         "healthcare_v12",
         *TODAY,
+        "--json",
     )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == [
+        "datapackage.json",
         "healthcare_v12_billing.csv",
         "healthcare_v12_continuity.csv",
         "healthcare_v12_patients.csv",
@@ -167,3 +169,165 @@ def test_an_empty_outdir_is_refused(tmp_path):
 def test_an_outdir_on_a_read_only_place_is_refused_before_simulating(tmp_path):
     result = run_cli("--patients", "5", "--outdir", "/proc/hospital-sim-test")
     assert result.returncode == 2 and "not writable" in result.stderr
+
+
+# What the command line prints, its help and version, --config, the reproducibility record.
+
+
+def _small(outdir: Path, *extra: str) -> list[str]:
+    return ["--patients", "40", *TODAY, "--outdir", str(outdir), *extra]
+
+
+def test_a_default_run_prints_a_short_digest(tmp_path, capsys):
+    assert main(_small(tmp_path / "out")) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert 5 <= len(lines) <= 20, captured.out
+    assert "seed 42" in lines[0] and "--today 2025-06-30" in lines[0]
+    assert str(tmp_path / "out") in captured.out
+    rows = json.loads((tmp_path / "out" / "validation_summary.json").read_text())["distributions"]
+    assert any(
+        "visits.csv" in line and f"{rows['rows']['visits']:,} rows" in line for line in lines
+    )
+    assert lines[-1].startswith("checks: all ") and lines[-1].endswith(" passed")
+    assert captured.err == ""  # no progress bars: stderr is not a terminal here
+
+
+def test_json_prints_the_summary_that_was_written(tmp_path, capsys):
+    assert main(_small(tmp_path, "--json")) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((tmp_path / "validation_summary.json").read_text())
+
+
+def test_quiet_prints_nothing(tmp_path, capsys):
+    assert main(_small(tmp_path, "--quiet")) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_failed_check_is_named_on_stderr_even_when_quiet(tmp_path, monkeypatch, capsys):
+    import reporting.summary
+
+    real = reporting.summary.merge_validation
+
+    def failing(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result["checks"]["overlapping_stays"] = 2
+        return result | {"violations": 2, "ok": False}
+
+    monkeypatch.setattr(reporting.summary, "merge_validation", failing)
+    assert main(_small(tmp_path / "q", "--quiet")) == 3
+    captured = capsys.readouterr()
+    assert captured.out == "" and "overlapping_stays (2)" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert main(_small(tmp_path / "d")) == 3
+    assert "checks: 1 of" in capsys.readouterr().out
+
+
+def test_version_and_help(capsys):
+    from reporting.summary import package_version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"hospital-synth {package_version()}\n"
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "compare" in text and "--config" in text and "examples:" in text
+    for status in ("0 ", "1 ", "2 ", "3 ", "130 "):
+        assert f"\n  {status}" in text, status
+    assert main(["compare", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--scenario" in text and "exit status" in text and "examples:" in text
+
+
+def test_messages_use_the_name_the_program_was_invoked_by(tmp_path):
+    bad = subprocess.run(
+        [sys.executable, "-m", "reporting.app", "--insured-rate", "2", "--outdir", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("python -m reporting.app: error: --insured-rate"), bad.stderr
+    version = subprocess.run(
+        [sys.executable, "-m", "run_sim", "--version"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert version.returncode == 0 and version.stdout.startswith("hospital-synth ")
+
+
+def test_config_values_apply_and_flags_override_them(tmp_path, capsys):
+    config = tmp_path / "scenario.toml"
+    config.write_text(
+        'patients = 30\ntoday = 2025-06-30\nseed = 3\ninsured-rate = 0.5\ndate_format = "iso"\n'
+    )
+    argv = ["--config", str(config), "--seed", "9", "--outdir", str(tmp_path / "out"), "--quiet"]
+    assert main(argv) == 0
+    run = json.loads((tmp_path / "out" / "validation_summary.json").read_text())["run"]
+    assert (run["patients"], run["seed"], run["today"]) == (30, 9, "2025-06-30")
+    assert run["scenario"]["insured_rate"] == 0.5 and run["scenario"]["date_format"] == "iso"
+    assert run["invocation"]["argv"] == argv
+    assert main(["--config", str(config), "--date-format", "slash", "--outdir", str(tmp_path / "s"),
+                 "--quiet"]) == 0  # fmt: skip
+    run = json.loads((tmp_path / "s" / "validation_summary.json").read_text())["run"]
+    assert run["scenario"]["date_format"] == "slash" and run["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("setting", "names"),
+    [
+        ("insured-rate = 1.5", "insured-rate must be between 0 and 1"),
+        ("insured_rate = 1.5", "insured_rate must be between 0 and 1"),  # spelled as given
+        ('patients = "many"', "patients must be a whole number"),
+        ("local-decay = nan", "local-decay must be a finite number"),
+        ("bill-delay-days = [5, 1]", "bill-delay-days must be a range"),
+        ("start = 2025-07-01", "start (2025-07-01) is after --today"),
+    ],
+)
+def test_a_bad_value_in_a_config_file_names_its_key(tmp_path, capsys, setting, names):
+    config = tmp_path / "scenario.toml"
+    config.write_text(f"{setting}\n")
+    assert main(["--config", str(config), *TODAY, "--outdir", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and f"--config {config}: {names}" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_flag_over_a_config_file_names_the_flag(tmp_path, capsys):
+    config = tmp_path / "scenario.toml"
+    config.write_text("insured-rate = 0.5\n")
+    argv = ["--config", str(config), "--insured-rate", "1.5", "--outdir", str(tmp_path / "o")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "error: --insured-rate must be between 0 and 1, got 1.5" in error
+    assert str(config) not in error
+    assert main(["--workers", "0", "--outdir", str(tmp_path / "o")]) == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_the_python_api_names_the_field():
+    from sim.scenario import Scenario, ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"^insured_rate must be between 0 and 1, got 1.5$"):
+        Scenario(insured_rate=1.5)
+    with pytest.raises(ScenarioError, match=r"^patients must be a whole number, got 2.5$"):
+        Scenario(patients=2.5)
+    with pytest.raises(ScenarioError, match=r"^first_visit_treatment_weights must be 3 weights"):
+        Scenario(first_visit_treatment_weights=(1, 2))
+
+
+def test_the_run_section_records_versions_the_command_and_each_file(tmp_path, capsys):
+    import hashlib
+    from importlib import metadata
+
+    argv = _small(tmp_path, "--quiet", "--format", "both", "--census")
+    assert main(argv) == 0
+    run = json.loads((tmp_path / "validation_summary.json").read_text())["run"]
+    environment = run["environment"]
+    assert environment["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert environment["implementation"] and environment["platform"]
+    for package in ("numpy", "pandas", "simpy", "attrs", "pyarrow"):
+        assert environment["packages"][package] == metadata.version(package)
+    assert run["invocation"] == {"program": run["invocation"]["program"], "argv": argv}
+    written = {p.name for p in tmp_path.iterdir()} - {"validation_summary.json"}
+    assert set(run["files"]) == written and "census.parquet" in written
+    for name, record in run["files"].items():
+        content = (tmp_path / name).read_bytes()
+        assert record == {"sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+    assert "cannot hold its own hash" in run["files_note"]

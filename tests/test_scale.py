@@ -9,11 +9,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from reporting.app.cli import main
+from tests.test_determinism import summary_without_invocation
 
 # small regions: large states are split and regions are grouped into many tasks
 ARGS = ["--patients", "1500", "--seed", "12", "--today", "2025-06-30", "--quiet",
         "--max-region-patients", "150"]  # fmt: skip
-FILES = ("patients.csv", "visits.csv", "billing.csv", "continuity.csv", "validation_summary.json")
+FILES = ("patients.csv", "visits.csv", "billing.csv", "continuity.csv", "schema.sql")
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,8 @@ def test_any_number_of_workers_writes_identical_files(one_worker, tmp_path, work
     assert main([*ARGS, "--outdir", str(tmp_path), "--workers", workers, "--format", "both"]) == 0
     for name in (*FILES, "visits.parquet", "billing.parquet"):
         assert filecmp.cmp(one_worker / name, tmp_path / name, shallow=False), name
+    # the summary too, file hashes included, but for the command line (--workers, --outdir)
+    assert summary_without_invocation(one_worker) == summary_without_invocation(tmp_path)
 
 
 @pytest.mark.slow
@@ -37,6 +40,13 @@ def test_a_dask_local_cluster_writes_identical_files(one_worker, tmp_path):
     assert main([*ARGS, "--outdir", str(tmp_path), "--dask", "local", "--workers", "2"]) == 0
     for name in FILES:
         assert filecmp.cmp(one_worker / name, tmp_path / name, shallow=False), name
+    with_csv_only = summary_without_invocation(one_worker)  # one_worker wrote Parquet too
+    with_csv_only["run"]["files"] = {
+        name: record
+        for name, record in with_csv_only["run"]["files"].items()
+        if not name.endswith(".parquet")
+    }
+    assert with_csv_only == summary_without_invocation(tmp_path)
 
 
 def test_parquet_has_proper_types_and_the_same_rows(one_worker):

@@ -1,9 +1,12 @@
 """The command line: parse, build the Scenario, run, write, print. Nothing else lives here.
 
 Usage: ``run_sim.py [flags]`` makes a dataset; ``run_sim.py compare --scenario a.toml
---scenario b.toml`` compares scenarios. Exit status: 0 success, 2 bad input (one line on
-stderr), 3 the dataset was written but a validation rule failed, 130 interrupted (nothing
-written).
+--scenario b.toml`` compares scenarios. The program is also ``hospital-synth`` (the console
+script), ``python -m reporting.app`` and ``python -m run_sim``; messages use the name it was
+invoked by. Exit status: see ``EXIT_STATUS`` (and ``--help``).
+
+Flags only turn text into numbers and dates: the values are checked by ``Scenario`` (the
+rules of its fields), which names a bad setting by its flag here.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import math
 import os
 import shutil
 import sys
@@ -37,7 +39,7 @@ from reporting.assembly import (
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.datapackage import write_datapackage
 from reporting.sql import schema_sql
-from reporting.summary import package_version, summary_from
+from reporting.summary import file_digests, package_version, summary_from
 from reporting.writers import (
     TableFiles,
     dataset_file_names,
@@ -45,9 +47,10 @@ from reporting.writers import (
     table_file_name,
     write_json,
 )
-from sim.scenario import DEFAULTS, Scenario, ScenarioError
+from sim.scenario import DEFAULTS, RULES, Scenario, ScenarioError, flag_name, parse_date
 from sim.scenario_file import load_scenario
 
+EXIT_SYSTEM_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_VALIDATION_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -64,39 +67,30 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _date(text: str) -> dt.date:
-    for layout in ("%Y-%m-%d", "%Y/%m/%d"):
-        try:
-            return dt.datetime.strptime(text, layout).date()
-        except ValueError:
-            continue
-    raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)")
+    try:
+        return parse_date(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _whole(text: str) -> int:
-    return int(text.replace("_", "").replace(",", ""))
+    try:
+        return int(text.strip().replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def _parser(convert: Callable[[str], float], accept: Callable[[float], bool], requirement: str):
-    """An argparse type: ``convert`` the text, then require a finite value that ``accept``s."""
-    noun = "whole number" if convert in (int, _whole) else "number"
-
-    def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
-        if not (math.isfinite(value) and accept(value)):
-            raise argparse.ArgumentTypeError(f"{text} {requirement}")
-        return value
-
-    return parse
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
-_rate = _parser(float, lambda v: 0.0 <= v <= 1.0, "is outside [0, 1]")
-_count = _parser(_whole, lambda v: v >= 1, "must be at least 1")
-_positive_number = _parser(float, lambda v: v > 0, "must be a finite number above 0")
-_non_negative = _parser(float, lambda v: v >= 0, "must be a finite number, 0 or more")
-_seed = _parser(int, lambda v: v >= 0, "must not be negative")
+# How the text of a scenario flag becomes a value, by the kind of its Scenario rule; the
+# ranges are the rule's business.
+TEXT_TO_VALUE = {"whole": _whole, "number": _number, "date": _date, "text": str, "path": str}
+METAVARS = {"whole": "N", "number": "NUMBER", "date": "DATE", "text": "TEXT", "path": "PATH"}
 
 
 def _folder(text: str) -> Path:
@@ -105,71 +99,120 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
-# Flags that set a Scenario field of the same name: (group, field, parse, help). A help text
-# ending in "(default)" gets the default from defaults.toml.
+# Flags that set a Scenario field of the same name: (group, field, help). A help text ending
+# in "(default)" gets the default from defaults.toml.
 GEO, CARE, SCALE = "geography", "continuity of care", "scale"
 SCENARIO_FLAGS = (
-    (None, "patients", _count, "patients to simulate (default)"),
-    (None, "seed", _seed, "random seed (default)"),
-    (None, "today", _date, "anchor date: nothing happens after it (default: the current date)"),
-    (None, "start", _date, "first day of the history (default: three years before --today)"),
-    (None, "minor_same_day_rate", _rate, "same-day rate of minor and chronic cases (default)"),
-    (None, "insured_rate", _rate, "share of insured patients (default)"),
-    (GEO, "zip_pool_file", str, "CSV of ZIP codes: zipcode|zip|postal_code, state, city"),
-    (GEO, "zip_target", _count, "at most this many distinct patient ZIPs"),
-    (GEO, "hospital_name", str, "name of the single hospital (implies one hospital)"),
-    (GEO, "hospital_state", str, "state of the single hospital (implies one hospital)"),
-    (GEO, "hospital_zipcode", str, "ZIP of the single hospital (implies one hospital)"),
-    (GEO, "local_share", _rate, "share of patients in the hospital's state (default)"),
-    (GEO, "local_top_n", _count, "in-state ZIPs nearest the hospital for locals (default)"),
-    (GEO, "local_decay", _positive_number, "miles: a ZIP weighs exp(-d/decay) (default)"),
-    (GEO, "outstate_neighbor_share", _rate, "out-of-state share from bordering states (default)"),
-    (CARE, "continuity_preference", _rate, "chance to go back to the usual doctor (default)"),
-    (CARE, "doctor_absence_rate", _non_negative, "absences per doctor per year (default)"),
-    (CARE, "doctor_departure_rate", _non_negative, "departures per doctor per year (default)"),
-    (CARE, "room_scale", _positive_number, "multiply every hospital's room count (default)"),
-    (CARE, "rooms_per_hospital", _count, "a fixed number of rooms per hospital"),
-    (CARE, "continuity_min_visits", _count, "fewer visits: left out of the indices (default)"),
-    (SCALE, "max_region_patients", _count, "split a state with more patients (default)"),
+    (None, "patients", "patients to simulate (default)"),
+    (None, "seed", "random seed (default)"),
+    (None, "today", "anchor date: nothing happens after it (default: the current date)"),
+    (None, "start", "first day of the history (default: three years before --today)"),
+    (None, "minor_same_day_rate", "same-day rate of minor and chronic cases (default)"),
+    (None, "insured_rate", "share of insured patients (default)"),
+    (GEO, "zip_pool_file", "CSV of ZIP codes: zipcode|zip|postal_code, state, city"),
+    (GEO, "zip_target", "at most this many distinct patient ZIPs"),
+    (GEO, "hospital_name", "name of the single hospital (implies one hospital)"),
+    (GEO, "hospital_state", "state of the single hospital (implies one hospital)"),
+    (GEO, "hospital_zipcode", "ZIP of the single hospital (implies one hospital)"),
+    (GEO, "local_share", "share of patients in the hospital's state (default)"),
+    (GEO, "local_top_n", "in-state ZIPs nearest the hospital for locals (default)"),
+    (GEO, "local_decay", "miles: a ZIP weighs exp(-d/decay) (default)"),
+    (GEO, "outstate_neighbor_share", "out-of-state share from bordering states (default)"),
+    (CARE, "continuity_preference", "chance to go back to the usual doctor (default)"),
+    (CARE, "doctor_absence_rate", "absences per doctor per year (default)"),
+    (CARE, "doctor_departure_rate", "departures per doctor per year (default)"),
+    (CARE, "room_scale", "multiply every hospital's room count (default)"),
+    (CARE, "rooms_per_hospital", "a fixed number of rooms per hospital"),
+    (CARE, "continuity_min_visits", "fewer visits: left out of the indices (default)"),
+    (SCALE, "max_region_patients", "split a state with more patients (default)"),
 )
-METAVARS = {_count: "N", _seed: "N", _date: "DATE", _rate: "RATE", str: "TEXT"}
+
+EXIT_STATUS = """exit status:
+  0    success
+  1    the system failed while writing (a full disk, ...): an older dataset is kept
+  2    bad input (one line on stderr, nothing written), or a refused database load
+  3    the dataset was written but a rule check failed ("checks" in the summary)
+  130  interrupted (nothing written)"""
+
+EPILOG = f"""subcommands:
+  compare     run scenario files side by side (%(prog)s compare --help)
+
+{EXIT_STATUS}
+
+examples:
+  %(prog)s --patients 5000 --today 2025-06-30 --outdir out
+  %(prog)s --config scenario.toml --seed 7 --json > summary.json
+  %(prog)s compare --scenario base.toml --scenario churn.toml
+
+A scenario file (--config, compare --scenario) is TOML with the flags' names as keys,
+e.g. 'patients = 5000', 'today = 2025-06-30', 'insured-rate = 0.8'; flags given on the
+command line override it. Every figure of sim/data/defaults.toml can be set there."""
 
 
-def _flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
+def program_name() -> str:
+    """The name the program was invoked by: ``run_sim.py``, ``hospital-synth``, or
+    ``python -m reporting.app`` / ``python -m run_sim``."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None:  # python -m ...
+        return f"python -m {spec.name.removesuffix('.__main__')}"
+    return Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "hospital-synth"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="run_sim.py",
-        description="Simulate a US-style hospital system and write synthetic patients, visits "
+        prog=prog,
+        usage="%(prog)s [--config FILE] [flags]\n"
+        "       %(prog)s compare --scenario FILE --scenario FILE [flags]",
+        description="Simulate a US-style hospital system and write synthetic patients, visits\n"
         "and billing tables with a validation summary. All data are synthetic.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"hospital-synth {package_version()}"
+    )
+    parser.add_argument(
+        "--config",
+        type=_folder,
+        metavar="FILE",
+        help="a TOML scenario file (flag names as keys); flags given here override it",
     )
     groups = {None: parser}
-    for group, field, parse, text in SCENARIO_FLAGS:
+    for group, field, text in SCENARIO_FLAGS:
         if group not in groups:
             groups[group] = parser.add_argument_group(group)
         if text.endswith("(default)"):
             text = f"{text[: -len('(default)')]}(default {DEFAULTS[field]})"
+        rule = RULES[field]
+        metavar = "RATE" if (rule.low, rule.high) == (0, 1) else METAVARS[rule.kind]
         groups[group].add_argument(
-            _flag(field), dest=field, type=parse, default=None, help=text,
-            metavar=METAVARS.get(parse, "NUMBER"),
+            flag_name(field), dest=field, type=TEXT_TO_VALUE[rule.kind], default=None, help=text,
+            metavar=metavar,
         )  # fmt: skip
     parser.add_argument(
         "--date-format",
-        choices=("slash", "iso"),
-        default=DEFAULTS["date_format"],
+        choices=RULES["date_format"].choices,
+        default=None,  # None: not given (a --config file may set it)
         help="dates as YYYY/MM/DD (slash, default) or YYYY-MM-DD (iso)",
     )
     groups["geography"].add_argument(
-        "--single-hospital", action="store_true", help="one hospital for the whole dataset"
+        "--single-hospital",
+        action="store_true",
+        default=None,
+        help="one hospital for the whole dataset",
     )
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument(
-        "--outdir", type=_folder, default=Path("output"), help="output folder (default %(default)s)"
+        "--outdir",
+        type=_folder,
+        default=Path("output"),
+        metavar="DIR",
+        help="output folder (default %(default)s)",
     )
     outputs.add_argument(
-        "--export-prefix", help="write PREFIX_patients.csv, ... instead of patients.csv, ..."
+        "--export-prefix",
+        metavar="PREFIX",
+        help="write PREFIX_patients.csv, ... instead of patients.csv, ...",
     )
     validation = outputs.add_mutually_exclusive_group()
     validation.add_argument("--validate", action="store_true", help="validate (the default)")
@@ -189,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--postgres", metavar="DSN", help="also load into PostgreSQL (postgresql://user@host/db)"
     )
     outputs.add_argument(
-        "--pg-schema", default="public", help="PostgreSQL schema (default %(default)s)"
+        "--pg-schema",
+        default="public",
+        metavar="SCHEMA",
+        help="PostgreSQL schema (default %(default)s)",
     )
     outputs.add_argument(
         "--pg-replace", action="store_true", help="replace tables that already exist there"
@@ -200,13 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="csv",
         help="table files: CSV (default), Parquet (zstd, typed) or both",
     )
-    outputs.add_argument(
-        "--quiet", action="store_true", help="print neither the summary nor progress bars"
+    printing = outputs.add_mutually_exclusive_group()
+    printing.add_argument(
+        "--json", action="store_true", help="print the whole summary as JSON instead of a digest"
+    )
+    printing.add_argument(
+        "--quiet", action="store_true", help="print nothing on success (errors still go to stderr)"
     )
     scale = groups[SCALE]
     scale.add_argument(
         "--workers",
-        type=_count,
+        type=_whole,
+        metavar="N",
         help="processes running regions in parallel (default: all cores above 20,000 patients)",
     )
     scale.add_argument(
@@ -337,20 +388,34 @@ def check_memory(scenario: Scenario, workers: int) -> None:
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
-    """The Scenario the flags describe (defaults from defaults.toml where a flag is absent)."""
-    values = {
-        field: getattr(args, field)
-        for _, field, _, _ in SCENARIO_FLAGS
-        if getattr(args, field) is not None
-    }
-    return Scenario(**values, date_format=args.date_format, single_hospital=args.single_hospital)
+    """The Scenario the flags describe: the ``--config`` file's values, overridden by the
+    flags given (defaults from defaults.toml where neither sets a value). A bad value is
+    named by its flag, or by its key in the file."""
+    fields = [field for _, field, _ in SCENARIO_FLAGS] + ["date_format", "single_hospital"]
+    given = {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
+    if getattr(args, "config", None) is not None:
+        return load_scenario(args.config, "--config", **given)
+    try:
+        return Scenario(**given)
+    except ScenarioError as error:
+        raise error.named(flag_name) from None
 
 
-def build_compare_parser() -> argparse.ArgumentParser:
+def build_compare_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="run_sim.py compare",
+        prog=f"{prog} compare",
         description="Run scenario files with common random numbers and compare their "
         "continuity-of-care figures side by side.",
+        epilog="""exit status:
+  0    success
+  1    the system failed while writing --output
+  2    bad input (one line on stderr)
+  130  interrupted
+
+examples:
+  %(prog)s --scenario base.toml --scenario churn.toml
+  %(prog)s --scenario a.toml --scenario b.toml --seed 7 --output out/comparison.csv""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--scenario",
@@ -359,10 +424,14 @@ def build_compare_parser() -> argparse.ArgumentParser:
         required=True,
         help="a TOML scenario file (flag names as keys); give two or more",
     )
-    parser.add_argument("--seed", type=_seed, help="the seed all scenarios share (default: theirs)")
-    parser.add_argument("--patients", type=_count, help="patients in every scenario")
-    parser.add_argument("--today", type=_date, help="--today of every scenario")
-    parser.add_argument("--output", type=_folder, help="also write the table to this CSV file")
+    parser.add_argument(
+        "--seed", type=_whole, metavar="N", help="the seed all scenarios share (default: theirs)"
+    )
+    parser.add_argument("--patients", type=_whole, metavar="N", help="patients in every scenario")
+    parser.add_argument("--today", type=_date, metavar="DATE", help="--today of every scenario")
+    parser.add_argument(
+        "--output", type=_folder, metavar="FILE", help="also write the table to this CSV file"
+    )
     return parser
 
 
@@ -372,9 +441,9 @@ def _cell(value) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4f}"
 
 
-def run_compare(argv: list[str]) -> int:
+def run_compare(argv: list[str], prog: str = "run_sim.py") -> int:
     """``run_sim.py compare``: scenarios side by side."""
-    args = build_compare_parser().parse_args(argv)
+    args = build_compare_parser(prog).parse_args(argv)
     overrides = {"seed": args.seed, "patients": args.patients, "today": args.today}
     scenarios = {}
     for path in args.scenario:
@@ -392,12 +461,16 @@ def run_compare(argv: list[str]) -> int:
     return 0
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
     """Run the command line; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else argv
+    started = time.perf_counter()
+    argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "compare":
-        return run_compare(argv[1:])
-    args = build_parser().parse_args(argv)
+        return run_compare(argv[1:], prog)
+    args = build_parser(prog).parse_args(argv)
+    args.invocation = {"program": prog, "argv": argv}  # recorded in the summary's run section
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     scenario = scenario_from_args(args)
     check_outdir(args.outdir, args.export_prefix)
     if args.dask is None:
@@ -415,28 +488,62 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError("--postgres loads the CSV files: use --format csv or both")
     if args.parts_dir is not None:
         check_outdir(args.parts_dir, None, "--parts-dir")
-    started = time.perf_counter()
     simulation, summary = simulate_and_write(args, scenario, names)
     if args.postgres is not None:
         files = {name: args.outdir / table_file_name(name, args.export_prefix) for name in names}
         load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
-    if not args.quiet:
+    if args.json:
         print(json.dumps(summary, indent=2))
-    rows = {name: sum(r.rows[name] for r in simulation.results) for name in names[:3]}
-    print(
-        f"wrote {rows['patients']:,} patients, {rows['visits']:,} visits, "
-        f"{rows['billing']:,} bills to "
-        f"{args.outdir} in {time.perf_counter() - started:.1f} s; validation: "
-        + (
-            "skipped"
-            if summary["ok"] is None
-            else "OK"
-            if summary["ok"]
-            else f"{summary['violations']} violations"
-        ),
-        file=sys.stderr,
+    elif not args.quiet:
+        rows = {name: sum(r.rows[name] for r in simulation.results) for name in names}
+        print("\n".join(digest(args, summary, rows, time.perf_counter() - started)))
+    if summary["ok"] is False:
+        print(f"{prog}: {failed_checks(summary)}; the dataset is written", file=sys.stderr)
+        return EXIT_VALIDATION_FAILED
+    return 0
+
+
+def failed_checks(summary: dict) -> str:
+    """``2 of 24 rule checks failed: overlapping_stays (1), ...``."""
+    failed = {name: count for name, count in summary["checks"].items() if count}
+    listed = ", ".join(f"{name} ({count:,})" for name, count in failed.items())
+    return f"{len(failed)} of {len(summary['checks'])} rule checks failed: {listed}"
+
+
+def digest(args: argparse.Namespace, summary: dict, rows: dict[str, int], seconds: float):
+    """The lines printed after a run: what was run, the files written with their rows, the
+    checks; ``--json`` prints the whole summary instead."""
+    run = summary["run"]
+    yield (
+        f"simulated {run['patients']:,} patients (seed {run['seed']}, --start {run['start']}, "
+        f"--today {run['today']}) in {seconds:.1f} s"
     )
-    return EXIT_VALIDATION_FAILED if summary["ok"] is False else 0
+    yield f"wrote {args.outdir}{os.sep}"
+    suffixes = {"csv": [".csv"], "parquet": [".parquet"], "both": [".csv", ".parquet"]}
+    tables = {
+        ", ".join(table_file_name(name, args.export_prefix, s) for s in suffixes[args.format]): n
+        for name, n in rows.items()
+    }
+    width = max(len(name) for name in [*tables, "validation_summary.json"]) + 2
+    for name, count in tables.items():
+        yield f"  {name:<{width}}{count:>11,} rows"
+    yield f"  {'schema.sql':<{width}}PostgreSQL tables, keys and constraints"
+    if args.format != "parquet":
+        yield f"  {'datapackage.json':<{width}}Frictionless descriptor of the CSV files"
+    summary_file = "validation_summary.json"
+    yield f"  {summary_file:<{width}}the run, checks and distributions (--json prints it)"
+    if args.report:
+        yield "  report.html"
+    if args.duckdb is not None:
+        yield f"loaded into DuckDB: {args.duckdb}"
+    if args.postgres is not None:
+        yield f"loaded into PostgreSQL, schema {args.pg_schema}"
+    if summary["ok"] is None:
+        yield "checks: skipped (--no-validate)"
+    elif summary["ok"]:
+        yield f"checks: all {len(summary['checks'])} passed"
+    else:
+        yield f"checks: {failed_checks(summary)}"
 
 
 def table_names(args: argparse.Namespace) -> list[str]:
@@ -461,11 +568,19 @@ def parts_folder(parts_dir: Path | None, outdir: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_summary(simulation: Simulation) -> dict:
-    """The summary from the tasks' counts, their IDs offset as in the dataset."""
+def run_summary(
+    simulation: Simulation, folder: Path | None = None, invocation: dict | None = None
+) -> dict:
+    """The summary from the tasks' counts, their IDs offset as in the dataset; its run
+    section records the ``invocation`` and the files written so far into ``folder``."""
     numbers = task_numbers(simulation.results)
     offsets = [(n.patient_offset, n.visit_offset) for n in numbers]
-    return summary_from(simulation, [r.table_facts for r in simulation.results], offsets)
+    summary = summary_from(simulation, [r.table_facts for r in simulation.results], offsets)
+    if invocation is not None:
+        summary["run"]["invocation"] = invocation
+    if folder is not None:
+        summary["run"] |= file_digests(folder)
+    return summary
 
 
 def dataset_metadata(scenario: Scenario) -> dict[str, str]:
@@ -543,7 +658,6 @@ def simulate_and_write(
                         advance(done, total_rows)
         for table_files in files.values():
             table_files.close()
-        summary = run_summary(simulation)
         (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
         if args.format != "parquet":  # the descriptor describes the CSV files
             write_datapackage(
@@ -553,6 +667,7 @@ def simulate_and_write(
                 scenario.date_format,
                 dataset_metadata(scenario),
             )
+        summary = run_summary(simulation, staging, getattr(args, "invocation", None))
         write_json(summary, staging / "validation_summary.json")
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
@@ -566,14 +681,17 @@ def simulate_and_write(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: turns bad input into one line on stderr and exit status 2."""
+    prog = program_name()
     try:
-        return run(argv)
+        return run(argv, prog)
     except (UsageError, ScenarioError, DatabaseError) as error:
-        print(f"run_sim.py: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as error:
-        print(f"run_sim.py: error: {error}", file=sys.stderr)
-        return 1
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return EXIT_SYSTEM_FAILURE
     except KeyboardInterrupt:
-        print("run_sim.py: interrupted; nothing was written", file=sys.stderr)
+        print(f"{prog}: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SystemExit as stop:  # --help and --version
+        return stop.code if isinstance(stop.code, int) else 0
