@@ -91,7 +91,9 @@ def duckdb_writer(path: Path, tables: list[str]) -> Iterator[DuckDBLoad]:
                 os.unlink(leftover)
 
 
-LOAD_ORDER = ("patients", "visits", "billing", "continuity", "census", "events")
+LOAD_ORDER = (
+    "hospitals", "doctors", "patients", "visits", "billing", "continuity", "census", "events",
+)  # fmt: skip
 
 
 def _connect(dsn: str):

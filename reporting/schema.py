@@ -2,6 +2,7 @@
 
 PATIENT_COLUMNS = (
     "patient_id",
+    "prefix",
     "first_name",
     "last_name",
     "name",
@@ -31,7 +32,9 @@ VISIT_COLUMNS = (
     "dosage",
     "frequency",
     "test_results",
+    "doctor_id",
     "doctor",
+    "hospital_id",
     "hospital",
     "hospital_state",
     "hospital_zipcode",
@@ -53,20 +56,31 @@ BILLING_COLUMNS = (
     "payment_status",
     "total_charge",
 )
+DOCTOR_COLUMNS = (
+    "doctor_id", "name", "specialty", "hospital_id", "hospital_ids", "state", "start_date",
+    "end_date", "replaces_doctor_id",
+)  # fmt: skip
+HOSPITAL_COLUMNS = (
+    "hospital_id", "name", "city", "state", "zipcode", "rooms", "same_day_bias",
+    "late_payment_multiplier", "charge_multiplier",
+)  # fmt: skip
 CONTINUITY_COLUMNS = (
     "patient_id", "level", "n_visits", "n_providers", "upc", "coc", "hhi", "secon", "mmci", "kpc",
 )  # fmt: skip
 CENSUS_COLUMNS = (
-    "date", "hospital", "rooms", "occupied_rooms", "admissions", "discharges", "diversions",
+    "date", "hospital_id", "hospital", "rooms", "occupied_rooms", "admissions", "discharges",
+    "diversions",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "event_id", "day", "date", "event_type", "patient_id", "visit_id", "billing_id",
-    "doctor", "hospital", "detail",
+    "doctor_id", "doctor", "hospital_id", "hospital", "detail",
 )  # fmt: skip
 TABLE_COLUMNS = {
     "patients": PATIENT_COLUMNS,
     "visits": VISIT_COLUMNS,
     "billing": BILLING_COLUMNS,
+    "doctors": DOCTOR_COLUMNS,
+    "hospitals": HOSPITAL_COLUMNS,
     "continuity": CONTINUITY_COLUMNS,
     "census": CENSUS_COLUMNS,
     "events": EVENT_COLUMNS,
@@ -77,5 +91,6 @@ DATE_COLUMNS = {
     "patients": ("date_of_birth",),
     "visits": ("date_of_admission", "date_of_discharge"),
     "billing": ("billing_date", "expected_payment_date", "actual_payment_date"),
+    "doctors": ("start_date", "end_date"),
 }
 PAYMENT_STATUSES = ("Paid", "Late-Paid", "In-progress", "Late-Unpaid")

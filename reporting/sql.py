@@ -31,8 +31,29 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     blood = _values(load_demography().blood_types.labels)
     catalog = load_catalog()
     return {
+        "hospitals": f"""
+    hospital_id integer PRIMARY KEY CHECK (hospital_id >= 1),
+    name text NOT NULL UNIQUE,
+    city text NOT NULL,
+    state char(2) NOT NULL,
+    zipcode char(5) NOT NULL UNIQUE CHECK ({zip_check}),
+    rooms integer NOT NULL CHECK (rooms > 0),
+    same_day_bias double precision NOT NULL,
+    late_payment_multiplier double precision NOT NULL CHECK (late_payment_multiplier > 0),
+    charge_multiplier double precision NOT NULL CHECK (charge_multiplier > 0)""",
+        "doctors": """
+    doctor_id integer PRIMARY KEY CHECK (doctor_id >= 1),
+    name text NOT NULL UNIQUE CHECK (name LIKE 'Dr. %'),
+    specialty text NOT NULL,
+    hospital_id integer NOT NULL REFERENCES hospitals (hospital_id),
+    hospital_ids text NOT NULL,
+    state char(2) NOT NULL,
+    start_date date NOT NULL,
+    end_date date CHECK (end_date >= start_date),
+    replaces_doctor_id integer REFERENCES doctors (doctor_id)""",
         "patients": f"""
     patient_id integer PRIMARY KEY CHECK (patient_id >= 1),
+    prefix text CHECK (prefix IN ('Mr.', 'Mrs.', 'Ms.', 'Dr.')),
     first_name text NOT NULL,
     last_name text NOT NULL,
     name text NOT NULL,
@@ -62,7 +83,9 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     dosage text,
     frequency text,
     test_results text NOT NULL,
+    doctor_id integer NOT NULL REFERENCES doctors (doctor_id),
     doctor text NOT NULL CHECK (doctor LIKE 'Dr. %'),
+    hospital_id integer NOT NULL REFERENCES hospitals (hospital_id),
     hospital text NOT NULL,
     hospital_state char(2) NOT NULL,
     hospital_zipcode char(5) NOT NULL CHECK ({hospital_zip_check}),
@@ -104,13 +127,14 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     PRIMARY KEY (patient_id, level)""",
         "census": """
     date date NOT NULL,
+    hospital_id integer NOT NULL REFERENCES hospitals (hospital_id),
     hospital text NOT NULL,
     rooms integer NOT NULL CHECK (rooms > 0),
     occupied_rooms integer NOT NULL CHECK (occupied_rooms BETWEEN 0 AND rooms),
     admissions integer NOT NULL CHECK (admissions >= 0),
     discharges integer NOT NULL CHECK (discharges >= 0),
     diversions integer NOT NULL CHECK (diversions >= 0),
-    PRIMARY KEY (date, hospital)""",
+    PRIMARY KEY (date, hospital_id)""",
         "events": f"""
     event_id integer PRIMARY KEY,
     day integer NOT NULL CHECK (day >= 0),
@@ -119,7 +143,9 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     patient_id integer REFERENCES patients (patient_id),
     visit_id integer REFERENCES visits (visit_id),
     billing_id integer REFERENCES billing (billing_id),
+    doctor_id integer REFERENCES doctors (doctor_id),
     doctor text,
+    hospital_id integer REFERENCES hospitals (hospital_id),
     hospital text,
     detail {json_type} NOT NULL""",
     }

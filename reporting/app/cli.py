@@ -22,18 +22,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
-import pyarrow as pa
-
 from reporting.app.experiments import compare
 from reporting.app.simulation import Simulation
 from reporting.app.tasks import PartOptions
-from reporting.assembly import (
-    REGION_TABLES,
-    RegionTablesWriter,
-    table_slices,
-    task_numbers,
-    whole_table,
-)
+from reporting.assembly import table_slices, whole_table
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.sql import schema_sql
 from reporting.summary import summary_from
@@ -421,7 +413,10 @@ def run(argv: list[str] | None = None) -> int:
         load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
     if not args.quiet:
         print(json.dumps(summary, indent=2))
-    rows = {name: sum(r.rows[name] for r in simulation.results) for name in names[:3]}
+    rows = {
+        name: sum(r.rows[name] for r in simulation.results)
+        for name in ("patients", "visits", "billing")
+    }
     print(
         f"wrote {rows['patients']:,} patients, {rows['visits']:,} visits, "
         f"{rows['billing']:,} bills to "
@@ -439,8 +434,8 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def table_names(args: argparse.Namespace) -> list[str]:
-    """The tables a run writes, in load order."""
-    names = ["patients", "visits", "billing"]
+    """The tables a run writes, in load order (a table after those it refers to)."""
+    names = ["hospitals", "doctors", "patients", "visits", "billing"]
     names += [] if args.no_continuity else ["continuity"]
     names += ["census"] if args.census else []
     names += ["events"] if args.event_log else []
@@ -461,18 +456,21 @@ def parts_folder(parts_dir: Path | None, outdir: Path) -> Iterator[Path]:
 
 
 def run_summary(simulation: Simulation) -> dict:
-    """The summary from the tasks' counts, their IDs offset as in the dataset."""
-    numbers = task_numbers(simulation.results)
-    offsets = [(n.patient_offset, n.visit_offset) for n in numbers]
-    return summary_from(simulation, [r.table_facts for r in simulation.results], offsets)
+    """The summary from the tasks' counts, their IDs mapped to the dataset's."""
+    orders = simulation.layout.orders
+    id_maps = [
+        (orders["patients"].id_map(task), orders["visits"].id_map(task))
+        for task in range(len(simulation.results))
+    ]
+    return summary_from(simulation, [r.table_facts for r in simulation.results], id_maps)
 
 
 def simulate_and_write(
     args: argparse.Namespace, scenario: Scenario, names: list[str]
 ) -> tuple[Simulation, dict]:
-    """Run the tasks and write the dataset, all or nothing: the per-patient tables are
-    written task by task as the tasks finish, then the census and the event log (ordered
-    by day), the schema, the summary and the report. Returns the simulation and summary."""
+    """Run the tasks and write the dataset, all or nothing: once every task has finished,
+    each table is written slice by slice in the dataset's order, then the schema, the summary
+    and the report. Returns the simulation and summary."""
     prefix = args.export_prefix
     duckdb = duckdb_writer(args.duckdb, names) if args.duckdb is not None else None
     with (
@@ -493,12 +491,6 @@ def simulate_and_write(
             )
             for name in names
         }
-
-        def write(name: str, rows: pa.Table) -> None:
-            files[name].write(rows)
-            if load is not None:
-                load.insert(name, rows)
-
         options = PartOptions(
             folder=str(folder),
             validate=not args.no_validate,
@@ -508,22 +500,18 @@ def simulate_and_write(
         )
         with executor_for(args, scenario.patients) as executor:
             simulation = Simulation(scenario, executor=executor, parts=options)
-            writer = RegionTablesWriter(
-                simulation.task_keys, [n for n in names if n in REGION_TABLES], write
-            )
-            simulation.task_done = writer.add
             with progress_bar("regions", simulation.region_count, args.quiet) as advance:
                 simulation.progress = advance
                 simulation.run()
-        assert writer.complete, "every task's rows are written once all tasks have finished"
-        results, days = simulation.results, simulation.day + 1
-        day_ordered = [name for name in names if name not in REGION_TABLES]
-        total_rows = sum(r.rows[name] for r in results for name in day_ordered)
+        layout, days = simulation.layout, simulation.day + 1
+        total_rows = sum(r.rows.get(name, 0) for r in simulation.results for name in names)
         with progress_bar("writing", total_rows, args.quiet, unit="row") as advance:
             done = 0
-            for name in day_ordered:
-                for rows in table_slices(results, name, days, scenario.start):
-                    write(name, rows)
+            for name in names:
+                for rows in table_slices(layout, name, days, scenario.start):
+                    files[name].write(rows)
+                    if load is not None:
+                        load.insert(name, rows)
                     done += rows.num_rows
                     if advance:
                         advance(done, total_rows)
@@ -535,7 +523,7 @@ def simulate_and_write(
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
 
-            continuity = whole_table(results, "continuity", days, scenario.start)
+            continuity = whole_table(layout, "continuity", days, scenario.start)
             write_report(staging / "report.html", simulation.tables(), summary, continuity)
     if load is not None and load.error is not None:
         raise DatabaseError(f"--duckdb {args.duckdb}: {load.error} (the files are written)")
