@@ -14,6 +14,8 @@ TEXT_COLUMNS = {
     "patients": ("zipcode", "phone_number", "insurance_policy_number"),
     "visits": ("hospital_zipcode",),
     "billing": (),
+    "doctors": ("hospital_ids",),
+    "hospitals": ("zipcode",),
     "continuity": (),
     "census": ("hospital",),
     "events": ("event_type", "doctor", "hospital", "detail"),
@@ -24,7 +26,7 @@ def read_table(path: Path, table: str) -> pd.DataFrame:
     """One CSV table with dates parsed and identifier-like text kept as text."""
     dtypes = dict.fromkeys(TEXT_COLUMNS[table], "string")
     frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
-    for column in DATE_COLUMNS[table]:
+    for column in DATE_COLUMNS.get(table, ()):
         frame[column] = pd.to_datetime(frame[column].str.replace("/", "-"), format="%Y-%m-%d")
     missing = [c for c in TABLE_COLUMNS[table] if c not in frame.columns]
     if missing:
