@@ -28,6 +28,8 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     )
     hospital_zip_check = zip_check.replace("zipcode", "hospital_zipcode")
     json_type = "jsonb" if dialect == "postgresql" else "VARCHAR"
+    # DuckDB cannot check a key into the table being loaded (a replacement's predecessor)
+    predecessor = " REFERENCES doctors (doctor_id)" if dialect == "postgresql" else ""
     blood = _values(load_demography().blood_types.labels)
     catalog = load_catalog()
     return {
@@ -41,7 +43,7 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     same_day_bias double precision NOT NULL,
     late_payment_multiplier double precision NOT NULL CHECK (late_payment_multiplier > 0),
     charge_multiplier double precision NOT NULL CHECK (charge_multiplier > 0)""",
-        "doctors": """
+        "doctors": f"""
     doctor_id integer PRIMARY KEY CHECK (doctor_id >= 1),
     name text NOT NULL UNIQUE CHECK (name LIKE 'Dr. %'),
     specialty text NOT NULL,
@@ -50,7 +52,7 @@ def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
     state char(2) NOT NULL,
     start_date date NOT NULL,
     end_date date CHECK (end_date >= start_date),
-    replaces_doctor_id integer REFERENCES doctors (doctor_id)""",
+    replaces_doctor_id integer{predecessor}""",
         "patients": f"""
     patient_id integer PRIMARY KEY CHECK (patient_id >= 1),
     prefix text CHECK (prefix IN ('Mr.', 'Mrs.', 'Ms.', 'Dr.')),
