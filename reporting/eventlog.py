@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from reporting.naming import RegionNames
+from reporting.ordering import remap
 from reporting.recorder import Tables
 from reporting.schema import BILLING_COLUMNS, EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
 from sim.calendar import age_on
@@ -287,7 +288,7 @@ def globalize_events(
     for column, id_map in (("patient_id", patient_ids), ("visit_id", visit_ids)):
         ids = events[column].to_numpy()
         if id_map is not None:
-            events[column] = np.append(id_map, -1)[np.where(ids > 0, ids - 1, len(id_map))]
+            events[column] = remap(ids, id_map)
     for column, offset in (("doctor", names.doctor_offset), ("hospital", names.hospital_offset)):
         codes = events[column].to_numpy()
         events[f"{column}_id"] = pd.array(np.where(codes >= 0, codes + offset + 1, 0), "Int64")

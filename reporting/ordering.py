@@ -25,6 +25,11 @@ def ids_in_order(day: np.ndarray, region: np.ndarray) -> np.ndarray:
     return ids
 
 
+def remap(ids: np.ndarray, id_map: np.ndarray) -> np.ndarray:
+    """``id_map[id - 1]`` for each ID, and -1 where the ID is not one (-1: none)."""
+    return np.append(id_map, -1)[np.where(ids > 0, ids - 1, len(id_map))]
+
+
 @attrs.frozen
 class RowKeys:
     """The sort keys of one task's patients or visits, in its own (already sorted) row order:

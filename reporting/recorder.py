@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from reporting.naming import RegionNames, dataset_names
-from reporting.ordering import NO_VISIT_DAY, RowKeys, ids_in_order
+from reporting.ordering import NO_VISIT_DAY, RowKeys, ids_in_order, remap
 from reporting.schema import BILLING_COLUMNS, PATIENT_COLUMNS, PAYMENT_STATUSES, VISIT_COLUMNS
 from sim.calendar import age_on, to_datetime64
 from sim.events import PLANS
@@ -189,8 +189,8 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
         keys.append(
             RegionKeys(
                 region.world.key,
-                np.where(local_patients > 0, patient_map[local_patients - 1], -1),
-                np.where(local_visits > 0, visit_map[local_visits - 1], -1),
+                remap(local_patients, patient_map),
+                remap(local_visits, visit_map),
                 region_names,
             )
         )
