@@ -70,9 +70,9 @@ def one_run(patients: int, outdir: Path, workers: int, extra: list[str]) -> tupl
 
 def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
     """Seconds per phase of one in-process, one-worker run of the command line's path, and
-    the event and row counts. Tasks and writing interleave; each is timed where it runs."""
-    import reporting.assembly
-    import sim.simulation
+    the event and row counts: the tasks, then the assembly that writes every table."""
+    import reporting.app.simulation
+    import reporting.writers
     from reporting.app.cli import build_parser, scenario_from_args, simulate_and_write, table_names
 
     args = build_parser().parse_args(
@@ -93,18 +93,18 @@ def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
 
         return run
 
-    task, add = sim.simulation.group_task, reporting.assembly.RegionTablesWriter.add
-    sim.simulation.group_task = timed(task, tasks)
-    reporting.assembly.RegionTablesWriter.add = timed(add, writing)
+    task, write = reporting.app.simulation.group_task, reporting.writers.TableFiles.write
+    reporting.app.simulation.group_task = timed(task, tasks)
+    reporting.writers.TableFiles.write = timed(write, writing)
     try:
         clock = time.perf_counter()
-        simulation, _ = simulate_and_write(args, scenario_from_args(args), names)
+        simulation, _, rows = simulate_and_write(args, scenario_from_args(args), names)
         total = time.perf_counter() - clock
     finally:
-        sim.simulation.group_task, reporting.assembly.RegionTablesWriter.add = task, add
-    spent["plan, day-ordered tables, summary"] = total - sum(spent.values())
+        reporting.app.simulation.group_task, reporting.writers.TableFiles.write = task, write
+    spent["assembly (ID order, slices), summary"] = total - sum(spent.values())
     spent["events"] = sum(simulation.statistics()["events"].values())
-    spent["rows"] = sum(r.rows[n] for r in simulation.results for n in names)
+    spent["rows"] = sum(rows.values())
     return spent
 
 

@@ -21,6 +21,8 @@ class Doctor:
     active: bool = True  # False once the doctor has left
     absent_until: int = -1  # first day back from an absence
     replaces: int = -1  # the departed doctor this one took over from
+    joined_day: int = 0  # the day the doctor started (0: on staff when the history starts)
+    left_day: int = -1  # the day the doctor left for good (-1: still on staff)
 
     def works_at(self, hospital: int) -> bool:
         return hospital in self.hospitals

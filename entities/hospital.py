@@ -80,6 +80,7 @@ class Hospital:
     late_payment_multiplier: float
     charge_multiplier: float
     rooms: RoomPool
+    other_names: tuple[str, ...] = ()  # names to use instead when another region has ``name``
     doctors: list[int] = attrs.field(factory=list)  # working here now (departed ones leave)
     staff: dict[str, list[int]] = attrs.field(factory=dict)  # the same, by specialty
     admissions: int = 0

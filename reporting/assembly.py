@@ -1,202 +1,164 @@
 """The final step of a run whose regions ran as tasks: the dataset assembled from the tasks'
-part files, one task (or, for day-ordered tables, some weeks) at a time.
+part files, some rows at a time, after every task has finished.
 
-Regions are taken in key order; each region's IDs are offset by the rows of the regions before
-it and its doctors and hospitals get the dataset's names (``Numbering``), exactly as the
-in-memory recorder numbers them, so the files do not depend on how many workers ran. The
-per-patient tables are written task by task while later tasks still run
-(``RegionTablesWriter``); the census and the event log, ordered by day, are assembled after
-all tasks, some weeks at a time. Memory holds one task's rows of one table (or some weeks of
-census or events) at a time.
+Each task numbered its rows in the dataset's order (``reporting.ordering``) and sent back
+their sort keys; ``Layout`` merges those small keys into the dataset's IDs and names the
+doctors and hospitals (``reporting.naming``), so the files do not depend on how many workers
+ran or how regions were grouped into tasks. A slice of the dataset's order is a contiguous
+range of rows of every task's part, so a table is written slice by slice: the ranges are read
+(only the part's batches holding them), their IDs and names replaced, and the rows put in
+order. Memory holds the sort keys (a few bytes per row) and one slice at a time. The census
+and the event log, ordered by day, are assembled some weeks at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import attrs
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from reporting.census import finish_census, globalize_census
+from reporting.dimensions import doctors_table, hospitals_table
 from reporting.eventlog import finish_events, globalize_events
-from reporting.parts import read_part, read_part_windows, window_count
-from reporting.recorder import Numbering, Tables, concatenate
+from reporting.naming import RegionNames, dataset_names
+from reporting.ordering import KeyOrder
+from reporting.parts import read_part_rows, read_part_windows, window_count
+from reporting.recorder import Tables
 
 REGION_TABLES = ("patients", "visits", "billing", "continuity")
+DIMENSION_TABLES = ("doctors", "hospitals")
+SLICE_ROWS = 500_000  # about this many rows of a table are assembled at once
+
+ID_KINDS = {  # which numbering each ID column of a task's tables follows
+    "patients": {"patient_id": "patients"},
+    "visits": {"visit_id": "visits", "patient_id": "patients"},
+    "billing": {"billing_id": "visits", "visit_id": "visits", "patient_id": "patients"},
+    "continuity": {"patient_id": "patients"},
+}
+ORDERED_BY = {"patients": "patient_id", "visits": "visit_id", "billing": "billing_id"}
 
 
-@attrs.frozen
-class TaskNumbers:
-    """A task's place in the dataset: its first region's index among all regions, where its
-    IDs start, and its regions' doctor and hospital names, joined in region order."""
+class Layout:
+    """The dataset's numbering of the tasks' rows (``GroupResult``s in key order): their
+    patients' and visits' IDs, and their doctors' and hospitals' IDs and names."""
 
-    first_region: int
-    patient_offset: int
-    visit_offset: int
-    doctors: list[str]
-    hospitals: list[str]
+    def __init__(self, results: list) -> None:
+        self.results = results
+        self.facts = [facts for result in results for facts in result.facts]
+        self.names = dataset_names(self.facts)
+        first_regions = np.cumsum([0, *(len(r.facts) for r in results)])[:-1].tolist()
+        self.first_regions = first_regions
+        self.tasks = [
+            _task_names(self.names[f : f + len(r.facts)]) for r, f in zip(results, first_regions)
+        ]
+        self.doctors = pa.array([n for names in self.names for n in names.doctors], pa.string())
+        self.hospitals = pa.array([n for names in self.names for n in names.hospitals], pa.string())
+        self.orders = {
+            "patients": KeyOrder([r.patient_keys for r in results], first_regions),
+            "visits": KeyOrder([r.visit_keys for r in results], first_regions),
+        }
+
+    def globalize(self, table: str, task: int, rows: pa.Table) -> pa.Table:
+        """A task's rows of ``table`` with the dataset's IDs and doctor and hospital names."""
+        names = self.tasks[task]
+        offsets = {"doctor": names.doctor_offset, "hospital": names.hospital_offset}
+        dictionaries = {"doctor": self.doctors, "hospital": self.hospitals}
+        columns = []
+        for name, column in zip(rows.column_names, rows.columns):
+            if name in ID_KINDS[table]:
+                id_map = self.orders[ID_KINDS[table][name]].id_map(task)
+                column = pa.array(id_map[column.to_numpy() - 1], pa.int64())
+            elif name in ("doctor_id", "hospital_id"):
+                column = pa.array(column.to_numpy() + offsets[name[: -len("_id")]], pa.int64())
+            elif name in dictionaries:
+                indices = pa.chunked_array(column).combine_chunks().indices.to_numpy()
+                column = pa.DictionaryArray.from_arrays(
+                    pa.array(indices.astype(np.int32) + offsets[name], pa.int32()),
+                    dictionaries[name],
+                )
+            columns.append(column)
+        return pa.table(columns, schema=_schema_of(rows, columns))
 
 
-def next_task_numbers(numbering: Numbering, result) -> TaskNumbers:
-    """The numbers of the task after those ``numbering`` has seen (tasks in key order)."""
-    regions = [
-        numbering.region(
-            facts.key,
-            facts.doctor_names,
-            [h.name for h in facts.hospitals],
-            result.rows["patients"] if index == 0 else 0,  # a task's rows follow its first region
-            result.rows["visits"] if index == 0 else 0,
-        )
-        for index, facts in enumerate(result.facts)
-    ]
-    return TaskNumbers(
-        first_region=regions[0].index,
-        patient_offset=regions[0].patient_offset,
-        visit_offset=regions[0].visit_offset,
+def _task_names(regions: list[RegionNames]) -> RegionNames:
+    """A task's regions' names joined, as the task's own codes number them."""
+    return RegionNames(
+        doctor_offset=regions[0].doctor_offset,
+        hospital_offset=regions[0].hospital_offset,
         doctors=[name for region in regions for name in region.doctors],
         hospitals=[name for region in regions for name in region.hospitals],
     )
 
 
-def task_numbers(results: list) -> list[TaskNumbers]:
-    """The numbers of every task (``GroupResult``s in key order)."""
-    numbering = Numbering()
-    return [next_task_numbers(numbering, result) for result in results]
+def _schema_of(rows: pa.Table, columns: list) -> pa.Schema:
+    fields = [field.with_type(column.type) for field, column in zip(rows.schema, columns)]
+    return pa.schema(fields, metadata=rows.schema.metadata)
 
 
-ID_OFFSETS = {  # which offset each ID column of a task's tables gets
-    "patients": {"patient_id": "patient"},
-    "visits": {"visit_id": "visit", "patient_id": "patient"},
-    "billing": {"billing_id": "visit", "visit_id": "visit", "patient_id": "patient"},
-    "continuity": {"patient_id": "patient"},
-}
+def region_table_slices(layout: Layout, table: str) -> Iterator[pa.Table]:
+    """A per-patient table in the dataset's order, ``SLICE_ROWS`` rows of its numbering at a
+    time; every slice is checked to hold exactly the next IDs."""
+    order = layout.orders["patients" if table in ("patients", "continuity") else "visits"]
+    for low, ranges in order.slices(SLICE_ROWS):
+        pieces = []
+        for task, (result, (first, last)) in enumerate(zip(layout.results, ranges)):
+            if table == "continuity":
+                starts = np.concatenate([[0], np.cumsum(result.continuity_rows, dtype=np.int64)])
+                first, last = int(starts[first]), int(starts[last])
+            rows = read_part_rows(result.folder, table, first, last)
+            pieces.append(layout.globalize(table, task, rows))
+        rows = pa.concat_tables(pieces)
+        key = rows["patient_id" if table == "continuity" else ORDERED_BY[table]].to_numpy()
+        rows = rows.take(pa.array(np.argsort(key, kind="stable")))
+        if table in ORDERED_BY:
+            check_ids(table, rows, low)
+        yield rows
 
 
-def globalize_table(
-    table: str,
-    rows: pa.Table,
-    patient_offset: int,
-    visit_offset: int,
-    doctor_names: list[str],
-    hospital_names: list[str],
-) -> pa.Table:
-    """A task's rows of ``table`` (patients, visits, billing, continuity) with the dataset's
-    IDs (offsets added) and doctor and hospital names (the task's names replaced, in order)."""
-    offsets = {"patient": patient_offset, "visit": visit_offset}
-    renamed = {"doctor": doctor_names, "hospital": hospital_names} if table == "visits" else {}
-    columns = []
-    for name, column in zip(rows.column_names, rows.columns):
-        if name in ID_OFFSETS[table]:
-            column = pc.add(column, pa.scalar(offsets[ID_OFFSETS[table][name]], column.type))
-        elif name in renamed:
-            labels = pa.array(renamed[name], type=column.type.value_type)
-            column = pa.chunked_array(
-                [pa.DictionaryArray.from_arrays(chunk.indices, labels) for chunk in column.chunks],
-                type=column.type,
-            )
-        columns.append(column)
-    return pa.table(columns, schema=rows.schema)
+def check_ids(table: str, rows: pa.Table, low: int) -> None:
+    """A slice of a table must hold exactly IDs ``low`` + 1, ``low`` + 2, ... in order, so
+    that the written IDs are 1..N. A failure is a bug, not bad input."""
+    ids = rows[ORDERED_BY[table]].to_numpy()
+    if not np.array_equal(ids, np.arange(low + 1, low + 1 + len(ids))):
+        raise RuntimeError(f"{table}: the IDs of rows {low + 1}.. are not consecutive")
 
 
-def task_rows(result, table: str, numbers: TaskNumbers) -> pa.Table:
-    """One task's rows of ``table`` (patients, visits, billing, continuity), as in the dataset."""
-    return globalize_table(
-        table,
-        read_part(result.folder, table),
-        numbers.patient_offset,
-        numbers.visit_offset,
-        numbers.doctors,
-        numbers.hospitals,
-    )
-
-
-class RegionTablesWriter:
-    """Hands each task's rows of the per-patient tables to ``write(table, rows)`` as soon as
-    every task before it (in key order) has been handed on, so the dataset is assembled while
-    later tasks still run; tasks may arrive in any order."""
-
-    def __init__(
-        self, task_keys: list[str], tables: list[str], write: Callable[[str, pa.Table], None]
-    ) -> None:
-        self._waiting_for = sorted(task_keys)
-        self._tables = tables
-        self._write = write
-        self._arrived: dict[str, object] = {}
-        self._numbering = Numbering()
-
-    def add(self, result) -> None:
-        """A task finished: write it and any tasks after it that were waiting for it."""
-        self._arrived[result.facts[0].key] = result
-        while self._waiting_for and self._waiting_for[0] in self._arrived:
-            ready = self._arrived.pop(self._waiting_for.pop(0))
-            numbers = next_task_numbers(self._numbering, ready)
-            for table in self._tables:
-                rows = task_rows(ready, table, numbers)
-                check_ids(table, rows, numbers)
-                self._write(table, rows)
-
-    @property
-    def complete(self) -> bool:
-        """Whether every task has been written."""
-        return not self._waiting_for
-
-
-FIRST_IDS = {"patients": "patient_id", "visits": "visit_id", "billing": "billing_id"}
-
-
-def check_ids(table: str, rows: pa.Table, numbers: TaskNumbers) -> None:
-    """The written IDs must run on from the previous task's (validation checks each task's
-    own numbering; this checks the dataset's). A failure is a bug, not bad input."""
-    column = FIRST_IDS.get(table)
-    if column is None or rows.num_rows == 0:
-        return
-    offset = numbers.patient_offset if table == "patients" else numbers.visit_offset
-    bounds = pc.min_max(rows[column])
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    if (low, high) != (offset + 1, offset + rows.num_rows):
-        raise RuntimeError(
-            f"{table}: IDs {low}..{high} of a task do not follow ID {offset} of the one before"
-        )
-
-
-def census_slices(results: list, days: int) -> Iterator[pa.Table]:
+def census_slices(layout: Layout, days: int) -> Iterator[pa.Table]:
     """The census some weeks at a time, in its final order."""
-    numbers = task_numbers(results)
-    for windows in window_ranges(results, "census", days):
+    for windows in window_ranges(layout.results, "census", days):
         census = finish_census(
             [
-                globalize_census(read_part_windows(r.folder, "census", windows), n.hospitals)
-                for r, n in zip(results, numbers)
+                globalize_census(
+                    read_part_windows(r.folder, "census", windows), n.hospitals, n.hospital_offset
+                )
+                for r, n in zip(layout.results, layout.tasks)
             ]
         )
         yield pa.Table.from_pandas(census, preserve_index=False)
 
 
-def event_slices(results: list, days: int, start: dt.date) -> Iterator[pa.Table]:
+def event_slices(layout: Layout, days: int, start: dt.date) -> Iterator[pa.Table]:
     """The event log some weeks at a time, in its final order and numbering."""
-    numbers = task_numbers(results)
     next_id = 1
-    for windows in window_ranges(results, "events", days):
+    for windows in window_ranges(layout.results, "events", days):
         frames = [
             globalize_events(
                 read_part_windows(r.folder, "events", windows),
-                n.first_region,
-                n.patient_offset,
-                n.visit_offset,
-                n.doctors,
-                n.hospitals,
+                first_region,
+                layout.orders["patients"].id_map(task),
+                layout.orders["visits"].id_map(task),
+                names,
             )
-            for r, n in zip(results, numbers)
+            for task, (r, first_region, names) in enumerate(
+                zip(layout.results, layout.first_regions, layout.tasks)
+            )
         ]
         events = finish_events(pd.concat(frames, ignore_index=True), start, first_id=next_id)
         next_id += len(events)
         yield pa.Table.from_pandas(events, preserve_index=False)
-
-
-SLICE_ROWS = 500_000  # about this many rows of a day-ordered table are assembled at once
 
 
 def window_ranges(results: list, table: str, days: int) -> list[range]:
@@ -208,33 +170,32 @@ def window_ranges(results: list, table: str, days: int) -> list[range]:
     return [range(low, min(low + step, count)) for low in range(0, count, step)]
 
 
-def table_slices(results: list, table: str, days: int, start: dt.date) -> Iterator[pa.Table]:
+def table_slices(layout: Layout, table: str, days: int, start: dt.date) -> Iterator[pa.Table]:
     """Any table of the dataset as a stream of Arrow slices in final order."""
-    if any(table not in result.rows for result in results):
+    if table == "doctors":
+        return iter([_arrow(doctors_table(layout.facts, layout.names, start))])
+    if table == "hospitals":
+        return iter([_arrow(hospitals_table(layout.facts, layout.names))])
+    if any(table not in result.rows for result in layout.results):
         raise ValueError(f"the tasks did not write {table} parts: ask for it in PartOptions")
     if table == "census":
-        return census_slices(results, days)
+        return census_slices(layout, days)
     if table == "events":
-        return event_slices(results, days, start)
-    return (
-        task_rows(result, table, numbers) for result, numbers in zip(results, task_numbers(results))
-    )
+        return event_slices(layout, days, start)
+    return region_table_slices(layout, table)
 
 
-def whole_table(results: list, table: str, days: int, start: dt.date) -> pd.DataFrame:
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def whole_table(layout: Layout, table: str, days: int, start: dt.date) -> pd.DataFrame:
     """One table of the dataset in memory (for the Python API)."""
-    return pa.concat_tables(list(table_slices(results, table, days, start))).to_pandas()
+    return pa.concat_tables(list(table_slices(layout, table, days, start))).to_pandas()
 
 
-def tables_from_parts(results: list) -> Tables:
+def tables_from_parts(layout: Layout, days: int, start: dt.date) -> Tables:
     """The patients, visits and billing tables in memory (for the Python API)."""
-    groups = [
-        Tables(
-            *(
-                task_rows(result, table, numbers).to_pandas()
-                for table in ("patients", "visits", "billing")
-            )
-        )
-        for result, numbers in zip(results, task_numbers(results))
-    ]
-    return concatenate(groups)
+    names = ("patients", "visits", "billing")
+    frames = [whole_table(layout, table, days, start) for table in names]
+    return Tables(*frames, as_of=start + dt.timedelta(days=days - 1))

@@ -8,8 +8,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from reporting.recorder import unique_labels
+from reporting.naming import dataset_names
 from reporting.schema import CENSUS_COLUMNS
+from sim.facts import region_facts
 
 
 def _per_day(day: np.ndarray, hospital: np.ndarray, days: int, hospitals: int) -> np.ndarray:
@@ -24,12 +25,14 @@ def census_table(simulation) -> pd.DataFrame:
     in this process)."""
     days = simulation.day + 1
     regions = sorted(simulation.regions, key=lambda r: r.world.key)
-    names = unique_labels(
-        [[h.name for h in r.world.hospitals] for r in regions], [r.world.key for r in regions]
-    )
+    names = dataset_names([region_facts(region, simulation.day) for region in regions])
     frames = [
-        globalize_census(region_census(region, days, simulation.scenario.start), labels)
-        for region, labels in zip(regions, names)
+        globalize_census(
+            region_census(region, days, simulation.scenario.start),
+            region_names.hospitals,
+            region_names.hospital_offset,
+        )
+        for region, region_names in zip(regions, names)
     ]
     return finish_census(frames)
 
@@ -75,18 +78,23 @@ def group_census(regions: list, days: int, start: dt.date) -> pd.DataFrame:
     return census.sort_values("date", kind="stable", ignore_index=True)
 
 
-def globalize_census(frame: pd.DataFrame, hospital_names: list[str]) -> pd.DataFrame:
-    """A region's census with the dataset's hospital names."""
+def globalize_census(
+    frame: pd.DataFrame, hospital_names: list[str], hospital_offset: int
+) -> pd.DataFrame:
+    """A region's (or task's) census with the dataset's hospital IDs and names; the
+    dataset's IDs of its hospitals follow ``hospital_offset``."""
     named = frame.copy()
-    named["hospital"] = np.array(hospital_names, dtype=object)[frame["hospital"].to_numpy()]
+    codes = frame["hospital"].to_numpy()
+    named["hospital_id"] = codes + hospital_offset + 1
+    named["hospital"] = np.array(hospital_names, dtype=object)[codes]
     return named
 
 
 def finish_census(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Globalized census rows of some days in order: by date, then hospital name."""
+    """Globalized census rows of some days in order: by date, then hospital ID."""
     if not frames:
         return pd.DataFrame(columns=list(CENSUS_COLUMNS))
     table = pd.concat(frames, ignore_index=True)
-    table = table.sort_values(["date", "hospital"], kind="stable").reset_index(drop=True)
+    table = table.sort_values(["date", "hospital_id"], kind="stable").reset_index(drop=True)
     table["hospital"] = table["hospital"].astype("string")
     return table[list(CENSUS_COLUMNS)]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from reporting.schema import TABLES
 from reporting.sql import schema_sql
 from reporting.writers import to_typed_arrow
 
@@ -77,7 +78,7 @@ def duckdb_writer(path: Path, tables: list[str]) -> Iterator[DuckDBLoad]:
                 os.unlink(leftover)
 
 
-LOAD_ORDER = ("patients", "visits", "billing", "continuity", "census", "events")
+LOAD_ORDER = tuple(TABLES)  # a table after those its foreign keys point to
 
 
 def _connect(dsn: str):

@@ -1,7 +1,8 @@
 """The event log as a dataset (``events.csv``), and the tables rebuilt from it alone.
 
 One row per event, in the long format process-mining tools read: ``event_id, day, date,
-event_type, patient_id, visit_id, billing_id, doctor, hospital, detail`` (detail is JSON with
+event_type, patient_id, visit_id, billing_id, doctor_id, doctor, hospital_id, hospital,
+detail`` (detail is JSON with
 the event's own facts). Events are ordered by day, then by kind (registrations, staff changes,
 episodes, diversions, switches, admissions, discharges, follow-ups, bills, payments), then by
 region and occurrence.
@@ -23,6 +24,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from reporting.naming import RegionNames
+from reporting.ordering import remap
 from reporting.recorder import Tables
 from reporting.schema import BILLING_COLUMNS, EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
 from sim.calendar import age_on
@@ -102,7 +105,7 @@ def event_log_table(simulation, tables: Tables) -> pd.DataFrame:
     frames = []
     for index, keys in enumerate(tables.keys):
         frame = region_events(regions[keys.key], keys, start, simulation.insurers)
-        frames.append(globalize_events(frame, index, 0, 0, keys.doctor_names, keys.hospital_names))
+        frames.append(globalize_events(frame, index, None, None, keys.names))
     return finish_events(pd.concat(frames, ignore_index=True), start, first_id=1)
 
 
@@ -110,19 +113,16 @@ def group_events(regions: list, keys: list, start: dt.date, insurers: list[str])
     """The events of regions recorded together (``record_regions``), in their log order,
     with the group's doctor and hospital codes and each region's index in the group."""
     frames = []
-    doctor_offset = hospital_offset = 0
     for index, (region, region_keys) in enumerate(zip(regions, keys)):
         frame = region_events(region, region_keys, start, insurers)
         frame["region"] = np.int64(index)
         for columns, offset in (
-            (("doctor", "referenced_doctor"), doctor_offset),
-            (("hospital", "referenced_hospital"), hospital_offset),
+            (("doctor", "referenced_doctor"), region_keys.names.doctor_offset),
+            (("hospital", "referenced_hospital"), region_keys.names.hospital_offset),
         ):
             for column in columns:
                 codes = frame[column].to_numpy()
                 frame[column] = np.where(codes >= 0, codes + offset, -1)
-        doctor_offset += len(region.world.doctors)
-        hospital_offset += len(region.world.hospitals)
         frames.append(frame)
     events = pd.concat(frames, ignore_index=True)
     return events.sort_values(["day", "rank", "region", "seq"], kind="stable", ignore_index=True)
@@ -275,18 +275,25 @@ REFERENCES = {  # the detail keys that name a doctor or hospital, per event type
 def globalize_events(
     frame: pd.DataFrame,
     region_offset: int,
-    patient_offset: int,
-    visit_offset: int,
-    doctor_names: list[str],
-    hospital_names: list[str],
+    patient_ids: np.ndarray | None,
+    visit_ids: np.ndarray | None,
+    names: RegionNames,
 ) -> pd.DataFrame:
-    """Events of a region (or a group of regions) with the dataset's IDs and names, and the
-    regions' positions among all regions."""
+    """Events of a region (or a task's regions) with the dataset's IDs and names, and the
+    regions' positions among all regions. ``patient_ids`` / ``visit_ids`` map the frame's
+    IDs (ID - 1) to the dataset's (None: they are the dataset's already); ``names`` are those
+    of the frame's doctor and hospital codes."""
     events = frame.copy()
     events["region"] += region_offset
-    for column, offset in (("patient_id", patient_offset), ("visit_id", visit_offset)):
+    for column, id_map in (("patient_id", patient_ids), ("visit_id", visit_ids)):
         ids = events[column].to_numpy()
-        events[column] = np.where(ids >= 0, ids + offset, -1)
+        if id_map is not None:
+            events[column] = remap(ids, id_map)
+    for column, offset in (("doctor", names.doctor_offset), ("hospital", names.hospital_offset)):
+        codes = events[column].to_numpy()
+        events[f"{column}_id"] = pd.array(np.where(codes >= 0, codes + offset + 1, 0), "Int64")
+        events.loc[codes < 0, f"{column}_id"] = pd.NA
+    doctor_names, hospital_names = names.doctors, names.hospitals
     doctors = np.array([*doctor_names, None], dtype=object)
     hospitals = np.array([*hospital_names, None], dtype=object)
     events["doctor"] = doctors[events["doctor"].to_numpy()]  # code -1 picks None
@@ -343,14 +350,13 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     patients = pd.DataFrame(
         {
             "patient_id": people["patient_id"].astype(np.int64).to_numpy(),
-            "first_name": np.where(
-                prefix != "", prefix + " " + facts["given_name"], facts["given_name"]
-            ),
+            "prefix": prefix.where(prefix != "").to_numpy(),
+            "first_name": facts["given_name"].to_numpy(),
             "last_name": facts["last_name"].to_numpy(),
             "name": (facts["given_name"] + " " + facts["last_name"]).to_numpy(),
             "date_of_birth": birth.astype("datetime64[s]"),
             "age": age,
-            **{c: facts[c].to_numpy() for c in PATIENT_COLUMNS[6:]},
+            **{c: facts[c].to_numpy() for c in PATIENT_COLUMNS[PATIENT_COLUMNS.index("gender") :]},
         }
     ).sort_values("patient_id", kind="stable")
 
@@ -371,7 +377,9 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "age": age_on(by_patient["date_of_birth"].reindex(patient_id).to_numpy(), admission),
             "gender": by_patient["gender"].reindex(patient_id).to_numpy(),
             **{c: facts[c].to_numpy() for c in VISIT_COLUMNS[5:12]},
+            "doctor_id": stays["doctor_id"].astype(np.int64).to_numpy(),
             "doctor": stays["doctor"].to_numpy(),
+            "hospital_id": stays["hospital_id"].astype(np.int64).to_numpy(),
             "hospital": stays["hospital"].to_numpy(),
             "hospital_state": facts["hospital_state"].to_numpy(),
             "hospital_zipcode": facts["hospital_zipcode"].to_numpy(),
@@ -412,6 +420,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
         }
     ).sort_values("billing_id", kind="stable")
     return Tables(
+        as_of=as_of,
         patients=patients[list(PATIENT_COLUMNS)].reset_index(drop=True),
         visits=visits[list(VISIT_COLUMNS)].reset_index(drop=True),
         billing=billing[list(BILLING_COLUMNS)].reset_index(drop=True),

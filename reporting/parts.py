@@ -23,26 +23,39 @@ def part_path(folder: Path | str, table: str) -> Path:
     return Path(folder) / f"{table}{PART_SUFFIX}"
 
 
+PART_BATCH_ROWS = 65_536  # a part is written in batches of this many rows, read by range
+
+
 def write_part(frame: pd.DataFrame, folder: Path | str, table: str) -> None:
-    """Write one task's rows of ``table`` (written whole, then renamed into place)."""
+    """Write one task's rows of ``table`` (written whole, then renamed into place), in
+    batches of ``PART_BATCH_ROWS`` rows so that a range of rows can be read alone."""
     path = part_path(folder, table)
     path.parent.mkdir(exist_ok=True)  # not the run's folder: gone means the run was stopped
     partial = path.with_suffix(".partial")
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    # one batch, written even when empty: it carries the categories of dictionary columns
-    batch = pa.RecordBatch.from_arrays(
-        [column.combine_chunks() for column in arrow.columns], schema=arrow.schema
-    )
     with pa.ipc.new_file(str(partial), arrow.schema, options=IPC_OPTIONS) as writer:
-        writer.write_batch(batch)
+        # at least one batch, even when empty: it carries the categories of dictionary columns
+        for low in range(0, max(arrow.num_rows, 1), PART_BATCH_ROWS):
+            rows = arrow.slice(low, PART_BATCH_ROWS)
+            writer.write_batch(
+                pa.RecordBatch.from_arrays(
+                    [column.combine_chunks() for column in rows.columns], schema=arrow.schema
+                )
+            )
     partial.replace(path)
 
 
-def read_part(folder: Path | str, table: str) -> pa.Table:
-    """One task's rows of ``table`` as Arrow, with the types it was written with (its pandas
-    metadata brings back the same frame with ``to_pandas()``)."""
+def read_part_rows(folder: Path | str, table: str, low: int, high: int) -> pa.Table:
+    """Rows ``low`` .. ``high`` - 1 of one task's part of ``table`` as Arrow, with the types it
+    was written with (only the batches holding them are read)."""
     with pa.ipc.open_file(str(part_path(folder, table))) as reader:
-        return reader.read_all()
+        first = low // PART_BATCH_ROWS
+        last = max(first, (high - 1) // PART_BATCH_ROWS)
+        batches = [
+            reader.get_batch(i) for i in range(first, min(last + 1, reader.num_record_batches))
+        ]
+        rows = pa.Table.from_batches(batches, schema=reader.schema)
+    return rows.slice(low - first * PART_BATCH_ROWS, high - low)
 
 
 WINDOW_DAYS = 7  # day-ordered tables (census, events) are assembled a week at a time

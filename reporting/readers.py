@@ -18,6 +18,8 @@ A value outside a column's declared categories raises ``ValueError``.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -79,7 +81,8 @@ def read_table(path: Path, table: str, format: str | None = None) -> pd.DataFram
 def read_tables(folder: Path, prefix: str | None = None, format: str | None = None) -> Tables:
     """The patients, visits and billing tables of a dataset folder written by ``run_sim.py``,
     from the CSV files (``format="csv"``) or the Parquet files (``"parquet"``); by default
-    CSV when the folder has ``patients.csv``, else Parquet."""
+    CSV when the folder has ``patients.csv``, else Parquet. The tables' ``as_of`` is the
+    run's ``--today`` from the folder's ``validation_summary.json`` (None without one)."""
     folder = Path(folder)
     if format is None:
         format = "csv" if (folder / table_file_name("patients", prefix)).exists() else "parquet"
@@ -87,5 +90,15 @@ def read_tables(folder: Path, prefix: str | None = None, format: str | None = No
         **{
             name: read_table(folder / table_file_name(name, prefix, f".{format}"), name, format)
             for name in ("patients", "visits", "billing")
-        }
+        },
+        as_of=run_today(folder),
     )
+
+
+def run_today(folder: Path) -> dt.date | None:
+    """The ``--today`` a dataset folder was made with (from its summary), if it says."""
+    try:
+        summary = json.loads((Path(folder) / "validation_summary.json").read_text("utf-8"))
+        return dt.date.fromisoformat(summary["run"]["today"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

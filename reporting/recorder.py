@@ -6,8 +6,10 @@ last day run are not visits yet),
 ``follow_up_required`` from ``FollowUpScheduled``, billing from ``BillIssued`` and
 ``PaymentMade``; the payment status is read off those events as of the last day run.
 
-IDs are assigned after all regions ran, in region-key order and then in each region's own
-event order, so they do not depend on how or where regions were run.
+Rows are numbered in a meaningful order (``reporting.ordering``): visits by admission day,
+patients by their first visit's day, ties by region key and then the region's own event order,
+so the IDs do not depend on how or where regions were run. Doctors and hospitals get the
+dataset's IDs and names (``reporting.naming``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import datetime as dt
 import attrs
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
+from reporting.naming import RegionNames, dataset_names
+from reporting.ordering import NO_VISIT_DAY, RowKeys, ids_in_order, remap
 from reporting.schema import BILLING_COLUMNS, PATIENT_COLUMNS, PAYMENT_STATUSES, VISIT_COLUMNS
 from sim.calendar import age_on, to_datetime64
 from sim.events import PLANS
+from sim.facts import region_facts
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
 
@@ -35,42 +39,25 @@ class RegionKeys:
     key: str
     patient_ids: np.ndarray  # local patient -> patient_id (-1: not in the tables)
     visit_ids: np.ndarray  # local visit -> visit_id (= billing_id; -1: not in the tables)
-    doctor_names: list[str]
-    hospital_names: list[str]
+    names: RegionNames  # the region's doctors and hospitals as in these tables
 
 
 @attrs.frozen
 class Tables:
-    """The three linked tables of a run (and, when made by the recorder, the keys that tie
-    them back to the event log)."""
+    """The three linked tables of a run as of a day (``as_of``: the run's ``--today``, or the
+    last day run when stepping; None when unknown), and, when made by the recorder, the keys
+    that tie them back to the event log."""
 
     patients: pd.DataFrame
     visits: pd.DataFrame
     billing: pd.DataFrame
+    as_of: dt.date | None = attrs.field(default=None, eq=False)
     keys: list[RegionKeys] = attrs.field(factory=list, eq=False, repr=False)
+    patient_keys: RowKeys | None = attrs.field(default=None, eq=False, repr=False)
+    visit_keys: RowKeys | None = attrs.field(default=None, eq=False, repr=False)
 
     def items(self):
         return (("patients", self.patients), ("visits", self.visits), ("billing", self.billing))
-
-
-def unique_labels(labels_by_region: list[list[str]], regions: list[str]) -> list[list[str]]:
-    """Make names unique across regions: a name already used by an earlier region gets the
-    region in parentheses (regions are visited in key order, so the result is stable)."""
-    seen: set[str] = set()
-    return [_unique(labels, region, seen) for labels, region in zip(labels_by_region, regions)]
-
-
-def _unique(labels: list[str], region: str, seen: set[str]) -> list[str]:
-    fixed = []
-    for label in labels:
-        candidate = label if label not in seen else f"{label} ({region})"
-        suffix = 2
-        while candidate in seen:
-            candidate = f"{label} ({region} {suffix})"
-            suffix += 1
-        seen.add(candidate)
-        fixed.append(candidate)
-    return fixed
 
 
 def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
@@ -155,24 +142,6 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
     return patients, visits, bills, patient_ids, visit_ids
 
 
-def concatenate(parts: list[Tables]) -> Tables:
-    """Regions' globalized tables as one set of tables (doctor and hospital categories in
-    region order)."""
-    if not parts:
-        return Tables(
-            *(
-                pd.DataFrame(columns=list(c))
-                for c in (PATIENT_COLUMNS, VISIT_COLUMNS, BILLING_COLUMNS)
-            )
-        )
-    frames = {}
-    for name in ("patients", "visits", "billing"):
-        frames[name] = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
-    for column in ("doctor", "hospital"):
-        frames["visits"][column] = union_categoricals([p.visits[column] for p in parts])
-    return Tables(**frames, keys=[key for p in parts for key in p.keys])
-
-
 def record(simulation) -> Tables:
     """Flatten every region's event log into the patients, visits and billing tables."""
     regions = sorted(simulation.regions, key=lambda r: r.world.key)
@@ -180,114 +149,90 @@ def record(simulation) -> Tables:
 
 
 def record_regions(regions: list, scenario, insurers: list[str], last_day: int) -> Tables:
-    """The tables of ``regions`` (in key order) numbered together from 1, with names made
-    unique across them; ``keys`` holds one entry per region."""
+    """The tables of ``regions`` (in key order) numbered together from 1 in the dataset's
+    order (``reporting.ordering``), with the dataset's doctor and hospital names and IDs as if
+    these regions were the whole dataset; ``keys`` holds one entry per region."""
     catalog = load_catalog()
     blood_labels = load_demography().blood_types.labels
     start = to_datetime64(scenario.start)
     as_of = scenario.start + dt.timedelta(days=last_day)
     columns = [_region_columns(region) for region in regions]
-    numbering = Numbering()
-    all_doctors: list[str] = []
-    all_hospitals: list[str] = []
+    names = dataset_names([region_facts(region, last_day) for region in regions])
+
+    def joined(which: int, name: str) -> np.ndarray:
+        return np.concatenate([c[which][name] for c in columns])
+
+    def region_of(which: int) -> np.ndarray:
+        sizes = [len(c[which]["patient_id"]) for c in columns]
+        return np.repeat(np.arange(len(columns), dtype=np.int16), sizes)
+
+    visit_day = joined(1, "admission").astype(np.int32)
+    visit_region = region_of(1)
+    visit_ids = ids_in_order(visit_day, visit_region)
+    patient_day = np.concatenate([_first_visit_days(p, v) for p, v, *_ in columns])
+    patient_region = region_of(0)
+    patient_ids = ids_in_order(patient_day, patient_region)
+
     keys = []
-    for region, (patients, visits, bills, patient_ids, visit_ids) in zip(regions, columns):
-        numbers = numbering.region(
-            region.world.key,
-            [d.name for d in region.world.doctors],
-            [h.name for h in region.world.hospitals],
-            len(patients["patient_id"]),
-            len(visits["visit_id"]),
-        )
-        patient_offset, visit_offset = numbers.patient_offset, numbers.visit_offset
-        doctor_offset, hospital_offset = len(all_doctors), len(all_hospitals)
-        for part, shifts in (
-            (patients, {"patient_id": patient_offset}),
-            (
-                visits,
-                {
-                    "visit_id": visit_offset,
-                    "patient_id": patient_offset,
-                    "doctor": doctor_offset,
-                    "hospital": hospital_offset,
-                },
-            ),
-            (bills, {"visit_id": visit_offset, "patient_id": patient_offset}),
-        ):
-            for column, shift in shifts.items():
-                part[column] = part[column] + shift
+    patient_start = visit_start = 0
+    for region, region_names, (patients, visits, bills, local_patients, local_visits) in zip(
+        regions, names, columns
+    ):
+        patient_map = patient_ids[patient_start : patient_start + len(patients["patient_id"])]
+        visit_map = visit_ids[visit_start : visit_start + len(visits["visit_id"])]
+        patient_start += len(patients["patient_id"])
+        visit_start += len(visits["visit_id"])
+        for part in (patients, visits, bills):  # the region's ID k becomes map[k - 1]
+            part["patient_id"] = patient_map[part["patient_id"] - 1]
+            if "visit_id" in part:
+                part["visit_id"] = visit_map[part["visit_id"] - 1]
+        visits["doctor"] = visits["doctor"] + region_names.doctor_offset
+        visits["hospital"] = visits["hospital"] + region_names.hospital_offset
         keys.append(
             RegionKeys(
                 region.world.key,
-                np.where(patient_ids >= 0, patient_ids + patient_offset, -1),
-                np.where(visit_ids >= 0, visit_ids + visit_offset, -1),
-                numbers.doctors,
-                numbers.hospitals,
+                remap(local_patients, patient_map),
+                remap(local_visits, visit_map),
+                region_names,
             )
         )
-        all_doctors += numbers.doctors
-        all_hospitals += numbers.hospitals
 
-    def joined(which: int) -> dict:
-        parts = [c[which] for c in columns]
-        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    def in_order(which: int, order: np.ndarray | None = None) -> dict:
+        return {
+            name: joined(which, name) if order is None else joined(which, name)[order]
+            for name in columns[0][which]
+        }
 
-    patients_frame = _patients_frame(joined(0), insurers, blood_labels, as_of)
+    patient_order = np.argsort(patient_ids, kind="stable")
+    visit_order = np.argsort(visit_ids, kind="stable")
+    patients_frame = _patients_frame(in_order(0, patient_order), insurers, blood_labels, as_of)
     every_hospital = [h for r in regions for h in r.world.hospitals]
     return Tables(
+        as_of=as_of,
         patients=patients_frame,
         visits=_visits_frame(
-            joined(1),
+            in_order(1, visit_order),
             catalog,
             start,
             patients_frame,
-            all_doctors,
-            all_hospitals,
+            [name for n in names for name in n.doctors],
+            [name for n in names for name in n.hospitals],
             [h.state for h in every_hospital],
             [h.zipcode for h in every_hospital],
         ),
-        billing=_billing_frame(joined(2), start, last_day),
+        billing=_billing_frame(in_order(2), start, last_day),
         keys=keys,
+        patient_keys=RowKeys(patient_day[patient_order], patient_region[patient_order]),
+        visit_keys=RowKeys(visit_day[visit_order], visit_region[visit_order]),
     )
 
 
-@attrs.frozen
-class RegionNumbers:
-    """Where a region's IDs start, its position among regions, and what its doctors and
-    hospitals are called in the dataset."""
-
-    index: int
-    patient_offset: int
-    visit_offset: int
-    doctors: list[str]
-    hospitals: list[str]
-
-
-class Numbering:
-    """The dataset's IDs and names, handed out to regions one at a time in key order: a
-    region's IDs follow the rows of the regions before it, and a doctor or hospital name
-    already used by an earlier region gets the region in parentheses (``unique_labels``)."""
-
-    def __init__(self) -> None:
-        self.regions = self.patients = self.visits = 0
-        self._doctors: set[str] = set()
-        self._hospitals: set[str] = set()
-
-    def region(
-        self, key: str, doctors: list[str], hospitals: list[str], patients: int, visits: int
-    ) -> RegionNumbers:
-        """The next region's numbers; it has ``patients`` and ``visits`` rows."""
-        numbers = RegionNumbers(
-            index=self.regions,
-            patient_offset=self.patients,
-            visit_offset=self.visits,
-            doctors=_unique(doctors, key, self._doctors),
-            hospitals=_unique(hospitals, key, self._hospitals),
-        )
-        self.regions += 1
-        self.patients += patients
-        self.visits += visits
-        return numbers
+def _first_visit_days(patients: dict, visits: dict) -> np.ndarray:
+    """Each patient's first admission day among the written visits (``NO_VISIT_DAY``: none),
+    patients and visits in a region's own numbering."""
+    first = np.full(len(patients["patient_id"]), NO_VISIT_DAY, dtype=np.int32)
+    np.minimum.at(first, visits["patient_id"] - 1, visits["admission"].astype(np.int32))
+    return first
 
 
 def _is_text(column: pd.Series) -> bool:
@@ -321,7 +266,8 @@ def _patients_frame(part: dict, insurers: list[str], blood_labels, today) -> pd.
     frame = pd.DataFrame(
         {
             "patient_id": _column(part, "patient_id").astype(np.int64),
-            "first_name": [f"{p} {g}" if p else g for p, g in zip(prefix.tolist(), given.tolist())],
+            "prefix": pd.Series(np.where(prefix != "", prefix, None), dtype="string"),
+            "first_name": given,
             "last_name": last,
             "name": [f"{g} {s}" for g, s in zip(given.tolist(), last.tolist())],
             "date_of_birth": _dates(birth),
@@ -385,7 +331,9 @@ def _visits_frame(
             "dosage": drug_column(meds.dosages),
             "frequency": drug_column(meds.frequencies),
             "test_results": _categorical(_column(part, "test_results"), catalog.test_results),
+            "doctor_id": _column(part, "doctor").astype(np.int64) + 1,
             "doctor": _categorical(_column(part, "doctor"), doctors),
+            "hospital_id": hospital + 1,
             "hospital": _categorical(hospital, hospitals),
             "hospital_state": pd.Series(
                 np.array(hospital_states, dtype=object)[hospital], dtype="string"

@@ -26,7 +26,7 @@ from reporting.columns import (
 )
 from sim.events import EVENT_TYPES, PLANS
 from sim.population import GENDERS
-from sim.refdata import SEVERITIES, load_catalog, load_demography
+from sim.refdata import SEVERITIES, load_catalog, load_demography, load_names
 
 PAYMENT_STATUSES = ("Paid", "Late-Paid", "In-progress", "Late-Unpaid")
 CONTINUITY_LEVELS = ("doctor", "hospital", "doctor_hospital")
@@ -48,10 +48,97 @@ def _blood_types() -> list[str]:
     return list(load_demography().blood_types.labels)
 
 
+def _prefixes() -> list[str]:
+    return sorted(set(load_names().prefixes["prefix"]))
+
+
 def _index(name: str, doc: str) -> Column:
     """A continuity index: a share between 0 and 1, empty when undefined (one visit)."""
     return Column(name, FLOAT, doc, nullable=True, check=f"{name} BETWEEN 0 AND 1")
 
+
+HOSPITALS = Table(
+    "hospitals",
+    grain="One row per hospital, in region-key order.",
+    doc="",
+    key=("hospital_id",),
+    columns=(
+        Column("hospital_id", ID, "1-based", check="hospital_id >= 1"),
+        Column("name", TEXT, "as in `visits.hospital`, unique", unique=True),
+        Column("city", TEXT, "the city of its ZIP"),
+        Column("state", CODE(2), "its state"),
+        Column("zipcode", ZIP, "its one ZIP (no two hospitals share one)", unique=True),
+        Column(
+            "rooms",
+            INT,
+            "its rooms, sized from the expected load (`--room-scale`, `--rooms-per-hospital`)",
+            check="rooms > 0",
+        ),
+        Column("same_day_bias", FLOAT, "added to the same-day discharge chance of its cases"),
+        Column(
+            "late_payment_multiplier",
+            FLOAT,
+            "multiplies its patients' chance of paying late",
+            check="late_payment_multiplier > 0",
+        ),
+        Column(
+            "charge_multiplier",
+            FLOAT,
+            "multiplies its charges",
+            check="charge_multiplier > 0",
+        ),
+    ),
+)
+
+DOCTORS = Table(
+    "doctors",
+    grain="One row per doctor who worked in the run (replacements included), in region-key "
+    "order, then hiring order.",
+    doc="",
+    key=("doctor_id",),
+    columns=(
+        Column("doctor_id", ID, "1-based", check="doctor_id >= 1"),
+        Column(
+            "name",
+            TEXT,
+            "as in `visits.doctor`, unique",
+            unique=True,
+            check="name LIKE 'Dr. %'",
+        ),
+        Column(
+            "specialty",
+            TEXT,
+            "from `sim/data/conditions.toml`; each hospital's first doctor is a generalist",
+        ),
+        Column("hospital_id", ID, "the primary hospital", refs="hospitals.hospital_id"),
+        Column(
+            "hospital_ids",
+            TEXT,
+            "every hospital the doctor works at (1-3 of one state), primary first, separated "
+            "by `;` (a list in one cell keeps one row per doctor)",
+        ),
+        Column("state", CODE(2), "the hospitals' state"),
+        Column(
+            "start_date",
+            DATE,
+            "the day the doctor started; `--start` for doctors on staff when the history begins",
+        ),
+        Column(
+            "end_date",
+            DATE,
+            "the day the doctor left for good, empty while on staff",
+            nullable=True,
+            check="end_date >= start_date",
+        ),
+        Column(
+            "replaces_doctor_id",
+            ID,
+            "for a replacement (or a locum who started at once), the `doctor_id` of the "
+            "departed doctor it took over from; empty otherwise",
+            nullable=True,
+        ),
+    ),
+)
 
 PATIENTS = Table(
     "patients",
@@ -63,15 +150,20 @@ PATIENTS = Table(
         Column(
             "patient_id",
             ID,
-            "1-based; states in alphabetical order, then registration order",
+            "1-based, in order of first encounter: the admission day of the patient's first "
+            "visit, ties by region key (state) and registration order; patients without a "
+            "visit come last. Any first rows are a fair sample",
             check="patient_id >= 1",
         ),
         Column(
-            "first_name",
-            TEXT,
-            "given name, with a courtesy prefix (`Mr.`, `Mrs.`, `Ms.`, `Dr.`) for some adults, "
-            "consistent with gender; never for minors",
+            "prefix",
+            CATEGORY,
+            "courtesy prefix for some adults, consistent with gender; empty for minors and "
+            "most adults",
+            nullable=True,
+            allowed=_prefixes,
         ),
+        Column("first_name", TEXT, "given name (never with the prefix)"),
         Column("last_name", TEXT, "family name (US Census frequency list)"),
         Column("name", TEXT, "first and last name, without the prefix"),
         Column("date_of_birth", DATE, "drawn so that `age` is exact on `--today`"),
@@ -139,7 +231,8 @@ VISITS = Table(
         Column(
             "visit_id",
             ID,
-            "1-based; states in alphabetical order, then admission order",
+            "1-based, in order of admission day, ties by region key (state) and the region's "
+            "admission order",
             check="visit_id >= 1",
         ),
         Column("patient_id", ID, "the patient", refs="patients.patient_id"),
@@ -189,18 +282,22 @@ VISITS = Table(
             "more often abnormal when severe",
             allowed=_test_results,
         ),
+        Column("doctor_id", ID, "the doctor", refs="doctors.doctor_id"),
         Column(
             "doctor",
             CATEGORY,
-            "`Dr. First Last`, unique in the dataset; the episode's doctor for follow-ups, the "
+            "`Dr. First Last` (a middle initial when the name is taken in an earlier state), "
+            "unique in the dataset; the episode's doctor for follow-ups, the "
             "usual doctor of the specialty for new episodes, unless absent, departed, not "
             "chosen, or the patient was diverted",
             check="doctor LIKE 'Dr. %'",
         ),
+        Column("hospital_id", ID, "the hospital", refs="hospitals.hospital_id"),
         Column(
             "hospital",
             CATEGORY,
-            "the hospital, unique name in the dataset, in the patient's state (nationwide mode)",
+            "the hospital, unique name in the dataset (an alternative name when an earlier "
+            "state has it), in the patient's state (nationwide mode)",
         ),
         Column("hospital_state", CODE(2), "the state of the hospital's ZIP"),
         Column("hospital_zipcode", ZIP, "the hospital's one ZIP"),
@@ -340,10 +437,16 @@ CENSUS = Table(
     "census",
     grain="One row per day and hospital, from `--start` to the last day run.",
     doc="Written with `--census`.",
-    key=("date", "hospital"),
+    key=("date", "hospital_id"),
     columns=(
         Column("date", DATE, "the day"),
-        Column("hospital", TEXT, "the hospital"),
+        Column(
+            "hospital_id",
+            ID,
+            "the hospital; rows ordered by date, then this",
+            refs="hospitals.hospital_id",
+        ),
+        Column("hospital", TEXT, "the hospital's name"),
         Column("rooms", INT, "its rooms", check="rooms > 0"),
         Column(
             "occupied_rooms",
@@ -394,11 +497,25 @@ EVENTS = Table(
             nullable=True,
             refs="billing.billing_id",
         ),
-        Column("doctor", TEXT, "the doctor concerned (for a switch, the new one)", nullable=True),
+        Column(
+            "doctor_id",
+            ID,
+            "the doctor concerned (for a switch, the new one)",
+            nullable=True,
+            refs="doctors.doctor_id",
+        ),
+        Column("doctor", TEXT, "the doctor's name", nullable=True),
+        Column(
+            "hospital_id",
+            ID,
+            "the hospital concerned (for a switch or diversion, the new one)",
+            nullable=True,
+            refs="hospitals.hospital_id",
+        ),
         Column(
             "hospital",
             TEXT,
-            "the hospital concerned (for a switch or diversion, the new one)",
+            "the hospital's name",
             nullable=True,
         ),
         Column(
@@ -410,7 +527,9 @@ EVENTS = Table(
     ),
 )
 
-TABLES = {t.name: t for t in (PATIENTS, VISITS, BILLING, CONTINUITY, CENSUS, EVENTS)}
+TABLES = {
+    t.name: t for t in (HOSPITALS, DOCTORS, PATIENTS, VISITS, BILLING, CONTINUITY, CENSUS, EVENTS)
+}
 """Every table, in load order (a table comes after those its foreign keys point to)."""
 
 TABLE_COLUMNS = {name: table.column_names for name, table in TABLES.items()}
@@ -420,6 +539,8 @@ BILLING_COLUMNS = BILLING.column_names
 CONTINUITY_COLUMNS = CONTINUITY.column_names
 CENSUS_COLUMNS = CENSUS.column_names
 EVENT_COLUMNS = EVENTS.column_names
+DOCTOR_COLUMNS = DOCTORS.column_names
+HOSPITAL_COLUMNS = HOSPITALS.column_names
 DATE_COLUMNS = {
     name: tuple(c.name for c in table.columns if c.kind.is_date)
     for name, table in TABLES.items()

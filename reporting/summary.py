@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import attrs
+import numpy as np
 import pandas as pd
 
 from reporting.continuity import (
@@ -159,10 +160,10 @@ def build_summary(
 
 
 def summary_from(
-    simulation, parts: list[TableFacts], offsets: list[tuple[int, int]] | None = None
+    simulation, parts: list[TableFacts], id_maps: list[tuple[np.ndarray, np.ndarray]] | None = None
 ) -> dict:
     """The summary of a run from the ``TableFacts`` of its slices (regions in key order, with
-    the (patient, visit) ID ``offsets`` of slices numbered on their own)."""
+    the (patient, visit) ``id_maps`` to the dataset's IDs of slices numbered on their own)."""
     scenario = simulation.scenario
     regions = simulation.facts()
     statistics = run_statistics(regions)
@@ -193,5 +194,5 @@ def summary_from(
         summary["ok"] = None
         summary["validation"] = "skipped (--no-validate)"
         return summary
-    summary |= merge_validation([part.validation for part in parts], offsets)
+    summary |= merge_validation([part.validation for part in parts], id_maps)
     return summary

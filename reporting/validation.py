@@ -19,9 +19,9 @@ import pandas as pd
 
 from reporting.recorder import Tables
 from sim.calendar import age_on
-from sim.geography import ZipTable
+from sim.geography import ZipTable, load_zip_table
 from sim.placement import state_neighbors
-from sim.refdata import MEDICATION, Catalog
+from sim.refdata import MEDICATION, Catalog, load_catalog
 from sim.scenario import DEFAULTS
 
 PREFIX_GENDER = {"Mr.": "Male", "Mrs.": "Female", "Ms.": "Female"}
@@ -31,13 +31,35 @@ RESERVED_EMAIL = r"@example\.(?:com|net|org)$"
 FICTIONAL_PHONE = r"^\d{3}-555-01\d{2}$"
 
 
-def validate(tables: Tables, **options) -> dict:
+def validate(
+    tables: Tables,
+    *,
+    today: dt.date | None = None,
+    catalog: Catalog | None = None,
+    zips: ZipTable | None = None,
+    **options,
+) -> dict:
     """Rule checks and distributions of a dataset; ``checks`` must all be 0 for ``ok``.
 
-    ``options`` are those of ``validation_part`` (``today``, ``catalog`` and ``zips`` are
-    needed); the whole dataset is one part.
+    ``today`` defaults to the tables' ``as_of`` (``read_tables`` takes it from the folder's
+    summary), ``catalog`` to the bundled conditions, ``zips`` to the embedded nationwide ZIP
+    data (give ``load_zip_pool(path)[0]`` for a run made with ``--zip-pool-file``); other
+    ``options`` are those of ``validation_part``. The whole dataset is one part.
     """
-    return merge_validation([validation_part(tables, **options)])
+    today = today if today is not None else tables.as_of
+    if today is None:
+        raise ValueError("validate: give today= (the tables do not say which day they are as of)")
+    return merge_validation(
+        [
+            validation_part(
+                tables,
+                today=today,
+                catalog=catalog if catalog is not None else load_catalog(),
+                zips=zips if zips is not None else load_zip_table(),
+                **options,
+            )
+        ]
+    )
 
 
 def validation_part(
@@ -79,35 +101,39 @@ def validation_part(
     policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
         "checks": {name: int(value) for name, value in checks.items()},
-        "id_ranges": {
-            "patient": _range(patients["patient_id"]),
-            "visit": _range(visits["visit_id"]),
-            "billing": _range(billing["billing_id"]),
+        "ids": {
+            "patient": _distinct(patients["patient_id"]),
+            "visit": _distinct(visits["visit_id"]),
+            "billing": _distinct(billing["billing_id"]),
         },
         "policy_hashes": np.unique(pd.util.hash_array(policies)),
         "counts": distribution_counts(patients, visits, billing, catalog),
     }
 
 
-def merge_validation(parts: list[dict], offsets: list[tuple[int, int]] | None = None) -> dict:
+def merge_validation(
+    parts: list[dict], id_maps: list[tuple[np.ndarray, np.ndarray]] | None = None
+) -> dict:
     """The validation of a whole dataset from its slices' parts, in dataset order.
 
-    ``offsets`` (patient, visit) shift each part's IDs to the dataset's, for parts computed
-    on a region's own numbering. IDs of different parts that fall in the same range are
-    counted as duplicates; policy numbers are compared by 64-bit hash across parts.
+    ``id_maps`` (patient, visit) give, for parts computed on a task's own numbering, the
+    dataset's ID of each of the part's IDs (indexed by ID - 1). A part keeps its distinct IDs
+    (its own checks count duplicates within it); IDs that several parts share are counted as
+    duplicates. Policy numbers are compared by 64-bit hash across parts.
     """
-    offsets = offsets or [(0, 0)] * len(parts)
     checks: Counter = Counter()
     for part in parts:
         checks.update(part["checks"])
-    for kind, column in (("patient", 0), ("visit", 1), ("billing", 1)):
-        ranges = [
-            (low + shift[column], high + shift[column])
-            for part, shift in zip(parts, offsets)
-            if (bounds := part["id_ranges"][kind]) is not None
-            for low, high in [bounds]
-        ]
-        checks[f"duplicate_{kind}_ids"] += _overlapping(ranges)
+    if len(parts) > 1:
+        for kind, column in (("patient", 0), ("visit", 1), ("billing", 1)):
+            joined = np.concatenate(
+                [
+                    part["ids"][kind] if id_maps is None else id_maps[index][column][ids - 1]
+                    for index, part in enumerate(parts)
+                    for ids in [part["ids"][kind]]
+                ]
+            )
+            checks[f"duplicate_{kind}_ids"] += len(joined) - len(np.unique(joined))
     hashes = [part["policy_hashes"] for part in parts]
     if len(hashes) > 1:
         joined = np.concatenate(hashes)
@@ -121,19 +147,8 @@ def merge_validation(parts: list[dict], offsets: list[tuple[int, int]] | None = 
     }
 
 
-def _range(ids: pd.Series) -> tuple[int, int] | None:
-    return (int(ids.min()), int(ids.max())) if len(ids) else None
-
-
-def _overlapping(ranges: list[tuple[int, int]]) -> int:
-    """How many IDs lie in more than one of the (inclusive) ranges."""
-    overlap = 0
-    reach = None
-    for low, high in sorted(ranges):
-        if reach is not None and low <= reach:
-            overlap += min(high, reach) - low + 1
-        reach = high if reach is None else max(reach, high)
-    return overlap
+def _distinct(ids: pd.Series) -> np.ndarray:
+    return np.unique(ids.to_numpy(dtype=np.int64))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -262,10 +277,8 @@ def _person_checks(
     patients: pd.DataFrame, visits: pd.DataFrame, today64: np.datetime64, zips: ZipTable
 ) -> dict:
     birth = _days(patients["date_of_birth"])
-    first = patients["first_name"].astype("string")
-    parts = first.str.extract(PREFIXED_NAME)  # prefix, and the given name after it
-    prefix = parts[0]
-    given = first.where(prefix.isna(), parts[1])
+    given = patients["first_name"].astype("string")
+    prefix = patients["prefix"].astype("string")
     gender = patients["gender"].astype("string")
     expected_gender = prefix.map(PREFIX_GENDER)
     policy = patients["insurance_policy_number"].astype("string")
@@ -289,6 +302,8 @@ def _person_checks(
         ).sum(),
         "prefix_gender_conflicts": (expected_gender.notna() & (expected_gender != gender)).sum(),
         "prefix_on_minors": (prefix.notna() & (patients["age"] < 18)).sum(),
+        "unknown_prefixes": (prefix.notna() & ~prefix.isin(PREFIXES)).sum(),
+        "first_names_with_prefix": given.str.match(PREFIXED_NAME).fillna(False).sum(),
         "policy_without_provider": (policy.notna() & provider.isna()).sum(),
         "provider_without_policy": (provider.notna() & policy.isna()).sum(),
         "duplicate_policy_numbers": insured_policies.duplicated().sum(),

@@ -93,12 +93,14 @@ class TableFiles:
         self.csv_path, self.parquet_path = csv_path, parquet_path
         self.date_format = date_format
         self.metadata = {"table": table, **(metadata or {})}
+        self.rows = 0  # written so far
         self._csv: pacsv.CSVWriter | None = None
         self._parquet: pq.ParquetWriter | None = None
 
     def write(self, rows: pd.DataFrame | pa.Table) -> None:
         """Append a slice of the table's rows."""
         typed = to_typed_arrow(rows, self.table)
+        self.rows += typed.num_rows
         if self.csv_path is not None:
             arrow = csv_arrow(typed, self.date_format)
             if self._csv is None:

@@ -19,8 +19,13 @@ class HospitalFacts:
     """One hospital's place, rooms and flows as of the last day run."""
 
     name: str
+    other_names: tuple[str, ...]  # what to call it when an earlier region has ``name``
+    city: str
     state: str
     zipcode: str
+    same_day_bias: float
+    late_payment_multiplier: float
+    charge_multiplier: float
     rooms: int
     peak_occupied: int
     occupied: int
@@ -31,12 +36,24 @@ class HospitalFacts:
 
 
 @attrs.frozen
+class DoctorFacts:
+    """One doctor's place and working life as of the last day run."""
+
+    name: str
+    specialty: str
+    hospitals: tuple[int, ...]  # the region's hospital indices, the primary one first
+    joined_day: int  # 0: on staff when the history starts
+    left_day: int  # -1: still on staff
+    replaces: int  # the region's index of the departed doctor replaced, -1: none
+
+
+@attrs.frozen
 class RegionFacts:
     """One region's places, staff and event counts as of the last day run."""
 
     key: str
     hospitals: list[HospitalFacts]
-    doctor_names: list[str]  # every doctor who worked in the region, in hiring order
+    staff: list[DoctorFacts]  # every doctor who worked in the region, in hiring order
     doctors: dict[str, int]  # on_duty / absent / departed
     events: dict[str, int]  # events per type
     switch_reasons: dict[str, int]
@@ -60,8 +77,13 @@ def region_facts(region, day: int) -> RegionFacts:
         hospitals=[
             HospitalFacts(
                 name=h.name,
+                other_names=h.other_names,
+                city=h.city,
                 state=h.state,
                 zipcode=h.zipcode,
+                same_day_bias=h.same_day_bias,
+                late_payment_multiplier=h.late_payment_multiplier,
+                charge_multiplier=h.charge_multiplier,
                 rooms=h.rooms.capacity,
                 peak_occupied=h.rooms.peak,
                 occupied=h.rooms.occupied,
@@ -72,7 +94,17 @@ def region_facts(region, day: int) -> RegionFacts:
             )
             for h in world.hospitals
         ],
-        doctor_names=[d.name for d in world.doctors],
+        staff=[
+            DoctorFacts(
+                name=d.name,
+                specialty=d.specialty,
+                hospitals=d.hospitals,
+                joined_day=d.joined_day,
+                left_day=d.left_day,
+                replaces=d.replaces,
+            )
+            for d in world.doctors
+        ],
         doctors=doctors,
         events=log.counts(),
         switch_reasons={reason: reasons.get(reason, 0) for reason in SWITCH_REASONS},
@@ -89,7 +121,7 @@ def run_statistics(regions: list[RegionFacts]) -> dict:
     return {
         "regions": len(regions),
         "hospitals": len(hospitals),
-        "doctors": sum(len(region.doctor_names) for region in regions),
+        "doctors": sum(len(region.staff) for region in regions),
         "rooms": sum(h.rooms for h in hospitals),
         "peak_room_occupancy": max((h.peak_occupied / h.rooms for h in hospitals), default=0.0),
         "stays_open_at_horizon": events.get("Admitted", 0) - events.get("Discharged", 0),

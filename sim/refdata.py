@@ -262,6 +262,9 @@ class NameLists:
     hospital_patterns: tuple[str, ...]
     hospital_saints: tuple[str, ...]
     hospital_families: tuple[str, ...]
+    hospital_alternatives: tuple[str, ...]  # further names, for a name an earlier region uses
+    hospital_last_resort: str  # names the ZIP code: unique in the dataset
+    middle_initials: tuple[str, ...]  # tried in order when a doctor's name is taken
     email_domains: tuple[str, ...]
     phone_line_prefix: str
     secondary_address_share: float
@@ -288,6 +291,9 @@ def load_names() -> NameLists:
         hospital_patterns=tuple(hospitals["patterns"]),
         hospital_saints=tuple(hospitals["saints"]),
         hospital_families=tuple(hospitals["families"]),
+        hospital_alternatives=tuple(hospitals["alternatives"]),
+        hospital_last_resort=hospitals["last_resort"],
+        middle_initials=tuple(read_toml("doctor_names.toml")["middle_initials"]),
         email_domains=tuple(contacts["email_domains"]),
         phone_line_prefix=contacts["phone_line_prefix"],
         secondary_address_share=float(contacts["secondary_address_share"]),

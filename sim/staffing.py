@@ -76,6 +76,7 @@ class Staffing:
 
     def _departure(self, doctor: Doctor, day: int) -> None:
         doctor.active = False
+        doctor.left_day = day
         for hospital in doctor.hospitals:
             self.world.hospitals[hospital].release_doctor(doctor.index, doctor.specialty)
         self.log.doctor_left((day, doctor.index))
@@ -110,6 +111,7 @@ class Staffing:
             style=style,
             prescribing_bias=prescribing,
             replaces=departed.index,
+            joined_day=day,
         )
         self.world.doctors.append(doctor)
         for hospital in doctor.hospitals:

@@ -6,7 +6,9 @@ and run in any order, or in parallel, with the same result.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 
 import attrs
 import numpy as np
@@ -196,7 +198,9 @@ def build_hospitals(
         rng.lognormal(0, scenario.late_payment_sigma, count), *scenario.late_payment_clip
     )
     charge = rng.uniform(*scenario.charge_multiplier_range, count)
-    labels = hospital_names(rng, [zips.city[r] for r in rows], names)
+    labels = hospital_names(
+        rng, [zips.city[r] for r in rows], [zips.zipcode[r] for r in rows], names
+    )
     hospitals = []
     for i, row in enumerate(rows.tolist()):
         rooms = scenario.rooms_per_hospital or max(
@@ -209,7 +213,8 @@ def build_hospitals(
         hospitals.append(
             Hospital(
                 index=i,
-                name=labels[i],
+                name=labels[i][0],
+                other_names=labels[i][1:],
                 zipcode=zips.zipcode[row],
                 city=zips.city[row],
                 state=zips.state[row],
@@ -224,25 +229,42 @@ def build_hospitals(
     return hospitals
 
 
-def hospital_names(rng: np.random.Generator, cities: list[str], names: NameLists) -> list[str]:
-    """A distinct name for each hospital, from the name patterns."""
+def hospital_names(
+    rng: np.random.Generator, cities: list[str], zipcodes: list[str], names: NameLists
+) -> list[tuple[str, ...]]:
+    """Each hospital's candidate names: first a name distinct within the region (from the
+    name patterns), then the alternatives with the same city, saint and family, and last the
+    one naming its ZIP code (no other hospital has it), for names an earlier region uses."""
     taken: set[str] = set()
-    labels = []
-    for city in cities:
+    candidates = []
+    for city, zipcode in zip(cities, zipcodes):
         for attempt in range(200):
+            fill = {
+                "city": city,
+                "zipcode": zipcode,
+                "saint": names.hospital_saints[rng.integers(len(names.hospital_saints))],
+                "family": names.hospital_families[rng.integers(len(names.hospital_families))],
+            }
             pattern = names.hospital_patterns[rng.integers(len(names.hospital_patterns))]
-            label = pattern.format(
-                city=city,
-                saint=names.hospital_saints[rng.integers(len(names.hospital_saints))],
-                family=names.hospital_families[rng.integers(len(names.hospital_families))],
-            )
+            label = pattern.format(**fill)
             if attempt > 100:
                 label = f"{label} {attempt - 99}"
             if label not in taken:
                 break
         taken.add(label)
-        labels.append(label)
-    return labels
+        others = (*names.hospital_alternatives, names.hospital_last_resort)
+        candidates.append((label, *(other.format(**fill) for other in others)))
+    return candidates
+
+
+def doctor_name_candidates(name: str, names: NameLists) -> Iterator[str]:
+    """A doctor's name, then the same name with one middle initial, two, and so on: the
+    dataset uses the first one no earlier region uses ("Dr. First Last" -> "Dr. First A. Last")."""
+    yield name
+    title, first, last = name.split(" ", 2)
+    for count in itertools.count(1):
+        for initials in itertools.product(names.middle_initials, repeat=count):
+            yield " ".join([title, first, *(f"{i}." for i in initials), last])
 
 
 def build_doctors(

@@ -44,6 +44,8 @@ def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
         "datapackage.json",
         "healthcare_v12_billing.csv",
         "healthcare_v12_continuity.csv",
+        "healthcare_v12_doctors.csv",
+        "healthcare_v12_hospitals.csv",
         "healthcare_v12_patients.csv",
         "healthcare_v12_visits.csv",
         "schema.sql",
@@ -83,7 +85,7 @@ def test_date_formats(tmp_path):
     )
     slash = (tmp_path / "s" / "patients.csv").read_text().splitlines()[1]
     iso = (tmp_path / "i" / "patients.csv").read_text().splitlines()[1]
-    assert "/" in slash.split(",")[4] and "-" in iso.split(",")[4]
+    assert "/" in slash.split(",")[5] and "-" in iso.split(",")[5]  # date_of_birth
     assert slash.replace("/", "-") == iso
 
 

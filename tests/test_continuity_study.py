@@ -180,6 +180,7 @@ def test_census_and_continuity_files(tmp_path):
     census = pd.read_csv(tmp_path / "census.csv")
     assert list(census.columns) == [
         "date",
+        "hospital_id",
         "hospital",
         "rooms",
         "occupied_rooms",

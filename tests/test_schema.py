@@ -161,8 +161,9 @@ def test_postgres_takes_the_ddl_and_its_comments(postgres_dsn):
     with psycopg.connect(postgres_dsn) as connection:
         connection.execute("CREATE SCHEMA comments")
         connection.execute(schema_sql(list(TABLES), schema='"comments"'))
+        position = TABLES["patients"].column_names.index("zipcode") + 1
         comment = connection.execute(
-            "SELECT col_description('comments.patients'::regclass, 13)"
+            "SELECT col_description('comments.patients'::regclass, %s)", (position,)
         ).fetchone()[0]
         connection.rollback()
     assert comment == TABLES["patients"].column("zipcode").doc

@@ -33,7 +33,7 @@ from sim.scenario import Scenario
 TODAY = dt.date(2025, 6, 30)
 ARGS = ["--patients", "1200", "--seed", "5", "--today", TODAY.isoformat(), "--quiet"]
 EXTRAS = ["--census", "--event-log", "--max-region-patients", "100"]
-NAMES = ("patients", "visits", "billing", "continuity", "census", "events")
+NAMES = ("hospitals", "doctors", "patients", "visits", "billing", "continuity", "census", "events")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,8 @@ def test_streamed_files_equal_the_in_memory_tables(streamed, tmp_path):
     frames = dict(tables.items())
     frames["census"] = simulation.census()
     frames["events"] = simulation.event_log(tables)
-    for name in ("patients", "visits", "billing", "census", "events"):
+    frames["doctors"], frames["hospitals"] = simulation.doctors(), simulation.hospitals()
+    for name in ("hospitals", "doctors", "patients", "visits", "billing", "census", "events"):
         write_csv(frames[name], name, tmp_path / f"{name}.csv", scenario.date_format)
         assert filecmp.cmp(streamed / f"{name}.csv", tmp_path / f"{name}.csv", shallow=False), name
     written = json.loads((streamed / "validation_summary.json").read_text())
@@ -94,9 +95,9 @@ def tables():
     return Simulation(Scenario(patients=400, seed=9, today=TODAY)).run().tables()
 
 
-def _validation_of(parts: list[Tables], offsets=None) -> dict:
+def _validation_of(parts: list[Tables], id_maps=None) -> dict:
     kwargs = {"today": TODAY, "catalog": load_catalog(), "zips": load_zip_table()}
-    return merge_validation([validation_part(p, **kwargs) for p in parts], offsets)
+    return merge_validation([validation_part(p, **kwargs) for p in parts], id_maps)
 
 
 def _halves(tables: Tables) -> list[Tables]:
@@ -123,8 +124,14 @@ def test_duplicates_across_parts_are_caught(tables):
     # the second part numbered from 1 again, without its offset: every ID collides
     shifted = _validation_of([first, first])
     assert shifted["checks"]["duplicate_patient_ids"] == len(first.patients)
-    offsets = [(0, 0), (len(first.patients), len(first.visits))]
-    assert _validation_of([first, first], offsets)["checks"]["duplicate_patient_ids"] == 0
+    # renumbered into the dataset's IDs (here: the second copy's IDs after the first's)
+    patients, visits = first.patients["patient_id"].max(), first.visits["visit_id"].max()
+    id_maps = [
+        (np.arange(1, patients + 1), np.arange(1, visits + 1)),
+        (np.arange(patients + 1, 2 * patients + 1), np.arange(visits + 1, 2 * visits + 1)),
+    ]
+    renumbered = _validation_of([first, first], id_maps)["checks"]
+    assert renumbered["duplicate_patient_ids"] == renumbered["duplicate_visit_ids"] == 0
 
 
 def test_a_large_state_becomes_parts_that_keep_to_themselves(tmp_path):

@@ -56,12 +56,12 @@ CASES = {
     "prefix_gender_conflicts": (
         "patients",
         lambda f: f.loc.__setitem__(
-            (first_where(f, (f["gender"] == "Male") & (f["age"] > 20)), "first_name"), "Ms. Pat"
+            (first_where(f, (f["gender"] == "Male") & (f["age"] > 20)), "prefix"), "Ms."
         ),
     ),
     "prefix_on_minors": (
         "patients",
-        lambda f: f.loc.__setitem__((first_where(f, f["age"] < 10), "first_name"), "Mrs. Kim"),
+        lambda f: f.loc.__setitem__((first_where(f, f["age"] < 10), "prefix"), "Mrs."),
     ),
     "policy_numbers_not_text": (
         "patients",

@@ -43,6 +43,8 @@ def test_a_new_folder_appears_complete_with_normal_permissions(tmp_path):
         "billing.csv",
         "continuity.csv",
         "datapackage.json",
+        "doctors.csv",
+        "hospitals.csv",
         "patients.csv",
         "schema.sql",
         "validation_summary.json",
@@ -83,6 +85,8 @@ def test_a_new_run_removes_an_older_runs_extra_files(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     assert main([*ARGS, "--outdir", str(tmp_path), "--no-continuity"]) == 0
     left = sorted(p.name for p in tmp_path.iterdir())
-    kept = ["billing.csv", "datapackage.json", "notes.txt", "patients.csv", "schema.sql"]
-    kept += ["validation_summary.json"]
+    kept = [
+        "billing.csv", "datapackage.json", "doctors.csv", "hospitals.csv", "notes.txt",
+        "patients.csv", "schema.sql", "validation_summary.json",
+    ]  # fmt: skip
     assert left == [*kept, "visits.csv"]

@@ -24,18 +24,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
-import pyarrow as pa
-
 from reporting.app.experiments import compare
 from reporting.app.simulation import Simulation
 from reporting.app.tasks import PartOptions
-from reporting.assembly import (
-    REGION_TABLES,
-    RegionTablesWriter,
-    table_slices,
-    task_numbers,
-    whole_table,
-)
+from reporting.assembly import table_slices, whole_table
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.datapackage import write_datapackage
 from reporting.sql import schema_sql
@@ -488,14 +480,13 @@ def run(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
         raise UsageError("--postgres loads the CSV files: use --format csv or both")
     if args.parts_dir is not None:
         check_outdir(args.parts_dir, None, "--parts-dir")
-    simulation, summary = simulate_and_write(args, scenario, names)
+    _, summary, rows = simulate_and_write(args, scenario, names)
     if args.postgres is not None:
         files = {name: args.outdir / table_file_name(name, args.export_prefix) for name in names}
         load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
     if args.json:
         print(json.dumps(summary, indent=2))
     elif not args.quiet:
-        rows = {name: sum(r.rows[name] for r in simulation.results) for name in names}
         print("\n".join(digest(args, summary, rows, time.perf_counter() - started)))
     if summary["ok"] is False:
         print(f"{prog}: {failed_checks(summary)}; the dataset is written", file=sys.stderr)
@@ -547,8 +538,8 @@ def digest(args: argparse.Namespace, summary: dict, rows: dict[str, int], second
 
 
 def table_names(args: argparse.Namespace) -> list[str]:
-    """The tables a run writes, in load order."""
-    names = ["patients", "visits", "billing"]
+    """The tables a run writes, in load order (a table after those it refers to)."""
+    names = ["hospitals", "doctors", "patients", "visits", "billing"]
     names += [] if args.no_continuity else ["continuity"]
     names += ["census"] if args.census else []
     names += ["events"] if args.event_log else []
@@ -571,11 +562,14 @@ def parts_folder(parts_dir: Path | None, outdir: Path) -> Iterator[Path]:
 def run_summary(
     simulation: Simulation, folder: Path | None = None, invocation: dict | None = None
 ) -> dict:
-    """The summary from the tasks' counts, their IDs offset as in the dataset; its run
+    """The summary from the tasks' counts, their IDs mapped to the dataset's; its run
     section records the ``invocation`` and the files written so far into ``folder``."""
-    numbers = task_numbers(simulation.results)
-    offsets = [(n.patient_offset, n.visit_offset) for n in numbers]
-    summary = summary_from(simulation, [r.table_facts for r in simulation.results], offsets)
+    orders = simulation.layout.orders
+    id_maps = [
+        (orders["patients"].id_map(task), orders["visits"].id_map(task))
+        for task in range(len(simulation.results))
+    ]
+    summary = summary_from(simulation, [r.table_facts for r in simulation.results], id_maps)
     if invocation is not None:
         summary["run"]["invocation"] = invocation
     if folder is not None:
@@ -597,10 +591,10 @@ def dataset_metadata(scenario: Scenario) -> dict[str, str]:
 
 def simulate_and_write(
     args: argparse.Namespace, scenario: Scenario, names: list[str]
-) -> tuple[Simulation, dict]:
-    """Run the tasks and write the dataset, all or nothing: the per-patient tables are
-    written task by task as the tasks finish, then the census and the event log (ordered
-    by day), the schema, the summary and the report. Returns the simulation and summary."""
+) -> tuple[Simulation, dict, dict[str, int]]:
+    """Run the tasks and write the dataset, all or nothing: once every task has finished,
+    each table is written slice by slice in the dataset's order, then the schema, the summary
+    and the report. Returns the simulation, the summary and the rows written per table."""
     prefix = args.export_prefix
     duckdb = duckdb_writer(args.duckdb, names) if args.duckdb is not None else None
     with (
@@ -622,12 +616,6 @@ def simulate_and_write(
             )
             for name in names
         }
-
-        def write(name: str, rows: pa.Table) -> None:
-            files[name].write(rows)
-            if load is not None:
-                load.insert(name, rows)
-
         options = PartOptions(
             folder=str(folder),
             validate=not args.no_validate,
@@ -637,22 +625,18 @@ def simulate_and_write(
         )
         with executor_for(args, scenario.patients) as executor:
             simulation = Simulation(scenario, executor=executor, parts=options)
-            writer = RegionTablesWriter(
-                simulation.task_keys, [n for n in names if n in REGION_TABLES], write
-            )
-            simulation.task_done = writer.add
             with progress_bar("regions", simulation.region_count, args.quiet) as advance:
                 simulation.progress = advance
                 simulation.run()
-        assert writer.complete, "every task's rows are written once all tasks have finished"
-        results, days = simulation.results, simulation.day + 1
-        day_ordered = [name for name in names if name not in REGION_TABLES]
-        total_rows = sum(r.rows[name] for r in results for name in day_ordered)
+        layout, days = simulation.layout, simulation.day + 1
+        total_rows = sum(r.rows.get(name, 0) for r in simulation.results for name in names)
         with progress_bar("writing", total_rows, args.quiet, unit="row") as advance:
             done = 0
-            for name in day_ordered:
-                for rows in table_slices(results, name, days, scenario.start):
-                    write(name, rows)
+            for name in names:
+                for rows in table_slices(layout, name, days, scenario.start):
+                    files[name].write(rows)
+                    if load is not None:
+                        load.insert(name, rows)
                     done += rows.num_rows
                     if advance:
                         advance(done, total_rows)
@@ -672,11 +656,11 @@ def simulate_and_write(
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
 
-            continuity = whole_table(results, "continuity", days, scenario.start)
+            continuity = whole_table(layout, "continuity", days, scenario.start)
             write_report(staging / "report.html", simulation.tables(), summary, continuity)
     if load is not None and load.error is not None:
         raise DatabaseError(f"--duckdb {args.duckdb}: {load.error} (the files are written)")
-    return simulation, summary
+    return simulation, summary, {name: table_files.rows for name, table_files in files.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

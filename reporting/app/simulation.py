@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import Executor, as_completed
 
 import numpy as np
 import pandas as pd
 
 from reporting.app.tasks import GroupResult, PartOptions, group_regions, group_task
-from reporting.assembly import tables_from_parts, whole_table
+from reporting.assembly import Layout, tables_from_parts, whole_table
 from reporting.census import census_table
+from reporting.dimensions import doctors_table, hospitals_table
 from reporting.eventlog import event_log_table
+from reporting.naming import dataset_names
 from reporting.recorder import Tables, record
 from sim.facts import RegionFacts
 from sim.geography import ZipTable
@@ -54,17 +55,12 @@ class Simulation(EngineSimulation):
             parts = PartOptions(folder=self._scratch.name, census=True, events=True)
         self.parts = parts
         self.results: list[GroupResult] = []  # task mode: groups of regions in key order
-        self.task_done: Callable[[GroupResult], None] | None = None  # each task, as it ends
+        self.layout: Layout | None = None  # task mode: the dataset's numbering of the tasks
         super().__init__(scenario)
         self._groups = group_regions(self.specs, scenario.patients, scenario.max_region_patients)
 
     def _build_regions(self) -> list[RegionSimulation]:
         return [] if self.runs_tasks else super()._build_regions()
-
-    @property
-    def task_keys(self) -> list[str]:
-        """Each task's first region key (tasks run groups of neighbouring regions)."""
-        return [group[0].key for group in self._groups]
 
     @property
     def runs_tasks(self) -> bool:
@@ -111,12 +107,11 @@ class Simulation(EngineSimulation):
                     future.cancel()
                 raise
         self.results = sorted(finished, key=lambda result: result.facts[0].key)
+        self.layout = Layout(self.results)
         self.day = day
 
     def _task_finished(self, result: GroupResult, finished: list[GroupResult]) -> None:
         finished.append(result)
-        if self.task_done:
-            self.task_done(result)
         if self.progress:
             self.progress(sum(len(r.facts) for r in finished), len(self.specs))
 
@@ -135,18 +130,28 @@ class Simulation(EngineSimulation):
     def tables(self) -> Tables:
         """The patients, visits and billing tables as of the last day run."""
         if self.runs_tasks:
-            return tables_from_parts(self.results)
+            return tables_from_parts(self.layout, self.day + 1, self.scenario.start)
         return record(self)
+
+    def doctors(self) -> pd.DataFrame:
+        """Every doctor who worked in the run up to the last day run (``reporting.dimensions``)."""
+        facts = self.facts()
+        return doctors_table(facts, dataset_names(facts), self.scenario.start)
+
+    def hospitals(self) -> pd.DataFrame:
+        """Every hospital of the run, with its rooms and profile."""
+        facts = self.facts()
+        return hospitals_table(facts, dataset_names(facts))
 
     def census(self) -> pd.DataFrame:
         """Every hospital on every day from ``--start`` to the last day run."""
         if self.runs_tasks:
-            return whole_table(self.results, "census", self.day + 1, self.scenario.start)
+            return whole_table(self.layout, "census", self.day + 1, self.scenario.start)
         return census_table(self)
 
     def event_log(self, tables: Tables | None = None) -> pd.DataFrame:
         """Every event up to the last day run, with the dataset's IDs and names (``tables``:
         this simulation's tables, if already at hand)."""
         if self.runs_tasks:
-            return whole_table(self.results, "events", self.day + 1, self.scenario.start)
+            return whole_table(self.layout, "events", self.day + 1, self.scenario.start)
         return event_log_table(self, tables if tables is not None else self.tables())

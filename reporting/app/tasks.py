@@ -3,8 +3,9 @@ their part files and send back only counts and facts (the worker side of a paral
 distributed run).
 
 A task's result does not depend on where or when it ran: everything it draws comes from
-random streams named by each region's key, and its rows are numbered within the group (the
-final step adds the dataset's ID offsets and names, in region-key order). Small neighbouring
+random streams named by each region's key, and its rows are numbered within the group in the
+dataset's order; it sends back their sort keys, from which the final step numbers the whole
+dataset (``reporting.assembly.Layout``). Small neighbouring
 regions share a task, so that per-task costs do not dominate small runs; how regions are
 grouped never changes the dataset.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from reporting.census import group_census
 from reporting.continuity import continuity_table
 from reporting.eventlog import group_events
+from reporting.ordering import RowKeys
 from reporting.parts import write_part, write_windowed_part
 from reporting.recorder import record_regions
 from reporting.summary import TableFacts, table_facts
@@ -46,13 +48,17 @@ class PartOptions:
 
 @attrs.frozen
 class GroupResult:
-    """What a task sends back: its regions' facts (in key order), row counts and summary
-    counts; the rows themselves are in ``folder``."""
+    """What a task sends back: its regions' facts (in key order), row counts, summary
+    counts and the sort keys of its patients and visits (a few bytes per row); the rows
+    themselves are in ``folder``."""
 
     facts: list[RegionFacts]
     rows: dict[str, int]
     table_facts: TableFacts
     folder: str
+    patient_keys: RowKeys
+    visit_keys: RowKeys
+    continuity_rows: np.ndarray  # continuity rows of each of its patients (int8)
 
 
 def group_regions(
@@ -115,4 +121,9 @@ def group_task(
         rows=rows,
         table_facts=facts,
         folder=str(folder),
+        patient_keys=tables.patient_keys,
+        visit_keys=tables.visit_keys,
+        continuity_rows=np.bincount(
+            continuity["patient_id"].to_numpy() - 1, minlength=len(tables.patients)
+        ).astype(np.int8),
     )
