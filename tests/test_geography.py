@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -228,35 +227,6 @@ def test_bad_geography_input_is_one_line_and_exit_2(tmp_path, capsys):
     result = run_cli("--hospital-state", "ZZ", "--outdir", str(tmp_path / "out"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-@pytest.mark.slow
-def test_the_readme_examples_run(tmp_path, clean_pool):
-    nationwide = run_cli(
-        "--zip-pool-file",
-        str(clean_pool),
-        "--zip-target",
-        "100",
-        "--outdir",
-        str(tmp_path / "a"),
-        "--quiet",
-    )
-    assert nationwide.returncode == 0, nationwide.stderr
-    local = run_cli(
-        "--single-hospital",
-        "--hospital-name",
-        "Midtown Medical Center",
-        "--hospital-state",
-        "NY",
-        "--hospital-zipcode",
-        "10036",
-        "--outdir",
-        str(tmp_path / "b"),
-        "--quiet",
-    )
-    assert local.returncode == 0, local.stderr
-    summary = json.loads((tmp_path / "b" / "validation_summary.json").read_text())
-    assert summary["geography"]["hospital"]["name"] == "Midtown Medical Center"
 
 
 def test_scenario_knows_the_mode():
