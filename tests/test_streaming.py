@@ -225,3 +225,12 @@ def test_the_api_with_an_executor_gives_census_and_events(tmp_path):
         tasks = Simulation(scenario, executor=pool).run()
     pd.testing.assert_frame_equal(here.census(), tasks.census())
     pd.testing.assert_frame_equal(here.event_log(), tasks.event_log())
+
+
+def test_part_options_make_their_folder(tmp_path):
+    """``Simulation(scenario, parts=PartOptions(folder=...))`` with a folder that does not exist
+    yet (as the README shows) makes it."""
+    folder = tmp_path / "scratch" / "parts"
+    scenario = Scenario(patients=150, seed=2, today=TODAY)
+    simulation = Simulation(scenario, parts=PartOptions(folder=str(folder))).run()
+    assert folder.is_dir() and len(simulation.tables().patients) == 150

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from concurrent.futures import Executor, as_completed
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,8 @@ class Simulation(EngineSimulation):
         if parts is None and executor is not None:  # the API may ask for any table later
             self._scratch = tempfile.TemporaryDirectory(prefix="hospital-synth-parts.")
             parts = PartOptions(folder=self._scratch.name, census=True, events=True)
+        if parts is not None:  # workers never create it: a missing folder means "stopped"
+            Path(parts.folder).mkdir(parents=True, exist_ok=True)
         self.parts = parts
         self.results: list[GroupResult] = []  # task mode: groups of regions in key order
         self.layout: Layout | None = None  # task mode: the dataset's numbering of the tasks
