@@ -18,6 +18,8 @@ from sim.scenario import Scenario, ScenarioError
 from sim.scenario_file import load_scenario
 from tests.conftest import TODAY, simulate
 
+pytestmark = pytest.mark.slow  # continuity studies run several scenarios each
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -128,7 +130,6 @@ def test_scenario_files_use_the_flag_names(tmp_path):
         load_scenario(tmp_path / "bad.toml")
 
 
-@pytest.mark.slow
 def test_compare_on_the_command_line(tmp_path):
     (tmp_path / "a.toml").write_text("patients = 600\ntoday = 2025-06-30\n")
     (tmp_path / "b.toml").write_text("patients = 600\ntoday = 2025-06-30\nroom-scale = 0.4\n")

@@ -55,6 +55,7 @@ def test_event_log_is_ordered_and_complete(dataset):
     assert (bills["billing_id"] == bills["visit_id"]).all()
 
 
+@pytest.mark.slow
 def test_duckdb_file_has_the_tables_and_enforces_constraints(tmp_path):
     duckdb = pytest.importorskip("duckdb")
     path = tmp_path / "hospital.duckdb"

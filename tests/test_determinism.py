@@ -6,6 +6,7 @@ import filecmp
 import json
 
 import pandas as pd
+import pytest
 
 from reporting.app import Simulation
 from reporting.app.cli import main
@@ -46,6 +47,7 @@ def test_two_runs_write_identical_bytes(tmp_path):
     assert summary_without_invocation(tmp_path / "a") == summary_without_invocation(tmp_path / "b")
 
 
+@pytest.mark.slow
 def test_another_seed_gives_another_dataset(tmp_path):
     _run(tmp_path / "a", "--seed", "1")
     _run(tmp_path / "b", "--seed", "2")
@@ -53,6 +55,7 @@ def test_another_seed_gives_another_dataset(tmp_path):
         assert not filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False), name
 
 
+@pytest.mark.slow
 def test_regions_give_the_same_tables_in_any_run_order():
     scenario = Scenario(patients=400, seed=5, today=TODAY)
     forward = Simulation(scenario)
@@ -75,6 +78,7 @@ def test_stepping_the_clock_equals_one_run():
         pd.testing.assert_frame_equal(a, b, obj=name)
 
 
+@pytest.mark.slow
 def test_a_billing_figure_leaves_the_clinical_timeline_alone():
     """Common random numbers: billing draws come from their own stream."""
     base = Scenario(patients=300, seed=3, today=TODAY)

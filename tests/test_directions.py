@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import simulate
+
+pytestmark = pytest.mark.slow  # each direction compares two runs of a few thousand patients
 
 
 def _figures(**values):

@@ -100,6 +100,7 @@ def test_a_run_over_a_pool_passes_every_check_and_stays_in_the_pool(clean_pool):
     assert summary["geography"]["zip_pool"]["zipcodes_used"] == len(allowed)
 
 
+@pytest.mark.slow
 def test_zip_target_bounds_distinct_zipcodes_and_keeps_state_shares():
     _, tables, summary = simulate(patients=4000, seed=5, zip_target=120)
     distinct = tables.patients["zipcode"].nunique()
@@ -128,6 +129,7 @@ def test_single_hospital_in_new_york_reaches_the_local_and_neighbour_shares():
     assert len(simulation.regions[0].world.doctors) >= 100  # doctors scale with the load
 
 
+@pytest.mark.slow
 def test_local_patients_live_near_the_hospital():
     _, tables, _ = simulate(patients=3000, seed=1, hospital_zipcode="10036", local_top_n=50)
     local = tables.patients[tables.patients["state"] == "NY"]

@@ -234,6 +234,7 @@ def test_charges_stay_in_their_category_ranges(medium_run):
     assert not followups["treatment"].isin(catalog.once_per_patient).any()
 
 
+@pytest.mark.slow
 def test_a_snapshot_taken_mid_run_validates():
     import datetime as dt
 

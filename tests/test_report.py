@@ -13,6 +13,8 @@ from reporting.continuity import continuity_table
 from reporting.recorder import Tables
 from tests.conftest import simulate
 
+pytestmark = pytest.mark.slow  # the report draws a dataset with matplotlib
+
 pytest.importorskip("matplotlib")  # importing reporting.report does not need it, building does
 
 FIGURE_IDS = [key for key, _, _ in report.FIGURES]
@@ -81,7 +83,6 @@ def test_validation_table_lists_every_check(run, page):
     assert "OK: all" in table and 'class="fail"' not in table
 
 
-@pytest.mark.slow
 def test_failed_checks_are_highlighted(run):
     tables, summary, continuity = run
     failing = summary | {
@@ -94,7 +95,6 @@ def test_failed_checks_are_highlighted(run):
     assert '<tr class="fail"><td><code>overlapping_stays</code>' in table
 
 
-@pytest.mark.slow
 def test_skipped_validation_and_no_continuity(run):
     tables, summary, _ = run
     skipped = {key: value for key, value in summary.items() if key not in ("checks", "violations")}
@@ -107,14 +107,12 @@ def test_skipped_validation_and_no_continuity(run):
             assert "<svg" in section(page, key), key
 
 
-@pytest.mark.slow
 def test_same_inputs_give_identical_pages(run, page):
     tables, summary, continuity = run
     assert report.build_report(tables, summary, continuity) == page
     assert report.build_report(tables, summary) == report.build_report(tables, summary)
 
 
-@pytest.mark.slow
 def test_many_hospitals_are_drawn_by_rank(run, monkeypatch):
     tables, summary, continuity = run
     monkeypatch.setattr(report, "MAX_NAMED_HOSPITALS", 5)
@@ -135,7 +133,6 @@ def test_empty_tables_give_notes(run):
         assert "<svg" not in body and 'class="note"' in body, key
 
 
-@pytest.mark.slow
 def test_write_report(run, tmp_path):
     tables, summary, continuity = run
     path = tmp_path / "report.html"

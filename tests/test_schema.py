@@ -155,6 +155,7 @@ def test_the_ddl_carries_the_docs_as_comments():
     assert table == TABLES["census"].description
 
 
+@pytest.mark.slow
 def test_postgres_takes_the_ddl_and_its_comments(postgres_dsn):
     import psycopg
 

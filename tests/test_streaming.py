@@ -30,6 +30,8 @@ from sim.placement import plan_regions, split_state
 from sim.refdata import load_catalog
 from sim.scenario import Scenario
 
+pytestmark = pytest.mark.slow  # task mode end to end: groupings, slices, failures, part folders
+
 TODAY = dt.date(2025, 6, 30)
 ARGS = ["--patients", "1200", "--seed", "5", "--today", TODAY.isoformat(), "--quiet"]
 EXTRAS = ["--census", "--event-log", "--max-region-patients", "100"]
@@ -43,7 +45,6 @@ def streamed(tmp_path_factory):
     return folder
 
 
-@pytest.mark.slow
 def test_grouping_and_slicing_never_change_the_files(streamed, tmp_path, monkeypatch):
     monkeypatch.setattr(reporting.app.tasks, "MIN_TASK_PATIENTS", 1)  # one region per task
     monkeypatch.setattr(reporting.app.tasks, "TASKS_PER_RUN", 10_000)
@@ -77,7 +78,6 @@ def test_the_part_folder_is_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "scratch"]
 
 
-@pytest.mark.slow
 def test_task_mode_tables_and_summary_equal_the_in_process_ones(tmp_path):
     scenario = Scenario(patients=900, seed=3, today=TODAY, max_region_patients=60)
     here = Simulation(scenario).run()
@@ -181,7 +181,6 @@ def test_a_relative_parts_dir_works_and_is_left_empty(tmp_path, monkeypatch):
     assert list((tmp_path / "scratch").iterdir()) == []
 
 
-@pytest.mark.slow
 def test_a_failing_task_stops_the_run_and_leaves_nothing(tmp_path, monkeypatch):
     real = reporting.app.tasks.write_part
 
@@ -215,7 +214,6 @@ def test_a_failed_duckdb_load_still_writes_the_files(tmp_path, monkeypatch, caps
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no database, no partial
 
 
-@pytest.mark.slow
 def test_the_api_with_an_executor_gives_census_and_events(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
