@@ -196,7 +196,7 @@ def _state_code(field: str, value: str) -> str:
 
 def _zipcode(field: str, value: str) -> str:
     text = value.strip().split("-", 1)[0]  # ZIP+4 is cut to five digits
-    if not text.isdigit() or len(text) > 5:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5:  # 0-9 only, not ١٢
         raise ScenarioError(f"{{0}} {value!r} is not a 5-digit ZIP code", field)
     return text.zfill(5)
 

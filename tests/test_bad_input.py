@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from reporting.app.cli import main, program_name
 from reporting.validation import followup_window_days as checked_window
 from sim.processes import followup_window_days
 from sim.refdata import load_catalog
+from sim.scenario import Scenario, ScenarioError
+from sim.zip_pool import load_zip_pool
 from tests.conftest import simulate
 
 
@@ -29,3 +32,50 @@ def test_waiting_for_a_room_keeps_every_rule(rooms):
 def test_the_simulated_followup_window_is_the_one_the_checks_use():
     catalog = load_catalog()
     assert followup_window_days(catalog) == checked_window(catalog)
+
+
+def refused(capsys, tmp_path, *args: str, mention: str) -> None:
+    """The command line refuses ``args``: exit 2, one line naming ``mention``, nothing
+    written."""
+    out = tmp_path / "out"
+    status = main(["--patients", "30", "--today", "2025-06-30", "--outdir", str(out), *args])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2, (args, lines)
+    assert len(lines) == 1 and lines[0].startswith(f"{program_name()}: error: "), lines
+    assert mention in lines[0], lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "mention"),
+    [
+        (",,,\n,,,\n", "only empty rows"),
+        ("zipcode,zipcode\n10036,10036\n", "'zipcode' more than once"),
+        ("zipcode,state,city,City\n10036,NY,New York,NYC\n", "'city' more than once"),
+    ],
+)
+def test_pool_files_that_used_to_crash_are_refused(capsys, tmp_path, text, mention):
+    pool = tmp_path / "pool.csv"
+    pool.write_text(text)
+    refused(capsys, tmp_path, "--zip-pool-file", str(pool), mention=mention)
+
+
+def test_zipcodes_in_other_digits_than_ascii_are_skipped_and_counted(tmp_path):
+    pool = tmp_path / "pool.csv"
+    rows = [
+        "zipcode,state",
+        "\uff11\uff10\uff10\uff10\uff12,NY",
+        "\u0660\u0660\u0660\u0661\u0662,NY",
+    ]
+    rows += [f"{z},NY" for z in range(10001, 10040)]
+    pool.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    table, report = load_zip_pool(pool)
+    assert all(z.isascii() and z.isdigit() and len(z) == 5 for z in table.zipcode)
+    assert report.skipped["non_ascii_digits_in_zipcode"] == 2
+    assert "invalid_zipcode" not in report.skipped
+    with pytest.raises(ScenarioError, match="not a 5-digit ZIP"):
+        Scenario(hospital_zipcode="\uff11\uff10\uff10\uff13\uff16")
+
+
+def test_a_pool_file_that_is_not_a_regular_file_is_refused(capsys, tmp_path):
+    refused(capsys, tmp_path, "--zip-pool-file", "/dev/zero", mention="not a regular file")
