@@ -79,3 +79,53 @@ def test_zipcodes_in_other_digits_than_ascii_are_skipped_and_counted(tmp_path):
 
 def test_a_pool_file_that_is_not_a_regular_file_is_refused(capsys, tmp_path):
     refused(capsys, tmp_path, "--zip-pool-file", "/dev/zero", mention="not a regular file")
+
+
+def test_compare_neutralises_scenario_names_in_the_csv_header(tmp_path, capsys):
+    for name in ("=HYPERLINK(1)", "@SUM(1)"):
+        (tmp_path / f"{name}.toml").write_text("patients = 20\n")
+    output = tmp_path / "comparison.csv"
+    args = ["compare", "--today", "2025-06-30", "--output", str(output)]
+    args += ["--scenario", str(tmp_path / "=HYPERLINK(1).toml")]
+    args += ["--scenario", str(tmp_path / "@SUM(1).toml")]
+    assert main(args) == 0
+    header = output.read_text().splitlines()[0].split(",")
+    assert header[1:] == ["'=HYPERLINK(1)", "'@SUM(1)"]
+
+
+def test_compare_refuses_a_folder_as_scenario_or_output_before_running(tmp_path, capsys):
+    (tmp_path / "a.toml").write_text("patients = 20\n")
+    (tmp_path / "folder").mkdir()
+    scenario = str(tmp_path / "a.toml")
+    cases = {
+        "is a folder, not a file": ["--scenario", str(tmp_path / "folder")],
+        "is a folder; give a file name": ["--output", str(tmp_path / "folder")],
+    }
+    for mention, args in cases.items():
+        status = main(["compare", "--scenario", scenario, "--scenario", scenario, *args])
+        captured = capsys.readouterr()
+        lines = captured.err.strip().splitlines()
+        assert status == 2 and len(lines) == 1 and mention in lines[0], lines
+        assert captured.out == ""  # refused before any scenario ran
+
+
+def test_late_or_wrong_failures_are_refused_up_front(capsys, tmp_path, monkeypatch):
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "specialty.toml").write_text('generalist-specialty = "Dentistry"\n')
+    (tmp_path / "weights.toml").write_text("conditions-per-patient = [1e308, 1e308, 1e308]\n")
+    (tmp_path / "many.toml").write_text("conditions-per-patient = [1, 1, 1, 1, 1]\n")
+    cases = {
+        "--export-prefix is too long": ["--export-prefix", "p" * 300],
+        "leads nowhere": ["--outdir", str(tmp_path / "dangling")],
+        "(dangling, or a loop)": ["--outdir", str(tmp_path / "loop")],
+        "is not 'local' nor a scheduler address": ["--dask", "notanaddress"],
+        "--hospital-name must not be blank": ["--hospital-name", "   "],
+        "known: Internal Medicine": ["--config", str(tmp_path / "specialty.toml")],
+        "conditions-per-patient must be": ["--config", str(tmp_path / "weights.toml")],
+        "must be 3 weights": ["--config", str(tmp_path / "many.toml")],
+        "--config /dev/zero: not a regular file": ["--config", "/dev/zero"],
+    }
+    for mention, args in cases.items():
+        refused(capsys, tmp_path, *args, mention=mention)
+    assert Scenario(hospital_name="  Midtown  ").hospital_name == "Midtown"
