@@ -3,7 +3,14 @@ one line on stderr with exit status 2, before any simulation and without a trace
 
 from __future__ import annotations
 
+import importlib.util
+import random
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reporting.app.cli import main, program_name
 from reporting.validation import followup_window_days as checked_window
@@ -12,6 +19,12 @@ from sim.refdata import load_catalog
 from sim.scenario import Scenario, ScenarioError
 from sim.zip_pool import load_zip_pool
 from tests.conftest import simulate
+
+_spec = importlib.util.spec_from_file_location(
+    "fuzz_cli", Path(__file__).resolve().parents[1] / "scripts" / "fuzz_cli.py"
+)
+fuzz_cli = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fuzz_cli)
 
 
 @pytest.mark.parametrize(
@@ -129,3 +142,14 @@ def test_late_or_wrong_failures_are_refused_up_front(capsys, tmp_path, monkeypat
     for mention, args in cases.items():
         refused(capsys, tmp_path, *args, mention=mention)
     assert Scenario(hospital_name="  Midtown  ").hospital_name == "Midtown"
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(number=st.integers(min_value=0, max_value=10**6))
+def test_the_fuzzer_finds_nothing(number):
+    """A few cases of scripts/fuzz_cli.py's generator: exit 0, or 2 with one line."""
+    with tempfile.TemporaryDirectory(prefix="fuzz.") as folder:
+        tmp = Path(folder)
+        argv = fuzz_cli.draw_case(random.Random(f"hypothesis:{number}"), tmp)
+        assert fuzz_cli.run_case(argv, tmp, timeout=0) is None, argv
