@@ -48,6 +48,10 @@ class RoomPool:
         self._waiting.append(event)
         return event
 
+    def withdraw(self, event: simpy.Event) -> None:
+        """Withdraw a ``request`` that has not succeeded (the patient gave up waiting)."""
+        self._waiting.remove(event)
+
     def release(self, room: int) -> None:
         """Give a room back: to the first waiting request, else to the free rooms."""
         if self._waiting:

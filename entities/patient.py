@@ -65,6 +65,12 @@ class Patient:
         spacing = condition.min_days_between_episodes
         return not (spacing is not None and earlier and day - earlier[-1] < spacing)
 
+    def expect_episode(self, condition: EpisodeRules) -> None:
+        """An episode of ``condition`` was accepted and waits for its first admission: no other
+        episode of it may begin meanwhile. Its caps count from the admission
+        (``begin_episode``), the day the tables show as its start."""
+        self.active_conditions.add(condition.code)
+
     def begin_episode(self, condition: EpisodeRules, day: int, year: int) -> None:
         """Remember that an episode of ``condition`` began (first admission) on ``day``."""
         self.active_conditions.add(condition.code)
@@ -82,6 +88,11 @@ class Patient:
         event = env.event()
         self.waiting.append(event)
         return event
+
+    def stop_waiting(self, event: simpy.Event) -> None:
+        """Withdraw a ``wait_until_free`` event that has not succeeded (the admission was
+        given up), so that the stay passes to the next waiter instead."""
+        self.waiting.remove(event)
 
     def leave(self) -> None:
         """End the current stay; the next waiting admission of this patient may go ahead."""

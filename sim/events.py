@@ -66,7 +66,9 @@ EVENT_TYPES = {
         EventType(
             "FollowUpScheduled",
             ("day", "patient", "visit", "due_day"),
-            "at discharge, a return visit of the same episode is booked",
+            "a return visit of the same episode, booked at the visit's discharge for due_day, "
+            "takes place (logged when it is admitted; a follow-up that finds no room within its "
+            "window lapses and is not logged)",
         ),
         EventType(
             "ProviderSwitched",

@@ -37,7 +37,22 @@ NO_MEDICATION = -1
 # A follow-up is booked only if it can end before the horizon even when the patient is
 # still in another stay on the due day (the longest stay is 14 days by default).
 FOLLOWUP_SLACK_DAYS = 3
+MAX_FOLLOWUP_STAY = 2  # days: a follow-up stays one or two days
+# How long a follow-up may wait (for the patient's other stay to end, for a room) beyond
+# the longest stay. A follow-up must be admitted within the category's longest gap + the
+# longest stay + this many days of the discharge before it (the window in which the tables
+# recognise it as a follow-up: reporting.validation.followup_window_days), else it lapses.
+FOLLOWUP_WAIT_DAYS = 14
 PACK_EVERY_DAYS = 30  # how often the event log moves pending rows into column blocks
+
+
+def followup_window_days(catalog: Catalog) -> dict[str, int]:
+    """Per category, the most days from a discharge to its follow-up's admission."""
+    longest_stay = max(c.los[1] for c in catalog.conditions)
+    return {
+        name: rules.followup_gap_days[1] + longest_stay + FOLLOWUP_WAIT_DAYS
+        for name, rules in catalog.categories.items()
+    }
 
 
 def severity_of_stay(los: int) -> int:
@@ -82,6 +97,8 @@ class RegionSimulation:
         self.next_visit = 0
         self.next_episode = 0
         self.declined_episodes = 0
+        self.lapsed_followups = 0  # follow-ups given up: no room within their window
+        self.followup_window = followup_window_days(self.catalog)
         self.max_stay = max(c.los[1] for c in self.catalog.conditions)
         self._treatment_codes = {name: i for i, name in enumerate(self.catalog.treatments)}
         self._options = [self._treatment_options(c) for c in self.catalog.conditions]
@@ -129,7 +146,7 @@ class RegionSimulation:
         if not patient.accepts_episode(condition, day, self.year_of_day[day]):
             self.declined_episodes += 1
             return
-        patient.begin_episode(condition, day, self.year_of_day[day])
+        patient.expect_episode(condition)  # the caps count it from its first admission
         episode = self.next_episode
         self.next_episode += 1
         self.log.episode_started((day, patient.index, episode, condition.code))
@@ -137,9 +154,20 @@ class RegionSimulation:
         charges = EpisodeCharges()
         followup = 0
         doctor = hospital = None
+        booked = None  # a follow-up's (previous visit, due day, latest admission day)
         while True:
+            deadline = None if booked is None else booked[2]
             if patient.in_stay:
-                yield patient.wait_until_free(env)
+                free = patient.wait_until_free(env)
+                if deadline is None:
+                    yield free
+                else:
+                    yield free | env.timeout(max(deadline - int(env.now), 0))
+                    if not free.triggered:  # still in another stay: the follow-up lapses
+                        patient.stop_waiting(free)
+                        patient.end_episode(condition)
+                        self.lapsed_followups += 1
+                        return
             else:
                 patient.in_stay = True
             day = int(env.now)
@@ -154,10 +182,25 @@ class RegionSimulation:
                 if hospital is not choice.hospital:
                     diverted_from, reason = choice.hospital, NO_ROOM
             if room is None:
-                room = yield hospital.rooms.request()
+                request = hospital.rooms.request()
+                if deadline is None:
+                    room = yield request
+                else:
+                    yield request | env.timeout(max(deadline - int(env.now), 0))
+                    if not request.triggered:  # no room in time: the follow-up lapses
+                        hospital.rooms.withdraw(request)
+                        patient.leave()
+                        patient.end_episode(condition)
+                        self.lapsed_followups += 1
+                        return
+                    room = request.value
             day = int(env.now)
             visit = self.next_visit
             self.next_visit += 1
+            if booked is None:
+                patient.begin_episode(condition, day, self.year_of_day[day])
+            else:  # the follow-up takes place: the previous visit's flag says so
+                self.log.followup_scheduled((day, patient.index, booked[0], booked[1]))
             if diverted_from is not None:
                 diverted_from.diversions += 1
                 self.log.diverted((day, patient.index, visit, diverted_from.index, hospital.index))
@@ -211,7 +254,10 @@ class RegionSimulation:
             if due is None:
                 patient.end_episode(condition)
                 return
-            self.log.followup_scheduled((day, patient.index, visit, due))
+            # Waiting (for another stay of the patient to end, for a room) may not push the
+            # follow-up out of its window, nor past the last day it can end by --today.
+            booked = (visit, due, min(day + self.followup_window[condition.category],
+                                      self.horizon - MAX_FOLLOWUP_STAY))  # fmt: skip
             yield env.timeout(due - day)
             followup += 1
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from sim.refdata import load_demography, read_toml
+from sim.refdata import load_catalog, load_demography, read_toml
 
 
 class ScenarioError(ValueError):
@@ -90,7 +90,7 @@ KIND_NAMES = {
     "flag": "true or false",
     "date": "a date (YYYY-MM-DD)",
     "range": "a range [low, high] with 0 <= low <= high",
-    "weights": "a list of non-negative weights, not all zero",
+    "weights": "a list of finite non-negative weights, not all zero (their sum finite too)",
     "path": "a file path",
 }
 
@@ -148,7 +148,9 @@ class Rule:
         elif kind == "text" and isinstance(value, str):
             return value
         elif kind == "path" and isinstance(value, (str, os.PathLike)):
-            return os.fspath(value)
+            path = os.fspath(value)
+            if isinstance(path, str) and path.strip() and "\0" not in path:
+                return path
         elif kind == "flag" and isinstance(value, bool):
             return value
         elif kind == "date" and isinstance(value, str):
@@ -163,7 +165,10 @@ class Rule:
             and isinstance(value, (list, tuple))
             and all(_number(v) and math.isfinite(v) for v in value)
         ):
-            if kind == "weights" and (any(v < 0 for v in value) or sum(value) <= 0):
+            if kind == "weights" and (
+                any(v < 0 for v in value)
+                or not 0 < sum(value) < math.inf  # 1e308 three times overflows to inf
+            ):
                 raise self._wrong(field, value)
             if kind == "range" and len(value) != 2:
                 raise self._wrong(field, value)
@@ -194,9 +199,34 @@ def _state_code(field: str, value: str) -> str:
     return code
 
 
+MAX_NAME_LENGTH = 200
+
+
+def _name(field: str, value: str) -> str:
+    """A name (of a hospital): printable text, not blank, with its outer spaces removed."""
+    text = value.strip()
+    if not text:
+        raise ScenarioError("{0} must not be blank", field)
+    if not text.isprintable():
+        raise ScenarioError(f"{{0}} {value!r} contains control characters", field)
+    if len(text) > MAX_NAME_LENGTH:
+        raise ScenarioError(f"{{0}} is longer than {MAX_NAME_LENGTH} characters", field)
+    return text
+
+
+def _specialty(field: str, value: str) -> str:
+    known = load_catalog().specialties
+    if value not in known:
+        raise ScenarioError(
+            f"{{0}} {value!r} is not a specialty of the catalog; known: {', '.join(known)}",
+            field,
+        )
+    return value
+
+
 def _zipcode(field: str, value: str) -> str:
     text = value.strip().split("-", 1)[0]  # ZIP+4 is cut to five digits
-    if not text.isdigit() or len(text) > 5:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5:  # 0-9 only, not ١٢
         raise ScenarioError(f"{{0}} {value!r} is not a 5-digit ZIP code", field)
     return text.zfill(5)
 
@@ -247,7 +277,7 @@ class Scenario:
     zip_pool_file: str | None = _field(None, Rule("path"))
     zip_target: int | None = _field(None, COUNT)
     single_hospital: bool = attrs.field(default=False, metadata={"rule": Rule("flag")})
-    hospital_name: str | None = _field(None, TEXT)
+    hospital_name: str | None = _field(None, Rule("text", normalize=_name))
     hospital_state: str | None = _field(None, Rule("text", normalize=_state_code))
     hospital_zipcode: str | None = _field(None, Rule("text", normalize=_zipcode))
     local_share: float = _field("local_share", RATE)
@@ -258,7 +288,10 @@ class Scenario:
     insured_rate: float = _field("insured_rate", RATE)
     insurer_pool_size: int = _field("insurer_pool_size", COUNT)
     insurer_zipf_exponent: float = _field("insurer_zipf_exponent", NON_NEGATIVE)
-    conditions_per_patient: tuple = _field("conditions_per_patient", WEIGHTS)
+    conditions_per_patient: tuple = _field(
+        "conditions_per_patient",
+        Rule("weights", length=3, meaning="one, two, three distinct conditions"),
+    )
     # hospitals
     patients_per_hospital: int = _field("patients_per_hospital", COUNT)
     doctors_per_hospital: int = _field("doctors_per_hospital", COUNT)
@@ -272,13 +305,15 @@ class Scenario:
     room_scale: float = _field("room_scale", Rule("number", above=0.0, high=100.0))
     rooms_per_hospital: int | None = _field(None, Rule("whole", low=1, high=100_000))
     # staffing
-    generalist_specialty: str = _field("generalist_specialty", TEXT)
+    generalist_specialty: str = _field("generalist_specialty", Rule("text", normalize=_specialty))
     doctor_absence_rate: float = _field("doctor_absence_rate", NON_NEGATIVE)
     doctor_absence_days: tuple = _field("doctor_absence_days", RANGE)
     doctor_departure_rate: float = _field("doctor_departure_rate", NON_NEGATIVE)
     replacement_delay_days: tuple = _field("replacement_delay_days", RANGE)
     # doctors
-    affiliation_weights: tuple = _field("affiliation_weights", WEIGHTS)
+    affiliation_weights: tuple = _field(
+        "affiliation_weights", Rule("weights", length=3, meaning="at 1, 2, 3 hospitals")
+    )
     doctor_style_sd: float = _field("doctor_style_sd", NON_NEGATIVE)
     doctor_style_clip: float = _field("doctor_style_clip", RATE)
     prescribing_bias_sd: float = _field("prescribing_bias_sd", NON_NEGATIVE)

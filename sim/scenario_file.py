@@ -27,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+MAX_SCENARIO_BYTES = 1_000_000  # a scenario file is a few lines
 FIELDS = frozenset(field.name for field in attrs.fields(Scenario))
 
 
@@ -41,14 +42,27 @@ class ScenarioFile:
 
 def read_scenario_file(path: Path, flag: str = "--scenario") -> ScenarioFile:
     """The settings of a scenario file (given with ``flag``), not checked yet."""
+    path = Path(path)
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise IsADirectoryError
+        if path.exists() and not path.is_file():  # /dev/zero, a FIFO: never ends
+            raise ScenarioError(f"{flag} {path}: not a regular file")
+        if path.stat().st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(f"{flag} {path}: too large for a scenario file")
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except ScenarioError:
+        raise
     except FileNotFoundError:
         raise ScenarioError(f"{flag} {path}: no such file") from None
     except IsADirectoryError:
         raise ScenarioError(f"{flag} {path} is a folder, not a file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{flag} {path}: not valid TOML ({error})") from None
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ScenarioError(f"{flag} {path}: not valid TOML ({message})") from None
+    except (OSError, ValueError) as error:  # permissions, a NUL in the path, ...
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ScenarioError(f"{flag} {path}: cannot be read ({reason})") from None
     values, keys = {}, {}
     for key, value in raw.items():
         name = key.replace("-", "_")

@@ -27,6 +27,8 @@ STATE_COLUMNS = ("state", "state_id", "state_code", "st")
 CITY_COLUMNS = ("city", "primary_city")
 
 
+# The embedded data have about 33,000 ZIPs: a pool file beyond this is not a ZIP pool.
+MAX_POOL_BYTES = 100_000_000
 UNPOPULATED_WEIGHT = 0.02  # of a state's median populated ZIP, for ZIPs where nobody lives
 
 
@@ -56,6 +58,14 @@ class PoolReport:
 
 def _decode(path: Path) -> str:
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # /dev/zero, a FIFO
+            raise PoolError(f"--zip-pool-file {path}: not a regular file")
+        size = path.stat().st_size
+        if size > MAX_POOL_BYTES:
+            raise PoolError(
+                f"--zip-pool-file {path}: {size:,} bytes is too large for a ZIP pool "
+                f"(at most {MAX_POOL_BYTES:,})"
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise PoolError(f"--zip-pool-file {path}: no such file") from None
@@ -86,6 +96,8 @@ def _read_frame(path: Path) -> pd.DataFrame:
         rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
     except csv.Error as error:
         raise PoolError(f"--zip-pool-file {path}: not a readable CSV ({error})") from None
+    if not rows:
+        raise PoolError(f"--zip-pool-file {path}: only empty rows, no header")
     header, body = rows[0], rows[1:]
     good = [[cell.strip() for cell in row] for row in body if len(row) == len(header)]
     frame = pd.DataFrame(good, columns=header, dtype=object)
@@ -93,6 +105,13 @@ def _read_frame(path: Path) -> pd.DataFrame:
     frame.columns = [
         str(c).strip().strip("\ufeff").lower().replace(" ", "_") for c in frame.columns
     ]
+    read = {*ZIP_COLUMNS, *STATE_COLUMNS, *CITY_COLUMNS}
+    twice = sorted({c for c in frame.columns[frame.columns.duplicated()] if c in read})
+    if twice:
+        raise PoolError(
+            f"--zip-pool-file {path}: the header names {', '.join(map(repr, twice))} more "
+            "than once; keep one column of each"
+        )
     return frame
 
 
@@ -101,14 +120,21 @@ def _pick(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
 
 
 def normalise_zip(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Five-digit ZIP text, and a mask of values that could not be read as a ZIP."""
+    """Five-digit ZIP text, and a mask of values that could not be read as a ZIP. Only the
+    ASCII digits 0-9 make a ZIP (fullwidth or Arabic-Indic digits do not: see
+    ``non_ascii_digits``)."""
     text = values.astype(str).str.strip()
     text = text.str.replace(r"\.0+$", "", regex=True)  # 2134.0 from a spreadsheet
     text = text.str.split("-", n=1).str[0].str.strip()  # ZIP+4
-    nine = text.str.fullmatch(r"\d{9}")
+    nine = text.str.fullmatch(r"[0-9]{9}")
     text = text.where(~nine, text.str[:5])
-    valid = text.str.fullmatch(r"\d{1,5}") & (text.str.len() > 0)
+    valid = text.str.fullmatch(r"[0-9]{1,5}") & (text.str.len() > 0)
     return text.where(~valid, text.str.zfill(5)), ~valid
+
+
+def non_ascii_digits(values: pd.Series) -> pd.Series:
+    """Values that hold digits other than 0-9 (fullwidth, Arabic-Indic, ...)."""
+    return values.astype(str).map(lambda text: any(c.isdigit() and not c.isascii() for c in text))
 
 
 def load_zip_pool(path: Path) -> tuple[ZipTable, PoolReport]:
@@ -127,7 +153,10 @@ def load_zip_pool(path: Path) -> tuple[ZipTable, PoolReport]:
     skipped: dict[str, int] = {"malformed_line": frame.attrs["bad_lines"]}
 
     zipcode, invalid = normalise_zip(frame[zip_column])
-    skipped["invalid_zipcode"] = int(invalid.sum())
+    # ZIPs written with other digits than 0-9 are refused (not converted), and counted apart
+    foreign = invalid & non_ascii_digits(frame[zip_column])
+    skipped["invalid_zipcode"] = int((invalid & ~foreign).sum())
+    skipped["non_ascii_digits_in_zipcode"] = int(foreign.sum())
     pool = pd.DataFrame(
         {
             "zipcode": zipcode,

@@ -41,6 +41,7 @@ from reporting.writers import (
 )
 from sim.scenario import DEFAULTS, RULES, Scenario, ScenarioError, flag_name, parse_date
 from sim.scenario_file import load_scenario
+from sim.text import neutralise_formula
 
 EXIT_SYSTEM_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -88,6 +89,8 @@ METAVARS = {"whole": "N", "number": "NUMBER", "date": "DATE", "text": "TEXT", "p
 def _folder(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("must not contain a NUL character")
     return Path(text)
 
 
@@ -267,24 +270,52 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
     return parser
 
 
-def check_outdir(outdir: Path, prefix: str | None, flag: str = "--outdir") -> None:
+def _name_max(folder: Path) -> int:
+    """The longest file name (in bytes) the file system of ``folder`` allows."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def check_outdir(
+    outdir: Path, prefix: str | None, flag: str = "--outdir", files: tuple[str, ...] = ()
+) -> None:
     """Refuse an output folder (given with ``flag``) or prefix we cannot use, before any
-    work is done."""
+    work is done: a file, a symbolic link that leads nowhere (dangling, or a loop), a place
+    where no folder can be made, or file names (``files``, the dataset's with ``prefix``, and
+    the temporary folders made beside it) too long for the file system."""
     if prefix is not None and (not prefix or any(sep in prefix for sep in ("/", "\\", os.sep))):
         raise UsageError(
             f"--export-prefix {prefix!r} must be a plain name without a path separator"
         )
-    if outdir.exists() and not outdir.is_dir():
-        raise UsageError(f"{flag} {outdir} is a file, not a folder")
+    if prefix is not None and (not prefix.isprintable() or prefix in (".", "..")):
+        raise UsageError(f"--export-prefix {prefix!r} must be printable text, not . or ..")
     probe = outdir.absolute()
     while not probe.exists():
+        if probe.is_symlink():
+            raise UsageError(
+                f"{flag} {outdir}: {probe} is a symbolic link that leads nowhere "
+                "(dangling, or a loop)"
+            )
         probe = probe.parent
+    if probe == outdir.absolute() and not probe.is_dir():
+        raise UsageError(f"{flag} {outdir} is a file, not a folder")
     if not probe.is_dir():
         raise UsageError(f"{flag} {outdir}: {probe} is a file, not a folder")
     try:  # the real test: can a folder be made there (read-only file systems, /proc, ...)?
         os.rmdir(tempfile.mkdtemp(prefix=".probe.", dir=probe))
     except OSError:
         raise UsageError(f"{flag} {outdir} is not writable") from None
+    names = [*files, *(dataset_file_names(prefix) if prefix is not None else ())]
+    names += [f".{outdir.name}.parts.12345678", f".{outdir.name}.12345678.partial"]
+    longest = max(names, key=lambda name: len(os.fsencode(name)))
+    if len(os.fsencode(longest)) > _name_max(probe):
+        what = "--export-prefix" if prefix is not None and prefix in longest else flag
+        raise UsageError(
+            f"{what} is too long: {longest[:40]!r}... would be a file name longer than "
+            f"{_name_max(probe)} bytes"
+        )
 
 
 BYTES_PER_PATIENT = 20_000  # peak memory of a task grows by about this much per patient
@@ -295,6 +326,25 @@ def worker_count(args: argparse.Namespace, patients: int) -> int:
     if args.workers:
         return args.workers
     return (os.cpu_count() or 1) if patients > PARALLEL_ABOVE else 1
+
+
+def check_dask_address(address: str) -> None:
+    """Refuse a --dask value that is neither ``local`` nor a scheduler address."""
+    if address == "local":
+        return
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        raise UsageError("--dask needs dask: pip install 'dask[distributed]'") from None
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)  # a port is needed
+    except (ValueError, TypeError) as error:
+        raise UsageError(
+            f"--dask {address!r} is not 'local' nor a scheduler address like "
+            f"tcp://host:8786 ({error})"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -314,7 +364,7 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
                 client = Client(cluster)
             else:
                 cluster, client = None, Client(args.dask, timeout=10)
-        except OSError as error:
+        except (OSError, ValueError, TypeError) as error:
             raise UsageError(f"--dask {args.dask}: cannot reach the cluster ({error})") from None
         try:
             yield client.get_executor()
@@ -439,12 +489,16 @@ def run_compare(argv: list[str], prog: str = "run_sim.py") -> int:
     overrides = {"seed": args.seed, "patients": args.patients, "today": args.today}
     scenarios = {}
     for path in args.scenario:
-        name = path.stem
+        name = neutralise_formula(path.stem)  # a column header of --output
         while name in scenarios:
             name += "'"
         scenarios[name] = load_scenario(path, **overrides)
     if args.output is not None:
-        check_outdir(args.output.parent, None, "--output")
+        if args.output.is_dir():
+            raise UsageError(f"--output {args.output} is a folder; give a file name")
+        if args.output.is_symlink() and not args.output.exists():
+            raise UsageError(f"--output {args.output} is a symbolic link that leads nowhere")
+        check_outdir(args.output.parent, None, "--output", (args.output.name,))
     table = compare(scenarios)
     print(table.map(_cell).to_string())
     if args.output is not None:
@@ -467,6 +521,8 @@ def run(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
     check_outdir(args.outdir, args.export_prefix)
     if args.dask is None:
         check_memory(scenario, worker_count(args, scenario.patients))
+    else:
+        check_dask_address(args.dask)
     names = table_names(args)
     if args.duckdb is not None:
         if args.duckdb.is_dir():
