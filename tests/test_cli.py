@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -17,13 +19,17 @@ TODAY = ["--today", "2025-06-30"]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run_sim.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd or ROOT,
-        timeout=300,
-    )
+    """The command line in this process (an escaping exception fails the test, as a traceback
+    would), as if run from ``cwd``; its exit status and what it printed."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    here = Path.cwd()
+    os.chdir(cwd or ROOT)
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            status = main(list(args))
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(args, status, stdout.getvalue(), stderr.getvalue())
 
 
 def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
