@@ -471,6 +471,7 @@ EVENTS = Table(
     doc="Written with `--event-log`. The three main tables can be rebuilt from this file alone "
     "(`reporting.eventlog.tables_from_events`).",
     key=("event_id",),
+    date_format="iso",  # process-mining tools expect ISO dates
     columns=(
         Column("event_id", ID, "1-based, in event order"),
         Column("day", INT, "simulation day (0 = `--start`)", check="day >= 0"),

@@ -231,6 +231,8 @@ def test_datapackage_describes_the_written_csv_files(dataset):
     visits = {f["name"]: f for f in resources["visits"]["schema"]["fields"]}
     assert visits["date_of_admission"]["type"] == "date"
     assert visits["date_of_admission"]["format"] == "%Y/%m/%d"
+    events = {f["name"]: f for f in resources["events"]["schema"]["fields"]}
+    assert events["date"]["format"] == "default"  # ISO whatever --date-format
     assert "Pneumonia" in visits["condition"]["constraints"]["enum"]
     assert visits["medication"]["constraints"] == {"required": False}
     assert visits["visit_id"]["constraints"] == {"required": True, "unique": True}
