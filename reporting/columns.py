@@ -3,8 +3,8 @@ tables.
 
 A kind fixes, once, how a column is stored everywhere: its PostgreSQL and DuckDB types, its
 Arrow type in Parquet files, its pandas dtype when read back, its Frictionless Table Schema
-type, and how it is written in CSV (dates in the run's date format, everything else as its
-plain value).
+type, and how it is written in CSV (dates in the run's date format, or the table's own when
+it fixes one, everything else as its plain value).
 """
 
 from __future__ import annotations
@@ -121,6 +121,8 @@ class Table:
 
     ``grain`` says what one row is; ``doc`` says when the table is written and anything else
     a reader needs. ``checks`` are SQL conditions on a row that name several columns.
+    ``date_format`` (a key of ``DATE_FORMATS``) fixes how the table's dates are written in
+    CSV whatever the run's ``--date-format`` (None: the run's format).
     """
 
     name: str
@@ -129,8 +131,11 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     checks: tuple[str, ...] = ()
+    date_format: str | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.date_format is not None and self.date_format not in DATE_FORMATS:
+            raise ValueError(f"{self.name}: unknown date format {self.date_format!r}")
         names = self.column_names
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: a column is declared twice")
@@ -145,6 +150,10 @@ class Table:
     def description(self) -> str:
         """What the table is, in one paragraph."""
         return f"{self.grain} {self.doc}".strip()
+
+    def csv_date_format(self, run_format: str) -> str:
+        """The date format of the table's CSV file in a run with ``--date-format run_format``."""
+        return self.date_format or run_format
 
     def column(self, name: str) -> Column:
         """The column called ``name``."""

@@ -33,7 +33,7 @@ def _resource(table: Table, path: str, date_format: str, tables: list[str]) -> d
             reference = {"resource": other, "fields": [key]}
             foreign_keys.append({"fields": [column.name], "reference": reference})
     schema = {
-        "fields": [_field(table, c, date_format) for c in table.columns],
+        "fields": [_field(table, c, table.csv_date_format(date_format)) for c in table.columns],
         "primaryKey": list(table.key),
         "missingValues": [""],
     }
@@ -58,7 +58,8 @@ def datapackage(
     """A Frictionless Tabular Data Package descriptor of a dataset's CSV files.
 
     ``tables`` are the tables written, ``file_names`` their CSV file names (relative to the
-    descriptor), ``date_format`` the run's (``slash`` or ``iso``, as ``--date-format``) and
+    descriptor), ``date_format`` the run's (``slash`` or ``iso``, as ``--date-format``; a
+    table that fixes its own, ``Table.date_format``, keeps it) and
     ``metadata`` the run's facts (seed, dates, version...), kept under ``run``.
     """
     unknown = set(tables) - set(TABLES)

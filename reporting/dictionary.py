@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from reporting.columns import Column, Table
+from reporting.columns import DATE_FORMATS, Column, Table
 from reporting.schema import TABLES
 
 DICTIONARY_INTRO = """\
@@ -15,7 +15,7 @@ declarations there, not this file. -->
 Every column of every table `run_sim.py` writes, in file order: its SQL type (as in
 `schema.sql`), whether it may be empty, what it means and the rule that produces it, and its
 constraints. All data are synthetic. Dates are `YYYY/MM/DD` (or `YYYY-MM-DD` with
-`--date-format iso`); an empty cell is NULL.
+`--date-format iso`) unless a table says otherwise; an empty cell is NULL.
 """
 
 
@@ -46,6 +46,10 @@ def _cell(text: str) -> str:
 
 def _table_markdown(table: Table) -> list[str]:
     lines = [f"## {table.name}", "", table.description, ""]
+    if table.date_format is not None:
+        layout = DATE_FORMATS[table.date_format].replace("%Y", "YYYY").replace("%m", "MM")
+        layout = layout.replace("%d", "DD")
+        lines += [f"Dates are always `{layout}` here, whatever `--date-format`.", ""]
     if len(table.key) > 1:
         lines += [f"Key: {', '.join(_code(c) for c in table.key)}.", ""]
     lines += [

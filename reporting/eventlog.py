@@ -1,17 +1,22 @@
 """The event log as a dataset (``events.csv``), and the tables rebuilt from it alone.
 
 One row per event, in the long format process-mining tools read: ``event_id, day, date,
-event_type, patient_id, visit_id, billing_id, doctor_id, doctor, hospital_id, hospital,
-detail`` (detail is JSON with
-the event's own facts). Events are ordered by day, then by kind (registrations, staff changes,
-episodes, diversions, switches, admissions, discharges, follow-ups, bills, payments), then by
-region and occurrence.
+event_type``, the IDs and names concerned (``patient_id, visit_id, billing_id, doctor_id,
+doctor, hospital_id, hospital``), typed columns that several event types share
+(``condition, amount, reason, due_date, previous_doctor_id, previous_hospital_id``) and
+``detail``, JSON with the facts only one event type has (a registration, an admission's
+clinical facts, a bill's split), empty otherwise. Dates are ISO whatever ``--date-format``.
+Events are ordered by day, then by kind (registrations, staff changes, episodes, diversions,
+switches, admissions, discharges, follow-ups, bills, payments), then by region and occurrence.
 
 Open it in pm4py with the patient as the case (or ``visit_id`` for one stay)::
 
-    import pandas as pd, pm4py
-    events = pd.read_csv("events.csv", parse_dates=["date"])
-    log = pm4py.format_dataframe(events, case_id="patient_id", activity_key="event_type",
+    import pm4py
+    from reporting.readers import read_table
+
+    events = read_table("events.csv", "events")  # dates as dates, IDs as Int64
+    cases = events.dropna(subset=["patient_id"])  # staff events have no patient
+    log = pm4py.format_dataframe(cases, case_id="patient_id", activity_key="event_type",
                                  timestamp_key="date")
     pm4py.discover_dfg(log)
 """
@@ -44,14 +49,12 @@ def _json(records: list[dict]) -> list[str]:
     return [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in records]
 
 
-def _date(start: dt.date, day: int) -> str:
-    return (start + dt.timedelta(days=int(day))).isoformat()
-
-
 class _EventRows:
     """Collects one region's events of each kind as frames in the region's own numbering
     (patients and visits from ``patient_ids`` / ``visit_ids``, doctors and hospitals as the
-    region's codes); ``referenced`` codes name a doctor or hospital inside the detail."""
+    region's codes). The typed columns hold codes until ``finish_events``: conditions and
+    reasons as indices into the catalog / ``SWITCH_REASONS``, due dates as days, -1 for
+    none; ``previous_*`` are doctor or hospital codes (``globalize_events`` makes them IDs)."""
 
     def __init__(self, parts, patient_ids, visit_ids) -> None:
         self.parts = parts
@@ -67,9 +70,13 @@ class _EventRows:
         visit=None,
         doctor=None,
         hospital=None,
-        detail,
-        referenced_doctor=None,
-        referenced_hospital=None,
+        condition=None,
+        amount=None,
+        reason=None,
+        due_day=None,
+        previous_doctor=None,
+        previous_hospital=None,
+        detail=None,
     ):
         count = len(columns["day"])
         none = np.full(count, -1, dtype=np.int64)
@@ -89,9 +96,13 @@ class _EventRows:
                     "visit_id": self.visit_ids[visit] if visit is not None else none,
                     "doctor": codes(doctor),
                     "hospital": codes(hospital),
-                    "detail": detail,
-                    "referenced_doctor": codes(referenced_doctor),
-                    "referenced_hospital": codes(referenced_hospital),
+                    "condition": codes(condition),
+                    "amount": codes(amount),
+                    "reason": codes(reason),
+                    "due_day": codes(due_day),
+                    "previous_doctor": codes(previous_doctor),
+                    "previous_hospital": codes(previous_hospital),
+                    "detail": pd.array([None] * count if detail is None else detail, "string"),
                 }
             )
         )
@@ -117,8 +128,8 @@ def group_events(regions: list, keys: list, start: dt.date, insurers: list[str])
         frame = region_events(region, region_keys, start, insurers)
         frame["region"] = np.int64(index)
         for columns, offset in (
-            (("doctor", "referenced_doctor"), region_keys.names.doctor_offset),
-            (("hospital", "referenced_hospital"), region_keys.names.hospital_offset),
+            (("doctor", "previous_doctor"), region_keys.names.doctor_offset),
+            (("hospital", "previous_hospital"), region_keys.names.hospital_offset),
         ):
             for column in columns:
                 codes = frame[column].to_numpy()
@@ -173,18 +184,15 @@ def region_events(region, keys, start: dt.date, insurers: list[str]) -> pd.DataF
     )  # fmt: skip
     started = log.columns("EpisodeStarted")
     rows(
-        "EpisodeStarted", started, patient=started["patient"],
-        detail=_json(
-            [{"condition": catalog.conditions[c].name} for c in started["condition"].tolist()]
-        ),
+        "EpisodeStarted", started, patient=started["patient"], condition=started["condition"]
     )  # fmt: skip
     rows(
         "Admitted", admitted, patient=admitted["patient"], visit=admitted["visit"],
-        doctor=admitted["doctor"], hospital=admitted["hospital"],
+        doctor=admitted["doctor"], hospital=admitted["hospital"], condition=admitted["condition"],
         detail=_json(
             [
                 {
-                    "condition": catalog.conditions[c].name, "severity": SEVERITIES[s],
+                    "severity": SEVERITIES[s],
                     "treatment": catalog.treatments[t],
                     "medication": meds.names[m] if m >= 0 else None,
                     "dosage": meds.dosages[m] if m >= 0 else None,
@@ -193,8 +201,8 @@ def region_events(region, keys, start: dt.date, insurers: list[str]) -> pd.DataF
                     "hospital_state": world.hospitals[h].state,
                     "hospital_zipcode": world.hospitals[h].zipcode, "followup": f,
                 }
-                for c, s, t, m, r, room, h, f in zip(
-                    admitted["condition"].tolist(), admitted["severity"].tolist(),
+                for s, t, m, r, room, h, f in zip(
+                    admitted["severity"].tolist(),
                     admitted["treatment"].tolist(), admitted["medication"].tolist(),
                     admitted["test_result"].tolist(), admitted["room"].tolist(),
                     admitted["hospital"].tolist(), admitted["followup"].tolist(),
@@ -206,70 +214,52 @@ def region_events(region, keys, start: dt.date, insurers: list[str]) -> pd.DataF
     visit = discharged["visit"]
     rows(
         "Discharged", discharged, patient=discharged["patient"], visit=visit,
-        doctor=doctor_of[visit], hospital=hospital_of[visit], detail="{}",
+        doctor=doctor_of[visit], hospital=hospital_of[visit],
     )  # fmt: skip
     booked = log.columns("FollowUpScheduled")
     rows(
         "FollowUpScheduled", booked, patient=booked["patient"], visit=booked["visit"],
-        detail=_json([{"due_date": _date(start, d)} for d in booked["due_day"].tolist()]),
+        due_day=booked["due_day"],
     )  # fmt: skip
     issued = log.columns("BillIssued")
     rows(
         "BillIssued", issued, patient=issued["patient"], visit=issued["visit"],
+        amount=issued["total"], due_day=issued["due_day"],
         detail=_json(
             [
                 {
-                    "total_charge": t, "insurance_coverage_amount": i,
-                    "patient_responsibility_amount": p, "payment_plan": PLANS[plan],
-                    "expected_payment_date": _date(start, due),
+                    "insurance_coverage_amount": i, "patient_responsibility_amount": p,
+                    "payment_plan": PLANS[plan],
                 }
-                for t, i, p, plan, due in zip(
-                    issued["total"].tolist(), issued["insurance"].tolist(),
-                    issued["patient_share"].tolist(), issued["plan"].tolist(),
-                    issued["due_day"].tolist(),
+                for i, p, plan in zip(
+                    issued["insurance"].tolist(), issued["patient_share"].tolist(),
+                    issued["plan"].tolist(),
                 )
             ]
         ),
     )  # fmt: skip
     paid = log.columns("PaymentMade")
     rows(
-        "PaymentMade", paid, patient=paid["patient"], visit=paid["visit"],
-        detail=_json([{"amount": a} for a in paid["amount"].tolist()]),
+        "PaymentMade", paid, patient=paid["patient"], visit=paid["visit"], amount=paid["amount"]
     )  # fmt: skip
     switched = log.columns("ProviderSwitched")
     rows(
         "ProviderSwitched", switched, patient=switched["patient"], visit=switched["visit"],
-        doctor=switched["to_doctor"], hospital=switched["to_hospital"],
-        detail=_json([{"reason": SWITCH_REASONS[r]} for r in switched["reason"].tolist()]),
-        referenced_doctor=switched["from_doctor"],
-        referenced_hospital=switched["from_hospital"],
+        doctor=switched["to_doctor"], hospital=switched["to_hospital"], reason=switched["reason"],
+        previous_doctor=switched["from_doctor"], previous_hospital=switched["from_hospital"],
     )  # fmt: skip
     diverted = log.columns("Diverted")
     rows(
         "Diverted", diverted, patient=diverted["patient"], visit=diverted["visit"],
-        hospital=diverted["to_hospital"], detail="{}",
-        referenced_hospital=diverted["from_hospital"],
+        hospital=diverted["to_hospital"], previous_hospital=diverted["from_hospital"],
     )  # fmt: skip
     absent = log.columns("DoctorAbsent")
-    rows(
-        "DoctorAbsent", absent, doctor=absent["doctor"],
-        detail=_json([{"until_date": _date(start, d)} for d in absent["until_day"].tolist()]),
-    )  # fmt: skip
+    rows("DoctorAbsent", absent, doctor=absent["doctor"], due_day=absent["until_day"])
     left = log.columns("DoctorLeft")
-    rows("DoctorLeft", left, doctor=left["doctor"], detail="{}")
+    rows("DoctorLeft", left, doctor=left["doctor"])
     joined = log.columns("DoctorJoined")
-    rows(
-        "DoctorJoined", joined, doctor=joined["doctor"], detail="{}",
-        referenced_doctor=joined["replaces"],
-    )  # fmt: skip
+    rows("DoctorJoined", joined, doctor=joined["doctor"], previous_doctor=joined["replaces"])
     return pd.concat(parts, ignore_index=True)
-
-
-REFERENCES = {  # the detail keys that name a doctor or hospital, per event type
-    "ProviderSwitched": ("from_doctor", "from_hospital"),
-    "Diverted": (None, "from_hospital"),
-    "DoctorJoined": ("replaces", None),
-}
 
 
 def globalize_events(
@@ -289,31 +279,20 @@ def globalize_events(
         ids = events[column].to_numpy()
         if id_map is not None:
             events[column] = remap(ids, id_map)
-    for column, offset in (("doctor", names.doctor_offset), ("hospital", names.hospital_offset)):
-        codes = events[column].to_numpy()
-        events[f"{column}_id"] = pd.array(np.where(codes >= 0, codes + offset + 1, 0), "Int64")
-        events.loc[codes < 0, f"{column}_id"] = pd.NA
-    doctor_names, hospital_names = names.doctors, names.hospitals
-    doctors = np.array([*doctor_names, None], dtype=object)
-    hospitals = np.array([*hospital_names, None], dtype=object)
+    for columns, offset in (
+        (("doctor", "previous_doctor"), names.doctor_offset),
+        (("hospital", "previous_hospital"), names.hospital_offset),
+    ):
+        for column in columns:
+            codes = events[column].to_numpy()
+            ids = pd.array(np.where(codes >= 0, codes + offset + 1, 0), "Int64")
+            ids[codes < 0] = pd.NA
+            events[f"{column}_id"] = ids
+    doctors = np.array([*names.doctors, None], dtype=object)
+    hospitals = np.array([*names.hospitals, None], dtype=object)
     events["doctor"] = doctors[events["doctor"].to_numpy()]  # code -1 picks None
     events["hospital"] = hospitals[events["hospital"].to_numpy()]
-    detail = events["detail"].to_numpy(dtype=object).copy()
-    kind = events["event_type"].to_numpy(dtype=object)
-    for name, (doctor_key, hospital_key) in REFERENCES.items():
-        rows = np.flatnonzero(kind == name)
-        doctor = events["referenced_doctor"].to_numpy()[rows]
-        hospital = events["referenced_hospital"].to_numpy()[rows]
-        for row, d, h in zip(rows.tolist(), doctor.tolist(), hospital.tolist()):
-            named = {}
-            if doctor_key:
-                named[doctor_key] = doctors[d]
-            if hospital_key:
-                named[hospital_key] = hospitals[h]
-            rest = json.loads(detail[row])
-            detail[row] = _json([named | rest])[0]
-    events["detail"] = detail
-    return events.drop(columns=["referenced_doctor", "referenced_hospital"])
+    return events.drop(columns=["previous_doctor", "previous_hospital"])
 
 
 def finish_events(events: pd.DataFrame, start: dt.date, first_id: int) -> pd.DataFrame:
@@ -328,7 +307,15 @@ def finish_events(events: pd.DataFrame, start: dt.date, first_id: int) -> pd.Dat
         events[column] = events[column].where(events[column] >= 0).astype("Int64")
     paying = events["event_type"].isin(["BillIssued", "PaymentMade"])
     events["billing_id"] = events["visit_id"].where(paying)
-    for column in ("event_type", "doctor", "hospital", "detail"):
+    conditions = np.array([*(c.name for c in load_catalog().conditions), None], dtype=object)
+    reasons = np.array([*SWITCH_REASONS, None], dtype=object)
+    events["condition"] = conditions[events["condition"].to_numpy()]  # code -1 picks None
+    events["reason"] = reasons[events["reason"].to_numpy()]
+    events["amount"] = events["amount"].where(events["amount"] >= 0).astype("Int64")
+    due = events["due_day"].to_numpy()
+    due_date = (np.datetime64(start, "D") + np.where(due >= 0, due, 0)).astype("datetime64[s]")
+    events["due_date"] = np.where(due >= 0, due_date, np.datetime64("NaT", "s"))
+    for column in ("event_type", "doctor", "hospital", "condition", "reason", "detail"):
         events[column] = events[column].astype("string")
     return events[list(EVENT_COLUMNS)]
 
@@ -376,7 +363,8 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "name": by_patient["name"].reindex(patient_id).to_numpy(),
             "age": age_on(by_patient["date_of_birth"].reindex(patient_id).to_numpy(), admission),
             "gender": by_patient["gender"].reindex(patient_id).to_numpy(),
-            **{c: facts[c].to_numpy() for c in VISIT_COLUMNS[5:12]},
+            "condition": stays["condition"].astype(object).to_numpy(),
+            **{c: facts[c].to_numpy() for c in VISIT_COLUMNS[6:12]},
             "doctor_id": stays["doctor_id"].astype(np.int64).to_numpy(),
             "doctor": stays["doctor"].to_numpy(),
             "hospital_id": stays["hospital_id"].astype(np.int64).to_numpy(),
@@ -393,7 +381,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     bills, facts = details("BillIssued")
     paid = events[kind == "PaymentMade"].set_index("visit_id")["date"]
     visit_id = bills["visit_id"].astype(np.int64).to_numpy()
-    due = pd.to_datetime(facts["expected_payment_date"]).to_numpy().astype("datetime64[D]")
+    due = pd.to_datetime(bills["due_date"]).to_numpy().astype("datetime64[D]")
     paid_on = pd.to_datetime(paid.reindex(visit_id)).to_numpy().astype("datetime64[D]")
     status = np.where(
         ~np.isnat(paid_on),
@@ -416,7 +404,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "expected_payment_date": due.astype("datetime64[s]"),
             "actual_payment_date": paid_on.astype("datetime64[s]"),
             "payment_status": status,
-            "total_charge": facts["total_charge"].astype(np.int64).to_numpy(),
+            "total_charge": bills["amount"].astype(np.int64).to_numpy(),
         }
     ).sort_values("billing_id", kind="stable")
     return Tables(

@@ -24,7 +24,7 @@ from reporting.columns import (
     Column,
     Table,
 )
-from sim.events import EVENT_TYPES, PLANS
+from sim.events import EVENT_TYPES, PLANS, SWITCH_REASONS
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography, load_names
 
@@ -471,6 +471,7 @@ EVENTS = Table(
     doc="Written with `--event-log`. The three main tables can be rebuilt from this file alone "
     "(`reporting.eventlog.tables_from_events`).",
     key=("event_id",),
+    date_format="iso",  # process-mining tools expect ISO dates
     columns=(
         Column("event_id", ID, "1-based, in event order"),
         Column("day", INT, "simulation day (0 = `--start`)", check="day >= 0"),
@@ -519,11 +520,82 @@ EVENTS = Table(
             nullable=True,
         ),
         Column(
+            "condition",
+            CATEGORY,
+            "the condition: of the episode for `EpisodeStarted`, of the stay for `Admitted` "
+            "(as `visits.condition`); empty for other events",
+            nullable=True,
+            allowed=_conditions,
+        ),
+        Column(
+            "amount",
+            MONEY,
+            "whole dollars: the bill's total charge for `BillIssued` (`billing.total_charge`), "
+            "the amount the patient paid for `PaymentMade` (the bill's "
+            "`patient_responsibility_amount`); empty for other events",
+            nullable=True,
+            check="amount >= 0",
+        ),
+        Column(
+            "reason",
+            CATEGORY,
+            "why a `ProviderSwitched` visit is not with the patient's previous doctor and "
+            "hospital, by precedence: no free room, the doctor on leave or gone, the "
+            "patient's choice, another specialty needed; `back_to_usual_doctor` for a return "
+            "to the usual doctor; empty for other events",
+            nullable=True,
+            allowed=SWITCH_REASONS,
+        ),
+        Column(
+            "due_date",
+            DATE,
+            "the day the return visit is due for `FollowUpScheduled`, the expected payment "
+            "date for `BillIssued` (`billing.expected_payment_date`), the first day back for "
+            "`DoctorAbsent`; empty for other events",
+            nullable=True,
+            check="due_date > date",
+        ),
+        Column(
+            "previous_doctor_id",
+            ID,
+            "the doctor before: of the patient's previous visit for `ProviderSwitched`, the "
+            "departed doctor replaced for `DoctorJoined` (`doctors.replaces_doctor_id`); "
+            "empty for other events",
+            nullable=True,
+            refs="doctors.doctor_id",
+        ),
+        Column(
+            "previous_hospital_id",
+            ID,
+            "the hospital before: of the patient's previous visit for `ProviderSwitched`, "
+            "the hospital first chosen, which had no free room, for `Diverted`; empty for "
+            "other events",
+            nullable=True,
+            refs="hospitals.hospital_id",
+        ),
+        Column(
             "detail",
             JSON,
-            "the event's own facts, e.g. the clinical assessment of an admission, the amounts "
-            "of a bill, a switch's reason",
+            "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
+            "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
+            "gender, contact, address, insurance, blood type), for `Admitted` the stay's "
+            "clinical and room facts (severity, treatment, medication, dosage, frequency, test "
+            "results, room number, hospital state and ZIP, `followup`: the stay's number in "
+            "its episode, 0 for the first), for `BillIssued` the split and plan (insurance "
+            "coverage, patient responsibility, payment plan); empty for other events",
+            nullable=True,
         ),
+    ),
+    checks=(
+        "(condition IS NOT NULL) = (event_type IN ('EpisodeStarted', 'Admitted'))",
+        "(amount IS NOT NULL) = (event_type IN ('BillIssued', 'PaymentMade'))",
+        "(reason IS NOT NULL) = (event_type = 'ProviderSwitched')",
+        "(due_date IS NOT NULL) = "
+        "(event_type IN ('FollowUpScheduled', 'BillIssued', 'DoctorAbsent'))",
+        "previous_doctor_id IS NULL OR event_type IN ('ProviderSwitched', 'DoctorJoined')",
+        "(previous_hospital_id IS NOT NULL) = (event_type IN ('ProviderSwitched', 'Diverted'))",
+        "event_type <> 'ProviderSwitched' OR previous_doctor_id IS NOT NULL",
+        "(detail IS NOT NULL) = (event_type IN ('PatientRegistered', 'Admitted', 'BillIssued'))",
     ),
 )
 

@@ -77,7 +77,8 @@ def format_dates(column: pa.ChunkedArray, layout: str) -> pa.ChunkedArray:
 
 class TableFiles:
     """One table's CSV and/or Parquet file, written slice by slice as the slices come (an
-    empty table still gets its header). Both files have the declared columns and types; the
+    empty table still gets its header). Both files have the declared columns and types; CSV
+    dates are in ``date_format`` unless the table fixes its own (``Table.date_format``). The
     Parquet schema carries ``metadata`` (e.g. the run's seed, dates and version) and the
     table's name."""
 
@@ -91,7 +92,7 @@ class TableFiles:
     ) -> None:
         self.table = table
         self.csv_path, self.parquet_path = csv_path, parquet_path
-        self.date_format = date_format
+        self.date_format = TABLES[table].csv_date_format(date_format)
         self.metadata = {"table": table, **(metadata or {})}
         self.rows = 0  # written so far
         self._csv: pacsv.CSVWriter | None = None

@@ -187,6 +187,8 @@ VIOLATIONS = [  # (statement, what the error names)
     ("UPDATE continuity SET n_providers = n_visits + 1", "n_providers BETWEEN"),
     ("UPDATE census SET occupied_rooms = rooms + 1", "occupied_rooms BETWEEN"),
     ("UPDATE events SET event_type = 'Nothing' WHERE event_id = 1", "event_type IN"),
+    ("UPDATE events SET reason = 'no_room' WHERE event_type = 'Admitted'", "reason IS NOT NULL"),
+    ("UPDATE events SET due_date = date WHERE event_type = 'BillIssued'", "due_date > date"),
     (
         "INSERT INTO events SELECT * REPLACE (event_id + 100000 AS event_id, 999999 AS patient_id)"
         " FROM events LIMIT 1",
@@ -232,6 +234,8 @@ def test_datapackage_describes_the_written_csv_files(dataset):
     visits = {f["name"]: f for f in resources["visits"]["schema"]["fields"]}
     assert visits["date_of_admission"]["type"] == "date"
     assert visits["date_of_admission"]["format"] == "%Y/%m/%d"
+    events = {f["name"]: f for f in resources["events"]["schema"]["fields"]}
+    assert events["date"]["format"] == "default"  # ISO whatever --date-format
     assert "Pneumonia" in visits["condition"]["constraints"]["enum"]
     assert visits["medication"]["constraints"] == {"required": False}
     assert visits["visit_id"]["constraints"] == {"required": True, "unique": True}
