@@ -549,11 +549,12 @@ EVENTS = Table(
         Column(
             "due_date",
             DATE,
-            "the day the return visit is due for `FollowUpScheduled`, the expected payment "
-            "date for `BillIssued` (`billing.expected_payment_date`), the first day back for "
-            "`DoctorAbsent`; empty for other events",
+            "the day the return visit was due for `FollowUpScheduled` (logged when the "
+            "follow-up is admitted: on that day or, after a wait for a room, later), the "
+            "expected payment date for `BillIssued` (`billing.expected_payment_date`), the first "
+            "day back for `DoctorAbsent`; empty for other events",
             nullable=True,
-            check="due_date > date",
+            check="(event_type = 'FollowUpScheduled') = (due_date <= date)",
         ),
         Column(
             "previous_doctor_id",

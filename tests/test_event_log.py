@@ -102,8 +102,10 @@ def test_each_event_type_fills_its_own_columns(events):
     assert changed.all()
     diverted = events[events["event_type"] == "Diverted"]
     assert (diverted["previous_hospital_id"] != diverted["hospital_id"]).all()
-    later = events["due_date"].notna()
-    assert (events.loc[later, "due_date"] > events.loc[later, "date"]).all()
+    due = events[events["due_date"].notna()]
+    followups = due["event_type"] == "FollowUpScheduled"  # logged when the follow-up is admitted
+    assert (due.loc[followups, "due_date"] <= due.loc[followups, "date"]).all()
+    assert (due.loc[~followups, "due_date"] > due.loc[~followups, "date"]).all()
     specific = {"condition", "amount", "reason", "due_date", "total_charge", "from_doctor"}
     specific |= {"expected_payment_date", "until_date", "from_hospital", "replaces"}
     for text in events["detail"].dropna():
