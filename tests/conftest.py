@@ -54,3 +54,9 @@ def postgres_dsn():
         yield dsn
     finally:
         cluster.__exit__(None, None, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The README test is the longest: start it first, so that parallel workers share the
+    rest while it runs (the order of the other tests is kept)."""
+    items.sort(key=lambda item: item.path.name != "test_readme.py")

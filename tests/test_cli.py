@@ -65,6 +65,7 @@ def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
     assert list(saved)[-1] == "ok"
 
 
+@pytest.mark.slow  # the README test runs the same command
 def test_defaults_write_1000_patients_to_output_and_record_today(tmp_path):
     result = run_cli("--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

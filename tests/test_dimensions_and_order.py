@@ -14,7 +14,7 @@ from tests.conftest import simulate
 def crowded():
     """Many hospitals and doctors per state (one hospital per 15 patients): names collide
     across states unless made unique; several small regions per task."""
-    return simulate(patients=3000, seed=11, patients_per_hospital=15, max_region_patients=150)
+    return simulate(patients=2000, seed=11, patients_per_hospital=15, max_region_patients=150)
 
 
 def test_visits_refer_to_doctors_and_hospitals_by_id_and_name(crowded):

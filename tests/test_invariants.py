@@ -10,7 +10,14 @@ import pytest
 from tests.conftest import TODAY, simulate
 
 
-@pytest.mark.parametrize(("patients", "seed"), [(150, 1), (900, 2), (2500, 3)])
+@pytest.mark.parametrize(
+    ("patients", "seed"),
+    [
+        (150, 1),
+        pytest.param(900, 2, marks=pytest.mark.slow),
+        pytest.param(2500, 3, marks=pytest.mark.slow),
+    ],
+)
 def test_every_rule_check_is_zero(patients, seed):
     _, _tables, summary = simulate(patients=patients, seed=seed)
     failing = {name: count for name, count in summary["checks"].items() if count}

@@ -49,6 +49,7 @@ def test_a_dask_local_cluster_writes_identical_files(one_worker, tmp_path):
     assert with_csv_only == summary_without_invocation(tmp_path)
 
 
+@pytest.mark.slow
 def test_parquet_has_proper_types_and_the_same_rows(one_worker):
     visits = pq.read_table(one_worker / "visits.parquet")
     types = {field.name: str(field.type) for field in visits.schema}
