@@ -105,21 +105,6 @@ def test_no_validate_skips_the_checks(tmp_path):
     assert summary["ok"] is None and "checks" not in summary
 
 
-def test_a_failed_rule_check_exits_3_and_still_writes(tmp_path, monkeypatch):
-    import reporting.summary
-
-    real = reporting.summary.merge_validation
-
-    def failing(*args, **kwargs):
-        result = real(*args, **kwargs)
-        result["checks"]["overlapping_stays"] = 1
-        return result | {"violations": 1, "ok": False}
-
-    monkeypatch.setattr(reporting.summary, "merge_validation", failing)
-    assert main(["--patients", "20", *TODAY, "--outdir", str(tmp_path), "--quiet"]) == 3
-    assert (tmp_path / "visits.csv").exists()
-
-
 BAD_INPUTS = [
     (["--patients", "0"], "--patients"),
     (["--patients", "-5"], "--patients"),
@@ -225,6 +210,7 @@ def test_a_failed_check_is_named_on_stderr_even_when_quiet(tmp_path, monkeypatch
 
     monkeypatch.setattr(reporting.summary, "merge_validation", failing)
     assert main(_small(tmp_path / "q", "--quiet")) == 3
+    assert (tmp_path / "q" / "visits.csv").exists()  # exit 3: the dataset is written
     captured = capsys.readouterr()
     assert captured.out == "" and "overlapping_stays (2)" in captured.err
     assert len(captured.err.strip().splitlines()) == 1
