@@ -25,6 +25,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 from reporting.app.experiments import compare
+from reporting.app.lifetime import Terminated, die_with_parent, sigterm_interrupts
 from reporting.app.simulation import Simulation
 from reporting.app.tasks import PartOptions
 from reporting.assembly import table_slices, whole_table
@@ -47,6 +48,7 @@ EXIT_SYSTEM_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_VALIDATION_FAILED = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report it
 PARALLEL_ABOVE = 20_000  # patients: larger runs use every core by default
 
 
@@ -127,7 +129,8 @@ EXIT_STATUS = """exit status:
   1    the system failed while writing (a full disk, ...): an older dataset is kept
   2    bad input (one line on stderr, nothing written), or a refused database load
   3    the dataset was written but a rule check failed ("checks" in the summary)
-  130  interrupted (nothing written)"""
+  130  interrupted (nothing written)
+  143  terminated by SIGTERM (nothing written)"""
 
 EPILOG = f"""subcommands:
   compare     run scenario files side by side (%(prog)s compare --help)
@@ -377,7 +380,9 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
     if workers == 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
     try:
         yield pool
     except BaseException:
@@ -723,13 +728,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: turns bad input into one line on stderr and exit status 2."""
     prog = program_name()
     try:
-        return run(argv, prog)
+        with sigterm_interrupts():
+            return run(argv, prog)
     except (UsageError, ScenarioError, DatabaseError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_SYSTEM_FAILURE
+    except Terminated:
+        print(f"{prog}: terminated; nothing was written", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
