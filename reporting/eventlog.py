@@ -115,17 +115,17 @@ def event_log_table(simulation, tables: Tables) -> pd.DataFrame:
     regions = {r.world.key: r for r in simulation.regions}
     frames = []
     for index, keys in enumerate(tables.keys):
-        frame = region_events(regions[keys.key], keys, start, simulation.insurers)
+        frame = region_events(regions[keys.key], keys, simulation.insurers)
         frames.append(globalize_events(frame, index, None, None, keys.names))
     return finish_events(pd.concat(frames, ignore_index=True), start, first_id=1)
 
 
-def group_events(regions: list, keys: list, start: dt.date, insurers: list[str]) -> pd.DataFrame:
+def group_events(regions: list, keys: list, insurers: list[str]) -> pd.DataFrame:
     """The events of regions recorded together (``record_regions``), in their log order,
     with the group's doctor and hospital codes and each region's index in the group."""
     frames = []
     for index, (region, region_keys) in enumerate(zip(regions, keys)):
-        frame = region_events(region, region_keys, start, insurers)
+        frame = region_events(region, region_keys, insurers)
         frame["region"] = np.int64(index)
         for columns, offset in (
             (("doctor", "previous_doctor"), region_keys.names.doctor_offset),
@@ -139,7 +139,7 @@ def group_events(regions: list, keys: list, start: dt.date, insurers: list[str])
     return events.sort_values(["day", "rank", "region", "seq"], kind="stable", ignore_index=True)
 
 
-def region_events(region, keys, start: dt.date, insurers: list[str]) -> pd.DataFrame:
+def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
     """One region's events with the IDs of ``keys`` and the region's doctor and hospital
     codes (``globalize_events`` gives them the dataset's names)."""
     catalog = load_catalog()

@@ -113,7 +113,7 @@ def group_task(
         write_windowed_part(census, census_day.astype(np.int64), days, folder, "census")
         rows["census"] = len(census)
     if options.events:
-        events = group_events(regions, tables.keys, scenario.start, insurers)
+        events = group_events(regions, tables.keys, insurers)
         write_windowed_part(events, events["day"].to_numpy(), days, folder, "events")
         rows["events"] = len(events)
     return GroupResult(
