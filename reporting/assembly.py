@@ -28,8 +28,6 @@ from reporting.ordering import KeyOrder
 from reporting.parts import read_part_rows, read_part_windows, window_count
 from reporting.recorder import Tables
 
-REGION_TABLES = ("patients", "visits", "billing", "continuity")
-DIMENSION_TABLES = ("doctors", "hospitals")
 SLICE_ROWS = 500_000  # about this many rows of a table are assembled at once
 
 ID_KINDS = {  # which numbering each ID column of a task's tables follows

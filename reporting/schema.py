@@ -614,8 +614,3 @@ CENSUS_COLUMNS = CENSUS.column_names
 EVENT_COLUMNS = EVENTS.column_names
 DOCTOR_COLUMNS = DOCTORS.column_names
 HOSPITAL_COLUMNS = HOSPITALS.column_names
-DATE_COLUMNS = {
-    name: tuple(c.name for c in table.columns if c.kind.is_date)
-    for name, table in TABLES.items()
-    if any(c.kind.is_date for c in table.columns)
-}

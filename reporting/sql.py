@@ -59,12 +59,6 @@ def _check_dialect(dialect: str) -> None:
         raise ValueError(f"unknown SQL dialect {dialect!r}")
 
 
-def table_definitions(dialect: str = "postgresql") -> dict[str, str]:
-    """CREATE TABLE bodies (column and constraint lines) per table, in load order."""
-    _check_dialect(dialect)
-    return {name: _body(table, dialect) for name, table in TABLES.items()}
-
-
 def _comments(table: Table, qualified: str) -> list[str]:
     lines = [f"COMMENT ON TABLE {qualified} IS {_quote(table.description)};"]
     lines += [f"COMMENT ON COLUMN {qualified}.{c.name} IS {_quote(c.doc)};" for c in table.columns]

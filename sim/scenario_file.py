@@ -74,11 +74,6 @@ def read_scenario_file(path: Path, flag: str = "--scenario") -> ScenarioFile:
     return ScenarioFile(Path(path), values, keys)
 
 
-def scenario_values(path: Path, flag: str = "--scenario") -> dict[str, Any]:
-    """The values of a scenario file, keyed by Scenario field name (not checked yet)."""
-    return read_scenario_file(path, flag).values
-
-
 def load_scenario(path: Path, flag: str = "--scenario", **overrides: Any) -> Scenario:
     """A Scenario from a file (given with ``flag``), with some values overridden (None means
     not overridden): the command line's flags, or compare's shared seed.
