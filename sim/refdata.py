@@ -49,6 +49,7 @@ class CategoryRules:
     """Billing and recurrence rules shared by the conditions of one category."""
 
     name: str
+    severity: tuple[float, float, float, float]  # weights of a first encounter, Normal..Severe
     charge: tuple[float, float]
     followup_charge_factor: tuple[float, float]
     episodes_per_year: float
@@ -60,15 +61,20 @@ class CategoryRules:
 
 @attrs.frozen
 class Condition:
-    """One condition of the catalog, with its gating, LOS fence and treatments."""
+    """One condition of the catalog, with its gating, stays and treatments."""
 
     code: int
     name: str
     category: str
     specialty: str
-    los: tuple[int, int]
+    los: tuple[int, int]  # bounds of a stay in a bed, days
+    los_median: float  # of an inpatient stay, days
+    los_mean: float
+    elective_share: float  # of stays: planned ahead
+    urgent_share: float  # of stays: admitted urgently (the rest through the ED)
+    trauma: bool  # admissions through the ED are Trauma admissions
     adult_only: bool
-    same_day_ok: bool
+    same_day_ok: bool  # may be an ED visit treated and released the same day
     treatments: tuple[str, str]
     first_visit_monitoring: bool  # whether a first visit may be Monitoring only
     followup_treatments: tuple[str, ...]
@@ -144,6 +150,7 @@ def load_catalog() -> Catalog:
     categories = {
         name: CategoryRules(
             name=name,
+            severity=tuple(float(w) for w in rules["severity"]),
             charge=tuple(rules["charge"]),
             followup_charge_factor=tuple(rules["followup_charge_factor"]),
             episodes_per_year=float(rules["episodes_per_year"]),
@@ -160,10 +167,14 @@ def load_catalog() -> Catalog:
             raise ValueError(
                 f"conditions.toml: {item['name']}: unknown category {item['category']}"
             )
-        if item["los"][0] < 1 and not item["same_day_ok"]:
+        low, high = item["los"]
+        if not 1 <= low <= item["los_median"] <= item["los_mean"] <= high:
             raise ValueError(
-                f"conditions.toml: {item['name']}: LOS may be 0 but same-day is not allowed"
+                f"conditions.toml: {item['name']}: needs 1 <= los low <= los_median <= "
+                "los_mean <= los high"
             )
+        if item["elective_share"] + item["urgent_share"] > 1:
+            raise ValueError(f"conditions.toml: {item['name']}: elective + urgent share > 1")
         followups = item.get("followup_treatments")
         conditions.append(
             Condition(
@@ -172,6 +183,11 @@ def load_catalog() -> Catalog:
                 category=item["category"],
                 specialty=item["specialty"],
                 los=tuple(item["los"]),
+                los_median=float(item["los_median"]),
+                los_mean=float(item["los_mean"]),
+                elective_share=float(item["elective_share"]),
+                urgent_share=float(item["urgent_share"]),
+                trauma=bool(item.get("trauma", False)),
                 adult_only=bool(item["adult_only"]),
                 same_day_ok=bool(item["same_day_ok"]),
                 treatments=tuple(item["treatments"]),
