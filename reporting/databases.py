@@ -2,8 +2,9 @@
 
 Both loads are all-or-nothing: DuckDB is written to a temporary file moved into place at the
 end; PostgreSQL gets every table in one transaction, so a failed load leaves nothing behind.
-``--pg-replace`` drops only this run's tables, never with CASCADE, and refuses when anything
-else depends on them.
+Neither touches what the user made: an existing DuckDB file is replaced only when it holds
+nothing but tables this run writes again, and ``--pg-replace`` drops only this run's tables,
+never with CASCADE, refusing when anything else depends on them.
 The drivers (``duckdb``, ``psycopg``) are optional extras.
 """
 
@@ -61,6 +62,12 @@ def duckdb_writer(path: Path, tables: list[str]) -> Iterator[DuckDBLoad]:
     except ImportError:
         raise DatabaseError("--duckdb needs the duckdb package: pip install duckdb") from None
     path = Path(path)
+    foreign = _duckdb_foreign_objects(duckdb, path, tables) if path.exists() else []
+    if foreign:
+        raise DatabaseError(
+            f"refusing to replace --duckdb {path}: it holds {', '.join(foreign)}"
+            " (remove it first or choose another path)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(handle)
@@ -78,6 +85,41 @@ def duckdb_writer(path: Path, tables: list[str]) -> Iterator[DuckDBLoad]:
         for leftover in (partial, partial + ".wal"):
             if os.path.exists(leftover):
                 os.unlink(leftover)
+
+
+def _duckdb_foreign_objects(duckdb, path: Path, tables: list[str]) -> list[str]:
+    """What in the existing file at ``path`` this run would not write again: other tables
+    (an older run's ``events`` too), views, sequences, macros, types, indexes and schemas.
+    An empty file holds nothing; one DuckDB cannot open (not a database, in use) is refused."""
+    if path.stat().st_size == 0:
+        return []
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            rows = connection.execute(DUCKDB_OBJECTS).fetchall()
+    except duckdb.Error as error:
+        message = str(error).splitlines()[0]
+        raise DatabaseError(f"refusing to replace --duckdb {path}: {message}") from None
+    own = {("table", f"main.{name}") for name in tables}
+    return [f"{kind} {name}" for kind, name in rows if (kind, name) not in own]
+
+
+DUCKDB_OBJECTS = """
+    SELECT 'table', schema_name || '.' || table_name FROM duckdb_tables()
+        WHERE database_name = current_database()
+    UNION ALL SELECT 'view', schema_name || '.' || view_name FROM duckdb_views()
+        WHERE database_name = current_database() AND NOT internal
+    UNION ALL SELECT 'sequence', schema_name || '.' || sequence_name FROM duckdb_sequences()
+        WHERE database_name = current_database()
+    UNION ALL SELECT 'macro', schema_name || '.' || function_name FROM duckdb_functions()
+        WHERE database_name = current_database() AND NOT internal
+    UNION ALL SELECT 'type', schema_name || '.' || type_name FROM duckdb_types()
+        WHERE database_name = current_database() AND NOT internal
+    UNION ALL SELECT 'index', schema_name || '.' || index_name FROM duckdb_indexes()
+        WHERE database_name = current_database()
+    UNION ALL SELECT 'schema', schema_name FROM duckdb_schemas()
+        WHERE database_name = current_database() AND NOT internal
+    ORDER BY 1, 2
+"""
 
 
 LOAD_ORDER = tuple(TABLES)  # a table after those its foreign keys point to

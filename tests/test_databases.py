@@ -301,6 +301,37 @@ def test_pg_replace_refuses_a_view_in_a_tables_place(postgres_dsn, tmp_path, cap
     assert not (tmp_path / "a").exists()
 
 
+@pytest.mark.slow
+def test_duckdb_replaces_only_a_file_of_the_runs_own_tables(tmp_path, capsys):
+    duckdb = pytest.importorskip("duckdb")
+    from reporting.sql import schema_sql
+
+    path = tmp_path / "hospital.duckdb"
+    with duckdb.connect(str(path)) as connection:  # an earlier run's tables, events among them
+        tables = ["hospitals", "doctors", "patients", "visits", "billing", "continuity"]
+        connection.execute(schema_sql([*tables, "events"], dialect="duckdb"))
+        connection.execute("CREATE VIEW mine AS SELECT patient_id FROM patients")
+    out = tmp_path / "out"
+    assert main([*ARGS, "--outdir", str(out), "--duckdb", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert (
+        f"refusing to replace --duckdb {path}: it holds table main.events, view main.mine" in error
+    )
+    assert len(error.strip().splitlines()) == 1 and not out.exists()
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM mine").fetchone() == (0,)
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database\n")
+    assert main([*ARGS, "--outdir", str(out), "--duckdb", str(other)]) == 2
+    assert f"refusing to replace --duckdb {other}:" in capsys.readouterr().err
+    assert other.read_text() == "not a database\n"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("DROP VIEW mine; DROP TABLE events")
+    assert main([*ARGS, "--outdir", str(out), "--duckdb", str(path)]) == 0
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM patients").fetchone() == (400,)
+
+
 def test_bad_postgres_dsn_is_one_line_and_exit_2(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "run_sim.py"), *ARGS, "--outdir", str(tmp_path / "x"),
