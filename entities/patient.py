@@ -39,6 +39,7 @@ class Patient:
     last_hospital: int = -1
     last_specialty: str = ""
     in_stay: bool = False
+    dead: bool = False
     waiting: deque = attrs.field(factory=deque)
     active_conditions: set = attrs.field(factory=set)
     received_once: set = attrs.field(factory=set)  # once-in-a-lifetime treatments given

@@ -354,7 +354,18 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
 
     people, facts = details("PatientRegistered")
     birth = pd.to_datetime(facts["date_of_birth"]).to_numpy().astype("datetime64[D]")
-    age = age_on(birth, np.full(len(birth), as_of64))
+    ended, outcome = details("Discharged")
+    expired = (outcome["discharge_disposition"] == "Expired").to_numpy()
+    death_of = pd.Series(
+        pd.to_datetime(ended["date"][expired]).to_numpy(),
+        index=ended["patient_id"][expired].astype(np.int64).to_numpy(),
+    )
+    death = (
+        death_of.reindex(people["patient_id"].astype(np.int64).to_numpy())
+        .to_numpy()
+        .astype("datetime64[D]")
+    )
+    age = age_on(birth, np.where(np.isnat(death), as_of64, death))
     prefix = facts["prefix"].where(age >= 18, "")
     patients = pd.DataFrame(
         {
@@ -364,6 +375,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "last_name": facts["last_name"].to_numpy(),
             "name": (facts["given_name"] + " " + facts["last_name"]).to_numpy(),
             "date_of_birth": birth.astype("datetime64[s]"),
+            "date_of_death": death.astype("datetime64[s]"),
             "age": age,
             **{c: facts[c].to_numpy() for c in PATIENT_COLUMNS[PATIENT_COLUMNS.index("gender") :]},
         }
@@ -372,7 +384,6 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     stays, facts = details("Admitted")
     keep = stays["visit_id"].notna().to_numpy()
     stays, facts = stays[keep], facts[keep]
-    ended, outcome = details("Discharged")
     kept = ended["visit_id"].notna().to_numpy()
     left = ended[kept].set_index("visit_id")["date"]
     disposition = outcome[kept].set_index(ended["visit_id"][kept])["discharge_disposition"]

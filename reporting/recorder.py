@@ -37,6 +37,8 @@ from sim.refdata import SEVERITIES, load_catalog, load_demography
 
 PAID, LATE_PAID, IN_PROGRESS, LATE_UNPAID = range(4)
 NO_FOLLOWUP = -1  # follow_up_due of a visit without a booked follow-up
+NO_DEATH = -1  # death_day of a patient alive at the end
+EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
 
 
 @attrs.frozen
@@ -100,6 +102,10 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
 
     admitted = log.columns("Admitted")
     discharged = log.columns("Discharged")
+    died = discharged["disposition"] == EXPIRED
+    death_day = np.full(len(registry), NO_DEATH, dtype=np.int64)
+    death_day[discharged["patient"][died]] = discharged["day"][died]
+    patients["death_day"] = death_day[registered]
     discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
     discharge_day[discharged["visit"]] = discharged["day"]
     billed = np.zeros(region.next_visit, dtype=bool)
@@ -226,7 +232,9 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
 
     patient_order = np.argsort(patient_ids, kind="stable")
     visit_order = np.argsort(visit_ids, kind="stable")
-    patients_frame = _patients_frame(in_order(0, patient_order), insurers, blood_labels, as_of)
+    patients_frame = _patients_frame(
+        in_order(0, patient_order), insurers, blood_labels, as_of, start
+    )
     every_hospital = [h for r in regions for h in r.world.hospitals]
     return Tables(
         as_of=as_of,
@@ -273,12 +281,17 @@ def _dates(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]")
 
 
-def _patients_frame(part: dict, insurers: list[str], blood_labels, today) -> pd.DataFrame:
+def _patients_frame(
+    part: dict, insurers: list[str], blood_labels, today, start: np.datetime64
+) -> pd.DataFrame:
     prefix = _column(part, "prefix")
     given = _column(part, "given_name")
     last = _column(part, "last_name")
     birth = _column(part, "date_of_birth").astype("datetime64[D]")
-    age = age_on(birth, np.full(len(birth), to_datetime64(today)))
+    death_day = _column(part, "death_day").astype(np.int64)
+    died = death_day != NO_DEATH
+    death = np.where(died, start + death_day, np.datetime64("NaT"))
+    age = age_on(birth, np.where(died, death, to_datetime64(today)))
     prefix = np.where(age >= 18, prefix, "")  # a courtesy prefix is for adults, as of that day
     insurer = _column(part, "insurer").astype(np.int64)
     provider = np.array([*insurers, None], dtype=object)[
@@ -292,6 +305,7 @@ def _patients_frame(part: dict, insurers: list[str], blood_labels, today) -> pd.
             "last_name": last,
             "name": [f"{g} {s}" for g, s in zip(given.tolist(), last.tolist())],
             "date_of_birth": _dates(birth),
+            "date_of_death": _dates(death),
             "age": age,
             "gender": _categorical(_column(part, "gender"), GENDERS),
             "phone_number": _column(part, "phone_number"),

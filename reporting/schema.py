@@ -174,11 +174,19 @@ PATIENTS = Table(
         Column("first_name", TEXT, "given name (never with the prefix)"),
         Column("last_name", TEXT, "family name (US Census frequency list)"),
         Column("name", TEXT, "first and last name, without the prefix"),
-        Column("date_of_birth", DATE, "drawn so that `age` is exact on `--today`"),
+        Column("date_of_birth", DATE, "drawn so that the age is exact on `--today`"),
+        Column(
+            "date_of_death",
+            DATE,
+            "the day the patient died in hospital (the discharge day of the stay whose "
+            "disposition is `Expired`); empty for the living. Nothing happens after it",
+            nullable=True,
+        ),
         Column(
             "age",
             INT,
-            "whole years on `--today` (on the last day run, when stepping), birthday-exact",
+            "whole years on `--today` (on the last day run, when stepping), or on the day of "
+            "death, birthday-exact",
             check="age BETWEEN 0 AND 120",
         ),
         Column(
@@ -368,7 +376,8 @@ VISITS = Table(
             "follow_up_required",
             FLAG,
             "`Y` exactly when a clinic follow-up of this episode was booked at discharge "
-            "(whether or not it falls before the last day run)",
+            "(whether or not it falls before the last day run) and not missed (the patient "
+            "still in hospital a month after its day, or dead)",
         ),
         Column(
             "follow_up_date",

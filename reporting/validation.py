@@ -268,9 +268,27 @@ def _person_checks(
     provider = patients["insurance_provider"].astype("string")
     insured_policies = policy.dropna()
     visit_age = visits["age"].to_numpy()
+    death = _days(patients["date_of_death"])
+    dead = ~np.isnat(death)
+    visit_death = _by_key(patients["patient_id"], death, visits["patient_id"])
+    expired = (_text(visits["discharge_disposition"]) == "Expired") & (
+        _text(visits["encounter_type"]) == "Inpatient"
+    )
+    expired_on_death_day = (
+        patients["patient_id"]
+        .isin(visits.loc[expired & (visits["discharge"].to_numpy() == visit_death), "patient_id"])
+        .to_numpy()
+    )
     return {
         "patient_age_mismatch": (
-            patients["age"].to_numpy() != age_on(birth, np.full(len(birth), today64))
+            patients["age"].to_numpy() != age_on(birth, np.where(dead, death, today64))
+        ).sum(),
+        "encounters_after_death": (
+            ~np.isnat(visit_death) & (visits["discharge"].to_numpy() > visit_death)
+        ).sum(),
+        "deaths_without_an_expired_stay": (dead & ~expired_on_death_day).sum(),
+        "expired_stays_not_on_date_of_death": (
+            expired & (visits["discharge"].to_numpy() != visit_death)
         ).sum(),
         "visit_age_mismatch": (
             visit_age != age_on(visits["birth"].to_numpy(), visits["admission"].to_numpy())

@@ -94,7 +94,7 @@ EVENT_TYPES = {
             "FollowUpMissed",
             ("day", "patient", "visit"),
             "the follow-up booked at the visit's discharge is given up: the patient was still "
-            "in hospital, or waiting for a bed, a month after its day",
+            "in hospital, or waiting for a bed, a month after its day, or died before it",
         ),
         EventType(
             "ProviderSwitched",

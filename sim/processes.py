@@ -28,6 +28,7 @@ import numpy as np
 from entities import Doctor, Hospital, Patient
 from sim.calendar import to_datetime64, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
+from sim.epidemiology import population_figures
 from sim.events import (
     ADMISSION_TYPES,
     DISCHARGE_DISPOSITIONS,
@@ -50,6 +51,8 @@ VIA_ED, URGENT, ELECTIVE, TRAUMA = (
     ADMISSION_TYPES.index(a) for a in ("Emergency", "Urgent", "Elective", "Trauma")
 )
 HOME = DISCHARGE_DISPOSITIONS.index("Home")
+EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
+READMISSION_WINDOW_DAYS = 30
 # Patients who go home (with or without home health) or to a nursing facility keep the
 # episode's clinic follow-ups; after a transfer or leaving against advice it ends.
 FOLLOWED_UP = frozenset(
@@ -105,6 +108,13 @@ class RegionSimulation:
                 scenario.disposition_weights_65_plus,
             )
         ]
+        factors = scenario.mortality_severity_factor
+        self._mortality = [
+            c.mortality
+            / max(_mean_factor(factors, self.catalog.categories[c.category].severity), 1e-9)
+            for c in self.catalog.conditions
+        ]
+        self._elsewhere = population_figures()["readmission_other_hospital_share"]
         self._los_shape = [
             (math.log(c.los_median), math.sqrt(2.0 * math.log(c.los_mean / c.los_median)))
             for c in self.catalog.conditions
@@ -149,11 +159,14 @@ class RegionSimulation:
                 self._episode(self.world.patients[patient], self.catalog.conditions[condition])
             )
 
-    def _episode(self, patient: Patient, condition: Condition):
+    def _episode(self, patient: Patient, condition: Condition, readmission: bool = False):
         """One episode: its first encounter (an ED visit, or a stay through the ED, urgent or
-        planned), then the clinic follow-ups booked one after another."""
+        planned; an unplanned stay for a readmission), then the clinic follow-ups booked one
+        after another."""
         env = self.env
         day = int(env.now)
+        if patient.dead:
+            return
         if not patient.accepts_episode(condition, day, self.year_of_day[day]):
             self.declined_episodes += 1
             return
@@ -163,7 +176,7 @@ class RegionSimulation:
         self.log.episode_started((day, patient.index, episode, condition.code))
         rules = self.catalog.categories[condition.category]
         charges = EpisodeCharges()
-        admission_type = self._admission_route(condition)
+        admission_type = self._admission_route(condition, readmission)
         followup = 0
         severity = NORMAL
         doctor = hospital = None
@@ -182,6 +195,12 @@ class RegionSimulation:
                         return
             else:
                 patient.in_stay = True
+            if patient.dead:  # died meanwhile (in the stay this encounter waited for)
+                if booking is not None:
+                    self.log.followup_missed((int(env.now), patient.index, booking[0]))
+                patient.leave()
+                patient.end_episode(condition)
+                return
             planned = admission_type == ELECTIVE and not followup
             if planned:  # a planned admission is booked for a weekday
                 yield env.timeout(self._days_to_weekday(int(env.now)))
@@ -189,6 +208,8 @@ class RegionSimulation:
             choice = self.router.choose(
                 patient, condition, day, doctor if followup else None, hospital
             )
+            if readmission and self.clinical.one() < self._elsewhere:
+                choice = self.router.elsewhere(patient, condition, day, choice)
             doctor, hospital, reason = choice.doctor, choice.hospital, choice.reason
             if followup:
                 encounter, los = OUTPATIENT, 0
@@ -196,7 +217,7 @@ class RegionSimulation:
             else:
                 severity = self._severity(patient, condition)
                 encounter, los = self._first_encounter(
-                    condition, severity, admission_type, doctor, hospital
+                    condition, severity, admission_type, doctor, hospital, readmission
                 )
             room = NO_ROOM_HELD
             diverted_from = None
@@ -265,12 +286,23 @@ class RegionSimulation:
                 hospital.rooms.release(room)
                 hospital.discharges += 1
             patient.leave()
-            disposition = self._disposition(patient, encounter, day)
+            disposition = self._disposition(patient, condition, encounter, severity, day)
             self.log.discharged((day, patient.index, visit, disposition))
             self._bill(patient, condition, visit, day, severity, encounter, followup, charges,
                        hospital)  # fmt: skip
-            due = self._followup_day(rules, followup, day)
-            if due is None or disposition not in FOLLOWED_UP:
+            if disposition == EXPIRED:
+                patient.dead = True
+            if disposition not in FOLLOWED_UP:
+                patient.end_episode(condition)
+                return
+            if encounter == INPATIENT and self.clinical.one() < condition.readmission:
+                # back within the month, unplanned; no clinic follow-up comes first
+                patient.end_episode(condition)
+                gap = 1 + int((READMISSION_WINDOW_DAYS - 1) * self.clinical.one() ** 2)
+                env.process(self._readmission(patient, condition, gap))
+                return
+            due = self._followup_day(condition, rules, followup, day)
+            if due is None:
                 patient.end_episode(condition)
                 return
             self.log.followup_scheduled((day, patient.index, visit, due))
@@ -280,6 +312,10 @@ class RegionSimulation:
             booking = (visit, due + FOLLOWUP_LAPSE_DAYS)
             yield env.timeout(due - day)
             followup += 1
+
+    def _readmission(self, patient: Patient, condition: Condition, gap: int):
+        yield self.env.timeout(gap)
+        yield from self._episode(patient, condition, readmission=True)
 
     def _billing_office(self):
         env = self.env
@@ -313,13 +349,14 @@ class RegionSimulation:
             _normalised(later_weights),
         )
 
-    def _admission_route(self, condition: Condition) -> int:
+    def _admission_route(self, condition: Condition, readmission: bool) -> int:
         """How a new episode reaches the hospital: planned (Elective), urgent, or through the
-        emergency department (Trauma for injuries)."""
+        emergency department (Trauma for injuries); a readmission is never planned."""
         u = self.clinical.one()
-        if u < condition.elective_share:
+        elective = 0.0 if readmission else condition.elective_share
+        if u < elective:
             return ELECTIVE
-        if u < condition.elective_share + condition.urgent_share:
+        if u < elective + condition.urgent_share:
             return URGENT
         return TRAUMA if condition.trauma else VIA_ED
 
@@ -352,17 +389,24 @@ class RegionSimulation:
         admission_type: int,
         doctor: Doctor,
         hospital: Hospital,
+        readmission: bool,
     ) -> tuple[int, int]:
         """The type and length (days) of an episode's first encounter.
 
         Through the ED, a condition that allows it is treated and released the same day at the
         category's rate (the hospital's and doctor's habits shift it), unless severe. A stay
         is log-normal around the condition's median, stretched by severity, within its
-        bounds; an unplanned one-night stay is often an observation stay.
+        bounds; an unplanned stay is an observation stay (one night) at the condition's
+        observation share.
         """
         scenario = self.scenario
         u = self.clinical.take(3)
-        if condition.same_day_ok and admission_type != ELECTIVE and severity < SEVERE:
+        if (
+            condition.same_day_ok
+            and admission_type != ELECTIVE
+            and severity < SEVERE
+            and not readmission
+        ):
             rules = self.catalog.categories[condition.category]
             base = (
                 scenario.minor_same_day_rate
@@ -375,17 +419,24 @@ class RegionSimulation:
         lo, hi = condition.los
         mu += math.log(max(scenario.los_severity_factor[severity], 1e-3))
         los = min(max(round(math.exp(mu + sigma * _normal_quantile(u[1]))), lo), hi)
-        if los == 1 and admission_type != ELECTIVE and u[2] < scenario.observation_share:
+        if admission_type != ELECTIVE and u[2] < condition.observation_share:
             return OBSERVATION, 1
         return INPATIENT, los
 
-    def _disposition(self, patient: Patient, encounter: int, day: int) -> int:
-        """Where the patient goes after the encounter: home, except after an inpatient stay
-        (by age: home health, a nursing facility, another hospital, or against advice)."""
+    def _disposition(
+        self, patient: Patient, condition: Condition, encounter: int, severity: int, day: int
+    ) -> int:
+        """Where the patient goes after the encounter: home, except after an inpatient stay,
+        which may end in death (the condition's rate, by severity) or, by age, in home
+        health, a nursing facility, another hospital, or leaving against advice."""
         if encounter != INPATIENT:
             return HOME
+        u = self.clinical.take(2)
+        death = self._mortality[condition.code] * self.scenario.mortality_severity_factor[severity]
+        if u[0] < death:
+            return EXPIRED
         table = self.dispositions[patient.age_at(day) >= 65]
-        return min(bisect_right(table, self.clinical.one()), len(table) - 1)
+        return min(bisect_right(table, u[1]), len(table) - 1)
 
     def _care(
         self,
@@ -433,10 +484,13 @@ class RegionSimulation:
             cached = self._treatment_table[key] = (options, list(np.cumsum(weights)))
         return cached
 
-    def _followup_day(self, rules, followup: int, day: int) -> int | None:
-        """The due day of the episode's next clinic visit, or None when the episode ends."""
+    def _followup_day(self, condition: Condition, rules, followup: int, day: int) -> int | None:
+        """The due day of the episode's next clinic visit, or None when the episode ends: the
+        first is booked at the condition's follow-up share, later ones by the category's
+        recurrence rules."""
         u = self.clinical.take(2)
-        if followup >= rules.max_followups or u[0] >= rules.followup_probability:
+        chance = condition.followup_share if followup == 0 else rules.followup_probability
+        if followup >= rules.max_followups or u[0] >= chance:
             return None
         lo, hi = rules.followup_gap_days
         return day + lo + int(u[1] * (hi - lo + 1))
@@ -568,6 +622,11 @@ def _move_weight(
             moved[allowed] += moved[i]
             moved[i] = 0.0
     return tuple(moved)
+
+
+def _mean_factor(factors: tuple[float, ...], weights: tuple[float, ...]) -> float:
+    """The mean of per-severity factors over a severity mix."""
+    return sum(f * w for f, w in zip(factors, weights)) / sum(weights)
 
 
 def _normal_quantile(u: float) -> float:

@@ -72,6 +72,10 @@ class Condition:
     los_mean: float
     elective_share: float  # of stays: planned ahead
     urgent_share: float  # of stays: admitted urgently (the rest through the ED)
+    observation_share: float  # of unplanned stays: observation stays
+    mortality: float  # in-hospital deaths per inpatient stay
+    readmission: float  # unplanned readmissions within 30 days per inpatient stay
+    followup_share: float  # of first encounters: a clinic follow-up is booked
     trauma: bool  # admissions through the ED are Trauma admissions
     adult_only: bool
     same_day_ok: bool  # may be an ED visit treated and released the same day
@@ -147,6 +151,9 @@ class Catalog:
 def load_catalog() -> Catalog:
     """Load and check the catalog: conditions.toml, medications.csv, test_results.csv."""
     raw = read_toml("conditions.toml")
+    stay_figures: dict[str, dict[str, float]] = {}
+    for row in read_csv("epidemiology/figures.csv").itertuples(index=False):
+        stay_figures.setdefault(row.condition, {})[row.figure] = float(row.value)
     categories = {
         name: CategoryRules(
             name=name,
@@ -167,14 +174,18 @@ def load_catalog() -> Catalog:
             raise ValueError(
                 f"conditions.toml: {item['name']}: unknown category {item['category']}"
             )
+        figures = stay_figures.get(item["name"])
+        if figures is None:
+            raise ValueError(f"epidemiology/figures.csv has no figures for {item['name']}")
         low, high = item["los"]
-        if not 1 <= low <= item["los_median"] <= item["los_mean"] <= high:
+        if not 1 <= low <= figures["los_median"] <= figures["los_mean"] <= high:
             raise ValueError(
-                f"conditions.toml: {item['name']}: needs 1 <= los low <= los_median <= "
-                "los_mean <= los high"
+                f"{item['name']}: needs 1 <= los low (conditions.toml) <= los_median <= "
+                "los_mean (epidemiology/figures.csv) <= los high"
             )
-        if item["elective_share"] + item["urgent_share"] > 1:
-            raise ValueError(f"conditions.toml: {item['name']}: elective + urgent share > 1")
+        if figures["elective_share"] + figures["ed_admit_share"] > 1:
+            raise ValueError(f"{item['name']}: elective + ED admission share > 1")
+        observation = figures["observation_ratio"]
         followups = item.get("followup_treatments")
         conditions.append(
             Condition(
@@ -183,10 +194,14 @@ def load_catalog() -> Catalog:
                 category=item["category"],
                 specialty=item["specialty"],
                 los=tuple(item["los"]),
-                los_median=float(item["los_median"]),
-                los_mean=float(item["los_mean"]),
-                elective_share=float(item["elective_share"]),
-                urgent_share=float(item["urgent_share"]),
+                los_median=figures["los_median"],
+                los_mean=figures["los_mean"],
+                elective_share=figures["elective_share"],
+                urgent_share=1.0 - figures["elective_share"] - figures["ed_admit_share"],
+                observation_share=observation / (1.0 + observation),
+                mortality=figures["mortality"],
+                readmission=figures["readmit_30d"],
+                followup_share=figures["followup_visit_share"],
                 trauma=bool(item.get("trauma", False)),
                 adult_only=bool(item["adult_only"]),
                 same_day_ok=bool(item["same_day_ok"]),

@@ -334,7 +334,10 @@ class Scenario:
         "los_severity_factor",
         Rule("weights", length=4, meaning="Normal, Mild, Moderate, Severe"),
     )
-    observation_share: float = _field("observation_share", RATE)
+    mortality_severity_factor: tuple = _field(
+        "mortality_severity_factor",
+        Rule("weights", length=4, meaning="Normal, Mild, Moderate, Severe"),
+    )
     disposition_weights_under_65: tuple = _field("disposition_weights_under_65", DISPOSITIONS)
     disposition_weights_65_plus: tuple = _field("disposition_weights_65_plus", DISPOSITIONS)
     first_visit_treatment_weights: tuple = _field(

@@ -89,9 +89,7 @@ def test_ids_read_back_as_nullable_integers(dataset, suffix):
 
 def test_each_event_type_fills_its_own_columns(events):
     kinds = set(events["event_type"].astype(str))
-    # every type happens, diversions included (missed follow-ups need a hospital short of
-    # rooms for weeks: tests/test_bad_input.py)
-    assert kinds == set(FILLED) - {"FollowUpMissed"}
+    assert kinds == set(FILLED)  # every type happens, diversions and missed follow-ups included
     for kind, filled in FILLED.items():
         rows = events[events["event_type"] == kind]
         for column in (*TYPED, "detail"):
