@@ -247,12 +247,65 @@ class Weighted:
 
 
 @attrs.frozen
+class FirstNames:
+    """Given names by birth block and sex (US births, first_names.csv), drawn by birth year.
+
+    The names of every (block, sex) group follow one another in ``labels`` (group ``2 * block``
+    for boys, ``2 * block + 1`` for girls); ``edges`` are each group's cumulative
+    probabilities plus its group number, so that one search finds a name of any group.
+    """
+
+    block_from: np.ndarray  # first birth year of each block, ascending
+    labels: np.ndarray
+    edges: np.ndarray
+    group_last: np.ndarray  # index in ``labels`` of each group's last name
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> FirstNames:
+        starts, first_row = np.unique(frame["birth_year_from"].to_numpy(), return_index=True)
+        ends = frame["birth_year_to"].to_numpy()[first_row]
+        if (ends[:-1] + 1 != starts[1:]).any() or (ends < starts).any():
+            raise ValueError("first_names.csv: birth blocks must follow one another")
+        births = frame["births"].to_numpy(dtype=float)
+        gender = frame["gender"].to_numpy(dtype=object)
+        female = gender == "Female"
+        if not (female | (gender == "Male")).all() or (births <= 0).any():
+            raise ValueError("first_names.csv: gender must be Male or Female, births positive")
+        group = 2 * np.searchsorted(starts, frame["birth_year_from"].to_numpy()) + female
+        order = np.argsort(group, kind="stable")
+        group, births = group[order], births[order]
+        sizes = np.bincount(group, minlength=2 * len(starts))
+        if (sizes == 0).any():
+            raise ValueError("first_names.csv: every birth block needs names of both sexes")
+        last = np.cumsum(sizes) - 1
+        cumulative = np.cumsum(births)
+        before = np.append(0.0, cumulative[last[:-1]])
+        edges = group + (cumulative - before[group]) / (cumulative[last] - before)[group]
+        edges[last] = np.arange(1, len(sizes) + 1)
+        return cls(
+            block_from=starts,
+            labels=frame["first_name"].to_numpy(dtype=object)[order],
+            edges=edges,
+            group_last=last,
+        )
+
+    def draw(self, u: np.ndarray, birth_year: np.ndarray, female: np.ndarray) -> np.ndarray:
+        """A name for each person from a uniform number in [0, 1), by birth year and sex
+        (years before the first block or after the last take that block's names)."""
+        block = np.searchsorted(self.block_from, birth_year, side="right") - 1
+        group = 2 * np.clip(block, 0, len(self.block_from) - 1) + np.asarray(female, dtype=int)
+        index = np.searchsorted(self.edges, group + u, side="right")
+        return self.labels[np.minimum(index, self.group_last[group])]
+
+
+@attrs.frozen
 class NameLists:
     """Word lists for people, streets, insurers and hospitals."""
 
-    first_male: Weighted
+    first_by_birth: FirstNames  # patients' given names
+    first_male: Weighted  # doctors' given names (births of doctor_names.toml's birth_years)
     first_female: Weighted
-    last: Weighted
+    last: Weighted  # surnames by national frequency
     prefixes: pd.DataFrame
     street_names: Weighted
     street_suffixes: Weighted
@@ -274,14 +327,29 @@ class NameLists:
 @functools.lru_cache(maxsize=1)
 def load_names() -> NameLists:
     """Load the name and address word lists."""
-    first = read_csv("first_names.csv")
+    first = read_csv("first_names.csv", keep_default_na=False)
+    last = read_csv("last_names.csv", keep_default_na=False)
+    if (last["count"] <= 0).any() or last["last_name"].duplicated().any():
+        raise ValueError("last_names.csv: counts must be positive and names distinct")
     insurers = read_toml("insurers.toml")
     hospitals = read_toml("hospital_names.toml")
     contacts = read_toml("contacts.toml")
+    doctors = read_toml("doctor_names.toml")
+    born_from, born_to = doctors["birth_years"]
+    doctor_first = (
+        first[(first["birth_year_to"] >= born_from) & (first["birth_year_from"] <= born_to)]
+        .groupby(["gender", "first_name"], as_index=False)["births"]
+        .sum()
+    )
     return NameLists(
-        first_male=Weighted.from_frame(first[first.gender == "Male"], "first_name", "weight"),
-        first_female=Weighted.from_frame(first[first.gender == "Female"], "first_name", "weight"),
-        last=Weighted.from_frame(read_csv("last_names.csv"), "last_name", "weight"),
+        first_by_birth=FirstNames.from_frame(first),
+        first_male=Weighted.from_frame(
+            doctor_first[doctor_first["gender"] == "Male"], "first_name", "births"
+        ),
+        first_female=Weighted.from_frame(
+            doctor_first[doctor_first["gender"] == "Female"], "first_name", "births"
+        ),
+        last=Weighted.from_frame(last, "last_name", "count"),
         prefixes=read_csv("name_prefixes.csv"),
         street_names=Weighted.from_frame(read_csv("street_names.csv"), "street_name", "weight"),
         street_suffixes=Weighted.from_frame(read_csv("street_suffixes.csv"), "suffix", "weight"),
@@ -293,7 +361,7 @@ def load_names() -> NameLists:
         hospital_families=tuple(hospitals["families"]),
         hospital_alternatives=tuple(hospitals["alternatives"]),
         hospital_last_resort=hospitals["last_resort"],
-        middle_initials=tuple(read_toml("doctor_names.toml")["middle_initials"]),
+        middle_initials=tuple(doctors["middle_initials"]),
         email_domains=tuple(contacts["email_domains"]),
         phone_line_prefix=contacts["phone_line_prefix"],
         secondary_address_share=float(contacts["secondary_address_share"]),
