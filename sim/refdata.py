@@ -94,12 +94,21 @@ class Condition:
 
 @attrs.frozen
 class Medication:
-    """Medications that may be prescribed for each condition (rows of medications.csv)."""
+    """Medications that may be prescribed for each condition, with the age range of each
+    dose (rows of medications.csv)."""
 
+    conditions: tuple[str, ...]
     names: tuple[str, ...]
     dosages: tuple[str, ...]
     frequencies: tuple[str, ...]
-    rows_by_condition: tuple[tuple[int, ...], ...]
+    min_age: tuple[int, ...]
+    max_age: tuple[int | None, ...]  # None: no upper limit
+    rows_by_age: tuple[tuple[tuple[int, ...], ...], ...]  # [condition][age, the last for older]
+
+    def rows_for(self, condition: int, age: int) -> tuple[int, ...]:
+        """The rows of ``condition`` whose age range holds ``age`` (whole years)."""
+        table = self.rows_by_age[condition]
+        return table[min(age, len(table) - 1)]
 
 
 @attrs.frozen
@@ -198,23 +207,7 @@ def load_catalog() -> Catalog:
             if name not in treatments:
                 treatments.append(name)
 
-    meds = read_csv("medications.csv", dtype=str)
-    known = {c.name for c in conditions}
-    unknown = set(meds["condition"]) - known
-    if unknown:
-        raise ValueError(f"medications.csv names unknown conditions: {sorted(unknown)}")
-    rows_by_condition = tuple(
-        tuple(np.flatnonzero(meds["condition"].to_numpy() == c.name).tolist()) for c in conditions
-    )
-    for condition, rows in zip(conditions, rows_by_condition):
-        if MEDICATION in condition.treatments and not rows:
-            raise ValueError(f"medications.csv has no drug for {condition.name}")
-    medications = Medication(
-        names=tuple(meds["medication"]),
-        dosages=tuple(meds["dosage"]),
-        frequencies=tuple(meds["frequency"]),
-        rows_by_condition=rows_by_condition,
-    )
+    medications = load_medications(conditions)
 
     tests = read_csv("test_results.csv")
     results = tuple(dict.fromkeys(tests["test_result"]))
@@ -230,6 +223,45 @@ def load_catalog() -> Catalog:
         test_results=results,
         test_result_weights=weights,
         once_per_patient=frozenset(raw.get("once_per_patient_treatments", ())),
+    )
+
+
+def load_medications(conditions: list[Condition]) -> Medication:
+    """Read medications.csv and check that a condition treated with Medication has a dose
+    for every age from the youngest at which it can begin."""
+    meds = read_csv("medications.csv", dtype=str, keep_default_na=False)
+    unknown = set(meds["condition"]) - {c.name for c in conditions}
+    if unknown:
+        raise ValueError(f"medications.csv names unknown conditions: {sorted(unknown)}")
+    if meds.duplicated(["condition", "medication", "dosage", "frequency"]).any():
+        raise ValueError("medications.csv: a condition lists the same dose twice")
+    min_age = meds["min_age"].astype(int).to_numpy()
+    max_age = pd.to_numeric(meds["max_age"].replace("", None)).to_numpy(dtype=float)
+    if (min_age < 0).any() or (max_age < min_age).any():
+        raise ValueError("medications.csv: an age range is empty or negative")
+    # one table entry per age up to the last age where a range starts or ends
+    oldest = int(max(min_age.max(), np.nanmax(max_age, initial=0) + 1))
+    ages = np.arange(oldest + 1)
+    fits = (min_age[:, None] <= ages) & ~(max_age[:, None] < ages)  # (row, age)
+    rows_by_age = []
+    for condition in conditions:
+        rows = meds["condition"].to_numpy() == condition.name
+        by_age = tuple(tuple(np.flatnonzero(rows & fits[:, age]).tolist()) for age in ages)
+        if MEDICATION in (*condition.treatments, *condition.followup_treatments):
+            bare = [a for a in range(condition.min_age, oldest + 1) if not by_age[a]]
+            if bare:
+                raise ValueError(
+                    f"medications.csv has no drug for {condition.name} at age {bare[0]}"
+                )
+        rows_by_age.append(by_age)
+    return Medication(
+        conditions=tuple(meds["condition"]),
+        names=tuple(meds["medication"]),
+        dosages=tuple(meds["dosage"]),
+        frequencies=tuple(meds["frequency"]),
+        min_age=tuple(min_age.tolist()),
+        max_age=tuple(None if np.isnan(a) else int(a) for a in max_age.tolist()),
+        rows_by_age=tuple(rows_by_age),
     )
 
 
