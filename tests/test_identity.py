@@ -3,10 +3,13 @@ and drug doses that fit the patient's age."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from reporting.naming import dataset_names
 from reporting.validation import validate
 from sim.calendar import age_on, date_keys
 from sim.geography import load_zip_table
@@ -91,6 +94,21 @@ def test_doctors_are_named_like_people_born_1950_to_1998():
     female = dict(zip(names.first_female.labels, names.first_female.probabilities))
     assert male["Michael"] > 50 * male.get("Liam", 0.0)
     assert female["Jennifer"] > 50 * female.get("Harper", 0.0)
+
+
+def test_a_doctors_name_taken_by_an_earlier_region_gets_middle_initials():
+    """Collisions are rare with 43,000 surnames, so the initials are tested directly."""
+    regions = [
+        SimpleNamespace(staff=[SimpleNamespace(name=name) for name in names], hospitals=[])
+        for names in (["Dr. Ann Lee"], ["Dr. Ann Lee", "Dr. Bo Diaz"], ["Dr. Ann Lee"])
+    ]
+    named = dataset_names(regions)
+    assert [region.doctors for region in named] == [
+        ["Dr. Ann Lee"],
+        ["Dr. Ann A. Lee", "Dr. Bo Diaz"],
+        ["Dr. Ann J. Lee"],
+    ]
+    assert [region.doctor_offset for region in named] == [0, 1, 3]
 
 
 def test_first_names_draw_stays_within_the_block_and_sex():
