@@ -294,16 +294,22 @@ class FirstNames:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> FirstNames:
+        """Check and index the rows of first_names.csv."""
         starts, first_row = np.unique(frame["birth_year_from"].to_numpy(), return_index=True)
         ends = frame["birth_year_to"].to_numpy()[first_row]
-        if (ends[:-1] + 1 != starts[1:]).any() or (ends < starts).any():
+        block = np.searchsorted(starts, frame["birth_year_from"].to_numpy())
+        if (
+            (ends[:-1] + 1 != starts[1:]).any()
+            or (ends < starts).any()
+            or (frame["birth_year_to"].to_numpy() != ends[block]).any()
+        ):
             raise ValueError("first_names.csv: birth blocks must follow one another")
         births = frame["births"].to_numpy(dtype=float)
         gender = frame["gender"].to_numpy(dtype=object)
         female = gender == "Female"
         if not (female | (gender == "Male")).all() or (births <= 0).any():
             raise ValueError("first_names.csv: gender must be Male or Female, births positive")
-        group = 2 * np.searchsorted(starts, frame["birth_year_from"].to_numpy()) + female
+        group = 2 * block + female
         order = np.argsort(group, kind="stable")
         group, births = group[order], births[order]
         sizes = np.bincount(group, minlength=2 * len(starts))
