@@ -96,6 +96,7 @@ def validation_part(
     checks |= _identity_checks(patients, visits, billing)
     checks |= _person_checks(patients, visits, today64, zips)
     checks |= _clinical_checks(visits, catalog, today64 if followups_may_be_pending else None)
+    checks |= _dose_checks(visits, catalog)
     checks |= _timeline_checks(patients, visits, billing, today64, bill_delay_days)
     checks |= _billing_checks(patients, visits, billing, today64, minimum_charge, plan_days)
     checks |= _place_checks(patients, visits, zips, nationwide)
@@ -450,6 +451,25 @@ def _clinical_checks(
         ).sum(),
     }
     return checks
+
+
+def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
+    """Each drug's dose is one that medications.csv lists for the condition at the patient's
+    age on the visit (a child never gets an adult-only dose)."""
+    meds = catalog.medications
+    given = visits["medication"].notna().to_numpy()
+    listed = pd.MultiIndex.from_arrays(
+        [meds.conditions, meds.names, meds.dosages, meds.frequencies]
+    )
+    row = listed.get_indexer(
+        pd.MultiIndex.from_arrays(
+            [_text(visits[c])[given] for c in ("condition", "medication", "dosage", "frequency")]
+        )
+    )
+    lowest = np.append(np.array(meds.min_age, dtype=float), np.inf)[row]  # unlisted: never fits
+    highest = np.array([np.inf if a is None else a for a in meds.max_age] + [-np.inf])[row]
+    age = visits["age"].to_numpy()[given]
+    return {"dose_outside_age_range": ((age < lowest) | (age > highest)).sum()}
 
 
 def _may_still_come(due: np.ndarray, as_of: np.datetime64 | None) -> np.ndarray:

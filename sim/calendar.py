@@ -55,6 +55,13 @@ def age_on(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
     return dy - by - before_birthday.astype(np.int64)
 
 
+def date_keys(days: np.ndarray) -> np.ndarray:
+    """Dates as integers yyyymmdd: ``(later - earlier) // 10000`` is the age in whole years,
+    as ``age_on`` counts it."""
+    year, month, day = split_dates(days)
+    return year * 10000 + month * 100 + day
+
+
 def year_of_sim_day(start: dt.date, horizon: int) -> np.ndarray:
     """Calendar year of each simulation day 0..horizon."""
     days = to_datetime64(start) + np.arange(horizon + 1)

@@ -149,9 +149,8 @@ def build_patients(
     birth = birth_dates(rng, ages, today)
     gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
 
-    male_first = draw(rng, names.first_male, count)
-    female_first = draw(rng, names.first_female, count)
-    first = np.where(gender == FEMALE, female_first, male_first)
+    birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    first = names.first_by_birth.draw(rng.random(count), birth_year, gender == FEMALE)
     last = draw(rng, names.last, count)
     prefix = courtesy_prefixes(rng, gender, ages >= 18, names)
 

@@ -26,7 +26,7 @@ from statistics import NormalDist
 import numpy as np
 
 from entities import Doctor, Hospital, Patient
-from sim.calendar import to_datetime64, year_of_sim_day
+from sim.calendar import date_keys, to_datetime64, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
 from sim.epidemiology import population_figures
 from sim.events import (
@@ -90,6 +90,9 @@ class RegionSimulation:
         self.log = EventLog()
         self.horizon = scenario.horizon
         self.year_of_day = year_of_sim_day(scenario.start, self.horizon).tolist()
+        days = to_datetime64(scenario.start) + np.arange(self.horizon + 1)
+        self._day_key = date_keys(days).tolist()  # a patient's age on a day: see _assess
+        self._birth_key = date_keys(world.registry.birth).tolist()
         self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
         self.care = UniformPool(stream(scenario.seed, world.key, "care"))
         self.billing = UniformPool(stream(scenario.seed, world.key, "billing"))
@@ -456,7 +459,8 @@ class RegionSimulation:
             name = patient.receive_once(name, condition.treatments)
         medication = NO_MEDICATION
         if name == MEDICATION:
-            rows = self.catalog.medications.rows_by_condition[condition.code]
+            age = (self._day_key[int(self.env.now)] - self._birth_key[patient.index]) // 10000
+            rows = self.catalog.medications.rows_for(condition.code, age)
             medication = rows[int(u[1] * len(rows))]
         tests = self._test_cumulative[severity]
         test = min(bisect_right(tests, u[2]), len(tests) - 1)

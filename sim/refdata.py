@@ -104,12 +104,21 @@ class Condition:
 
 @attrs.frozen
 class Medication:
-    """Medications that may be prescribed for each condition (rows of medications.csv)."""
+    """Medications that may be prescribed for each condition, with the age range of each
+    dose (rows of medications.csv)."""
 
+    conditions: tuple[str, ...]
     names: tuple[str, ...]
     dosages: tuple[str, ...]
     frequencies: tuple[str, ...]
-    rows_by_condition: tuple[tuple[int, ...], ...]
+    min_age: tuple[int, ...]
+    max_age: tuple[int | None, ...]  # None: no upper limit
+    rows_by_age: tuple[tuple[tuple[int, ...], ...], ...]  # [condition][age, the last for older]
+
+    def rows_for(self, condition: int, age: int) -> tuple[int, ...]:
+        """The rows of ``condition`` whose age range holds ``age`` (whole years)."""
+        table = self.rows_by_age[condition]
+        return table[min(age, len(table) - 1)]
 
 
 @attrs.frozen
@@ -229,23 +238,7 @@ def load_catalog() -> Catalog:
             if name not in treatments:
                 treatments.append(name)
 
-    meds = read_csv("medications.csv", dtype=str)
-    known = {c.name for c in conditions}
-    unknown = set(meds["condition"]) - known
-    if unknown:
-        raise ValueError(f"medications.csv names unknown conditions: {sorted(unknown)}")
-    rows_by_condition = tuple(
-        tuple(np.flatnonzero(meds["condition"].to_numpy() == c.name).tolist()) for c in conditions
-    )
-    for condition, rows in zip(conditions, rows_by_condition):
-        if MEDICATION in condition.treatments and not rows:
-            raise ValueError(f"medications.csv has no drug for {condition.name}")
-    medications = Medication(
-        names=tuple(meds["medication"]),
-        dosages=tuple(meds["dosage"]),
-        frequencies=tuple(meds["frequency"]),
-        rows_by_condition=rows_by_condition,
-    )
+    medications = load_medications(conditions)
 
     tests = read_csv("test_results.csv")
     results = tuple(dict.fromkeys(tests["test_result"]))
@@ -264,6 +257,45 @@ def load_catalog() -> Catalog:
     )
 
 
+def load_medications(conditions: list[Condition]) -> Medication:
+    """Read medications.csv and check that a condition treated with Medication has a dose
+    for every age from the youngest at which it can begin."""
+    meds = read_csv("medications.csv", dtype=str, keep_default_na=False)
+    unknown = set(meds["condition"]) - {c.name for c in conditions}
+    if unknown:
+        raise ValueError(f"medications.csv names unknown conditions: {sorted(unknown)}")
+    if meds.duplicated(["condition", "medication", "dosage", "frequency"]).any():
+        raise ValueError("medications.csv: a condition lists the same dose twice")
+    min_age = meds["min_age"].astype(int).to_numpy()
+    max_age = pd.to_numeric(meds["max_age"].replace("", None)).to_numpy(dtype=float)
+    if (min_age < 0).any() or (max_age < min_age).any():
+        raise ValueError("medications.csv: an age range is empty or negative")
+    # one table entry per age up to the last age where a range starts or ends
+    oldest = int(max(min_age.max(), np.nanmax(max_age, initial=0) + 1))
+    ages = np.arange(oldest + 1)
+    fits = (min_age[:, None] <= ages) & ~(max_age[:, None] < ages)  # (row, age)
+    rows_by_age = []
+    for condition in conditions:
+        rows = meds["condition"].to_numpy() == condition.name
+        by_age = tuple(tuple(np.flatnonzero(rows & fits[:, age]).tolist()) for age in ages)
+        if MEDICATION in (*condition.treatments, *condition.followup_treatments):
+            bare = [a for a in range(condition.min_age, oldest + 1) if not by_age[a]]
+            if bare:
+                raise ValueError(
+                    f"medications.csv has no drug for {condition.name} at age {bare[0]}"
+                )
+        rows_by_age.append(by_age)
+    return Medication(
+        conditions=tuple(meds["condition"]),
+        names=tuple(meds["medication"]),
+        dosages=tuple(meds["dosage"]),
+        frequencies=tuple(meds["frequency"]),
+        min_age=tuple(min_age.tolist()),
+        max_age=tuple(None if np.isnan(a) else int(a) for a in max_age.tolist()),
+        rows_by_age=tuple(rows_by_age),
+    )
+
+
 @attrs.frozen
 class Weighted:
     """A list of labels with sampling probabilities (normalised)."""
@@ -278,12 +310,71 @@ class Weighted:
 
 
 @attrs.frozen
+class FirstNames:
+    """Given names by birth block and sex (US births, first_names.csv), drawn by birth year.
+
+    The names of every (block, sex) group follow one another in ``labels`` (group ``2 * block``
+    for boys, ``2 * block + 1`` for girls); ``edges`` are each group's cumulative
+    probabilities plus its group number, so that one search finds a name of any group.
+    """
+
+    block_from: np.ndarray  # first birth year of each block, ascending
+    labels: np.ndarray
+    edges: np.ndarray
+    group_last: np.ndarray  # index in ``labels`` of each group's last name
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> FirstNames:
+        """Check and index the rows of first_names.csv."""
+        starts, first_row = np.unique(frame["birth_year_from"].to_numpy(), return_index=True)
+        ends = frame["birth_year_to"].to_numpy()[first_row]
+        block = np.searchsorted(starts, frame["birth_year_from"].to_numpy())
+        if (
+            (ends[:-1] + 1 != starts[1:]).any()
+            or (ends < starts).any()
+            or (frame["birth_year_to"].to_numpy() != ends[block]).any()
+        ):
+            raise ValueError("first_names.csv: birth blocks must follow one another")
+        births = frame["births"].to_numpy(dtype=float)
+        gender = frame["gender"].to_numpy(dtype=object)
+        female = gender == "Female"
+        if not (female | (gender == "Male")).all() or (births <= 0).any():
+            raise ValueError("first_names.csv: gender must be Male or Female, births positive")
+        group = 2 * block + female
+        order = np.argsort(group, kind="stable")
+        group, births = group[order], births[order]
+        sizes = np.bincount(group, minlength=2 * len(starts))
+        if (sizes == 0).any():
+            raise ValueError("first_names.csv: every birth block needs names of both sexes")
+        last = np.cumsum(sizes) - 1
+        cumulative = np.cumsum(births)
+        before = np.append(0.0, cumulative[last[:-1]])
+        edges = group + (cumulative - before[group]) / (cumulative[last] - before)[group]
+        edges[last] = np.arange(1, len(sizes) + 1)
+        return cls(
+            block_from=starts,
+            labels=frame["first_name"].to_numpy(dtype=object)[order],
+            edges=edges,
+            group_last=last,
+        )
+
+    def draw(self, u: np.ndarray, birth_year: np.ndarray, female: np.ndarray) -> np.ndarray:
+        """A name for each person from a uniform number in [0, 1), by birth year and sex
+        (years before the first block or after the last take that block's names)."""
+        block = np.searchsorted(self.block_from, birth_year, side="right") - 1
+        group = 2 * np.clip(block, 0, len(self.block_from) - 1) + np.asarray(female, dtype=int)
+        index = np.searchsorted(self.edges, group + u, side="right")
+        return self.labels[np.minimum(index, self.group_last[group])]
+
+
+@attrs.frozen
 class NameLists:
     """Word lists for people, streets, insurers and hospitals."""
 
-    first_male: Weighted
+    first_by_birth: FirstNames  # patients' given names
+    first_male: Weighted  # doctors' given names (births of doctor_names.toml's birth_years)
     first_female: Weighted
-    last: Weighted
+    last: Weighted  # surnames by national frequency
     prefixes: pd.DataFrame
     street_names: Weighted
     street_suffixes: Weighted
@@ -305,14 +396,29 @@ class NameLists:
 @functools.lru_cache(maxsize=1)
 def load_names() -> NameLists:
     """Load the name and address word lists."""
-    first = read_csv("first_names.csv")
+    first = read_csv("first_names.csv", keep_default_na=False)
+    last = read_csv("last_names.csv", keep_default_na=False)
+    if (last["count"] <= 0).any() or last["last_name"].duplicated().any():
+        raise ValueError("last_names.csv: counts must be positive and names distinct")
     insurers = read_toml("insurers.toml")
     hospitals = read_toml("hospital_names.toml")
     contacts = read_toml("contacts.toml")
+    doctors = read_toml("doctor_names.toml")
+    born_from, born_to = doctors["birth_years"]
+    doctor_first = (
+        first[(first["birth_year_to"] >= born_from) & (first["birth_year_from"] <= born_to)]
+        .groupby(["gender", "first_name"], as_index=False)["births"]
+        .sum()
+    )
     return NameLists(
-        first_male=Weighted.from_frame(first[first.gender == "Male"], "first_name", "weight"),
-        first_female=Weighted.from_frame(first[first.gender == "Female"], "first_name", "weight"),
-        last=Weighted.from_frame(read_csv("last_names.csv"), "last_name", "weight"),
+        first_by_birth=FirstNames.from_frame(first),
+        first_male=Weighted.from_frame(
+            doctor_first[doctor_first["gender"] == "Male"], "first_name", "births"
+        ),
+        first_female=Weighted.from_frame(
+            doctor_first[doctor_first["gender"] == "Female"], "first_name", "births"
+        ),
+        last=Weighted.from_frame(last, "last_name", "count"),
         prefixes=read_csv("name_prefixes.csv"),
         street_names=Weighted.from_frame(read_csv("street_names.csv"), "street_name", "weight"),
         street_suffixes=Weighted.from_frame(read_csv("street_suffixes.csv"), "suffix", "weight"),
@@ -324,7 +430,7 @@ def load_names() -> NameLists:
         hospital_families=tuple(hospitals["families"]),
         hospital_alternatives=tuple(hospitals["alternatives"]),
         hospital_last_resort=hospitals["last_resort"],
-        middle_initials=tuple(read_toml("doctor_names.toml")["middle_initials"]),
+        middle_initials=tuple(doctors["middle_initials"]),
         email_domains=tuple(contacts["email_domains"]),
         phone_line_prefix=contacts["phone_line_prefix"],
         secondary_address_share=float(contacts["secondary_address_share"]),
