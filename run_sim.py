@@ -8,10 +8,7 @@ See README.md for every option; ``python run_sim.py --help`` lists them.
 
 import sys
 
-from reporting.app.lifetime import exit_quietly_on_interrupt
+from reporting.app.__main__ import main  # imports nothing heavy before it handles Ctrl-C
 
 if __name__ == "__main__":
-    exit_quietly_on_interrupt()  # before the second it takes to import the rest
-    from reporting.app.cli import main
-
     sys.exit(main())

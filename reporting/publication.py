@@ -175,9 +175,10 @@ def _is_record(record) -> bool:
 
 @attrs.frozen
 class Plan:
-    """What publishing into a folder does to the entries already there."""
+    """What publishing into a folder does to the entries already there (the tool's files with
+    a name the run writes, or any file there before the run in a folder without a manifest,
+    are replaced)."""
 
-    replace: tuple[str, ...]  # the tool's files (or, without a manifest, any) the run rewrites
     remove: tuple[str, ...]  # the tool's files the run does not write
     conflicts: tuple[str, ...]  # other entries with a name the run writes
     kept: tuple[str, ...]  # every other entry: the user's, or the tool's changed since
@@ -315,31 +316,28 @@ class DatasetFolder:
         return self._records[key]
 
     def plan(self) -> Plan:
-        """What publishing now would replace, remove, refuse and keep. The tool's files are
-        those the manifest lists (and, after an unfinished publication, those the marker
-        lists, old or new) with the same size and SHA-256."""
-        manifest = read_manifest(self.outdir)
+        """What publishing now would remove, refuse and keep. The tool's files are those the
+        manifest lists (and, after an unfinished publication, those the marker lists, old or
+        new) with the same size and SHA-256."""
         known: dict[str, list[dict]] = {}
         for listing in self._listings():
             for name, record in listing.items():
                 known.setdefault(name, []).append(record)
         legacy = not known  # no manifest (a folder from before manifests): remove nothing
-        replace, remove, conflicts, kept = [], [], [], []
+        remove, conflicts, kept = [], [], []
         for path in sorted(self.outdir.iterdir()):
             name = path.name
-            if _is_private(name) or path == self.staging:
-                continue
-            if name == MANIFEST and manifest is not None:
-                replace.append(name)
+            if _is_private(name) or (name == MANIFEST and read_manifest(self.outdir)):
                 continue
             regular = path.is_file() and not path.is_symlink()
             ours = regular and name in known and self._matches(path, known[name])
             if name in self.writes:
                 old = legacy and regular and _identity(path) in self._found  # not new, not edited
-                (replace if ours or old else conflicts).append(name)
+                if not (ours or old):
+                    conflicts.append(name)
             else:
                 (remove if ours else kept).append(name)
-        return Plan(tuple(replace), tuple(remove), tuple(conflicts), tuple(kept))
+        return Plan(tuple(remove), tuple(conflicts), tuple(kept))
 
     def _listings(self) -> list[dict]:
         """The file listings of the tool's files: the manifest's, and those of the marker of
@@ -378,7 +376,11 @@ class DatasetFolder:
         _sync(staging)
         with deferred_signals():
             plan = self.plan()
-            _write_synced(self.outdir / MARKER, {"listings": [*self._listings(), files]})
+            try:
+                _write_synced(self.outdir / MARKER, {"listings": [*self._listings(), files]})
+            except OSError:  # a full disk: the older dataset is still whole
+                (self.outdir / MARKER).unlink(missing_ok=True)
+                raise
             _sync(self.outdir)
             for name in plan.conflicts:
                 if not self.overwrite or (self.outdir / name).is_dir():
@@ -427,8 +429,8 @@ def verify(folder: Path) -> Verdict:
     if (folder / MARKER).exists():
         return Verdict(
             1,
-            f"{folder}: unfinished: a run was stopped while publishing ({MARKER} is there); "
-            "run again into it to replace it",
+            f"{folder}: unfinished: a run is publishing into it or was stopped doing so "
+            f"({MARKER} is there); a new run into it replaces it",
         )
     if not (folder / MANIFEST).exists():
         return Verdict(2, f"{folder} has no {MANIFEST}: not a dataset this tool published")

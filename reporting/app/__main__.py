@@ -1,10 +1,19 @@
-"""``python -m reporting.app``: the command line."""
+"""``python -m reporting.app``, ``run_sim.py`` and the ``hospital-synth`` console script: the
+command line, with Ctrl-C and SIGTERM handled from the first moment (the second of heavy
+imports comes after)."""
 
 import sys
 
 from reporting.app.lifetime import exit_quietly_on_interrupt
 
-exit_quietly_on_interrupt()  # before the second it takes to import the rest
-from reporting.app.cli import main  # noqa: E402
 
-sys.exit(main())
+def main() -> int:
+    """Set up the signal handlers, then import and run the command line."""
+    exit_quietly_on_interrupt()
+    from reporting.app.cli import main as command_line
+
+    return command_line()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

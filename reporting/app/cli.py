@@ -38,7 +38,16 @@ from reporting.assembly import table_slices, whole_table
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.datapackage import write_datapackage
 from reporting.parts import run_parts_folder
-from reporting.publication import LOCK, MANIFEST, MARKER, DatasetFolder, FolderError, verify
+from reporting.publication import (
+    HOST,
+    LOCK,
+    MANIFEST,
+    MARKER,
+    PRIVATE,
+    DatasetFolder,
+    FolderError,
+    verify,
+)
 from reporting.sql import schema_sql
 from reporting.summary import file_digests, package_version, summary_from
 from reporting.writers import TableFiles, atomic_file, table_file_name, write_json
@@ -315,7 +324,7 @@ def check_outdir(
     except OSError:
         raise UsageError(f"{flag} {outdir} is not writable") from None
     names = [*files, *(f"{name}.kept99" for name in files), LOCK, MARKER]
-    names.append(f".hospital-synth-staging-{os.uname().nodename[:64]}-4194304-12345678")
+    names.append(f"{PRIVATE}staging-{HOST}-4194304-12345678")  # pid up to 2**22
     longest = max(names, key=lambda name: len(os.fsencode(name)))
     if len(os.fsencode(longest)) > _name_max(probe):
         what = "--export-prefix" if prefix is not None and prefix in longest else flag
