@@ -586,9 +586,10 @@ def run(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
         raise UsageError("--postgres loads the CSV files: use --format csv or both")
     if args.parts_dir is not None:
         check_outdir(args.parts_dir, None, "--parts-dir")
-    with DatasetFolder(args.outdir, dataset_files(args, names), args.overwrite) as folder:
-        loaded = []  # the databases loaded so far
-        try:
+    folder = DatasetFolder(args.outdir, dataset_files(args, names), args.overwrite)
+    loaded = []  # the databases loaded so far
+    try:
+        with folder:
             _, summary, rows = simulate_and_write(args, scenario, names, folder)
             loaded += ["DuckDB"] if args.duckdb is not None else []
             if args.postgres is not None:
@@ -596,13 +597,13 @@ def run(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
                 files = {name: args.outdir / table_file_name(name, prefix) for name in names}
                 load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
                 loaded.append("PostgreSQL")
-        except KeyboardInterrupt as stop:
-            stop.written = what_was_written(args, folder, loaded)  # for the message of main
-            raise
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    elif not args.quiet:
-        print("\n".join(digest(args, summary, rows, time.perf_counter() - started)))
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        elif not args.quiet:
+            print("\n".join(digest(args, summary, rows, time.perf_counter() - started)))
+    except KeyboardInterrupt as stop:
+        stop.written = what_was_written(args, folder, loaded)  # for the message of main
+        raise
     if summary["ok"] is False:
         print(f"{prog}: {failed_checks(summary)}; the dataset is written", file=sys.stderr)
         return EXIT_VALIDATION_FAILED
