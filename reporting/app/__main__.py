@@ -2,6 +2,7 @@
 command line, with Ctrl-C and SIGTERM handled from the first moment (the second of heavy
 imports comes after)."""
 
+import signal
 import sys
 
 from reporting.app.lifetime import exit_quietly_on_interrupt
@@ -12,7 +13,10 @@ def main() -> int:
     exit_quietly_on_interrupt()
     from reporting.app.cli import main as command_line
 
-    return command_line()
+    status = command_line()
+    for number in (signal.SIGINT, signal.SIGTERM):  # the run has reported how it ended
+        signal.signal(number, signal.SIG_IGN)
+    return status
 
 
 if __name__ == "__main__":
