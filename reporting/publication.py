@@ -162,6 +162,8 @@ def read_manifest(folder: Path) -> dict | None:
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(_is_record(r) for r in files.values()):
         return None
+    if any("/" in name or name in ("", ".", "..") for name in files):  # names in the folder
+        return None
     return manifest
 
 

@@ -280,6 +280,10 @@ def test_verify_checks_every_listed_file(tmp_path, capsys):
     )
     (tmp_path / MANIFEST).write_text("{")
     assert main(["verify", str(tmp_path)]) == 1
+    outside = {"generator": "hospital-synth", "files": {"../x": {"bytes": 1, "sha256": "0"}}}
+    (tmp_path / MANIFEST).write_text(json.dumps(outside))
+    assert main(["verify", str(tmp_path)]) == 1
+    assert "manifest.json is damaged" in capsys.readouterr().err
     (tmp_path / MANIFEST).unlink()
     assert main(["verify", str(tmp_path)]) == 2
     assert ": error: " in capsys.readouterr().err
