@@ -8,7 +8,7 @@ See README.md for every option; ``python run_sim.py --help`` lists them.
 
 import sys
 
-from reporting.app.cli import main
+from reporting.app.__main__ import main  # imports nothing heavy before it handles Ctrl-C
 
 if __name__ == "__main__":
     sys.exit(main())

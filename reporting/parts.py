@@ -8,14 +8,34 @@ cluster). A task does not create the run's folder: if it is gone, the run was st
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from reporting.publication import private_folder, remove_leftovers
+
 PART_SUFFIX = ".arrow"
 IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+
+
+@contextlib.contextmanager
+def run_parts_folder(parent: Path | str) -> Iterator[Path]:
+    """A fresh hidden folder for a run's parts in ``parent`` (``--parts-dir``, else inside
+    the output folder), removed when the run ends, whatever happens. Part folders that dead
+    runs left there are removed first."""
+    parent = Path(parent).absolute()  # absolute: workers may run elsewhere
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(parent, ("parts",))
+    folder = private_folder(parent, "parts")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def part_path(folder: Path | str, table: str) -> Path:

@@ -1,17 +1,13 @@
-"""Writing a dataset: CSV tables and the JSON summary, atomically.
-
-Files are written into a temporary folder beside the target and moved into place only when
-all of them are complete. A crash or Ctrl-C leaves the older dataset as it was.
-"""
+"""Writing a dataset's files: CSV and Parquet tables slice by slice, JSON, and a single file
+atomically. A whole dataset is published by ``reporting.publication``."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -128,43 +124,18 @@ def write_csv(frame: pd.DataFrame, table: str, path: Path, date_format: str) -> 
     files.close()
 
 
-def dataset_file_names(prefix: str | None) -> list[str]:
-    """Every file name a run can write into its folder (for removing an older run's extras)."""
-    names = ["schema.sql", "validation_summary.json", "report.html", "datapackage.json"]
-    for table in TABLE_COLUMNS:
-        names += [table_file_name(table, prefix), table_file_name(table, prefix, ".parquet")]
-    return names
-
-
 def write_json(data: dict, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
-def staged_output(outdir: Path, stale: Iterable[str] = ()) -> Iterator[Path]:
-    """A temporary folder for a dataset's files; on success they replace those in ``outdir``.
-
-    When ``outdir`` does not exist yet, the whole folder appears in one rename. Otherwise each
-    file replaces its older version in one rename, after all files are complete, and files
-    named in ``stale`` that this run did not write (an older run's extras) are removed, so the
-    folder holds one dataset. On any error the temporary folder is removed and ``outdir`` is
-    untouched.
-    """
-    outdir = Path(outdir)
-    parent = outdir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".partial", dir=parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the dataset folder should not be
+def atomic_file(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it in one rename when the block ends
+    without error; otherwise it is removed and ``path`` is untouched."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
     try:
-        yield staging
-        if not outdir.exists():
-            os.replace(staging, outdir)
-            return
-        written = {item.name for item in staging.iterdir()}
-        for name in sorted(written):
-            os.replace(staging / name, outdir / name)
-        for name in sorted(set(stale) - written):
-            (outdir / name).unlink(missing_ok=True)
+        yield partial
+        os.replace(partial, path)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        partial.unlink(missing_ok=True)

@@ -224,6 +224,7 @@ def draw_case(rng: random.Random, tmp: Path) -> list[str]:
         ("--no-continuity", None),
         ("--census", None),
         ("--event-log", None),
+        ("--overwrite", None),
     ):
         if rng.random() < 0.12:
             if values is None:

@@ -54,6 +54,7 @@ def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
         "healthcare_v12_hospitals.csv",
         "healthcare_v12_patients.csv",
         "healthcare_v12_visits.csv",
+        "manifest.json",
         "schema.sql",
         "validation_summary.json",
     ]
@@ -320,7 +321,7 @@ def test_the_run_section_records_versions_the_command_and_each_file(tmp_path, ca
     for package in ("numpy", "pandas", "simpy", "attrs", "pyarrow"):
         assert environment["packages"][package] == metadata.version(package)
     assert run["invocation"] == {"program": run["invocation"]["program"], "argv": argv}
-    written = {p.name for p in tmp_path.iterdir()} - {"validation_summary.json"}
+    written = {p.name for p in tmp_path.iterdir()} - {"validation_summary.json", "manifest.json"}
     assert set(run["files"]) == written and "census.parquet" in written
     for name, record in run["files"].items():
         content = (tmp_path / name).read_bytes()

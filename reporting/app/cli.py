@@ -1,9 +1,10 @@
 """The command line: parse, build the Scenario, run, write, print. Nothing else lives here.
 
 Usage: ``run_sim.py [flags]`` makes a dataset; ``run_sim.py compare --scenario a.toml
---scenario b.toml`` compares scenarios. The program is also ``hospital-synth`` (the console
-script), ``python -m reporting.app`` and ``python -m run_sim``; messages use the name it was
-invoked by. Exit status: see ``EXIT_STATUS`` (and ``--help``).
+--scenario b.toml`` compares scenarios; ``run_sim.py verify DIR`` checks a dataset folder.
+The program is also ``hospital-synth`` (the console script), ``python -m reporting.app``
+and ``python -m run_sim``; messages use the name it was invoked by. Exit status: see
+``EXIT_STATUS`` (and ``--help``).
 
 Flags only turn text into numbers and dates: the values are checked by ``Scenario`` (the
 rules of its fields), which names a bad setting by its flag here.
@@ -16,7 +17,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -25,21 +25,32 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 from reporting.app.experiments import compare
-from reporting.app.lifetime import Terminated, die_with_parent, sigterm_interrupts
+from reporting.app.lifetime import (
+    Terminated,
+    die_with_parent,
+    interrupts,
+    program_name,
+    stop_workers,
+)
 from reporting.app.simulation import Simulation
 from reporting.app.tasks import PartOptions
 from reporting.assembly import table_slices, whole_table
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.datapackage import write_datapackage
+from reporting.parts import run_parts_folder
+from reporting.publication import (
+    HOST,
+    LOCK,
+    MANIFEST,
+    MARKER,
+    PRIVATE,
+    DatasetFolder,
+    FolderError,
+    verify,
+)
 from reporting.sql import schema_sql
 from reporting.summary import file_digests, package_version, summary_from
-from reporting.writers import (
-    TableFiles,
-    dataset_file_names,
-    staged_output,
-    table_file_name,
-    write_json,
-)
+from reporting.writers import TableFiles, atomic_file, table_file_name, write_json
 from sim.scenario import DEFAULTS, RULES, Scenario, ScenarioError, flag_name, parse_date
 from sim.scenario_file import load_scenario
 from sim.text import neutralise_formula
@@ -47,6 +58,7 @@ from sim.text import neutralise_formula
 EXIT_SYSTEM_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_VALIDATION_FAILED = 3
+EXIT_VERIFY_FAILED = 1  # verify: the folder is damaged or unfinished
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report it
 PARALLEL_ABOVE = 20_000  # patients: larger runs use every core by default
@@ -127,13 +139,17 @@ SCENARIO_FLAGS = (
 EXIT_STATUS = """exit status:
   0    success
   1    the system failed while writing (a full disk, ...): an older dataset is kept
-  2    bad input (one line on stderr, nothing written), or a refused database load
+  2    bad input (one line on stderr, nothing written): also an --outdir in use by another
+       run or holding files this tool did not write (see --overwrite); or a refused
+       database load
   3    the dataset was written but a rule check failed ("checks" in the summary)
-  130  interrupted (nothing written)
-  143  terminated by SIGTERM (nothing written)"""
+  130  interrupted: nothing written or, once the files are published, the dataset complete
+       and the database loads not done (the message says which)
+  143  terminated by SIGTERM, as 130"""
 
 EPILOG = f"""subcommands:
   compare     run scenario files side by side (%(prog)s compare --help)
+  verify      check a dataset folder against its manifest.json (%(prog)s verify DIR)
 
 {EXIT_STATUS}
 
@@ -145,15 +161,6 @@ examples:
 A scenario file (--config, compare --scenario) is TOML with the flags' names as keys,
 e.g. 'patients = 5000', 'today = 2025-06-30', 'insured-rate = 0.8'; flags given on the
 command line override it. Every figure of sim/data/defaults.toml can be set there."""
-
-
-def program_name() -> str:
-    """The name the program was invoked by: ``run_sim.py``, ``hospital-synth``, or
-    ``python -m reporting.app`` / ``python -m run_sim``."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None:  # python -m ...
-        return f"python -m {spec.name.removesuffix('.__main__')}"
-    return Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "hospital-synth"
 
 
 def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
@@ -206,6 +213,12 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
         default=Path("output"),
         metavar="DIR",
         help="output folder (default %(default)s)",
+    )
+    outputs.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files in --outdir with the names this run writes even when this tool "
+        "did not write them (or they changed since)",
     )
     outputs.add_argument(
         "--export-prefix",
@@ -268,7 +281,7 @@ def build_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
         type=_folder,
         metavar="DIR",
         help="where regions write their part files; every worker must see it "
-        "(default: a temporary folder beside --outdir, removed at the end)",
+        "(default: a hidden folder inside --outdir, removed at the end)",
     )
     return parser
 
@@ -286,8 +299,8 @@ def check_outdir(
 ) -> None:
     """Refuse an output folder (given with ``flag``) or prefix we cannot use, before any
     work is done: a file, a symbolic link that leads nowhere (dangling, or a loop), a place
-    where no folder can be made, or file names (``files``, the dataset's with ``prefix``, and
-    the temporary folders made beside it) too long for the file system."""
+    where no folder can be made, or file names (``files``, and the hidden files and folders
+    of a run) too long for the file system."""
     if prefix is not None and (not prefix or any(sep in prefix for sep in ("/", "\\", os.sep))):
         raise UsageError(
             f"--export-prefix {prefix!r} must be a plain name without a path separator"
@@ -310,8 +323,8 @@ def check_outdir(
         os.rmdir(tempfile.mkdtemp(prefix=".probe.", dir=probe))
     except OSError:
         raise UsageError(f"{flag} {outdir} is not writable") from None
-    names = [*files, *(dataset_file_names(prefix) if prefix is not None else ())]
-    names += [f".{outdir.name}.parts.12345678", f".{outdir.name}.12345678.partial"]
+    names = [*files, *(f"{name}.kept99" for name in files), LOCK, MARKER]
+    names.append(f"{PRIVATE}staging-{HOST}-4194304-12345678")  # pid up to 2**22
     longest = max(names, key=lambda name: len(os.fsencode(name)))
     if len(os.fsencode(longest)) > _name_max(probe):
         what = "--export-prefix" if prefix is not None and prefix in longest else flag
@@ -385,8 +398,8 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
     )
     try:
         yield pool
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)  # tasks not started yet never start
+    except BaseException:  # Ctrl-C or a failed task: stop now, not after the running tasks
+        stop_workers(pool)
         raise
     pool.shutdown(wait=True)
 
@@ -503,12 +516,42 @@ def run_compare(argv: list[str], prog: str = "run_sim.py") -> int:
             raise UsageError(f"--output {args.output} is a folder; give a file name")
         if args.output.is_symlink() and not args.output.exists():
             raise UsageError(f"--output {args.output} is a symbolic link that leads nowhere")
-        check_outdir(args.output.parent, None, "--output", (args.output.name,))
+        partial = f".{args.output.name}.12345678.partial"  # atomic_file's temporary file
+        check_outdir(args.output.parent, None, "--output", (args.output.name, partial))
     table = compare(scenarios)
     print(table.map(_cell).to_string())
     if args.output is not None:
-        with staged_output(args.output.parent) as staging:
-            table.to_csv(staging / args.output.name)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(args.output) as partial:
+            table.to_csv(partial)
+    return 0
+
+
+def build_verify_parser(prog: str = "run_sim.py") -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=f"{prog} verify",
+        description=f"Check a dataset folder against its {MANIFEST}: every file it lists is "
+        "there with its size and SHA-256, and no publication was left unfinished. Files it "
+        "does not list do not matter.",
+        epilog=f"""exit status:
+  0    complete: prints "OK: N files verified"
+  {EXIT_VERIFY_FAILED}    damaged or unfinished: one line on stderr naming the first bad files
+  2    bad input: not a folder, or a folder without {MANIFEST}""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("folder", type=_folder, metavar="DIR", help="the dataset folder")
+    return parser
+
+
+def run_verify(argv: list[str], prog: str = "run_sim.py") -> int:
+    """``run_sim.py verify DIR``: a dataset folder against its manifest."""
+    verdict = verify(build_verify_parser(prog).parse_args(argv).folder)
+    if verdict.status == EXIT_BAD_INPUT:
+        raise UsageError(verdict.message)
+    if verdict.status:
+        print(f"{prog}: {verdict.message}", file=sys.stderr)
+        return EXIT_VERIFY_FAILED
+    print(verdict.message)
     return 0
 
 
@@ -518,17 +561,19 @@ def run(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "compare":
         return run_compare(argv[1:], prog)
+    if argv and argv[0] == "verify":
+        return run_verify(argv[1:], prog)
     args = build_parser(prog).parse_args(argv)
     args.invocation = {"program": prog, "argv": argv}  # recorded in the summary's run section
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     scenario = scenario_from_args(args)
-    check_outdir(args.outdir, args.export_prefix)
+    names = table_names(args)
+    check_outdir(args.outdir, args.export_prefix, files=dataset_files(args, names))
     if args.dask is None:
         check_memory(scenario, worker_count(args, scenario.patients))
     else:
         check_dask_address(args.dask)
-    names = table_names(args)
     if args.duckdb is not None:
         if args.duckdb.is_dir():
             raise UsageError(f"--duckdb {args.duckdb} is a folder; give a file name")
@@ -541,18 +586,53 @@ def run(argv: list[str] | None = None, prog: str = "run_sim.py") -> int:
         raise UsageError("--postgres loads the CSV files: use --format csv or both")
     if args.parts_dir is not None:
         check_outdir(args.parts_dir, None, "--parts-dir")
-    _, summary, rows = simulate_and_write(args, scenario, names)
-    if args.postgres is not None:
-        files = {name: args.outdir / table_file_name(name, args.export_prefix) for name in names}
-        load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    elif not args.quiet:
-        print("\n".join(digest(args, summary, rows, time.perf_counter() - started)))
+    folder = DatasetFolder(args.outdir, dataset_files(args, names), args.overwrite)
+    loaded = []  # the databases loaded so far
+    try:
+        with folder:
+            _, summary, rows = simulate_and_write(args, scenario, names, folder)
+            loaded += ["DuckDB"] if args.duckdb is not None else []
+            if args.postgres is not None:
+                prefix = args.export_prefix
+                files = {name: args.outdir / table_file_name(name, prefix) for name in names}
+                load_postgres(args.postgres, args.pg_schema, files, args.pg_replace)
+                loaded.append("PostgreSQL")
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        elif not args.quiet:
+            print("\n".join(digest(args, summary, rows, time.perf_counter() - started)))
+    except KeyboardInterrupt as stop:
+        stop.written = what_was_written(args, folder, loaded)  # for the message of main
+        raise
     if summary["ok"] is False:
         print(f"{prog}: {failed_checks(summary)}; the dataset is written", file=sys.stderr)
         return EXIT_VALIDATION_FAILED
     return 0
+
+
+def what_was_written(args: argparse.Namespace, folder: DatasetFolder, loaded: list[str]) -> str:
+    """What an interrupted run leaves: nothing, or the whole new dataset and the databases
+    that were (or were not) loaded."""
+    if not folder.published:
+        return "nothing was written"
+    notes = [f"the new dataset is published in {args.outdir}{os.sep} (complete, see {MANIFEST})"]
+    if args.duckdb is not None and "DuckDB" not in loaded:
+        notes.append(f"--duckdb {args.duckdb} was not written")
+    if args.postgres is not None and "PostgreSQL" not in loaded:
+        notes.append("nothing was loaded into PostgreSQL (the load was rolled back)")
+    return "; ".join(notes)
+
+
+def dataset_files(args: argparse.Namespace, names: list[str]) -> list[str]:
+    """The names of the files a run writes into --outdir (its manifest aside)."""
+    suffixes = {"csv": [".csv"], "parquet": [".parquet"], "both": [".csv", ".parquet"]}
+    files = [
+        table_file_name(n, args.export_prefix, s) for n in names for s in suffixes[args.format]
+    ]
+    files += ["schema.sql", "validation_summary.json"]
+    files += ["datapackage.json"] if args.format != "parquet" else []
+    files += ["report.html"] if args.report else []
+    return files
 
 
 def failed_checks(summary: dict) -> str:
@@ -586,6 +666,10 @@ def digest(args: argparse.Namespace, summary: dict, rows: dict[str, int], second
     yield f"  {summary_file:<{width}}the run, checks and distributions (--json prints it)"
     if args.report:
         yield "  report.html"
+    yield f"  {MANIFEST:<{width}}each file's size and SHA-256 (verify checks them)"
+    if kept := summary["run"]["kept"]:
+        listed = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+        yield f"kept (not written by this tool, or changed since): {listed}"
     if args.duckdb is not None:
         yield f"loaded into DuckDB: {args.duckdb}"
     if args.postgres is not None:
@@ -610,19 +694,6 @@ def table_names(args: argparse.Namespace) -> list[str]:
     names += ["census"] if args.census else []
     names += ["events"] if args.event_log else []
     return names
-
-
-@contextlib.contextmanager
-def parts_folder(parts_dir: Path | None, outdir: Path) -> Iterator[Path]:
-    """A fresh folder for the regions' part files (inside ``--parts-dir``, or beside the
-    output folder), removed when the run ends, whatever happens."""
-    parent = (parts_dir if parts_dir is not None else outdir.parent).absolute()
-    parent.mkdir(parents=True, exist_ok=True)  # absolute: workers may run elsewhere
-    folder = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.parts.", dir=parent))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_summary(
@@ -656,17 +727,17 @@ def dataset_metadata(scenario: Scenario) -> dict[str, str]:
 
 
 def simulate_and_write(
-    args: argparse.Namespace, scenario: Scenario, names: list[str]
+    args: argparse.Namespace, scenario: Scenario, names: list[str], outdir: DatasetFolder
 ) -> tuple[Simulation, dict, dict[str, int]]:
     """Run the tasks and write the dataset, all or nothing: once every task has finished,
-    each table is written slice by slice in the dataset's order, then the schema, the summary
-    and the report. Returns the simulation, the summary and the rows written per table."""
-    prefix = args.export_prefix
+    each table is written slice by slice in the dataset's order into the staging folder, then
+    the schema, the summary and the report, and the whole dataset is published into
+    ``outdir``. Returns the simulation, the summary and the rows written per table."""
+    prefix, staging = args.export_prefix, outdir.staging
     duckdb = duckdb_writer(args.duckdb, names) if args.duckdb is not None else None
     with (
-        parts_folder(args.parts_dir, args.outdir) as folder,
+        run_parts_folder(args.parts_dir or args.outdir) as folder,
         duckdb or contextlib.nullcontext() as load,  # published after the files are in place
-        staged_output(args.outdir, dataset_file_names(prefix)) as staging,
     ):
         files = {
             name: TableFiles(
@@ -718,12 +789,14 @@ def simulate_and_write(
                 dataset_metadata(scenario),
             )
         summary = run_summary(simulation, staging, getattr(args, "invocation", None))
+        summary["run"]["kept"] = list(outdir.plan().kept)
         write_json(summary, staging / "validation_summary.json")
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
 
             continuity = whole_table(layout, "continuity", days, scenario.start)
             write_report(staging / "report.html", simulation.tables(), summary, continuity)
+        outdir.publish(dataset_metadata(scenario))
     if load is not None and load.error is not None:
         raise DatabaseError(f"--duckdb {args.duckdb}: {load.error} (the files are written)")
     return simulation, summary, {name: table_files.rows for name, table_files in files.items()}
@@ -733,19 +806,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: turns bad input into one line on stderr and exit status 2."""
     prog = program_name()
     try:
-        with sigterm_interrupts():
+        with interrupts():
             return run(argv, prog)
-    except (UsageError, ScenarioError, DatabaseError) as error:
+    except (UsageError, ScenarioError, DatabaseError, FolderError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_SYSTEM_FAILURE
-    except Terminated:
-        print(f"{prog}: terminated; nothing was written", file=sys.stderr)
+    except Terminated as stop:
+        print(f"{prog}: terminated; {written(stop)}", file=sys.stderr)
         return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        print(f"{prog}: interrupted; {written(stop)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SystemExit as stop:  # --help and --version
         return stop.code if isinstance(stop.code, int) else 0
+
+
+def written(stop: KeyboardInterrupt) -> str:
+    """What an interrupted run wrote, as ``run`` noted on the exception."""
+    return getattr(stop, "written", "nothing was written")

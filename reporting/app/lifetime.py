@@ -1,6 +1,11 @@
 """How a run ends when it is told to: SIGTERM (sent by `timeout`, container stops and service
-managers) is handled like Ctrl-C, and worker processes never outlive the run that started
-them, even when the run is killed with SIGKILL."""
+managers) is handled like Ctrl-C, a signal while the program starts ends it without a
+traceback, and worker processes never outlive the run that started them, even when the run
+is killed with SIGKILL.
+
+This module imports nothing heavy: the entry points install ``exit_quietly_on_interrupt``
+before they import the rest of the program.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,11 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies (Linux)
 
@@ -23,18 +33,45 @@ def _raise_terminated(signum: int, frame) -> None:
     raise Terminated()
 
 
+def program_name() -> str:
+    """The name the program was invoked by: ``run_sim.py``, ``hospital-synth``, or
+    ``python -m reporting.app`` / ``python -m run_sim``."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None:  # python -m ...
+        return f"python -m {spec.name.removesuffix('.__main__')}"
+    return Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "hospital-synth"
+
+
+def exit_quietly_on_interrupt() -> None:
+    """Until ``interrupts`` takes over: Ctrl-C or SIGTERM ends the program at once with one
+    line and status 130 or 143 (nothing has been written yet), instead of a traceback from
+    the middle of an import."""
+
+    def stop(signum: int, frame) -> None:
+        what = "interrupted" if signum == signal.SIGINT else "terminated"
+        os.write(2, f"{program_name()}: {what}; nothing was written\n".encode())
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 @contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM raises ``Terminated`` in the main thread (elsewhere, or where
-    signals cannot be set, nothing changes); the previous handler comes back afterwards."""
+def interrupts() -> Iterator[None]:
+    """Within the block, in the main thread, Ctrl-C raises ``KeyboardInterrupt`` and SIGTERM
+    ``Terminated`` (elsewhere nothing changes); the previous handlers come back afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 def die_with_parent(parent: int) -> None:
@@ -47,3 +84,11 @@ def die_with_parent(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a process pool's workers and shut it down without waiting for their running tasks
+    (a task keeps nothing but its part files, which the run removes anyway)."""
+    for process in list((pool._processes or {}).values()):  # no public way before Python 3.14
+        process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
