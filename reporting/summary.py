@@ -24,7 +24,7 @@ from reporting.continuity import (
 from reporting.realism import Scope, realism_counts, realism_section
 from reporting.recorder import Tables
 from reporting.validation import merge_validation, validation_part, with_episodes
-from sim.facts import RegionFacts, run_statistics, switch_reason_counts
+from sim.facts import RegionFacts, population_section, run_statistics, switch_reason_counts
 from sim.geography import ZIP_DATA_YEAR, ZipTable
 from sim.refdata import load_catalog
 from sim.scenario import Scenario
@@ -183,6 +183,7 @@ def summary_from(
             "environment": environment(),
         },
         "geography": geography_section(scenario, simulation.pool_report, regions),
+        "population": population_section(regions, patients),
         "simulation": statistics,
         "continuity": continuity_section_from(
             [part.continuity for part in parts], patients, scenario.continuity_min_visits

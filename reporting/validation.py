@@ -378,7 +378,6 @@ def _clinical_checks(
         "condition_episodes_over_yearly_cap": over_yearly_cap,
     }
 
-    distinct = visits.groupby("patient_id")["condition"].nunique()
     once = (
         visits.loc[
             treatment.isin(catalog.once_per_patient).to_numpy(dtype=bool, na_value=False),
@@ -414,7 +413,6 @@ def _clinical_checks(
     due_before = np.full(len(visits), np.datetime64("NaT"), dtype="datetime64[D]")
     due_before[1:] = np.where(followup[1:], due[:-1], np.datetime64("NaT"))
     checks |= {
-        "patients_with_more_than_3_conditions": (distinct > 3).sum(),
         "once_per_patient_treatment_repeated": (once > 1).sum(),
         "once_per_patient_treatment_on_followup": (
             followup & treatment.isin(catalog.once_per_patient).to_numpy()

@@ -11,7 +11,11 @@ from collections import Counter
 
 import attrs
 
-from sim.events import SWITCH_REASONS
+from sim.catchment import Population
+from sim.events import DISCHARGE_DISPOSITIONS, SWITCH_REASONS
+from sim.population import GENDERS
+
+EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
 
 
 @attrs.frozen
@@ -58,6 +62,8 @@ class RegionFacts:
     events: dict[str, int]  # events per type
     switch_reasons: dict[str, int]
     declined_episodes: int
+    population: Population  # the residents the region's patients were drawn from
+    deaths: int  # in hospital, by the last day run
 
 
 def region_facts(region, day: int) -> RegionFacts:
@@ -109,6 +115,8 @@ def region_facts(region, day: int) -> RegionFacts:
         events=log.counts(),
         switch_reasons={reason: reasons.get(reason, 0) for reason in SWITCH_REASONS},
         declined_episodes=region.declined_episodes,
+        population=world.population,
+        deaths=int((log.columns("Discharged")["disposition"] == EXPIRED).sum()),
     )
 
 
@@ -136,3 +144,40 @@ def switch_reason_counts(regions: list[RegionFacts]) -> dict[str, int]:
     for region in regions:
         total.update(region.switch_reasons)
     return {reason: total.get(reason, 0) for reason in SWITCH_REASONS}
+
+
+def population_section(regions: list[RegionFacts], patients: int) -> dict:
+    """The catchment population behind the patients: residents (everyone drawn, patients or
+    not), person-years lived in the window (in total, by sex and single year of age 0..100,
+    100 standing for 100 and over), births and in-hospital deaths, residents per calendar
+    year, and rates per 1,000."""
+    residents = sum(region.population.residents for region in regions)
+    by_age = sum(region.population.person_years for region in regions)
+    person_years = float(by_age.sum()) if regions else 0.0
+    births = sum(region.population.births for region in regions)
+    deaths = sum(region.deaths for region in regions)
+    by_year: Counter = Counter()
+    for region in regions:
+        by_year.update(region.population.residents_by_year)
+
+    def per_1000(count: float, base: float) -> float | None:
+        return round(1000.0 * count / base, 3) if base else None
+
+    return {
+        "residents": residents,
+        "person_years": round(person_years, 3),
+        "patients": patients,
+        "births": births,
+        "deaths": deaths,
+        "per_1000_residents": {
+            "patients": per_1000(patients, residents),
+            "births_per_person_year": per_1000(births, person_years),
+            "deaths_per_person_year": per_1000(deaths, person_years),
+        },
+        "person_years_by_age": {
+            sex: [round(float(v), 4) for v in by_age[code]] for code, sex in enumerate(GENDERS)
+        }
+        if regions
+        else {},
+        "residents_by_year": {str(year): by_year[year] for year in sorted(by_year)},
+    }

@@ -1,9 +1,17 @@
-"""When patients fall ill: each patient's conditions and the days their episodes begin.
+"""When residents need a hospital: each resident's encounters, drawn from national rates.
 
-This is the patients' side of the story drawn in blocks: which (at most three) conditions a
-patient has, chosen by age-dependent prevalence and gating, and when each new episode of
-them begins. Whether an episode really starts, and everything after, is decided on the
-simulation timeline.
+For every condition of the catalog and every resident, encounters come as Poisson counts over
+the days the condition's gating allows, at the rates of the resident's sex and age (the age in
+the middle of those days), spread over the days by the condition's season. Three kinds:
+
+- an *ED arrival* (treated and released, or admitted through the ED: the ED's release share of
+  the resident's age is kept with it);
+- a *direct stay* (planned or urgent, not through the ED);
+- a *clinic review* of a chronic condition the resident has.
+
+Chronic conditions come from their prevalence first: only a resident who has the condition has
+its encounters, at the population's rates divided by the prevalence. Whether an encounter
+happens as planned, and everything after, is decided on the simulation timeline.
 """
 
 from __future__ import annotations
@@ -12,20 +20,30 @@ import attrs
 import numpy as np
 
 from sim.calendar import add_years
+from sim.epidemiology import TOP_AGE, RateTables
 from sim.population import FEMALE, MALE
-from sim.refdata import Catalog, age_band
+from sim.refdata import Catalog
+
+ED_ARRIVAL, DIRECT_STAY, CLINIC_REVIEW = range(3)
+DAYS_PER_YEAR = 365.25
 
 
 @attrs.frozen
 class EpisodePlan:
-    """Episode onsets of a region, sorted by (day, patient, condition)."""
+    """Encounters of a region's residents, sorted by (day, resident, condition)."""
 
     patient: np.ndarray
     condition: np.ndarray
     day: np.ndarray
+    kind: np.ndarray  # ED_ARRIVAL, DIRECT_STAY or CLINIC_REVIEW
+    release: np.ndarray  # an ED arrival's chance of going home the same day (national)
 
     def __len__(self) -> int:
         return len(self.day)
+
+    def subset(self, keep: np.ndarray) -> EpisodePlan:
+        """The plan's items where ``keep`` holds."""
+        return EpisodePlan(*(getattr(self, f.name)[keep] for f in attrs.fields(EpisodePlan)))
 
 
 # Episodes of an age-limited condition must begin this many days before the patient passes
@@ -58,57 +76,71 @@ def onset_windows(
     return first, last
 
 
-def plan_episodes(
+def plan_encounters(
     rng: np.random.Generator,
     catalog: Catalog,
+    rates: RateTables,
     *,
     birth: np.ndarray,
-    age: np.ndarray,
     gender: np.ndarray,
     start: np.datetime64,
     horizon: int,
-    conditions_per_patient: tuple[float, ...],
     min_gap: int,
+    clinic_share: float,
 ) -> EpisodePlan:
-    """Draw each patient's conditions and episode onset days over simulation days 0..horizon.
-
-    ``age`` (at the end of the window) picks the prevalence band; the onset windows keep every
-    episode within the condition's age and sex gating.
-    """
+    """Draw the residents' encounters over simulation days 0..horizon (see the module);
+    ``clinic_share`` of the clinic reviews of chronic conditions take place in the system."""
     n = len(birth)
     first, last = onset_windows(catalog, birth, gender, start, horizon)
-    weights = catalog.prevalence[age_band(age)]  # (patient, condition)
-    weights = np.where(last >= first, weights, 0.0)
-    shares = np.asarray(conditions_per_patient, dtype=float)
-    wanted = 1 + np.searchsorted(np.cumsum(shares / shares.sum()), rng.random(n), side="right")
-    wanted = np.minimum(wanted, (weights > 0).sum(axis=1))
+    first = np.maximum(first, 0)
+    born = (np.asarray(birth, dtype="datetime64[D]") - start).astype(np.int64)
+    weights = rates.day_weights(start.astype(object), horizon)
+    cumulative = np.concatenate([np.zeros((len(weights), 1)), np.cumsum(weights, axis=1)], axis=1)
+    sex = np.asarray(gender, dtype=np.int64)
+    parts = []
+    for condition in catalog.conditions:
+        code = condition.code
+        lo, hi = first[:, code], last[:, code]
+        open_ = hi >= lo
+        middle = (lo + hi) // 2
+        age = np.clip((middle - born) / DAYS_PER_YEAR, 0, TOP_AGE).astype(np.int64)
+        stays = rates.stays[code, sex, age]
+        # a condition that is never sent home from the ED has no visits treated and released
+        emergency = rates.emergency[code, sex, age] * condition.same_day_ok
+        clinic = np.zeros(n)
+        if rates.chronic[code]:
+            prevalence = rates.prevalence[code, sex, age]
+            has = rng.random(n) < prevalence
+            share = np.where(has, 1.0 / np.maximum(prevalence, 1e-12), 0.0)
+            stays, emergency = stays * share, emergency * share
+            clinic = np.where(has, rates.clinic[code] * clinic_share, 0.0)
+        through_ed = stays * condition.ed_admit_share
+        arrivals = emergency + through_ed
+        release = np.divide(emergency, arrivals, out=np.zeros(n), where=arrivals > 0)
+        span = cumulative[code]
+        lo, hi = np.where(open_, lo, 0), np.where(open_, hi, -1)
+        exposure = span[hi + 1] - span[lo]
+        exposure /= DAYS_PER_YEAR
+        for kind, rate in (
+            (ED_ARRIVAL, arrivals),
+            (DIRECT_STAY, stays - through_ed),
+            (CLINIC_REVIEW, clinic),
+        ):
+            count = rng.poisson(np.maximum(rate, 0.0) * exposure)
+            who = np.repeat(np.arange(n), count)
+            low, total = span[lo[who]], exposure[who] * DAYS_PER_YEAR
+            target = low + rng.random(len(who)) * total
+            day = np.searchsorted(span, target, side="right") - 1
+            day = np.clip(day, lo[who], hi[who])
+            parts.append((who, np.full(len(who), code), day, np.full(len(who), kind), release[who]))
+    patient, condition_code, day, kind, release = (np.concatenate(c) for c in zip(*parts))
 
-    # Weighted sampling without replacement, all patients at once (Gumbel top-k).
-    with np.errstate(divide="ignore"):
-        keys = np.log(weights) - np.log(-np.log(rng.random(weights.shape)))
-    ranked = np.argsort(-keys, axis=1, kind="stable")
-    rank_ok = np.arange(weights.shape[1])[None, :] < wanted[:, None]
-    pair_patient = np.broadcast_to(np.arange(n)[:, None], ranked.shape)[rank_ok]
-    pair_condition = ranked[rank_ok]
-    pair_first = first[pair_patient, pair_condition]
-    pair_last = last[pair_patient, pair_condition]
-
-    years = (pair_last - pair_first + 1) / 365.25
-    rates = np.array(
-        [catalog.categories[c.category].episodes_per_year for c in catalog.conditions]
-    )[pair_condition]
-    episodes = 1 + rng.poisson(rates * np.maximum(years - 1.0, 0.0))
-    patient = np.repeat(pair_patient, episodes)
-    condition = np.repeat(pair_condition, episodes)
-    low = np.repeat(pair_first, episodes)
-    span = np.repeat(pair_last - pair_first + 1, episodes)
-    day = low + np.floor(rng.random(len(patient)) * span).astype(np.int64)
-
-    order = np.lexsort((day, condition, patient))
-    patient, condition, day = patient[order], condition[order], day[order]
-    same_pair = (patient[1:] == patient[:-1]) & (condition[1:] == condition[:-1])
+    order = np.lexsort((kind, day, condition_code, patient))
+    patient, condition_code, day, kind, release = (
+        a[order] for a in (patient, condition_code, day, kind, release)
+    )
+    same_pair = (patient[1:] == patient[:-1]) & (condition_code[1:] == condition_code[:-1])
     too_close = np.concatenate([[False], same_pair & (np.diff(day) < min_gap)])
-    patient, condition, day = patient[~too_close], condition[~too_close], day[~too_close]
-
-    order = np.lexsort((condition, patient, day))
-    return EpisodePlan(patient=patient[order], condition=condition[order], day=day[order])
+    plan = EpisodePlan(patient, condition_code, day, kind, release).subset(~too_close)
+    order = np.lexsort((plan.condition, plan.patient, plan.day))
+    return plan.subset(order)

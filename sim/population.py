@@ -127,27 +127,62 @@ def courtesy_prefixes(
 _NOT_EMAIL = re.compile(r"[^a-z0-9]")
 
 
+@attrs.frozen
+class Residents:
+    """Where residents live, when they were born and their sex: all the simulation needs to
+    know of a resident until they become a patient."""
+
+    zip_row: np.ndarray  # row in the region's ZipTable
+    age: np.ndarray  # at --today
+    birth: np.ndarray  # datetime64[D]
+    gender: np.ndarray  # MALE / FEMALE
+
+    def __len__(self) -> int:
+        return len(self.age)
+
+    def subset(self, rows: np.ndarray) -> Residents:
+        return Residents(self.zip_row[rows], self.age[rows], self.birth[rows], self.gender[rows])
+
+
+def draw_residents(
+    rng: np.random.Generator,
+    count: int,
+    zips: ZipTable,
+    residence_weights: np.ndarray,
+    today: dt.date,
+    demography: Demography,
+) -> Residents:
+    """``count`` residents of the ZIPs of ``zips`` (by ``residence_weights``), with the ages
+    and sexes of each ZIP's population."""
+    zip_row = rng.choice(len(zips), size=count, p=residence_weights)
+    ages = draw_ages(rng, zips, zip_row, demography)
+    birth = birth_dates(rng, ages, today)
+    gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
+    return Residents(zip_row, ages, birth, gender)
+
+
 def build_patients(
     *,
     seed: int,
     region: str,
     region_number: int,
     region_part: int | None,
-    count: int,
+    residents: Residents,
     zips: ZipTable,
-    residence_weights: np.ndarray,
-    today: dt.date,
     insured_rate: float,
     insurer_shares: np.ndarray,
     demography: Demography,
     names: NameLists,
 ) -> PatientRegistry:
-    """Draw ``count`` patients living in the ZIPs of ``zips`` (by ``residence_weights``)."""
+    """The patients among a region's residents: names, contacts, insurance, blood type."""
     rng = stream(seed, region, "demographics")
-    zip_row = rng.choice(len(zips), size=count, p=residence_weights)
-    ages = draw_ages(rng, zips, zip_row, demography)
-    birth = birth_dates(rng, ages, today)
-    gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
+    count = len(residents)
+    zip_row, ages, birth, gender = (
+        residents.zip_row,
+        residents.age,
+        residents.birth,
+        residents.gender,
+    )
 
     birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     first = names.first_by_birth.draw(rng.random(count), birth_year, gender == FEMALE)

@@ -36,9 +36,10 @@ from sim.events import (
     PLANS,
     EventLog,
 )
+from sim.illness import CLINIC_REVIEW, DIRECT_STAY, ED_ARRIVAL
 from sim.refdata import MEDICATION, MONITORING, Catalog, Condition, load_catalog
 from sim.rng import UniformPool, stream
-from sim.scenario import Scenario
+from sim.scenario import DEFAULTS, Scenario
 from sim.staffing import Staffing
 from sim.world import RegionWorld
 
@@ -47,9 +48,10 @@ FULL, INCREMENTAL = (PLANS.index(p) for p in ("Full", "Incremental"))
 EMERGENCY_VISIT, INPATIENT, OBSERVATION, OUTPATIENT = (
     ENCOUNTER_TYPES.index(e) for e in ("Emergency", "Inpatient", "Observation", "Outpatient")
 )
-VIA_ED, URGENT, ELECTIVE, TRAUMA = (
-    ADMISSION_TYPES.index(a) for a in ("Emergency", "Urgent", "Elective", "Trauma")
+VIA_ED, URGENT, ELECTIVE, NEWBORN, TRAUMA = (
+    ADMISSION_TYPES.index(a) for a in ("Emergency", "Urgent", "Elective", "Newborn", "Trauma")
 )
+NEWBORN_CONDITION = "Newborn"  # its stay is a birth: admission type Newborn
 HOME = DISCHARGE_DISPOSITIONS.index("Home")
 EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
 READMISSION_WINDOW_DAYS = 30
@@ -151,21 +153,36 @@ class RegionSimulation:
 
     def _onsets(self):
         plan = self.world.plan
-        days = plan.day.tolist()
-        patients = plan.patient.tolist()
-        conditions = plan.condition.tolist()
         env = self.env
-        for day, patient, condition in zip(days, patients, conditions):
+        for day, patient, condition, kind, release in zip(
+            plan.day.tolist(),
+            plan.patient.tolist(),
+            plan.condition.tolist(),
+            plan.kind.tolist(),
+            plan.release.tolist(),
+        ):
             if day > env.now:
                 yield env.timeout(day - env.now)
             env.process(
-                self._episode(self.world.patients[patient], self.catalog.conditions[condition])
+                self._episode(
+                    self.world.patients[patient],
+                    self.catalog.conditions[condition],
+                    kind,
+                    release,
+                )
             )
 
-    def _episode(self, patient: Patient, condition: Condition, readmission: bool = False):
-        """One episode: its first encounter (an ED visit, or a stay through the ED, urgent or
-        planned; an unplanned stay for a readmission), then the clinic follow-ups booked one
-        after another."""
+    def _episode(
+        self,
+        patient: Patient,
+        condition: Condition,
+        kind: int,
+        release: float = 0.0,
+        readmission: bool = False,
+    ):
+        """One episode: its first encounter (an ED visit that may end in an admission, a
+        planned or urgent stay, a clinic review of a chronic condition; an unplanned stay for
+        a readmission), then the clinic follow-ups booked one after another."""
         env = self.env
         day = int(env.now)
         if patient.dead:
@@ -179,7 +196,7 @@ class RegionSimulation:
         self.log.episode_started((day, patient.index, episode, condition.code))
         rules = self.catalog.categories[condition.category]
         charges = EpisodeCharges()
-        admission_type = self._admission_route(condition, readmission)
+        admission_type = self._admission_route(condition, kind, readmission)
         followup = 0
         severity = NORMAL
         doctor = hospital = None
@@ -217,10 +234,13 @@ class RegionSimulation:
             if followup:
                 encounter, los = OUTPATIENT, 0
                 severity = max(severity - 1, NORMAL)
+            elif kind == CLINIC_REVIEW:
+                encounter, los = OUTPATIENT, 0
+                severity = min(self._severity(patient, condition), MILD)
             else:
                 severity = self._severity(patient, condition)
                 encounter, los = self._first_encounter(
-                    condition, severity, admission_type, doctor, hospital, readmission
+                    condition, severity, admission_type, release, doctor, hospital, readmission
                 )
             room = NO_ROOM_HELD
             diverted_from = None
@@ -298,6 +318,9 @@ class RegionSimulation:
             if disposition not in FOLLOWED_UP:
                 patient.end_episode(condition)
                 return
+            if kind == CLINIC_REVIEW and not followup:  # a review: the next one is planned
+                patient.end_episode(condition)
+                return
             if encounter == INPATIENT and self.clinical.one() < condition.readmission:
                 # back within the month, unplanned; no clinic follow-up comes first
                 patient.end_episode(condition)
@@ -318,7 +341,7 @@ class RegionSimulation:
 
     def _readmission(self, patient: Patient, condition: Condition, gap: int):
         yield self.env.timeout(gap)
-        yield from self._episode(patient, condition, readmission=True)
+        yield from self._episode(patient, condition, DIRECT_STAY, readmission=True)
 
     def _billing_office(self):
         env = self.env
@@ -352,16 +375,19 @@ class RegionSimulation:
             _normalised(later_weights),
         )
 
-    def _admission_route(self, condition: Condition, readmission: bool) -> int:
-        """How a new episode reaches the hospital: planned (Elective), urgent, or through the
-        emergency department (Trauma for injuries); a readmission is never planned."""
-        u = self.clinical.one()
-        elective = 0.0 if readmission else condition.elective_share
-        if u < elective:
+    def _admission_route(self, condition: Condition, kind: int, readmission: bool) -> int:
+        """How a new episode reaches the hospital: through the emergency department (Trauma
+        for injuries), or for a direct stay planned (Elective) or urgent in the condition's
+        proportions (a readmission is never planned); a clinic review is Elective."""
+        if kind == ED_ARRIVAL:
+            return TRAUMA if condition.trauma else VIA_ED
+        if kind == CLINIC_REVIEW:
             return ELECTIVE
-        if u < elective + condition.urgent_share:
-            return URGENT
-        return TRAUMA if condition.trauma else VIA_ED
+        if condition.name == NEWBORN_CONDITION:
+            return NEWBORN
+        direct = condition.elective_share + condition.urgent_share
+        elective = 0.0 if readmission or direct <= 0 else condition.elective_share / direct
+        return ELECTIVE if self.clinical.one() < elective else URGENT
 
     def _days_to_weekday(self, day: int) -> int:
         """Days from ``day`` to the first Monday-to-Friday day (0 on a weekday)."""
@@ -390,39 +416,39 @@ class RegionSimulation:
         condition: Condition,
         severity: int,
         admission_type: int,
+        release: float,
         doctor: Doctor,
         hospital: Hospital,
         readmission: bool,
     ) -> tuple[int, int]:
         """The type and length (days) of an episode's first encounter.
 
-        Through the ED, a condition that allows it is treated and released the same day at the
-        category's rate (the hospital's and doctor's habits shift it), unless severe. A stay
-        is log-normal around the condition's median, stretched by severity, within its
-        bounds; an unplanned stay is an observation stay (one night) at the condition's
-        observation share.
+        At the ED the patient goes home the same day at the national release share of their
+        age and condition, scaled by the category's same-day rate (its default reproduces the
+        national share) and shifted by the hospital's and doctor's habits; never when severe.
+        A stay is log-normal around the condition's median, stretched by severity, within its
+        bounds; an unplanned stay other than a readmission is an observation stay (one night)
+        at the condition's observation share.
         """
         scenario = self.scenario
         u = self.clinical.take(3)
-        if (
-            condition.same_day_ok
-            and admission_type != ELECTIVE
-            and severity < SEVERE
-            and not readmission
-        ):
+        if admission_type in (VIA_ED, TRAUMA) and release > 0 and severity < SEVERE:
             rules = self.catalog.categories[condition.category]
-            base = (
-                scenario.minor_same_day_rate
+            scale = (
+                scenario.minor_same_day_rate / DEFAULTS["minor_same_day_rate"]
                 if rules.uses_minor_same_day_rate
-                else scenario.other_same_day_rate
+                else scenario.other_same_day_rate / DEFAULTS["other_same_day_rate"]
             )
-            if u[0] < hospital.same_day_probability(base, doctor.style, scenario.max_same_day_rate):
+            chance = hospital.same_day_probability(
+                release * scale, doctor.style, scenario.max_same_day_rate
+            )
+            if u[0] < chance:
                 return EMERGENCY_VISIT, 0
         mu, sigma = self._los_shape[condition.code]
         lo, hi = condition.los
         mu += math.log(max(scenario.los_severity_factor[severity], 1e-3))
         los = min(max(round(math.exp(mu + sigma * _normal_quantile(u[1]))), lo), hi)
-        if admission_type != ELECTIVE and u[2] < condition.observation_share:
+        if admission_type != ELECTIVE and not readmission and u[2] < condition.observation_share:
             return OBSERVATION, 1
         return INPATIENT, los
 

@@ -72,6 +72,7 @@ class Condition:
     los_mean: float
     elective_share: float  # of stays: planned ahead
     urgent_share: float  # of stays: admitted urgently (the rest through the ED)
+    ed_admit_share: float  # of stays: admitted through the ED
     observation_share: float  # of unplanned stays: observation stays
     mortality: float  # in-hospital deaths per inpatient stay
     readmission: float  # unplanned readmissions within 30 days per inpatient stay
@@ -207,6 +208,7 @@ def load_catalog() -> Catalog:
                 los_mean=figures["los_mean"],
                 elective_share=figures["elective_share"],
                 urgent_share=1.0 - figures["elective_share"] - figures["ed_admit_share"],
+                ed_admit_share=figures["ed_admit_share"],
                 observation_share=observation / (1.0 + observation),
                 mortality=figures["mortality"],
                 readmission=figures["readmit_30d"],

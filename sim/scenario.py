@@ -294,10 +294,6 @@ class Scenario:
     insured_rate: float = _field("insured_rate", RATE)
     insurer_pool_size: int = _field("insurer_pool_size", COUNT)
     insurer_zipf_exponent: float = _field("insurer_zipf_exponent", NON_NEGATIVE)
-    conditions_per_patient: tuple = _field(
-        "conditions_per_patient",
-        Rule("weights", length=3, meaning="one, two, three distinct conditions"),
-    )
     # hospitals
     patients_per_hospital: int = _field("patients_per_hospital", COUNT)
     doctors_per_hospital: int = _field("doctors_per_hospital", COUNT)
@@ -344,6 +340,7 @@ class Scenario:
         "first_visit_treatment_weights", TREATMENT_WEIGHTS
     )
     followup_treatment_weights: tuple = _field("followup_treatment_weights", TREATMENT_WEIGHTS)
+    clinic_review_share: float = _field("clinic_review_share", RATE)
     min_days_between_same_condition_episodes: int = _field(
         "min_days_between_same_condition_episodes", WHOLE
     )

@@ -16,8 +16,9 @@ import simpy
 
 from entities import Doctor, Hospital, Patient, RoomPool
 from sim.calendar import to_datetime64
+from sim.catchment import Population, draw_catchment
 from sim.geography import ZipTable, miles_between
-from sim.illness import EpisodePlan, plan_episodes
+from sim.illness import DIRECT_STAY, ED_ARRIVAL, EpisodePlan
 from sim.placement import RegionSpec
 from sim.population import PatientRegistry, build_patients
 from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
@@ -41,6 +42,7 @@ class RegionWorld:
     hospitals: list[Hospital]
     doctors: list[Doctor]
     plan: EpisodePlan | None
+    population: Population  # the residents the patients were drawn from
     doctor_names_taken: set[str]  # names in use, so that new doctors get other ones
 
 
@@ -51,30 +53,20 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
     names = load_names()
     env = simpy.Environment()
     key, zips, patient_count = spec.key, spec.zips, spec.patients
+    residents, plan, population = draw_catchment(
+        scenario, key, zips, spec.residence_weights, patient_count, catalog, demography
+    )
     registry = build_patients(
         seed=scenario.seed,
         region=key,
         region_number=spec.number,
         region_part=spec.part,
-        count=patient_count,
+        residents=residents,
         zips=zips,
-        residence_weights=spec.residence_weights,
-        today=scenario.today,
         insured_rate=scenario.insured_rate,
         insurer_shares=insurer_shares,
         demography=demography,
         names=names,
-    )
-    plan = plan_episodes(
-        stream(scenario.seed, key, "illness"),
-        catalog,
-        birth=registry.birth,
-        age=registry.age,
-        gender=registry.gender,
-        start=to_datetime64(scenario.start),
-        horizon=scenario.horizon,
-        conditions_per_patient=scenario.conditions_per_patient,
-        min_gap=scenario.min_days_between_same_condition_episodes,
     )
     providers = stream(scenario.seed, key, "providers")
     if spec.hospital_rows is None:
@@ -120,6 +112,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
         hospitals=hospitals,
         doctors=doctors,
         plan=plan,
+        population=population,
         doctor_names_taken=taken,
     )
 
@@ -172,10 +165,12 @@ def expected_occupied_rooms(
     catalog: Catalog, plan: EpisodePlan, home: np.ndarray, hospitals: int, scenario: Scenario
 ) -> np.ndarray:
     """Average rooms in use per hospital, estimated from the plan (for sizing, not a rule)."""
-    # Follow-ups are clinic visits: only the episode's first encounter may hold a bed.
+    # Follow-ups and reviews are clinic visits: only stays (direct, or through the ED) hold beds.
     bed_days = np.array([condition.los_mean + 1 for condition in catalog.conditions])
+    share = np.where(plan.kind == DIRECT_STAY, 1.0, 0.0)
+    share = np.where(plan.kind == ED_ARRIVAL, 1.0 - plan.release, share)
     per_hospital = np.bincount(
-        home[plan.patient], weights=bed_days[plan.condition], minlength=hospitals
+        home[plan.patient], weights=bed_days[plan.condition] * share, minlength=hospitals
     )
     return per_hospital / max(scenario.horizon, 1)
 

@@ -27,8 +27,8 @@ _spec.loader.exec_module(fuzz_cli)
 @pytest.mark.parametrize(
     "rooms",
     [
-        {"rooms_per_hospital": 1, "patients": 150},
-        {"room_scale": 0.2, "patients": 300},
+        {"rooms_per_hospital": 1, "patients": 2500},
+        {"room_scale": 0.05, "patients": 2500},
     ],
 )
 def test_waiting_for_a_room_keeps_every_rule(rooms):
@@ -132,8 +132,8 @@ def test_late_or_wrong_failures_are_refused_up_front(capsys, tmp_path, monkeypat
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     (tmp_path / "specialty.toml").write_text('generalist-specialty = "Dentistry"\n')
-    (tmp_path / "weights.toml").write_text("conditions-per-patient = [1e308, 1e308, 1e308]\n")
-    (tmp_path / "many.toml").write_text("conditions-per-patient = [1, 1, 1, 1, 1]\n")
+    (tmp_path / "weights.toml").write_text("affiliation-weights = [1e308, 1e308, 1e308]\n")
+    (tmp_path / "many.toml").write_text("affiliation-weights = [1, 1, 1, 1, 1]\n")
     cases = {
         "--export-prefix is too long": ["--export-prefix", "p" * 300],
         "leads nowhere": ["--outdir", str(tmp_path / "dangling")],
@@ -141,7 +141,7 @@ def test_late_or_wrong_failures_are_refused_up_front(capsys, tmp_path, monkeypat
         "is not 'local' nor a scheduler address": ["--dask", "notanaddress"],
         "--hospital-name must not be blank": ["--hospital-name", "   "],
         "known: Internal Medicine": ["--config", str(tmp_path / "specialty.toml")],
-        "conditions-per-patient must be": ["--config", str(tmp_path / "weights.toml")],
+        "affiliation-weights must be": ["--config", str(tmp_path / "weights.toml")],
         "must be 3 weights": ["--config", str(tmp_path / "many.toml")],
         "--config /dev/zero: not a regular file": ["--config", "/dev/zero"],
     }

@@ -13,7 +13,7 @@ from reporting.naming import dataset_names
 from reporting.validation import validate
 from sim.calendar import age_on, date_keys
 from sim.geography import load_zip_table
-from sim.population import FEMALE, build_patients
+from sim.population import FEMALE, build_patients, draw_residents
 from sim.refdata import FirstNames, data_path, load_catalog, load_demography, load_names
 from tests.conftest import TODAY
 from tests.test_validation import check, corrupt
@@ -26,18 +26,25 @@ RECENT_NAMES = ["Liam", "Mason", "Aiden", "Jayden", "Olivia", "Harper", "Aria", 
 def registry():
     """20,000 patients drawn across the country as a region's are (no simulation)."""
     zips = load_zip_table()
+    demography = load_demography()
+    residents = draw_residents(
+        np.random.default_rng(11),
+        20_000,
+        zips,
+        zips.population / zips.population.sum(),
+        TODAY,
+        demography,
+    )
     return build_patients(
         seed=11,
         region="identity",
         region_number=1,
         region_part=None,
-        count=20_000,
+        residents=residents,
         zips=zips,
-        residence_weights=zips.population / zips.population.sum(),
-        today=TODAY,
         insured_rate=0.9,
         insurer_shares=np.array([1.0]),
-        demography=load_demography(),
+        demography=demography,
         names=load_names(),
     )
 

@@ -480,7 +480,13 @@ def test_the_summary_has_a_row_per_target_with_its_source(small_run):
     assert by_id["in_hospital_mortality"]["value"] > 0
     rooms = int(simulation.hospitals()["rooms"].sum())
     assert (
-        scorecard(tables, start=simulation.scenario.start, today=simulation.as_of, rooms=rooms)
+        scorecard(
+            tables,
+            start=simulation.scenario.start,
+            today=simulation.as_of,
+            rooms=rooms,
+            population=summary["population"],
+        )
         == rows
     )
 

@@ -667,7 +667,7 @@ def digest(args: argparse.Namespace, summary: dict, rows: dict[str, int], second
     if args.report:
         yield "  report.html"
     yield f"  {MANIFEST:<{width}}each file's size and SHA-256 (verify checks them)"
-    if kept := summary["run"]["kept"]:
+    if kept := summary["run"].get("kept"):
         listed = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
         yield f"kept (not written by this tool, or changed since): {listed}"
     if args.duckdb is not None:

@@ -1,0 +1,140 @@
+"""A region's catchment population and the patients drawn from it.
+
+Residents are drawn in blocks (ZIP, age, sex only); their encounters are planned at national
+rates (``sim.illness.plan_encounters``); residents are taken in order until the region's number
+of patients (residents with at least one encounter in the window) is reached. The residents
+without an encounter are counted, never simulated: the population figures below let rates per
+1,000 residents be computed from the written tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+
+from sim.calendar import add_years, to_datetime64
+from sim.epidemiology import TOP_AGE, load_rate_tables
+from sim.illness import EpisodePlan, plan_encounters
+from sim.population import FEMALE, MALE, Residents, draw_residents
+from sim.refdata import Catalog, Demography
+from sim.rng import stream
+from sim.scenario import Scenario
+
+# The first block of residents is this many times the patients still wanted (most residents
+# have an encounter in a few years); later blocks are smaller, until enough are found.
+FIRST_BLOCK_FACTOR = 1.6
+LATER_BLOCK_FACTOR = 0.5
+MIN_BLOCK = 200
+DAYS_PER_YEAR = 365.25
+
+
+@attrs.frozen
+class Population:
+    """What the region's residents add up to (all residents drawn, patients or not)."""
+
+    residents: int
+    births: int  # residents born in the window
+    person_years: np.ndarray  # (sex, age 0..100): years lived in the window
+    residents_by_year: dict[int, int]  # calendar year -> residents alive in it
+
+
+def draw_catchment(
+    scenario: Scenario,
+    key: str,
+    zips,
+    residence_weights: np.ndarray,
+    wanted: int,
+    catalog: Catalog,
+    demography: Demography,
+) -> tuple[Residents, EpisodePlan, Population]:
+    """The region's ``wanted`` patients (as residents), their encounters and the population."""
+    rates = load_rate_tables(catalog)
+    start = to_datetime64(scenario.start)
+    patients: list[Residents] = []
+    plans: list[EpisodePlan] = []
+    used: list[Residents] = []
+    found = 0
+    block = 0
+    while found < wanted:
+        factor = FIRST_BLOCK_FACTOR if block == 0 else LATER_BLOCK_FACTOR
+        size = max(MIN_BLOCK, math.ceil((wanted - found) * factor))
+        residents = draw_residents(
+            stream(scenario.seed, key, f"residents-{block}"),
+            size,
+            zips,
+            residence_weights,
+            scenario.today,
+            demography,
+        )
+        plan = plan_encounters(
+            stream(scenario.seed, key, f"illness-{block}"),
+            catalog,
+            rates,
+            birth=residents.birth,
+            gender=residents.gender,
+            start=start,
+            horizon=scenario.horizon,
+            min_gap=scenario.min_days_between_same_condition_episodes,
+            clinic_share=scenario.clinic_review_share,
+        )
+        has = np.bincount(plan.patient, minlength=size) > 0
+        taken = np.cumsum(has)
+        cut = (
+            size if taken[-1] <= wanted - found else int(np.searchsorted(taken, wanted - found)) + 1
+        )
+        chosen = np.flatnonzero(has[:cut])
+        number = np.full(size, -1, dtype=np.int64)
+        number[chosen] = found + np.arange(len(chosen))
+        in_plan = number[plan.patient] >= 0
+        kept = plan.subset(in_plan)
+        plans.append(attrs.evolve(kept, patient=number[kept.patient]))
+        patients.append(residents.subset(chosen))
+        used.append(residents.subset(np.arange(cut)))
+        found += len(chosen)
+        block += 1
+    everyone = _joined(used)
+    plan = _joined_plans(plans)
+    return _joined(patients), plan, population_of(everyone, scenario)
+
+
+def population_of(residents: Residents, scenario: Scenario) -> Population:
+    """Person-years by sex and age, births and residents per year of the window."""
+    start, today = to_datetime64(scenario.start), to_datetime64(scenario.today)
+    end = today + np.timedelta64(1, "D")
+    birth = np.asarray(residents.birth, dtype="datetime64[D]")
+    person_years = np.zeros((2, TOP_AGE + 1))
+    years_in_window = math.ceil(int((end - start).astype(np.int64)) / DAYS_PER_YEAR)
+    # a lower bound of each age at the start; the loop covers every age lived in the window
+    first_age = np.maximum((start - birth).astype(np.int64) // 366 - 1, 0)
+    for step in range(years_in_window + 4):
+        age = first_age + step
+        begin = np.maximum(add_years(birth, age), start)
+        finish = np.minimum(add_years(birth, age + 1), end)
+        days = np.maximum((finish - begin).astype(np.int64), 0)
+        np.add.at(person_years, (residents.gender, np.minimum(age, TOP_AGE)), days / DAYS_PER_YEAR)
+    years = range(scenario.start.year, scenario.today.year + 1)
+    by_year = {year: int((birth <= np.datetime64(f"{year}-12-31")).sum()) for year in years}
+    return Population(
+        residents=len(residents),
+        births=int(((birth >= start) & (birth < end)).sum()),
+        person_years=person_years,
+        residents_by_year=by_year,
+    )
+
+
+def _joined(parts: list[Residents]) -> Residents:
+    return Residents(
+        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(Residents))
+    )
+
+
+def _joined_plans(parts: list[EpisodePlan]) -> EpisodePlan:
+    plan = EpisodePlan(
+        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(EpisodePlan))
+    )
+    return plan.subset(np.lexsort((plan.condition, plan.patient, plan.day)))
+
+
+assert (MALE, FEMALE) == (0, 1)  # person_years rows
