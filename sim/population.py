@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.calendar import years_before
 from sim.geography import ZipTable
-from sim.refdata import Demography, NameLists, Weighted
+from sim.refdata import Demography, NameLists
 from sim.rng import stream
 
 MALE, FEMALE = 0, 1
@@ -64,10 +64,6 @@ def insurer_pool(
     chosen = rng.choice(len(candidates), size=size, replace=False)
     shares = 1.0 / np.arange(1, size + 1) ** exponent
     return [candidates[i] for i in chosen], shares / shares.sum()
-
-
-def draw(rng: np.random.Generator, weighted: Weighted, size: int) -> np.ndarray:
-    return weighted.labels[rng.choice(len(weighted.labels), size=size, p=weighted.probabilities)]
 
 
 def draw_ages(
@@ -186,7 +182,7 @@ def build_patients(
 
     birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     first = names.first_by_birth.draw(rng.random(count), birth_year, gender == FEMALE)
-    last = draw(rng, names.last, count)
+    last = names.last.draw(rng, count)
     prefix = courtesy_prefixes(rng, gender, ages >= 18, names)
 
     area = area_codes_for(rng, zips.state[zip_row], demography)
@@ -250,8 +246,8 @@ def street_addresses(rng: np.random.Generator, count: int, names: NameLists) -> 
     """House number, street and suffix, sometimes with an apartment or suite."""
     digits = rng.integers(1, 5, count)
     house = np.floor(10.0 ** (digits - 1 + rng.random(count))).astype(np.int64)
-    street = draw(rng, names.street_names, count)
-    suffix = draw(rng, names.street_suffixes, count)
+    street = names.street_names.draw(rng, count)
+    suffix = names.street_suffixes.draw(rng, count)
     second = rng.random(count) < names.secondary_address_share
     kind = np.array(names.secondary_address_kinds, dtype=object)[
         rng.integers(0, len(names.secondary_address_kinds), count)

@@ -334,17 +334,9 @@ def doctor_names(
         need = count - len(labels)
         female = rng.random(need) < 0.5
         first = np.where(
-            female,
-            names.first_female.labels[
-                rng.choice(len(names.first_female.labels), need, p=names.first_female.probabilities)
-            ],
-            names.first_male.labels[
-                rng.choice(len(names.first_male.labels), need, p=names.first_male.probabilities)
-            ],
+            female, names.first_female.draw(rng, need), names.first_male.draw(rng, need)
         )
-        last = names.last.labels[
-            rng.choice(len(names.last.labels), need, p=names.last.probabilities)
-        ]
+        last = names.last.draw(rng, need)
         for f, s in zip(first.tolist(), last.tolist()):
             label = f"Dr. {f} {s}"
             if label not in taken:
