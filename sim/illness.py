@@ -9,6 +9,8 @@ the middle of those days), spread over the days by the condition's season. Three
 - a *direct stay* (planned or urgent, not through the ED);
 - a *clinic review* of a chronic condition the resident has.
 
+A resident born in the window has a birth stay (the ``Newborn`` condition) on their birthday.
+
 Chronic conditions come from their prevalence first: only a resident who has the condition has
 its encounters, at the population's rates divided by the prevalence. Whether an encounter
 happens as planned, and everything after, is decided on the simulation timeline.
@@ -25,6 +27,7 @@ from sim.population import FEMALE, MALE
 from sim.refdata import Catalog
 
 ED_ARRIVAL, DIRECT_STAY, CLINIC_REVIEW = range(3)
+NEWBORN_CONDITION = "Newborn"  # a resident born in the window has one birth stay, that day
 DAYS_PER_YEAR = 365.25
 
 
@@ -100,6 +103,13 @@ def plan_encounters(
     parts = []
     for condition in catalog.conditions:
         code = condition.code
+        if condition.name == NEWBORN_CONDITION:
+            who = np.flatnonzero((born >= 0) & (born <= horizon))
+            ones = np.ones(len(who))
+            parts.append(
+                (who, np.full(len(who), code), born[who], np.full(len(who), DIRECT_STAY), 0 * ones)
+            )
+            continue
         lo, hi = first[:, code], last[:, code]
         open_ = hi >= lo
         middle = (lo + hi) // 2

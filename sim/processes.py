@@ -36,8 +36,16 @@ from sim.events import (
     PLANS,
     EventLog,
 )
-from sim.illness import CLINIC_REVIEW, DIRECT_STAY, ED_ARRIVAL
-from sim.refdata import MEDICATION, MONITORING, Catalog, Condition, load_catalog
+from sim.illness import CLINIC_REVIEW, DIRECT_STAY, ED_ARRIVAL, NEWBORN_CONDITION
+from sim.refdata import (
+    MEDICATION,
+    MONITORING,
+    Catalog,
+    Condition,
+    load_catalog,
+    read_csv,
+    stay_figures,
+)
 from sim.rng import UniformPool, stream
 from sim.scenario import DEFAULTS, Scenario
 from sim.staffing import Staffing
@@ -51,7 +59,6 @@ EMERGENCY_VISIT, INPATIENT, OBSERVATION, OUTPATIENT = (
 VIA_ED, URGENT, ELECTIVE, NEWBORN, TRAUMA = (
     ADMISSION_TYPES.index(a) for a in ("Emergency", "Urgent", "Elective", "Newborn", "Trauma")
 )
-NEWBORN_CONDITION = "Newborn"  # its stay is a birth: admission type Newborn
 HOME = DISCHARGE_DISPOSITIONS.index("Home")
 EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
 READMISSION_WINDOW_DAYS = 30
@@ -61,6 +68,8 @@ FOLLOWED_UP = frozenset(
     DISCHARGE_DISPOSITIONS.index(d) for d in ("Home", "Home health", "Skilled nursing facility")
 )
 NO_MEDICATION = -1
+DELIVERY_CONDITION = "Childbirth"
+VAGINAL, CESAREAN = "Delivery", "Cesarean Section"  # the delivery's treatment
 # A clinic follow-up the patient cannot attend within this many days of its day (still in
 # hospital, or waiting for a bed) is missed.
 FOLLOWUP_LAPSE_DAYS = 30
@@ -120,6 +129,8 @@ class RegionSimulation:
             for c in self.catalog.conditions
         ]
         self._elsewhere = population_figures()["readmission_other_hospital_share"]
+        self._cesarean_share = cesarean_share_by_age()
+        self._delivery_shape = delivery_stay_shapes(self.catalog)
         self._los_shape = [
             (math.log(c.los_median), math.sqrt(2.0 * math.log(c.los_mean / c.los_median)))
             for c in self.catalog.conditions
@@ -200,6 +211,7 @@ class RegionSimulation:
         followup = 0
         severity = NORMAL
         doctor = hospital = None
+        delivery = (None, 0)  # a delivery's mode (its treatment) and length of stay
         booking = None  # a follow-up's (booking visit, last day it may take place)
         while True:
             if patient.in_stay:  # in another stay: this encounter waits for its end
@@ -242,6 +254,9 @@ class RegionSimulation:
                 encounter, los = self._first_encounter(
                     condition, severity, admission_type, release, doctor, hospital, readmission
                 )
+                if condition.name == DELIVERY_CONDITION:
+                    delivery = self._delivery(patient, severity)
+                    encounter, los = INPATIENT, delivery[1]
             room = NO_ROOM_HELD
             diverted_from = None
             if encounter in (INPATIENT, OBSERVATION):
@@ -280,7 +295,10 @@ class RegionSimulation:
                     )
                 )
             patient.remember(doctor.index, hospital.index, condition.specialty, choice.new_usual)
-            treatment, medication, test = self._care(patient, condition, followup, severity, doctor)
+            decided = delivery[0] if not followup else None
+            treatment, medication, test = self._care(
+                patient, condition, followup, severity, doctor, decided
+            )
             if room != NO_ROOM_HELD:
                 hospital.admissions += 1
             self.log.admitted(
@@ -452,6 +470,17 @@ class RegionSimulation:
             return OBSERVATION, 1
         return INPATIENT, los
 
+    def _delivery(self, patient: Patient, severity: int) -> tuple[str, int]:
+        """A delivery's mode (cesarean at the share of the mother's age, NCHS) and its length
+        of stay (log-normal around the mode's mean, stretched by severity)."""
+        u = self.clinical.take(2)
+        age = min(patient.age_at(int(self.env.now)), len(self._cesarean_share) - 1)
+        cesarean = u[0] < self._cesarean_share[age]
+        mu, sigma, bounds = self._delivery_shape[cesarean]
+        mu += math.log(max(self.scenario.los_severity_factor[severity], 1e-3))
+        los = min(max(round(math.exp(mu + sigma * _normal_quantile(u[1]))), bounds[0]), bounds[1])
+        return (CESAREAN if cesarean else VAGINAL), los
+
     def _disposition(
         self, patient: Patient, condition: Condition, encounter: int, severity: int, day: int
     ) -> int:
@@ -474,13 +503,15 @@ class RegionSimulation:
         followup: int,
         severity: int,
         doctor: Doctor,
+        decided: str | None = None,
     ) -> tuple[int, int, int]:
-        """Treatment, medication and test result of an encounter."""
+        """Treatment (``decided`` already, for a delivery), medication and test result of an
+        encounter."""
         u = self.clinical.take(3)
         options, cumulative = self._treatments_for(
             doctor, condition, followup > 0, severity >= MODERATE
         )
-        name = options[min(bisect_right(cumulative, u[0]), len(options) - 1)]
+        name = decided or options[min(bisect_right(cumulative, u[0]), len(options) - 1)]
         if name in self.catalog.once_per_patient:
             name = patient.receive_once(name, condition.treatments)
         medication = NO_MEDICATION
@@ -652,6 +683,34 @@ def _move_weight(
             moved[allowed] += moved[i]
             moved[i] = 0.0
     return tuple(moved)
+
+
+def cesarean_share_by_age() -> list[float]:
+    """The share of deliveries by cesarean at each maternal age 0..100 (NCHS)."""
+    share = [0.0] * 101
+    for row in read_csv("demography/cesarean.csv").itertuples(index=False):
+        for age in range(int(row.age_low), min(int(row.age_high), 100) + 1):
+            share[age] = float(row.cesarean_share)
+    return share
+
+
+def delivery_stay_shapes(catalog: Catalog) -> dict[bool, tuple[float, float, tuple[int, int]]]:
+    """Log-normal (mu, sigma) and bounds of a delivery stay by mode (True: cesarean): each
+    mode's mean (HCUP) with the delivery stays' ratio of median to mean."""
+    condition = catalog.by_name.get(DELIVERY_CONDITION)
+    if condition is None:
+        return {}
+    figures = stay_figures()[DELIVERY_CONDITION]
+    ratio = condition.los_median / condition.los_mean
+    shapes = {}
+    for cesarean, name in ((False, "los_mean_vaginal"), (True, "los_mean_cesarean")):
+        mean = figures[name]
+        shapes[cesarean] = (
+            math.log(mean * ratio),
+            math.sqrt(-2.0 * math.log(ratio)),
+            condition.los,
+        )
+    return shapes
 
 
 def _mean_factor(factors: tuple[float, ...], weights: tuple[float, ...]) -> float:

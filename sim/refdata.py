@@ -158,12 +158,19 @@ class Catalog:
 
 
 @functools.lru_cache(maxsize=1)
+def stay_figures() -> dict[str, dict[str, float]]:
+    """Per condition, its national stay figures by name (epidemiology/figures.csv)."""
+    figures: dict[str, dict[str, float]] = {}
+    for row in read_csv("epidemiology/figures.csv").itertuples(index=False):
+        figures.setdefault(row.condition, {})[row.figure] = float(row.value)
+    return figures
+
+
+@functools.lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """Load and check the catalog: conditions.toml, medications.csv, test_results.csv."""
     raw = read_toml("conditions.toml")
-    stay_figures: dict[str, dict[str, float]] = {}
-    for row in read_csv("epidemiology/figures.csv").itertuples(index=False):
-        stay_figures.setdefault(row.condition, {})[row.figure] = float(row.value)
+    figures_of = stay_figures()
     categories = {
         name: CategoryRules(
             name=name,
@@ -184,7 +191,7 @@ def load_catalog() -> Catalog:
             raise ValueError(
                 f"conditions.toml: {item['name']}: unknown category {item['category']}"
             )
-        figures = stay_figures.get(item["name"])
+        figures = figures_of.get(item["name"])
         if figures is None:
             raise ValueError(f"epidemiology/figures.csv has no figures for {item['name']}")
         low, high = item["los"]
