@@ -23,10 +23,12 @@ from sim.rng import stream
 from sim.scenario import Scenario
 
 # The first block of residents is this many times the patients still wanted (most residents
-# have an encounter in a few years); later blocks are smaller, until enough are found.
+# have an encounter in a few years); later blocks are sized by the share found so far (with
+# this margin), until enough are found.
 FIRST_BLOCK_FACTOR = 1.6
-LATER_BLOCK_FACTOR = 0.5
+LATER_BLOCK_MARGIN = 1.2
 MIN_BLOCK = 200
+MAX_BLOCK = 2_000_000
 DAYS_PER_YEAR = 365.25
 
 
@@ -57,9 +59,11 @@ def draw_catchment(
     used: list[Residents] = []
     found = 0
     block = 0
+    drawn = 0
     while found < wanted:
-        factor = FIRST_BLOCK_FACTOR if block == 0 else LATER_BLOCK_FACTOR
-        size = max(MIN_BLOCK, math.ceil((wanted - found) * factor))
+        hit_rate = found / drawn if drawn else 1.0 / FIRST_BLOCK_FACTOR
+        size = math.ceil((wanted - found) / max(hit_rate, 1e-6) * LATER_BLOCK_MARGIN)
+        size = min(max(MIN_BLOCK, size), MAX_BLOCK)
         residents = draw_residents(
             stream(scenario.seed, key, f"residents-{block}"),
             size,
@@ -93,6 +97,7 @@ def draw_catchment(
         patients.append(residents.subset(chosen))
         used.append(residents.subset(np.arange(cut)))
         found += len(chosen)
+        drawn += cut
         block += 1
     everyone = _joined(used)
     plan = _joined_plans(plans)

@@ -149,8 +149,9 @@ def plan_encounters(
     patient, condition_code, day, kind, release = (
         a[order] for a in (patient, condition_code, day, kind, release)
     )
+    too_close = np.zeros(len(day), dtype=bool)
     same_pair = (patient[1:] == patient[:-1]) & (condition_code[1:] == condition_code[:-1])
-    too_close = np.concatenate([[False], same_pair & (np.diff(day) < min_gap)])
+    too_close[1:] = same_pair & (np.diff(day) < min_gap)
     plan = EpisodePlan(patient, condition_code, day, kind, release).subset(~too_close)
     order = np.lexsort((plan.condition, plan.patient, plan.day))
     return plan.subset(order)

@@ -159,3 +159,13 @@ def test_the_fuzzer_finds_nothing(number):
         tmp = Path(folder)
         argv = fuzz_cli.draw_case(random.Random(f"hypothesis:{number}"), tmp)
         assert fuzz_cli.run_case(argv, tmp, timeout=0) is None, argv
+
+
+def test_a_one_day_window_finds_its_patients(tmp_path):
+    """--start = --today: few residents have an encounter that day, so many are drawn (the
+    blocks grow with the share found), and the patients are exactly as many as asked."""
+    out = tmp_path / "out"
+    args = ["--patients", "40", "--today", "2025-06-30", "--start", "2025-06-30"]
+    assert main([*args, "--quiet", "--outdir", str(out)]) == 0
+    patients = (out / "patients.csv").read_text().splitlines()
+    assert len(patients) == 1 + 40
