@@ -61,8 +61,11 @@ def draw_catchment(
     block = 0
     drawn = 0
     while found < wanted:
-        hit_rate = found / drawn if drawn else 1.0 / FIRST_BLOCK_FACTOR
-        size = math.ceil((wanted - found) / max(hit_rate, 1e-6) * LATER_BLOCK_MARGIN)
+        if drawn and not found:  # nobody yet (a very short window): four times as many
+            size = 4 * drawn
+        else:
+            hit_rate = found / drawn if drawn else 1.0 / FIRST_BLOCK_FACTOR
+            size = math.ceil((wanted - found) / hit_rate * LATER_BLOCK_MARGIN)
         size = min(max(MIN_BLOCK, size), MAX_BLOCK)
         residents = draw_residents(
             stream(scenario.seed, key, f"residents-{block}"),
