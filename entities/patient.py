@@ -31,6 +31,7 @@ class Patient:
 
     index: int
     insured: bool
+    birth_day: int  # simulation day of birth (negative: before --start)
     hospital_preference: tuple[int, ...]  # hospitals of the state, nearest first
     continuity_preference: float
     usual: dict = attrs.field(factory=dict)  # specialty -> (doctor, hospital) first seen for it
@@ -38,6 +39,7 @@ class Patient:
     last_hospital: int = -1
     last_specialty: str = ""
     in_stay: bool = False
+    dead: bool = False
     waiting: deque = attrs.field(factory=deque)
     active_conditions: set = attrs.field(factory=set)
     received_once: set = attrs.field(factory=set)  # once-in-a-lifetime treatments given
@@ -45,6 +47,10 @@ class Patient:
         factory=dict
     )  # condition code -> first-visit days, for capped conditions
     episodes_per_year: dict = attrs.field(factory=dict)
+
+    def age_at(self, day: int) -> int:
+        """Age in whole years on simulation day ``day`` (to within a day of the birthday)."""
+        return int((day - self.birth_day) // 365.2425)
 
     def accepts_episode(self, condition: EpisodeRules, day: int, year: int) -> bool:
         """Whether a new episode of ``condition`` can begin for this patient on ``day``.

@@ -34,14 +34,20 @@ from reporting.ordering import remap
 from reporting.recorder import Tables
 from reporting.schema import BILLING_COLUMNS, EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
 from sim.calendar import age_on
-from sim.events import PLANS, SWITCH_REASONS
+from sim.events import (
+    ADMISSION_TYPES,
+    DISCHARGE_DISPOSITIONS,
+    ENCOUNTER_TYPES,
+    PLANS,
+    SWITCH_REASONS,
+)
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
 
 ORDER = (
     "PatientRegistered", "DoctorLeft", "DoctorJoined", "DoctorAbsent", "EpisodeStarted",
-    "Diverted", "ProviderSwitched", "Admitted", "Discharged", "FollowUpScheduled", "BillIssued",
-    "PaymentMade",
+    "Diverted", "ProviderSwitched", "Admitted", "Discharged", "FollowUpScheduled", "FollowUpMissed",
+    "BillIssued", "PaymentMade",
 )  # fmt: skip
 
 
@@ -153,6 +159,9 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
     hospital_of = np.full(region.next_visit, -1, dtype=np.int64)
     doctor_of[admitted["visit"]] = admitted["doctor"]
     hospital_of[admitted["visit"]] = admitted["hospital"]
+    initial = admitted["followup"] == 0
+    first_visit = np.full(region.next_episode, -1, dtype=np.int64)
+    first_visit[admitted["episode"][initial]] = admitted["visit"][initial]
 
     rows = _EventRows(parts, pid, vid).add
 
@@ -197,15 +206,20 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                     "medication": meds.names[m] if m >= 0 else None,
                     "dosage": meds.dosages[m] if m >= 0 else None,
                     "frequency": meds.frequencies[m] if m >= 0 else None,
-                    "test_results": catalog.test_results[r], "room_number": room,
+                    "test_results": catalog.test_results[r],
+                    "room_number": room if room >= 0 else None,
                     "hospital_state": world.hospitals[h].state,
                     "hospital_zipcode": world.hospitals[h].zipcode, "followup": f,
+                    "encounter_type": ENCOUNTER_TYPES[e], "admission_type": ADMISSION_TYPES[a],
+                    "episode_id": episode if episode >= 0 else None,
                 }
-                for s, t, m, r, room, h, f in zip(
+                for s, t, m, r, room, h, f, e, a, episode in zip(
                     admitted["severity"].tolist(),
                     admitted["treatment"].tolist(), admitted["medication"].tolist(),
                     admitted["test_result"].tolist(), admitted["room"].tolist(),
                     admitted["hospital"].tolist(), admitted["followup"].tolist(),
+                    admitted["encounter"].tolist(), admitted["admission_type"].tolist(),
+                    vid[first_visit[admitted["episode"]]].tolist(),
                 )
             ]
         ),
@@ -215,12 +229,20 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
     rows(
         "Discharged", discharged, patient=discharged["patient"], visit=visit,
         doctor=doctor_of[visit], hospital=hospital_of[visit],
+        detail=_json(
+            [
+                {"discharge_disposition": DISCHARGE_DISPOSITIONS[d]}
+                for d in discharged["disposition"].tolist()
+            ]
+        ),
     )  # fmt: skip
     booked = log.columns("FollowUpScheduled")
     rows(
         "FollowUpScheduled", booked, patient=booked["patient"], visit=booked["visit"],
         due_day=booked["due_day"],
     )  # fmt: skip
+    missed = log.columns("FollowUpMissed")
+    rows("FollowUpMissed", missed, patient=missed["patient"], visit=missed["visit"])
     issued = log.columns("BillIssued")
     rows(
         "BillIssued", issued, patient=issued["patient"], visit=issued["visit"],
@@ -332,7 +354,18 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
 
     people, facts = details("PatientRegistered")
     birth = pd.to_datetime(facts["date_of_birth"]).to_numpy().astype("datetime64[D]")
-    age = age_on(birth, np.full(len(birth), as_of64))
+    ended, outcome = details("Discharged")
+    expired = (outcome["discharge_disposition"] == "Expired").to_numpy()
+    death_of = pd.Series(
+        pd.to_datetime(ended["date"][expired]).to_numpy(),
+        index=ended["patient_id"][expired].astype(np.int64).to_numpy(),
+    )
+    death = (
+        death_of.reindex(people["patient_id"].astype(np.int64).to_numpy())
+        .to_numpy()
+        .astype("datetime64[D]")
+    )
+    age = age_on(birth, np.where(np.isnat(death), as_of64, death))
     prefix = facts["prefix"].where(age >= 18, "")
     patients = pd.DataFrame(
         {
@@ -342,6 +375,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "last_name": facts["last_name"].to_numpy(),
             "name": (facts["given_name"] + " " + facts["last_name"]).to_numpy(),
             "date_of_birth": birth.astype("datetime64[s]"),
+            "date_of_death": death.astype("datetime64[s]"),
             "age": age,
             **{c: facts[c].to_numpy() for c in PATIENT_COLUMNS[PATIENT_COLUMNS.index("gender") :]},
         }
@@ -350,8 +384,13 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     stays, facts = details("Admitted")
     keep = stays["visit_id"].notna().to_numpy()
     stays, facts = stays[keep], facts[keep]
-    left = events[kind == "Discharged"].dropna(subset=["visit_id"]).set_index("visit_id")["date"]
-    booked = set(events.loc[kind == "FollowUpScheduled", "visit_id"].dropna().astype(np.int64))
+    kept = ended["visit_id"].notna().to_numpy()
+    left = ended[kept].set_index("visit_id")["date"]
+    disposition = outcome[kept].set_index(ended["visit_id"][kept])["discharge_disposition"]
+    booked = events[(kind == "FollowUpScheduled") & events["visit_id"].notna()]
+    missed = set(events.loc[kind == "FollowUpMissed", "visit_id"].dropna().astype(np.int64))
+    booked = booked[~booked["visit_id"].astype(np.int64).isin(missed)]
+    follow_up = booked.set_index(booked["visit_id"].astype(np.int64))["due_date"]
     by_patient = patients.set_index("patient_id")
     visit_id = stays["visit_id"].astype(np.int64).to_numpy()
     patient_id = stays["patient_id"].astype(np.int64).to_numpy()
@@ -359,22 +398,33 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     visits = pd.DataFrame(
         {
             "visit_id": visit_id,
+            "episode_id": facts["episode_id"].astype(np.int64).to_numpy(),
+            "encounter_type": facts["encounter_type"].to_numpy(),
+            "visit_type": np.where(facts["followup"].to_numpy() > 0, "Follow-up", "Initial"),
+            "admission_type": facts["admission_type"].to_numpy(),
             "patient_id": patient_id,
             "name": by_patient["name"].reindex(patient_id).to_numpy(),
             "age": age_on(by_patient["date_of_birth"].reindex(patient_id).to_numpy(), admission),
             "gender": by_patient["gender"].reindex(patient_id).to_numpy(),
             "condition": stays["condition"].astype(object).to_numpy(),
-            **{c: facts[c].to_numpy() for c in VISIT_COLUMNS[6:12]},
+            **{
+                c: facts[c].to_numpy()
+                for c in VISIT_COLUMNS[
+                    VISIT_COLUMNS.index("severity") : VISIT_COLUMNS.index("doctor_id")
+                ]
+            },
             "doctor_id": stays["doctor_id"].astype(np.int64).to_numpy(),
             "doctor": stays["doctor"].to_numpy(),
             "hospital_id": stays["hospital_id"].astype(np.int64).to_numpy(),
             "hospital": stays["hospital"].to_numpy(),
             "hospital_state": facts["hospital_state"].to_numpy(),
             "hospital_zipcode": facts["hospital_zipcode"].to_numpy(),
-            "room_number": facts["room_number"].astype(np.int64).to_numpy(),
+            "room_number": pd.array(facts["room_number"], dtype="Int64"),
             "date_of_admission": admission.astype("datetime64[s]"),
             "date_of_discharge": pd.to_datetime(left.reindex(visit_id)).to_numpy(),
-            "follow_up_required": np.where([v in booked for v in visit_id], "Y", "N"),
+            "discharge_disposition": disposition.reindex(visit_id).to_numpy(),
+            "follow_up_required": np.where(follow_up.reindex(visit_id).notna(), "Y", "N"),
+            "follow_up_date": pd.to_datetime(follow_up.reindex(visit_id)).to_numpy(),
         }
     ).sort_values("visit_id", kind="stable")
 

@@ -22,14 +22,23 @@ import pandas as pd
 
 from reporting.naming import RegionNames, dataset_names
 from reporting.ordering import NO_VISIT_DAY, RowKeys, ids_in_order, remap
-from reporting.schema import BILLING_COLUMNS, PATIENT_COLUMNS, PAYMENT_STATUSES, VISIT_COLUMNS
+from reporting.schema import (
+    BILLING_COLUMNS,
+    PATIENT_COLUMNS,
+    PAYMENT_STATUSES,
+    VISIT_COLUMNS,
+    VISIT_TYPES,
+)
 from sim.calendar import age_on, to_datetime64
-from sim.events import PLANS
+from sim.events import ADMISSION_TYPES, DISCHARGE_DISPOSITIONS, ENCOUNTER_TYPES, PLANS
 from sim.facts import region_facts
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
 
 PAID, LATE_PAID, IN_PROGRESS, LATE_UNPAID = range(4)
+NO_FOLLOWUP = -1  # follow_up_due of a visit without a booked follow-up
+NO_DEATH = -1  # death_day of a patient alive at the end
+EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
 
 
 @attrs.frozen
@@ -93,6 +102,10 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
 
     admitted = log.columns("Admitted")
     discharged = log.columns("Discharged")
+    died = discharged["disposition"] == EXPIRED
+    death_day = np.full(len(registry), NO_DEATH, dtype=np.int64)
+    death_day[discharged["patient"][died]] = discharged["day"][died]
+    patients["death_day"] = death_day[registered]
     discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
     discharge_day[discharged["visit"]] = discharged["day"]
     billed = np.zeros(region.next_visit, dtype=bool)
@@ -103,11 +116,23 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
     visit = admitted["visit"][done]
     visit_ids = np.full(region.next_visit, -1, dtype=np.int64)
     visit_ids[visit] = 1 + np.arange(len(visit))
-    followup_booked = np.zeros(region.next_visit, dtype=bool)
-    followup_booked[log.columns("FollowUpScheduled")["visit"]] = True
+    booked = log.columns("FollowUpScheduled")
+    followup_due = np.full(region.next_visit, NO_FOLLOWUP, dtype=np.int64)
+    followup_due[booked["visit"]] = booked["due_day"]
+    followup_due[log.columns("FollowUpMissed")["visit"]] = NO_FOLLOWUP
+    disposition = np.zeros(region.next_visit, dtype=np.int64)
+    disposition[discharged["visit"]] = discharged["disposition"]
+    # An episode is known by its initial encounter's visit (numbered like the visits).
+    initial = admitted["followup"] == 0
+    first_visit = np.full(region.next_episode, -1, dtype=np.int64)
+    first_visit[admitted["episode"][initial]] = admitted["visit"][initial]
     visits = {
         "visit_id": visit_ids[visit],
+        "episode_id": visit_ids[first_visit[admitted["episode"][done]]],
         "patient_id": patient_ids[admitted["patient"][done]],
+        "encounter_type": admitted["encounter"][done],
+        "followup": admitted["followup"][done],
+        "admission_type": admitted["admission_type"][done],
         "condition": admitted["condition"][done],
         "severity": admitted["severity"][done],
         "treatment": admitted["treatment"][done],
@@ -118,7 +143,8 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
         "room_number": admitted["room"][done],
         "admission": admitted["day"][done],
         "discharge": discharge_day[visit],
-        "follow_up_required": followup_booked[visit],
+        "discharge_disposition": disposition[visit],
+        "follow_up_due": followup_due[visit],
     }
 
     issued = log.columns("BillIssued")
@@ -186,6 +212,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
             part["patient_id"] = patient_map[part["patient_id"] - 1]
             if "visit_id" in part:
                 part["visit_id"] = visit_map[part["visit_id"] - 1]
+        visits["episode_id"] = visit_map[visits["episode_id"] - 1]
         visits["doctor"] = visits["doctor"] + region_names.doctor_offset
         visits["hospital"] = visits["hospital"] + region_names.hospital_offset
         keys.append(
@@ -205,7 +232,9 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
 
     patient_order = np.argsort(patient_ids, kind="stable")
     visit_order = np.argsort(visit_ids, kind="stable")
-    patients_frame = _patients_frame(in_order(0, patient_order), insurers, blood_labels, as_of)
+    patients_frame = _patients_frame(
+        in_order(0, patient_order), insurers, blood_labels, as_of, start
+    )
     every_hospital = [h for r in regions for h in r.world.hospitals]
     return Tables(
         as_of=as_of,
@@ -252,12 +281,17 @@ def _dates(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]")
 
 
-def _patients_frame(part: dict, insurers: list[str], blood_labels, today) -> pd.DataFrame:
+def _patients_frame(
+    part: dict, insurers: list[str], blood_labels, today, start: np.datetime64
+) -> pd.DataFrame:
     prefix = _column(part, "prefix")
     given = _column(part, "given_name")
     last = _column(part, "last_name")
     birth = _column(part, "date_of_birth").astype("datetime64[D]")
-    age = age_on(birth, np.full(len(birth), to_datetime64(today)))
+    death_day = _column(part, "death_day").astype(np.int64)
+    died = death_day != NO_DEATH
+    death = np.where(died, start + death_day, np.datetime64("NaT"))
+    age = age_on(birth, np.where(died, death, to_datetime64(today)))
     prefix = np.where(age >= 18, prefix, "")  # a courtesy prefix is for adults, as of that day
     insurer = _column(part, "insurer").astype(np.int64)
     provider = np.array([*insurers, None], dtype=object)[
@@ -271,6 +305,7 @@ def _patients_frame(part: dict, insurers: list[str], blood_labels, today) -> pd.
             "last_name": last,
             "name": [f"{g} {s}" for g, s in zip(given.tolist(), last.tolist())],
             "date_of_birth": _dates(birth),
+            "date_of_death": _dates(death),
             "age": age,
             "gender": _categorical(_column(part, "gender"), GENDERS),
             "phone_number": _column(part, "phone_number"),
@@ -311,11 +346,19 @@ def _visits_frame(
         return pd.Series(table[np.where(has_drug, medication, len(values))], dtype="string")
 
     hospital = _column(part, "hospital").astype(np.int64)
+    room = _column(part, "room_number").astype(np.int64)
+    due = _column(part, "follow_up_due").astype(np.int64)
     admission = _column(part, "admission").astype(np.int64)
     discharge = _column(part, "discharge").astype(np.int64)
     frame = pd.DataFrame(
         {
             "visit_id": _column(part, "visit_id").astype(np.int64),
+            "episode_id": _column(part, "episode_id").astype(np.int64),
+            "encounter_type": _categorical(_column(part, "encounter_type"), ENCOUNTER_TYPES),
+            "visit_type": _categorical(
+                (_column(part, "followup") > 0).astype(np.int64), VISIT_TYPES
+            ),
+            "admission_type": _categorical(_column(part, "admission_type"), ADMISSION_TYPES),
             "patient_id": patient_id,
             "name": patients["name"].array.take(who),
             "age": age_on(birth, start + admission),
@@ -341,11 +384,15 @@ def _visits_frame(
             "hospital_zipcode": pd.Series(
                 np.array(hospital_zipcodes, dtype=object)[hospital], dtype="string"
             ),
-            "room_number": _column(part, "room_number").astype(np.int64),
+            "room_number": pd.Series(pd.array(room, dtype="Int64")).mask(room < 0),
             "date_of_admission": _dates(start + admission),
             "date_of_discharge": _dates(start + discharge),
-            "follow_up_required": _categorical(
-                _column(part, "follow_up_required").astype(np.int64), ("N", "Y")
+            "discharge_disposition": _categorical(
+                _column(part, "discharge_disposition"), DISCHARGE_DISPOSITIONS
+            ),
+            "follow_up_required": _categorical((due != NO_FOLLOWUP).astype(np.int64), ("N", "Y")),
+            "follow_up_date": _dates(
+                np.where(due != NO_FOLLOWUP, start + due, np.datetime64("NaT"))
             ),
         }
     )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from reporting.realism import load_targets
 from reporting.recorder import Tables
 from reporting.schema import PAYMENT_STATUSES
 from sim.population import GENDERS
@@ -155,6 +156,8 @@ table.facts td:first-child { color: #555; }
 .checks table { width: 100%; }
 .checks code { font-size: 13px; }
 tr.fail td { background: #fbe3e0; color: #8b1d12; font-weight: 600; }
+tr.unmeasured td { color: #777777; }
+td.pass { color: #1f6b34; font-weight: 600; }
 .verdict { display: inline-block; padding: 4px 12px; border-radius: 4px; font-weight: 600; }
 .verdict.ok { background: #e3f3e6; color: #1f6b34; }
 .verdict.fail { background: #fbe3e0; color: #8b1d12; }
@@ -213,8 +216,10 @@ def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None 
         "<h1>Synthetic hospital data</h1>\n"
         f'<p class="lead">{html.escape(_description(summary))}</p>\n'
         f"{_facts(tables)}\n"
-        f'<nav><a href="#validation">Validation</a>\n{contents}</nav>\n'
+        f'<nav><a href="#validation">Validation</a>\n<a href="#realism">Realism</a>\n'
+        f"{contents}</nav>\n"
         f"{_validation(summary)}\n"
+        f"{_realism(summary)}\n"
         + "\n".join(sections)
         + f"\n<footer>Made by hospital-synth {html.escape(str(run['version']))}. "
         "All data are synthetic: no row describes a real person.</footer>\n"
@@ -300,6 +305,62 @@ def _validation(summary: dict) -> str:
     return (
         f"{head}<p>{verdict}</p>\n<p>{html.escape(text)}</p>\n"
         f'<div class="checks">\n' + "\n".join(tables) + "\n</div>\n</section>"
+    )
+
+
+def _quantity(value: float, unit: str) -> str:
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "USD":
+        return f"${value:,.0f}"
+    return f"{value:,.{2 if abs(value) < 10 else 1}f}"
+
+
+def _band(low: float | None, high: float | None, unit: str) -> str:
+    if low is None:
+        return f"\u2264 {_quantity(high, unit)}"
+    if high is None:
+        return f"\u2265 {_quantity(low, unit)}"
+    return f"{_quantity(low, unit)} \u2013 {_quantity(high, unit)}"
+
+
+def _realism(summary: dict) -> str:
+    """The scorecard: each measure's value beside its band and source, marked in or out."""
+    rows: list[dict] = summary["realism"]
+    scored = [row for row in rows if row["ok"] is not None]
+    passed = sum(row["ok"] for row in scored)
+    verdict = f"{passed} of {len(rows)} targets in band"
+    if len(scored) < len(rows):
+        verdict += f", {len(rows) - len(scored)} not measurable"
+    text = (
+        "Figures computed from the tables (and the summary's population), each beside a "
+        "published US figure: the band it must fall in and its source. Point at a measure for "
+        "its definition; a note says how the tables were read when they lacked something."
+    )
+    definitions = {target.id: target.definition for target in load_targets().rows}
+    cells = []
+    for row in rows:
+        unit = "" if row["unit"] in ("%", "USD") else row["unit"]
+        if row["ok"] is None:
+            css, mark = ' class="unmeasured"', "<td>not measurable</td>"
+        elif row["ok"]:
+            css, mark = "", '<td class="pass">\u2713 in band</td>'
+        else:
+            css, mark = FAIL_CLASS, "<td>\u2717 out of band</td>"
+        value = "n/a" if row["value"] is None else _quantity(row["value"], row["unit"])
+        definition = html.escape(definitions.get(row["id"], ""), quote=True)
+        cells.append(
+            f'<tr{css}><td title="{definition}">{html.escape(row["measure"])}</td>'
+            f'<td class="count">{value}</td><td>{_band(*row["band"], row["unit"])}</td>'
+            f"<td>{html.escape(unit)}</td>{mark}<td>{html.escape(row['source'])}</td>"
+            f"<td>{html.escape(row['note'] or '')}</td></tr>\n"
+        )
+    return (
+        '<section id="realism">\n<h2>Realism</h2>\n'
+        f'<p><span class="verdict {"ok" if passed == len(scored) else "fail"}">{verdict}'
+        f"</span></p>\n<p>{html.escape(text)}</p>\n"
+        "<table>\n<tr><th>measure</th><th>value</th><th>band</th><th>unit</th><th>result</th>"
+        "<th>source</th><th>note</th></tr>\n" + "".join(cells) + "</table>\n</section>"
     )
 
 

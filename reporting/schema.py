@@ -24,11 +24,19 @@ from reporting.columns import (
     Column,
     Table,
 )
-from sim.events import EVENT_TYPES, PLANS, SWITCH_REASONS
+from sim.events import (
+    ADMISSION_TYPES,
+    DISCHARGE_DISPOSITIONS,
+    ENCOUNTER_TYPES,
+    EVENT_TYPES,
+    PLANS,
+    SWITCH_REASONS,
+)
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography, load_names
 
 PAYMENT_STATUSES = ("Paid", "Late-Paid", "In-progress", "Late-Unpaid")
+VISIT_TYPES = ("Initial", "Follow-up")
 CONTINUITY_LEVELS = ("doctor", "hospital", "doctor_hospital")
 
 
@@ -166,11 +174,19 @@ PATIENTS = Table(
         Column("first_name", TEXT, "given name (never with the prefix)"),
         Column("last_name", TEXT, "family name (US Census frequency list)"),
         Column("name", TEXT, "first and last name, without the prefix"),
-        Column("date_of_birth", DATE, "drawn so that `age` is exact on `--today`"),
+        Column("date_of_birth", DATE, "drawn so that the age is exact on `--today`"),
+        Column(
+            "date_of_death",
+            DATE,
+            "the day the patient died in hospital (the discharge day of the stay whose "
+            "disposition is `Expired`); empty for the living. Nothing happens after it",
+            nullable=True,
+        ),
         Column(
             "age",
             INT,
-            "whole years on `--today` (on the last day run, when stepping), birthday-exact",
+            "whole years on `--today` (on the last day run, when stepping), or on the day of "
+            "death, birthday-exact",
             check="age BETWEEN 0 AND 120",
         ),
         Column(
@@ -224,7 +240,8 @@ PATIENTS = Table(
 
 VISITS = Table(
     "visits",
-    grain="One row per hospital stay that ended (and was billed) by the last day run.",
+    grain="One row per encounter (an ED visit, a stay in a bed, or a clinic visit) that ended "
+    "(and was billed) by the last day run.",
     doc="",
     key=("visit_id",),
     columns=(
@@ -240,6 +257,35 @@ VISITS = Table(
         Column("age", INT, "age on the day of admission, birthday-exact", check="age >= 0"),
         Column("gender", CATEGORY, "the patient's gender", allowed=tuple(GENDERS)),
         Column(
+            "encounter_type",
+            CATEGORY,
+            "`Emergency`: an ED visit, treated and released the same day; `Inpatient`: an "
+            "admission to a bed, one day or more; `Observation`: one night in a bed, not an "
+            "inpatient admission; `Outpatient`: a clinic visit, same day, no bed",
+            allowed=ENCOUNTER_TYPES,
+        ),
+        Column(
+            "visit_type",
+            CATEGORY,
+            "`Initial`: the first encounter of an episode of illness; `Follow-up`: a planned "
+            "clinic visit of the same episode",
+            allowed=VISIT_TYPES,
+        ),
+        Column(
+            "episode_id",
+            ID,
+            "the episode: the `visit_id` of its initial encounter (equal to `visit_id` on an "
+            "initial encounter)",
+        ),
+        Column(
+            "admission_type",
+            CATEGORY,
+            "UB-04 type of admission or visit: `Emergency` (through the ED), `Trauma` (injuries "
+            "through the ED), `Urgent`, `Elective` (planned ahead, on a weekday; every clinic "
+            "follow-up); `Newborn` is reserved for birth encounters",
+            allowed=ADMISSION_TYPES,
+        ),
+        Column(
             "condition",
             CATEGORY,
             "gated by age and sex, prevalence by age band",
@@ -248,8 +294,9 @@ VISITS = Table(
         Column(
             "severity",
             CATEGORY,
-            "from the length of stay: 7+ days `Severe`, 4+ `Moderate`, 1+ `Mild`, 0 `Normal`; "
-            "minor conditions: first visit `Mild`/`Moderate`, follow-up `Normal`",
+            "drawn for the initial encounter from the condition's category, the patient's age "
+            "(65+) and other conditions under treatment; a follow-up is one tier below the "
+            "encounter before it; the length of stay follows from it",
             allowed=tuple(SEVERITIES),
         ),
         Column(
@@ -304,25 +351,48 @@ VISITS = Table(
         Column(
             "room_number",
             INT,
-            "the room the stay really occupied (101-140 first floor, 201- second, ...); a room "
-            "holds one patient at a time",
+            "the room an inpatient or observation stay really occupied (101-140 first floor, "
+            "201- second, ...; a room holds one patient at a time); empty for ED and clinic "
+            "visits",
+            nullable=True,
             check="room_number > 0",
         ),
-        Column("date_of_admission", DATE, "the day the stay began"),
+        Column("date_of_admission", DATE, "the day the encounter began"),
         Column(
             "date_of_discharge",
             DATE,
-            "admission + length of stay, within the condition's fence (follow-ups 1-2 days)",
+            "admission + length of stay (log-normal around the condition's median, longer when "
+            "more severe, within its bounds); the same day for ED and clinic visits",
+        ),
+        Column(
+            "discharge_disposition",
+            CATEGORY,
+            "UB-04 discharge status in words: where the patient went (inpatients by age: home, "
+            "home health, a skilled nursing facility, another hospital, against advice); "
+            "`Home` after other encounters",
+            allowed=DISCHARGE_DISPOSITIONS,
         ),
         Column(
             "follow_up_required",
             FLAG,
-            "`Y` exactly when a follow-up of this episode was booked at discharge (it is the "
-            "patient's next visit for the same condition)",
+            "`Y` exactly when a clinic follow-up of this episode was booked at discharge "
+            "(whether or not it falls before the last day run) and not missed (the patient "
+            "still in hospital a month after its day, or dead)",
+        ),
+        Column(
+            "follow_up_date",
+            DATE,
+            "the day the follow-up was booked for (it takes place then, or when the patient "
+            "leaves another stay); empty without one",
+            nullable=True,
         ),
     ),
     checks=(
         "date_of_discharge >= date_of_admission",
+        "(room_number IS NULL) = (encounter_type IN ('Emergency', 'Outpatient'))",
+        "encounter_type IN ('Inpatient', 'Observation') OR date_of_discharge = date_of_admission",
+        "(follow_up_required = 'Y') = (follow_up_date IS NOT NULL)",
+        "follow_up_date IS NULL OR follow_up_date > date_of_discharge",
         "(treatment = 'Medication') = (medication IS NOT NULL)",
         "(medication IS NULL) = (dosage IS NULL)",
         "(medication IS NULL) = (frequency IS NULL)",
@@ -549,12 +619,12 @@ EVENTS = Table(
         Column(
             "due_date",
             DATE,
-            "the day the return visit was due for `FollowUpScheduled` (logged when the "
-            "follow-up is admitted: on that day or, after a wait for a room, later), the "
-            "expected payment date for `BillIssued` (`billing.expected_payment_date`), the first "
-            "day back for `DoctorAbsent`; empty for other events",
+            "the day the clinic follow-up is booked for, for `FollowUpScheduled` (logged at "
+            "the booking visit's discharge; `visits.follow_up_date`), the expected payment "
+            "date for `BillIssued` (`billing.expected_payment_date`), the first day back for "
+            "`DoctorAbsent`; empty for other events",
             nullable=True,
-            check="(event_type = 'FollowUpScheduled') = (due_date <= date)",
+            check="due_date > date",
         ),
         Column(
             "previous_doctor_id",
@@ -579,11 +649,12 @@ EVENTS = Table(
             JSON,
             "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
             "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
-            "gender, contact, address, insurance, blood type), for `Admitted` the stay's "
-            "clinical and room facts (severity, treatment, medication, dosage, frequency, test "
-            "results, room number, hospital state and ZIP, `followup`: the stay's number in "
-            "its episode, 0 for the first), for `BillIssued` the split and plan (insurance "
-            "coverage, patient responsibility, payment plan); empty for other events",
+            "gender, contact, address, insurance, blood type), for `Admitted` the "
+            "encounter's facts (encounter, visit and admission type, episode, severity, "
+            "treatment, medication, dosage, frequency, test results, room number or null, "
+            "hospital state and ZIP, `followup`: its number in its episode, 0 for the first), "
+            "for `Discharged` the discharge disposition, for `BillIssued` the split and plan "
+            "(insurance coverage, patient responsibility, payment plan); empty for other events",
             nullable=True,
         ),
     ),
@@ -596,7 +667,8 @@ EVENTS = Table(
         "previous_doctor_id IS NULL OR event_type IN ('ProviderSwitched', 'DoctorJoined')",
         "(previous_hospital_id IS NOT NULL) = (event_type IN ('ProviderSwitched', 'Diverted'))",
         "event_type <> 'ProviderSwitched' OR previous_doctor_id IS NOT NULL",
-        "(detail IS NOT NULL) = (event_type IN ('PatientRegistered', 'Admitted', 'BillIssued'))",
+        "(detail IS NOT NULL) = "
+        "(event_type IN ('PatientRegistered', 'Admitted', 'Discharged', 'BillIssued'))",
     ),
 )
 

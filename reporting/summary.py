@@ -21,6 +21,7 @@ from reporting.continuity import (
     followup_counts,
     followup_shares_from,
 )
+from reporting.realism import Scope, realism_counts, realism_section
 from reporting.recorder import Tables
 from reporting.validation import merge_validation, validation_part, with_episodes
 from sim.facts import RegionFacts, run_statistics, switch_reason_counts
@@ -81,6 +82,7 @@ class TableFacts:
     continuity: dict  # continuity_counts
     followups: Counter  # followup_counts
     validation: dict | None  # validation_part; None when validation is skipped
+    realism: Counter  # realism_counts
 
 
 def table_facts(
@@ -115,6 +117,7 @@ def table_facts(
         continuity=continuity_counts(continuity),
         followups=followup_counts(episodes),
         validation=validation,
+        realism=realism_counts(tables, scenario.start, as_of),
     )
 
 
@@ -190,6 +193,15 @@ def summary_from(
             "diversions": statistics["events"].get("Diverted", 0),
         },
     }
+    summary["realism"] = realism_section(
+        sum((part.realism for part in parts), Counter()),
+        Scope(
+            start=scenario.start,
+            today=simulation.as_of,
+            population=summary.get("population"),
+            rooms=sum(hospital.rooms for region in regions for hospital in region.hospitals),
+        ),
+    )
     if any(part.validation is None for part in parts):
         summary["ok"] = None
         summary["validation"] = "skipped (--no-validate)"

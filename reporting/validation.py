@@ -21,6 +21,7 @@ from reporting.recorder import Tables
 from sim.calendar import age_on
 from sim.geography import ZipTable, load_zip_table
 from sim.placement import state_neighbors
+from sim.processes import FOLLOWUP_LAPSE_DAYS
 from sim.refdata import MEDICATION, Catalog, load_catalog
 from sim.scenario import DEFAULTS
 
@@ -159,22 +160,13 @@ def _days(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype="datetime64[D]")
 
 
-FOLLOWUP_WAIT_DAYS = 14  # how long a follow-up may wait for a room, beyond the longest stay
-
-
-def followup_window_days(catalog: Catalog) -> dict[str, int]:
-    """Per category, the most days from a discharge to its follow-up's admission: the longest
-    gap, plus waiting for another stay of the patient to end, plus waiting for a room."""
-    longest_stay = max(c.los[1] for c in catalog.conditions)
-    return {
-        name: rules.followup_gap_days[1] + longest_stay + FOLLOWUP_WAIT_DAYS
-        for name, rules in catalog.categories.items()
-    }
-
-
 def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """Visits sorted by patient, condition and admission, with episode information and the
-    patient's birth date, name and gender alongside."""
+    patient's birth date, name and gender alongside.
+
+    ``is_followup`` comes from ``visit_type``; ``has_followup`` says that the episode's next
+    encounter is in the tables.
+    """
     frame = visits.copy()
     admission = _days(frame["date_of_admission"])
     discharge = _days(frame["date_of_discharge"])
@@ -182,23 +174,14 @@ def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog
     frame["discharge"] = discharge
     frame["los"] = (discharge - admission).astype(np.int64)
     frame = frame.sort_values(["patient_id", "condition", "admission", "visit_id"], kind="stable")
-    patient = frame["patient_id"].to_numpy()
-    condition = _text(frame["condition"])
-    booked = _text(frame["follow_up_required"]) == "Y"
-    same_case = (patient[1:] == patient[:-1]) & (condition[1:] == condition[:-1])
+    episode = frame["episode_id"].to_numpy()
+    is_followup = _text(frame["visit_type"]) == "Follow-up"
+    has_followup = np.zeros(len(frame), dtype=bool)
+    has_followup[:-1] = is_followup[1:] & (episode[1:] == episode[:-1])
     categories = {c.name: c.category for c in catalog.conditions}
     frame["category"] = _lookup(frame["condition"], categories, "")
-    window = followup_window_days(catalog)
-    reach = _lookup(frame["condition"], {c.name: window[c.category] for c in catalog.conditions}, 0)
-    in_time = np.zeros(len(frame), dtype=bool)
-    admitted, left = frame["admission"].to_numpy(), frame["discharge"].to_numpy()
-    in_time[1:] = (admitted[1:] - left[:-1]).astype("timedelta64[D]").astype(np.int64) <= reach[:-1]
-    is_followup = np.zeros(len(frame), dtype=bool)
-    is_followup[1:] = same_case & booked[:-1] & in_time[1:]
-    has_followup = np.zeros(len(frame), dtype=bool)
-    has_followup[:-1] = is_followup[1:]
     frame["is_followup"] = is_followup
-    frame["episode"] = np.cumsum(~is_followup)
+    frame["episode"] = episode
     frame["has_followup"] = has_followup
     ids, wanted = patients["patient_id"], frame["patient_id"]
     frame["birth"] = _by_key(ids, _days(patients["date_of_birth"]), wanted)
@@ -286,9 +269,27 @@ def _person_checks(
     provider = patients["insurance_provider"].astype("string")
     insured_policies = policy.dropna()
     visit_age = visits["age"].to_numpy()
+    death = _days(patients["date_of_death"])
+    dead = ~np.isnat(death)
+    visit_death = _by_key(patients["patient_id"], death, visits["patient_id"])
+    expired = (_text(visits["discharge_disposition"]) == "Expired") & (
+        _text(visits["encounter_type"]) == "Inpatient"
+    )
+    expired_on_death_day = (
+        patients["patient_id"]
+        .isin(visits.loc[expired & (visits["discharge"].to_numpy() == visit_death), "patient_id"])
+        .to_numpy()
+    )
     return {
         "patient_age_mismatch": (
-            patients["age"].to_numpy() != age_on(birth, np.full(len(birth), today64))
+            patients["age"].to_numpy() != age_on(birth, np.where(dead, death, today64))
+        ).sum(),
+        "encounters_after_death": (
+            ~np.isnat(visit_death) & (visits["discharge"].to_numpy() > visit_death)
+        ).sum(),
+        "deaths_without_an_expired_stay": (dead & ~expired_on_death_day).sum(),
+        "expired_stays_not_on_date_of_death": (
+            expired & (visits["discharge"].to_numpy() != visit_death)
         ).sum(),
         "visit_age_mismatch": (
             visit_age != age_on(visits["birth"].to_numpy(), visits["admission"].to_numpy())
@@ -391,10 +392,9 @@ def _clinical_checks(
     los = visits["los"].to_numpy()
     lo = _lookup(condition, {n: c.los[0] for n, c in by_name.items()}, np.nan)
     hi = _lookup(condition, {n: c.los[1] for n, c in by_name.items()}, np.nan)
-    same_day_ok = _lookup(condition, {n: c.same_day_ok for n, c in by_name.items()}, False)
-    followup_hi = np.minimum(2, np.maximum(1, hi))
-    first_ok = ((los >= lo) & (los <= hi)) | ((los == 0) & same_day_ok)
-    outside = np.where(followup, (los < 1) | (los > followup_hi), ~first_ok)
+    encounter = _text(visits["encounter_type"])
+    inpatient = encounter == "Inpatient"
+    same_day = np.isin(encounter, ["Emergency", "Outpatient"])
     severity = _text(visits["severity"])
     is_medication = (treatment == MEDICATION).to_numpy(dtype=bool, na_value=False)
     drug_given = visits[["medication", "dosage", "frequency"]].notna().to_numpy()
@@ -403,21 +403,51 @@ def _clinical_checks(
         & (treatment == "Monitoring").to_numpy(dtype=bool, na_value=False)
         & np.isin(severity, ["Moderate", "Severe"])
     )
+    disposition = _text(visits["discharge_disposition"])
+    booked = _text(visits["follow_up_required"]) == "Y"
+    due = _days(visits["follow_up_date"])
+    admission_type = _text(visits["admission_type"])
+    weekday = (_days(visits["admission"]).astype(np.int64) + 3) % 7  # 0 = Monday
+    episode_start = _by_key(visits["visit_id"], visits["admission"].to_numpy(), visits["episode"])
+    episode_condition = _by_key(visits["visit_id"], _text(condition), visits["episode"])
+    # the booked date of the visit before each follow-up (rows are sorted by episode)
+    due_before = np.full(len(visits), np.datetime64("NaT"), dtype="datetime64[D]")
+    due_before[1:] = np.where(followup[1:], due[:-1], np.datetime64("NaT"))
     checks |= {
         "patients_with_more_than_3_conditions": (distinct > 3).sum(),
         "once_per_patient_treatment_repeated": (once > 1).sum(),
         "once_per_patient_treatment_on_followup": (
             followup & treatment.isin(catalog.once_per_patient).to_numpy()
         ).sum(),
-        "severe_same_day_stays": ((severity == "Severe") & (los == 0)).sum(),
-        "los_outside_condition_fence": outside.sum(),
-        "followup_los_over_2": (followup & (los > 2)).sum(),
+        "severe_ed_visits_released": ((severity == "Severe") & (encounter == "Emergency")).sum(),
+        "los_outside_condition_bounds": (inpatient & ((los < lo) | (los > hi))).sum(),
+        "observation_stays_not_one_night": ((encounter == "Observation") & (los != 1)).sum(),
+        "same_day_encounters_with_nights": (same_day & (los != 0)).sum(),
+        "followups_not_clinic_visits": (followup & (encounter != "Outpatient")).sum(),
+        "episode_ids_not_matching_visit_type": (
+            followup == (visits["episode"].to_numpy() == visits["visit_id"].to_numpy())
+        ).sum(),
+        "followups_outside_their_episode": (
+            (followup & (episode_start >= visits["admission"].to_numpy()))
+            | (episode_condition != _text(condition))
+        ).sum(),
+        "followups_before_booked_day": (
+            followup & ~np.isnat(due_before) & (visits["admission"].to_numpy() < due_before)
+        ).sum(),
+        "elective_admissions_on_weekends": (
+            ~followup & ~same_day & (admission_type == "Elective") & (weekday >= 5)
+        ).sum(),
+        "disposition_not_home_after_non_inpatient": (~inpatient & (disposition != "Home")).sum(),
+        "followup_after_transfer_or_leaving": (
+            booked
+            & np.isin(
+                disposition, ["Transferred to another hospital", "Left against medical advice"]
+            )
+        ).sum(),
         "medication_fields_inconsistent": (drug_given != is_medication[:, None]).any(axis=1).sum(),
         "monitoring_on_moderate_or_severe_first_visit": monitoring_wrong.sum(),
         "followup_required_without_followup": (
-            (_text(visits["follow_up_required"]) == "Y")
-            & ~visits["has_followup"].to_numpy()
-            & ~_may_still_come(visits, catalog, pending_after)
+            booked & ~visits["has_followup"].to_numpy() & ~_may_still_come(due, pending_after)
         ).sum(),
     }
     return checks
@@ -442,18 +472,13 @@ def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     return {"dose_outside_age_range": ((age < lowest) | (age > highest)).sum()}
 
 
-def _may_still_come(
-    visits: pd.DataFrame, catalog: Catalog, as_of: np.datetime64 | None
-) -> np.ndarray:
-    """Visits whose follow-up may still lie after ``as_of`` (a snapshot taken mid-run)."""
+def _may_still_come(due: np.ndarray, as_of: np.datetime64 | None) -> np.ndarray:
+    """Follow-ups that may not have taken place by ``as_of``: booked for a later day, or
+    recently enough that the patient may still be in another stay and the follow-up not yet
+    given up as missed."""
     if as_of is None:
-        return np.zeros(len(visits), dtype=bool)
-    window = followup_window_days(catalog)
-    reach = _lookup(
-        visits["condition"], {c.name: window[c.category] for c in catalog.conditions}, 0
-    )
-    waited = (as_of - visits["discharge"].to_numpy()).astype("timedelta64[D]").astype(np.int64)
-    return waited <= reach
+        return np.zeros(len(due), dtype=bool)
+    return due > as_of - np.timedelta64(FOLLOWUP_LAPSE_DAYS, "D")
 
 
 def _timeline_checks(
@@ -475,8 +500,10 @@ def _timeline_checks(
         + (bill_day > today64).sum()
         + (paid_day > today64).sum()
     )
-    room = visits["room_number"].to_numpy()
-    rooms = pd.factorize(visits["hospital"])[0] * (int(room.max(initial=0)) + 1) + room
+    encounter = _text(visits["encounter_type"])
+    room = visits["room_number"].to_numpy(dtype=np.float64, na_value=np.nan)
+    in_bed = np.isin(encounter, ["Inpatient", "Observation"])
+    rooms = pd.factorize(visits["hospital"])[0] * (int(np.nanmax(room, initial=0)) + 1) + room
     return {
         "dates_after_today": after_today,
         "discharge_before_admission": (discharge < admission).sum(),
@@ -484,7 +511,10 @@ def _timeline_checks(
         "billing_more_than_5_days_after_discharge": (delay > max_delay).sum(),
         "payment_before_billing": (paid_day < bill_day).sum(),
         "overlapping_stays": _overlaps(visits["patient_id"].to_numpy(), admission, discharge),
-        "double_booked_rooms": _overlaps(rooms, admission, discharge),
+        "double_booked_rooms": _overlaps(
+            rooms[in_bed].astype(np.int64), admission[in_bed], discharge[in_bed]
+        ),
+        "room_not_matching_encounter": (in_bed == np.isnan(room)).sum(),
     }
 
 

@@ -88,6 +88,19 @@ class CareRouter:
             site, doctor = self._someone_elsewhere(patient, site, specialty, day)
         return Choice(doctor, site, reason, new_usual)
 
+    def elsewhere(self, patient: Patient, condition: Condition, day: int, choice: Choice) -> Choice:
+        """The same visit at another of the patient's nearest hospitals than the one chosen
+        (an ambulance's or the patient's choice), with a doctor on duty there; the choice
+        itself when there is no other hospital or nobody on duty."""
+        for index in patient.hospital_preference:
+            if index == choice.hospital.index:
+                continue
+            site = self.hospitals[index]
+            doctor = self.doctor_at(site, condition.specialty, day)
+            if doctor is not None:
+                return Choice(doctor, site, PATIENT_CHOICE, False)
+        return choice
+
     def divert(
         self, patient: Patient, choice: Choice, day: int
     ) -> tuple[Doctor, Hospital, int | None]:

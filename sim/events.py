@@ -19,6 +19,21 @@ SWITCH_REASONS = (
     "back_to_usual_doctor",
 )
 PLANS = ("Full", "Incremental")
+# What an encounter is: an emergency-department visit treated and released the same day, a stay
+# in a bed (inpatient, or observation for about a night), or a clinic visit.
+ENCOUNTER_TYPES = ("Emergency", "Inpatient", "Observation", "Outpatient")
+BED_HOLDING = frozenset({1, 2})  # codes of the encounter types that take a room
+# How the encounter began (UB-04 "type of admission or visit").
+ADMISSION_TYPES = ("Emergency", "Urgent", "Elective", "Newborn", "Trauma")
+# Where the patient went afterwards (UB-04 "patient discharge status", in words).
+DISCHARGE_DISPOSITIONS = (
+    "Home",
+    "Home health",
+    "Skilled nursing facility",
+    "Transferred to another hospital",
+    "Left against medical advice",
+    "Expired",
+)
 
 
 @attrs.frozen
@@ -57,18 +72,29 @@ EVENT_TYPES = {
                 "treatment",
                 "medication",
                 "test_result",
+                "encounter",
+                "admission_type",
             ),
-            "a stay begins in a hospital room under a doctor (followup: its number in the episode)",
+            "an encounter begins under a doctor: an ED or clinic visit, or a stay in a room "
+            "(room -1 without one; followup: its number in the episode)",
         ),
         EventType(
-            "Discharged", ("day", "patient", "visit"), "a stay ends and its room is free again"
+            "Discharged",
+            ("day", "patient", "visit", "disposition"),
+            "an encounter ends (a stay's room is free again) and the patient goes on to the "
+            "disposition",
         ),
         EventType(
             "FollowUpScheduled",
             ("day", "patient", "visit", "due_day"),
-            "a return visit of the same episode, booked at the visit's discharge for due_day, "
-            "takes place (logged when it is admitted; a follow-up that finds no room within its "
-            "window lapses and is not logged)",
+            "a clinic follow-up of the same episode is booked at the visit's discharge for "
+            "due_day (it takes place then, or when the patient leaves another stay)",
+        ),
+        EventType(
+            "FollowUpMissed",
+            ("day", "patient", "visit"),
+            "the follow-up booked at the visit's discharge is given up: the patient was still "
+            "in hospital, or waiting for a bed, a month after its day, or died before it",
         ),
         EventType(
             "ProviderSwitched",
@@ -156,6 +182,7 @@ class EventLog:
         self.admitted = self.by_type["Admitted"].add
         self.discharged = self.by_type["Discharged"].add
         self.followup_scheduled = self.by_type["FollowUpScheduled"].add
+        self.followup_missed = self.by_type["FollowUpMissed"].add
         self.provider_switched = self.by_type["ProviderSwitched"].add
         self.bill_issued = self.by_type["BillIssued"].add
         self.payment_made = self.by_type["PaymentMade"].add

@@ -3,9 +3,11 @@
 Four kinds of processes run per region (besides registering patients at birth):
 
 - the *onset* process walks the illness plan and starts an episode process on each onset day;
-- an *episode* process lives while an episode lasts: it admits the patient (waiting if the
-  patient is still in another stay, diverting if the hospital has no free room), keeps them
-  for the length of stay, discharges them, and books the follow-up the recurrence rules ask for;
+- an *episode* process lives while an episode lasts. Its first encounter is an ED visit
+  treated and released, or a stay in a bed (through the ED, urgent, or planned for a weekday;
+  waiting if the patient is still in another stay, diverting if the hospital has no free room);
+  then come the clinic follow-ups the recurrence rules book, one after another (no bed; missed
+  when the patient is still in hospital a month after the day);
 - the *billing office* wakes once a day to issue the bills and record the payments due that
   day (one long-lived process instead of a timer per bill);
 - the *staffing* process plays out doctors' absences, departures and replacements
@@ -16,15 +18,24 @@ Every fact goes to the event log; nothing here writes a table.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import defaultdict
+from statistics import NormalDist
 
 import numpy as np
 
 from entities import Doctor, Hospital, Patient
 from sim.calendar import date_keys, to_datetime64, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
-from sim.events import PLANS, EventLog
+from sim.epidemiology import population_figures
+from sim.events import (
+    ADMISSION_TYPES,
+    DISCHARGE_DISPOSITIONS,
+    ENCOUNTER_TYPES,
+    PLANS,
+    EventLog,
+)
 from sim.refdata import MEDICATION, MONITORING, Catalog, Condition, load_catalog
 from sim.rng import UniformPool, stream
 from sim.scenario import Scenario
@@ -33,37 +44,27 @@ from sim.world import RegionWorld
 
 NORMAL, MILD, MODERATE, SEVERE = range(4)
 FULL, INCREMENTAL = (PLANS.index(p) for p in ("Full", "Incremental"))
+EMERGENCY_VISIT, INPATIENT, OBSERVATION, OUTPATIENT = (
+    ENCOUNTER_TYPES.index(e) for e in ("Emergency", "Inpatient", "Observation", "Outpatient")
+)
+VIA_ED, URGENT, ELECTIVE, TRAUMA = (
+    ADMISSION_TYPES.index(a) for a in ("Emergency", "Urgent", "Elective", "Trauma")
+)
+HOME = DISCHARGE_DISPOSITIONS.index("Home")
+EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
+READMISSION_WINDOW_DAYS = 30
+# Patients who go home (with or without home health) or to a nursing facility keep the
+# episode's clinic follow-ups; after a transfer or leaving against advice it ends.
+FOLLOWED_UP = frozenset(
+    DISCHARGE_DISPOSITIONS.index(d) for d in ("Home", "Home health", "Skilled nursing facility")
+)
 NO_MEDICATION = -1
-# A follow-up is booked only if it can end before the horizon even when the patient is
-# still in another stay on the due day (the longest stay is 14 days by default).
-FOLLOWUP_SLACK_DAYS = 3
-MAX_FOLLOWUP_STAY = 2  # days: a follow-up stays one or two days
-# How long a follow-up may wait (for the patient's other stay to end, for a room) beyond
-# the longest stay. A follow-up must be admitted within the category's longest gap + the
-# longest stay + this many days of the discharge before it (the window in which the tables
-# recognise it as a follow-up: reporting.validation.followup_window_days), else it lapses.
-FOLLOWUP_WAIT_DAYS = 14
+# A clinic follow-up the patient cannot attend within this many days of its day (still in
+# hospital, or waiting for a bed) is missed.
+FOLLOWUP_LAPSE_DAYS = 30
+NO_ROOM_HELD = -1
+SATURDAY = 5  # numpy weekday numbers: Monday 0 ... Sunday 6
 PACK_EVERY_DAYS = 30  # how often the event log moves pending rows into column blocks
-
-
-def followup_window_days(catalog: Catalog) -> dict[str, int]:
-    """Per category, the most days from a discharge to its follow-up's admission."""
-    longest_stay = max(c.los[1] for c in catalog.conditions)
-    return {
-        name: rules.followup_gap_days[1] + longest_stay + FOLLOWUP_WAIT_DAYS
-        for name, rules in catalog.categories.items()
-    }
-
-
-def severity_of_stay(los: int) -> int:
-    """Severity tier from the length of stay: >=7 Severe, >=4 Moderate, >=1 Mild, 0 Normal."""
-    if los >= 7:
-        return SEVERE
-    if los >= 4:
-        return MODERATE
-    if los >= 1:
-        return MILD
-    return NORMAL
 
 
 class EpisodeCharges:
@@ -90,7 +91,7 @@ class RegionSimulation:
         self.horizon = scenario.horizon
         self.year_of_day = year_of_sim_day(scenario.start, self.horizon).tolist()
         days = to_datetime64(scenario.start) + np.arange(self.horizon + 1)
-        self._day_key = date_keys(days).tolist()  # a patient's age on a day: see _assess
+        self._day_key = date_keys(days).tolist()  # a patient's exact age on a day: see _care
         self._birth_key = date_keys(world.registry.birth).tolist()
         self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
         self.care = UniformPool(stream(scenario.seed, world.key, "care"))
@@ -100,9 +101,27 @@ class RegionSimulation:
         self.next_visit = 0
         self.next_episode = 0
         self.declined_episodes = 0
-        self.lapsed_followups = 0  # follow-ups given up: no room within their window
-        self.followup_window = followup_window_days(self.catalog)
-        self.max_stay = max(c.los[1] for c in self.catalog.conditions)
+        start = to_datetime64(scenario.start)
+        weekday = ((start + np.arange(self.horizon + 1)).astype(np.int64) + 3) % 7
+        self.weekday_of_day = weekday.tolist()  # 0 = Monday
+        self.dispositions = [
+            list(np.cumsum(_normalised(weights)))
+            for weights in (
+                scenario.disposition_weights_under_65,
+                scenario.disposition_weights_65_plus,
+            )
+        ]
+        factors = scenario.mortality_severity_factor
+        self._mortality = [
+            c.mortality
+            / max(_mean_factor(factors, self.catalog.categories[c.category].severity), 1e-9)
+            for c in self.catalog.conditions
+        ]
+        self._elsewhere = population_figures()["readmission_other_hospital_share"]
+        self._los_shape = [
+            (math.log(c.los_median), math.sqrt(2.0 * math.log(c.los_mean / c.los_median)))
+            for c in self.catalog.conditions
+        ]
         self._treatment_codes = {name: i for i, name in enumerate(self.catalog.treatments)}
         self._options = [self._treatment_options(c) for c in self.catalog.conditions]
         self._treatment_table: dict[tuple, tuple[tuple[str, ...], list[float]]] = {}
@@ -143,67 +162,84 @@ class RegionSimulation:
                 self._episode(self.world.patients[patient], self.catalog.conditions[condition])
             )
 
-    def _episode(self, patient: Patient, condition: Condition):
+    def _episode(self, patient: Patient, condition: Condition, readmission: bool = False):
+        """One episode: its first encounter (an ED visit, or a stay through the ED, urgent or
+        planned; an unplanned stay for a readmission), then the clinic follow-ups booked one
+        after another."""
         env = self.env
         day = int(env.now)
+        if patient.dead:
+            return
         if not patient.accepts_episode(condition, day, self.year_of_day[day]):
             self.declined_episodes += 1
             return
-        patient.expect_episode(condition)  # the caps count it from its first admission
+        patient.expect_episode(condition)  # the caps count it from its first encounter
         episode = self.next_episode
         self.next_episode += 1
         self.log.episode_started((day, patient.index, episode, condition.code))
         rules = self.catalog.categories[condition.category]
         charges = EpisodeCharges()
+        admission_type = self._admission_route(condition, readmission)
         followup = 0
+        severity = NORMAL
         doctor = hospital = None
-        booked = None  # a follow-up's (previous visit, due day, latest admission day)
+        booking = None  # a follow-up's (booking visit, last day it may take place)
         while True:
-            deadline = None if booked is None else booked[2]
-            if patient.in_stay:
+            if patient.in_stay:  # in another stay: this encounter waits for its end
                 free = patient.wait_until_free(env)
-                if deadline is None:
+                if booking is None:
                     yield free
                 else:
-                    yield free | env.timeout(max(deadline - int(env.now), 0))
-                    if not free.triggered:  # still in another stay: the follow-up lapses
+                    yield free | env.timeout(max(booking[1] - int(env.now), 0))
+                    if not free.triggered:  # still in hospital: the follow-up is missed
                         patient.stop_waiting(free)
+                        self.log.followup_missed((int(env.now), patient.index, booking[0]))
                         patient.end_episode(condition)
-                        self.lapsed_followups += 1
                         return
             else:
                 patient.in_stay = True
+            if patient.dead:  # died meanwhile (in the stay this encounter waited for)
+                if booking is not None:
+                    self.log.followup_missed((int(env.now), patient.index, booking[0]))
+                patient.leave()
+                patient.end_episode(condition)
+                return
+            planned = admission_type == ELECTIVE and not followup
+            if planned:  # a planned admission is booked for a weekday
+                yield env.timeout(self._days_to_weekday(int(env.now)))
             day = int(env.now)
             choice = self.router.choose(
                 patient, condition, day, doctor if followup else None, hospital
             )
+            if readmission and self.clinical.one() < self._elsewhere:
+                choice = self.router.elsewhere(patient, condition, day, choice)
             doctor, hospital, reason = choice.doctor, choice.hospital, choice.reason
-            room = hospital.rooms.acquire()
+            if followup:
+                encounter, los = OUTPATIENT, 0
+                severity = max(severity - 1, NORMAL)
+            else:
+                severity = self._severity(patient, condition)
+                encounter, los = self._first_encounter(
+                    condition, severity, admission_type, doctor, hospital, readmission
+                )
+            room = NO_ROOM_HELD
             diverted_from = None
-            if room is None:
-                doctor, hospital, room = self.router.divert(patient, choice, day)
-                if hospital is not choice.hospital:
-                    diverted_from, reason = choice.hospital, NO_ROOM
-            if room is None:
-                request = hospital.rooms.request()
-                if deadline is None:
-                    room = yield request
-                else:
-                    yield request | env.timeout(max(deadline - int(env.now), 0))
-                    if not request.triggered:  # no room in time: the follow-up lapses
-                        hospital.rooms.withdraw(request)
-                        patient.leave()
-                        patient.end_episode(condition)
-                        self.lapsed_followups += 1
-                        return
-                    room = request.value
+            if encounter in (INPATIENT, OBSERVATION):
+                room = hospital.rooms.acquire()
+                if room is None:
+                    doctor, hospital, room = self.router.divert(patient, choice, day)
+                    if hospital is not choice.hospital:
+                        diverted_from, reason = choice.hospital, NO_ROOM
+                while room is None and planned:  # full: rebooked for the next weekday
+                    yield env.timeout(self._days_to_weekday(int(env.now) + 1) + 1)
+                    room = hospital.rooms.acquire()
+                if room is None:  # every hospital of the state is full: wait for a room
+                    room = yield hospital.rooms.request()
             day = int(env.now)
             visit = self.next_visit
             self.next_visit += 1
-            if booked is None:
+            if not followup:
                 patient.begin_episode(condition, day, self.year_of_day[day])
-            else:  # the follow-up takes place: the previous visit's flag says so
-                self.log.followup_scheduled((day, patient.index, booked[0], booked[1]))
             if diverted_from is not None:
                 diverted_from.diversions += 1
                 self.log.diverted((day, patient.index, visit, diverted_from.index, hospital.index))
@@ -224,10 +260,9 @@ class RegionSimulation:
                     )
                 )
             patient.remember(doctor.index, hospital.index, condition.specialty, choice.new_usual)
-            los, severity, treatment, medication, test = self._assess(
-                patient, condition, followup, doctor, hospital
-            )
-            hospital.admissions += 1
+            treatment, medication, test = self._care(patient, condition, followup, severity, doctor)
+            if room != NO_ROOM_HELD:
+                hospital.admissions += 1
             self.log.admitted(
                 (
                     day,
@@ -243,26 +278,47 @@ class RegionSimulation:
                     treatment,
                     medication,
                     test,
+                    encounter,
+                    admission_type if not followup else ELECTIVE,
                 )
             )
             if los:
                 yield env.timeout(los)
             day = int(env.now)
-            hospital.rooms.release(room)
-            hospital.discharges += 1
+            if room != NO_ROOM_HELD:
+                hospital.rooms.release(room)
+                hospital.discharges += 1
             patient.leave()
-            self.log.discharged((day, patient.index, visit))
-            self._bill(patient, condition, visit, day, los, followup, charges, hospital)
-            due = self._followup_day(rules, followup, day)
+            disposition = self._disposition(patient, condition, encounter, severity, day)
+            self.log.discharged((day, patient.index, visit, disposition))
+            self._bill(patient, condition, visit, day, severity, encounter, followup, charges,
+                       hospital)  # fmt: skip
+            if disposition == EXPIRED:
+                patient.dead = True
+            if disposition not in FOLLOWED_UP:
+                patient.end_episode(condition)
+                return
+            if encounter == INPATIENT and self.clinical.one() < condition.readmission:
+                # back within the month, unplanned; no clinic follow-up comes first
+                patient.end_episode(condition)
+                gap = 1 + int((READMISSION_WINDOW_DAYS - 1) * self.clinical.one() ** 2)
+                env.process(self._readmission(patient, condition, gap))
+                return
+            due = self._followup_day(condition, rules, followup, day)
             if due is None:
                 patient.end_episode(condition)
                 return
-            # Waiting (for another stay of the patient to end, for a room) may not push the
-            # follow-up out of its window, nor past the last day it can end by --today.
-            booked = (visit, due, min(day + self.followup_window[condition.category],
-                                      self.horizon - MAX_FOLLOWUP_STAY))  # fmt: skip
+            self.log.followup_scheduled((day, patient.index, visit, due))
+            if due > self.horizon:  # booked beyond --today: it is not simulated
+                patient.end_episode(condition)
+                return
+            booking = (visit, due + FOLLOWUP_LAPSE_DAYS)
             yield env.timeout(due - day)
             followup += 1
+
+    def _readmission(self, patient: Patient, condition: Condition, gap: int):
+        yield self.env.timeout(gap)
+        yield from self._episode(patient, condition, readmission=True)
 
     def _billing_office(self):
         env = self.env
@@ -296,61 +352,119 @@ class RegionSimulation:
             _normalised(later_weights),
         )
 
-    def _assess(
+    def _admission_route(self, condition: Condition, readmission: bool) -> int:
+        """How a new episode reaches the hospital: planned (Elective), urgent, or through the
+        emergency department (Trauma for injuries); a readmission is never planned."""
+        u = self.clinical.one()
+        elective = 0.0 if readmission else condition.elective_share
+        if u < elective:
+            return ELECTIVE
+        if u < elective + condition.urgent_share:
+            return URGENT
+        return TRAUMA if condition.trauma else VIA_ED
+
+    def _days_to_weekday(self, day: int) -> int:
+        """Days from ``day`` to the first Monday-to-Friday day (0 on a weekday)."""
+        weekday = self.weekday_of_day[min(day, self.horizon)]
+        return 7 - weekday if weekday >= SATURDAY else 0
+
+    def _severity(self, patient: Patient, condition: Condition) -> int:
+        """Severity of a first encounter: the category's weights, the odds of Moderate and
+        Severe raised at 65 and over and for each other condition under treatment."""
+        scenario = self.scenario
+        weights = list(self.catalog.categories[condition.category].severity)
+        factor = scenario.comorbidity_severity_factor ** max(len(patient.active_conditions) - 1, 0)
+        if patient.age_at(int(self.env.now)) >= 65:
+            factor *= scenario.older_severity_factor
+        weights[MODERATE] *= factor
+        weights[SEVERE] *= factor
+        r = self.clinical.one() * sum(weights)
+        for severity, weight in enumerate(weights):
+            r -= weight
+            if r < 0:
+                return severity
+        return SEVERE
+
+    def _first_encounter(
+        self,
+        condition: Condition,
+        severity: int,
+        admission_type: int,
+        doctor: Doctor,
+        hospital: Hospital,
+        readmission: bool,
+    ) -> tuple[int, int]:
+        """The type and length (days) of an episode's first encounter.
+
+        Through the ED, a condition that allows it is treated and released the same day at the
+        category's rate (the hospital's and doctor's habits shift it), unless severe. A stay
+        is log-normal around the condition's median, stretched by severity, within its
+        bounds; an unplanned stay is an observation stay (one night) at the condition's
+        observation share.
+        """
+        scenario = self.scenario
+        u = self.clinical.take(3)
+        if (
+            condition.same_day_ok
+            and admission_type != ELECTIVE
+            and severity < SEVERE
+            and not readmission
+        ):
+            rules = self.catalog.categories[condition.category]
+            base = (
+                scenario.minor_same_day_rate
+                if rules.uses_minor_same_day_rate
+                else scenario.other_same_day_rate
+            )
+            if u[0] < hospital.same_day_probability(base, doctor.style, scenario.max_same_day_rate):
+                return EMERGENCY_VISIT, 0
+        mu, sigma = self._los_shape[condition.code]
+        lo, hi = condition.los
+        mu += math.log(max(scenario.los_severity_factor[severity], 1e-3))
+        los = min(max(round(math.exp(mu + sigma * _normal_quantile(u[1]))), lo), hi)
+        if admission_type != ELECTIVE and u[2] < condition.observation_share:
+            return OBSERVATION, 1
+        return INPATIENT, los
+
+    def _disposition(
+        self, patient: Patient, condition: Condition, encounter: int, severity: int, day: int
+    ) -> int:
+        """Where the patient goes after the encounter: home, except after an inpatient stay,
+        which may end in death (the condition's rate, by severity) or, by age, in home
+        health, a nursing facility, another hospital, or leaving against advice."""
+        if encounter != INPATIENT:
+            return HOME
+        u = self.clinical.take(2)
+        death = self._mortality[condition.code] * self.scenario.mortality_severity_factor[severity]
+        if u[0] < death:
+            return EXPIRED
+        table = self.dispositions[patient.age_at(day) >= 65]
+        return min(bisect_right(table, u[1]), len(table) - 1)
+
+    def _care(
         self,
         patient: Patient,
         condition: Condition,
         followup: int,
+        severity: int,
         doctor: Doctor,
-        hospital: Hospital,
-    ) -> tuple[int, int, int, int, int]:
-        """Length of stay, severity, treatment, medication and test result of a visit."""
-        scenario = self.scenario
-        u = self.clinical.take(6)
-        lo, hi = condition.los
-        if followup:
-            los = 1 if u[0] < scenario.followup_one_day_share else 2
-            los = min(los, max(1, hi))
-        else:
-            los = 0
-            if condition.same_day_ok:
-                rules = self.catalog.categories[condition.category]
-                base = (
-                    scenario.minor_same_day_rate
-                    if rules.uses_minor_same_day_rate
-                    else scenario.other_same_day_rate
-                )
-                chance = hospital.same_day_probability(
-                    base, doctor.style, scenario.max_same_day_rate
-                )
-                same_day = u[0] < chance
-            else:
-                same_day = False
-            if not same_day:
-                low = max(lo, 1)
-                los = low + int(u[1] * (hi - low + 1))
-        if condition.is_minor:
-            if followup:
-                severity = NORMAL
-            else:
-                severity = MODERATE if u[2] < scenario.minor_first_visit_moderate_share else MILD
-        else:
-            severity = severity_of_stay(los)
-
+    ) -> tuple[int, int, int]:
+        """Treatment, medication and test result of an encounter."""
+        u = self.clinical.take(3)
         options, cumulative = self._treatments_for(
             doctor, condition, followup > 0, severity >= MODERATE
         )
-        name = options[min(bisect_right(cumulative, u[3]), len(options) - 1)]
+        name = options[min(bisect_right(cumulative, u[0]), len(options) - 1)]
         if name in self.catalog.once_per_patient:
             name = patient.receive_once(name, condition.treatments)
         medication = NO_MEDICATION
         if name == MEDICATION:
             age = (self._day_key[int(self.env.now)] - self._birth_key[patient.index]) // 10000
             rows = self.catalog.medications.rows_for(condition.code, age)
-            medication = rows[int(u[4] * len(rows))]
+            medication = rows[int(u[1] * len(rows))]
         tests = self._test_cumulative[severity]
-        test = min(bisect_right(tests, u[5]), len(tests) - 1)
-        return los, severity, self._treatment_codes[name], medication, test
+        test = min(bisect_right(tests, u[2]), len(tests) - 1)
+        return self._treatment_codes[name], medication, test
 
     def _treatments_for(
         self, doctor: Doctor, condition: Condition, followup: bool, moderate_or_worse: bool
@@ -374,16 +488,16 @@ class RegionSimulation:
             cached = self._treatment_table[key] = (options, list(np.cumsum(weights)))
         return cached
 
-    def _followup_day(self, rules, followup: int, day: int) -> int | None:
-        """The due day of the next visit of the episode, or None when the episode ends."""
+    def _followup_day(self, condition: Condition, rules, followup: int, day: int) -> int | None:
+        """The due day of the episode's next clinic visit, or None when the episode ends: the
+        first is booked at the condition's follow-up share, later ones by the category's
+        recurrence rules."""
         u = self.clinical.take(2)
-        if followup >= rules.max_followups or u[0] >= rules.followup_probability:
+        chance = condition.followup_share if followup == 0 else rules.followup_probability
+        if followup >= rules.max_followups or u[0] >= chance:
             return None
         lo, hi = rules.followup_gap_days
-        due = day + lo + int(u[1] * (hi - lo + 1))
-        if due + 2 + self.max_stay + FOLLOWUP_SLACK_DAYS > self.horizon:
-            return None
-        return due
+        return day + lo + int(u[1] * (hi - lo + 1))
 
     # ----------------------------------------------------------------- billing
 
@@ -393,17 +507,19 @@ class RegionSimulation:
         condition: Condition,
         visit: int,
         day: int,
-        los: int,
+        severity: int,
+        encounter: int,
         followup: int,
         charges: EpisodeCharges,
         hospital: Hospital,
     ) -> None:
-        """Price a finished stay and book its bill.
+        """Price a finished encounter and book its bill.
 
-        A first visit costs its category's range, higher for longer stays, times the
-        hospital's multiplier. A follow-up costs a fixed fraction of the first visit (drawn once
-        per episode), except for an occasional small bump over the previous visit, which never
-        reaches the first visit's charge.
+        A first encounter costs its category's range, higher when more severe, times the
+        hospital's multiplier; an ED visit treated and released costs a fraction of that
+        (``emergency_charge_factor``). A follow-up costs a fixed fraction of the first visit
+        (drawn once per episode), except for an occasional small bump over the previous visit,
+        which never reaches the first visit's charge.
         """
         scenario = self.scenario
         rules = self.catalog.categories[condition.category]
@@ -420,10 +536,10 @@ class RegionSimulation:
                 charge = min(reference * (1.0 + lo + u[1] * (hi - lo)), charges.first - 1)
         else:
             lo, hi = rules.charge
-            los_lo, los_hi = condition.los
-            position = (los - los_lo) / (los_hi - los_lo) if los_hi > los_lo else 0.5
-            position = min(max(position, 0.0), 1.0)  # a same-day stay prices as the shortest
-            charge = (lo + (hi - lo) * (0.5 * u[1] + 0.5 * position)) * hospital.charge_multiplier
+            position = 0.5 * u[1] + 0.5 * severity / SEVERE
+            charge = (lo + (hi - lo) * position) * hospital.charge_multiplier
+            if encounter == EMERGENCY_VISIT:
+                charge *= scenario.emergency_charge_factor
         total = max(round(charge), scenario.minimum_charge)
         if not followup:
             charges.first = total
@@ -510,6 +626,19 @@ def _move_weight(
             moved[allowed] += moved[i]
             moved[i] = 0.0
     return tuple(moved)
+
+
+def _mean_factor(factors: tuple[float, ...], weights: tuple[float, ...]) -> float:
+    """The mean of per-severity factors over a severity mix."""
+    return sum(f * w for f, w in zip(factors, weights)) / sum(weights)
+
+
+def _normal_quantile(u: float) -> float:
+    """The standard normal quantile of a uniform draw (0 maps to the lowest float's)."""
+    return _STANDARD_NORMAL.inv_cdf(max(u, 1e-12))
+
+
+_STANDARD_NORMAL = NormalDist()
 
 
 def _normalised(weights: tuple[float, ...]) -> tuple[float, ...]:

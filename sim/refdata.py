@@ -49,6 +49,7 @@ class CategoryRules:
     """Billing and recurrence rules shared by the conditions of one category."""
 
     name: str
+    severity: tuple[float, float, float, float]  # weights of a first encounter, Normal..Severe
     charge: tuple[float, float]
     followup_charge_factor: tuple[float, float]
     episodes_per_year: float
@@ -60,15 +61,24 @@ class CategoryRules:
 
 @attrs.frozen
 class Condition:
-    """One condition of the catalog, with its gating, LOS fence and treatments."""
+    """One condition of the catalog, with its gating, stays and treatments."""
 
     code: int
     name: str
     category: str
     specialty: str
-    los: tuple[int, int]
+    los: tuple[int, int]  # bounds of a stay in a bed, days
+    los_median: float  # of an inpatient stay, days
+    los_mean: float
+    elective_share: float  # of stays: planned ahead
+    urgent_share: float  # of stays: admitted urgently (the rest through the ED)
+    observation_share: float  # of unplanned stays: observation stays
+    mortality: float  # in-hospital deaths per inpatient stay
+    readmission: float  # unplanned readmissions within 30 days per inpatient stay
+    followup_share: float  # of first encounters: a clinic follow-up is booked
+    trauma: bool  # admissions through the ED are Trauma admissions
     adult_only: bool
-    same_day_ok: bool
+    same_day_ok: bool  # may be an ED visit treated and released the same day
     treatments: tuple[str, str]
     first_visit_monitoring: bool  # whether a first visit may be Monitoring only
     followup_treatments: tuple[str, ...]
@@ -150,9 +160,13 @@ class Catalog:
 def load_catalog() -> Catalog:
     """Load and check the catalog: conditions.toml, medications.csv, test_results.csv."""
     raw = read_toml("conditions.toml")
+    stay_figures: dict[str, dict[str, float]] = {}
+    for row in read_csv("epidemiology/figures.csv").itertuples(index=False):
+        stay_figures.setdefault(row.condition, {})[row.figure] = float(row.value)
     categories = {
         name: CategoryRules(
             name=name,
+            severity=tuple(float(w) for w in rules["severity"]),
             charge=tuple(rules["charge"]),
             followup_charge_factor=tuple(rules["followup_charge_factor"]),
             episodes_per_year=float(rules["episodes_per_year"]),
@@ -169,10 +183,18 @@ def load_catalog() -> Catalog:
             raise ValueError(
                 f"conditions.toml: {item['name']}: unknown category {item['category']}"
             )
-        if item["los"][0] < 1 and not item["same_day_ok"]:
+        figures = stay_figures.get(item["name"])
+        if figures is None:
+            raise ValueError(f"epidemiology/figures.csv has no figures for {item['name']}")
+        low, high = item["los"]
+        if not 1 <= low <= figures["los_median"] <= figures["los_mean"] <= high:
             raise ValueError(
-                f"conditions.toml: {item['name']}: LOS may be 0 but same-day is not allowed"
+                f"{item['name']}: needs 1 <= los low (conditions.toml) <= los_median <= "
+                "los_mean (epidemiology/figures.csv) <= los high"
             )
+        if figures["elective_share"] + figures["ed_admit_share"] > 1:
+            raise ValueError(f"{item['name']}: elective + ED admission share > 1")
+        observation = figures["observation_ratio"]
         followups = item.get("followup_treatments")
         conditions.append(
             Condition(
@@ -181,6 +203,15 @@ def load_catalog() -> Catalog:
                 category=item["category"],
                 specialty=item["specialty"],
                 los=tuple(item["los"]),
+                los_median=figures["los_median"],
+                los_mean=figures["los_mean"],
+                elective_share=figures["elective_share"],
+                urgent_share=1.0 - figures["elective_share"] - figures["ed_admit_share"],
+                observation_share=observation / (1.0 + observation),
+                mortality=figures["mortality"],
+                readmission=figures["readmit_30d"],
+                followup_share=figures["followup_visit_share"],
+                trauma=bool(item.get("trauma", False)),
                 adult_only=bool(item["adult_only"]),
                 same_day_ok=bool(item["same_day_ok"]),
                 treatments=tuple(item["treatments"]),

@@ -246,6 +246,12 @@ RANGE = Rule("range")
 RATE_RANGE = Rule("range", high=1.0)
 WEIGHTS = Rule("weights")
 TREATMENT_WEIGHTS = Rule("weights", length=3, meaning="primary, secondary, Monitoring")
+DISPOSITIONS = Rule(
+    "weights",
+    length=5,
+    meaning="Home, Home health, Skilled nursing facility, Transferred, Left against advice",
+)
+FACTOR = Rule("number", above=0.0, high=100.0)
 TEXT = Rule("text")
 
 
@@ -322,8 +328,18 @@ class Scenario:
     minor_same_day_rate: float = _field("minor_same_day_rate", RATE)
     other_same_day_rate: float = _field("other_same_day_rate", RATE)
     max_same_day_rate: float = _field("max_same_day_rate", RATE)
-    followup_one_day_share: float = _field("followup_one_day_share", RATE)
-    minor_first_visit_moderate_share: float = _field("minor_first_visit_moderate_share", RATE)
+    older_severity_factor: float = _field("older_severity_factor", FACTOR)
+    comorbidity_severity_factor: float = _field("comorbidity_severity_factor", FACTOR)
+    los_severity_factor: tuple = _field(
+        "los_severity_factor",
+        Rule("weights", length=4, meaning="Normal, Mild, Moderate, Severe"),
+    )
+    mortality_severity_factor: tuple = _field(
+        "mortality_severity_factor",
+        Rule("weights", length=4, meaning="Normal, Mild, Moderate, Severe"),
+    )
+    disposition_weights_under_65: tuple = _field("disposition_weights_under_65", DISPOSITIONS)
+    disposition_weights_65_plus: tuple = _field("disposition_weights_65_plus", DISPOSITIONS)
     first_visit_treatment_weights: tuple = _field(
         "first_visit_treatment_weights", TREATMENT_WEIGHTS
     )
@@ -338,6 +354,7 @@ class Scenario:
     # billing
     bill_delay_days: tuple = _field("bill_delay_days", RANGE)
     minimum_charge: int = _field("minimum_charge", WHOLE)
+    emergency_charge_factor: float = _field("emergency_charge_factor", RATE)
     followup_bump_probability: float = _field("followup_bump_probability", RATE)
     followup_bump: tuple = _field("followup_bump", RANGE)
     insurance_low_share_probability: float = _field("insurance_low_share_probability", RATE)

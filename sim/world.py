@@ -92,15 +92,22 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
     taken: set[str] = set()
     doctors = build_doctors(providers, hospitals, doctor_count, scenario, names, taken)
     continuity = personal_preferences(providers, scenario.continuity_preference, patient_count)
+    birth_days = (registry.birth - to_datetime64(scenario.start)).astype(np.int64)
     patients = [
         Patient(
             index=i,
             insured=insured,
+            birth_day=born,
             hospital_preference=tuple(ranked),
             continuity_preference=taste,
         )
-        for i, (insured, ranked, taste) in enumerate(
-            zip(registry.insured.tolist(), preference.tolist(), continuity.tolist())
+        for i, (insured, born, ranked, taste) in enumerate(
+            zip(
+                registry.insured.tolist(),
+                birth_days.tolist(),
+                preference.tolist(),
+                continuity.tolist(),
+            )
         )
     ]
     return RegionWorld(
@@ -165,13 +172,8 @@ def expected_occupied_rooms(
     catalog: Catalog, plan: EpisodePlan, home: np.ndarray, hospitals: int, scenario: Scenario
 ) -> np.ndarray:
     """Average rooms in use per hospital, estimated from the plan (for sizing, not a rule)."""
-    bed_days = np.zeros(len(catalog.conditions))
-    for condition in catalog.conditions:
-        rules = catalog.categories[condition.category]
-        expected_followups = sum(
-            rules.followup_probability**k for k in range(1, rules.max_followups + 1)
-        )
-        bed_days[condition.code] = sum(condition.los) / 2 + 1 + expected_followups * 2.15
+    # Follow-ups are clinic visits: only the episode's first encounter may hold a bed.
+    bed_days = np.array([condition.los_mean + 1 for condition in catalog.conditions])
     per_hospital = np.bincount(
         home[plan.patient], weights=bed_days[plan.condition], minlength=hospitals
     )

@@ -13,9 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reporting.app.cli import main, program_name
-from reporting.validation import followup_window_days as checked_window
-from sim.processes import followup_window_days
-from sim.refdata import load_catalog
 from sim.scenario import Scenario, ScenarioError
 from sim.zip_pool import load_zip_pool
 from tests.conftest import simulate
@@ -35,16 +32,25 @@ _spec.loader.exec_module(fuzz_cli)
     ],
 )
 def test_waiting_for_a_room_keeps_every_rule(rooms):
-    """Few rooms: stays wait, follow-ups that find no room in their window lapse, and the
-    LOS fences, follow-up flags and episode caps all hold."""
-    simulation, _, summary = simulate(seed=3, single_hospital=True, **rooms)
+    """Few rooms: every room is taken at times, stays wait for one, follow-ups of patients
+    still waiting a month after their day are missed (flag N), and the LOS bounds, follow-up
+    flags and episode caps all hold."""
+    simulation, tables, summary = simulate(seed=3, single_hospital=True, **rooms)
     assert {name: n for name, n in summary["checks"].items() if n} == {}
-    assert sum(region.lapsed_followups for region in simulation.regions) > 0
+    (region,) = simulation.regions
+    (hospital,) = region.world.hospitals
+    assert hospital.rooms.peak == hospital.rooms.capacity
+    missed = region.log.columns("FollowUpMissed")["visit"]
+    assert len(missed) > 0
+    flags = tables.visits.set_index("visit_id")["follow_up_required"]
+    written = region_keys_of(tables).visit_ids[missed]
+    assert (flags.reindex(written[written > 0]) == "N").all()
 
 
-def test_the_simulated_followup_window_is_the_one_the_checks_use():
-    catalog = load_catalog()
-    assert followup_window_days(catalog) == checked_window(catalog)
+def region_keys_of(tables):
+    """The only region's map from its local numbers to the tables' IDs."""
+    (keys,) = tables.keys
+    return keys
 
 
 def refused(capsys, tmp_path, *args: str, mention: str) -> None:

@@ -202,6 +202,136 @@ def test_postgres_refuses_to_overwrite_and_a_failed_load_leaves_nothing(postgres
     assert left == 0
 
 
+def _sql(dsn: str, statement: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        cursor = connection.execute(statement)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _load(dsn: str, folder: Path, schema: str, *extra: str) -> int:
+    return main([*ARGS, "--outdir", str(folder), "--postgres", dsn, "--pg-schema", schema, *extra])
+
+
+def _fingerprint(dsn: str, table: str) -> tuple:
+    return _sql(
+        dsn, f"SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {table} t"
+    )[0]
+
+
+@pytest.mark.slow
+def test_pg_replace_refuses_when_user_objects_depend_on_the_tables(
+    postgres_dsn, tmp_path, capsys, monkeypatch
+):
+    assert _load(postgres_dsn, tmp_path / "a", "viewed") == 0
+    _sql(postgres_dsn, "CREATE VIEW viewed.young AS SELECT patient_id FROM viewed.patients")
+    _sql(postgres_dsn, "CREATE MATERIALIZED VIEW viewed.busy AS SELECT count(*) FROM viewed.visits")
+    _sql(postgres_dsn, "CREATE FUNCTION viewed.one(viewed.billing) RETURNS int RETURN 1")
+    _sql(postgres_dsn, "CREATE TABLE viewed.notes (visit_id int REFERENCES viewed.visits)")
+    _sql(postgres_dsn, "INSERT INTO viewed.notes VALUES (1)")
+    patients = _fingerprint(postgres_dsn, "viewed.patients")
+    capsys.readouterr()
+    assert _load(postgres_dsn, tmp_path / "b", "viewed", "--pg-replace", "--seed", "7") == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
+    assert error.count("refusing --pg-replace: ") == 1 and error.count(" depends on ") == 4
+    assert "view viewed.young depends on patients" in error
+    assert "table viewed.notes depends on visits" in error
+    assert "materialized view viewed.busy depends on visits" in error
+    assert "function viewed.one(viewed.billing) depends on billing" in error
+    assert _fingerprint(postgres_dsn, "viewed.patients") == patients
+    assert _sql(postgres_dsn, "SELECT count(*) FROM viewed.young")[0][0] == 400
+    assert _sql(postgres_dsn, "SELECT count(*) FROM viewed.notes")[0][0] == 1
+    from reporting.databases import DatabaseError, load_postgres
+
+    names = ("hospitals", "doctors", "patients", "visits", "billing")
+    files = {name: tmp_path / "a" / f"{name}.csv" for name in names}
+    with pytest.raises(DatabaseError, match=r"view viewed\.young depends on patients"):
+        load_postgres(postgres_dsn, "viewed", files, replace=True)  # checked again at load time
+    import reporting.databases
+
+    monkeypatch.setattr(reporting.databases, "_check_target", lambda *args: None)
+    with pytest.raises(DatabaseError, match="nothing was kept"):  # no CASCADE behind the check
+        load_postgres(postgres_dsn, "viewed", files, replace=True)
+    assert _sql(postgres_dsn, "SELECT count(*) FROM viewed.young")[0][0] == 400
+    assert _fingerprint(postgres_dsn, "viewed.patients") == patients
+
+
+@pytest.mark.slow
+def test_pg_replace_keeps_a_table_this_run_does_not_write(postgres_dsn, tmp_path):
+    """The user's own ``events`` table (no link to the dataset) survives a replace that does
+    not write events; the dataset's tables are replaced by the new run's."""
+    assert _load(postgres_dsn, tmp_path / "a", "kept") == 0
+    _sql(postgres_dsn, "CREATE TABLE kept.events (note text)")
+    _sql(postgres_dsn, "INSERT INTO kept.events VALUES ('mine')")
+    before = _fingerprint(postgres_dsn, "kept.patients")
+    assert _load(postgres_dsn, tmp_path / "b", "kept", "--pg-replace", "--seed", "7") == 0
+    assert _sql(postgres_dsn, "SELECT note FROM kept.events") == [("mine",)]
+    after = _fingerprint(postgres_dsn, "kept.patients")
+    assert after != before and after[0] == len(read_tables(tmp_path / "b").patients)
+
+
+@pytest.mark.slow
+def test_pg_replace_keeps_an_earlier_runs_tables_that_point_to_this_runs(
+    postgres_dsn, tmp_path, capsys
+):
+    """An earlier run's events refer to this run's tables: replacing those alone would leave
+    them pointing nowhere, so the run is refused (census, written again, is not in the way);
+    a run that writes events too replaces them."""
+    extras = ("--event-log", "--census")
+    assert _load(postgres_dsn, tmp_path / "a", "stale", *extras) == 0
+    events = _fingerprint(postgres_dsn, "stale.events")
+    capsys.readouterr()
+    assert _load(postgres_dsn, tmp_path / "b", "stale", "--pg-replace", "--census") == 2
+    error = capsys.readouterr().err
+    assert "table stale.events depends on hospitals, doctors, patients, visits, billing" in error
+    assert "census" not in error and not (tmp_path / "b").exists()
+    assert _fingerprint(postgres_dsn, "stale.events") == events
+    assert _load(postgres_dsn, tmp_path / "c", "stale", "--pg-replace", "--seed", "7", *extras) == 0
+    assert _fingerprint(postgres_dsn, "stale.events") != events
+
+
+@pytest.mark.slow
+def test_pg_replace_refuses_a_view_in_a_tables_place(postgres_dsn, tmp_path, capsys):
+    _sql(postgres_dsn, "CREATE SCHEMA shadow; CREATE VIEW shadow.census AS SELECT 1 AS one")
+    assert _load(postgres_dsn, tmp_path / "a", "shadow", "--census", "--pg-replace") == 2
+    assert "refusing --pg-replace: shadow.census is a view, not a table" in capsys.readouterr().err
+    assert _sql(postgres_dsn, "SELECT one FROM shadow.census") == [(1,)]
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.slow
+def test_duckdb_replaces_only_a_file_of_the_runs_own_tables(tmp_path, capsys):
+    duckdb = pytest.importorskip("duckdb")
+    from reporting.sql import schema_sql
+
+    path = tmp_path / "hospital.duckdb"
+    with duckdb.connect(str(path)) as connection:  # an earlier run's tables, events among them
+        tables = ["hospitals", "doctors", "patients", "visits", "billing", "continuity"]
+        connection.execute(schema_sql([*tables, "events"], dialect="duckdb"))
+        connection.execute("CREATE VIEW mine AS SELECT patient_id FROM patients")
+    out = tmp_path / "out"
+    assert main([*ARGS, "--outdir", str(out), "--duckdb", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert (
+        f"refusing to replace --duckdb {path}: it holds table main.events, view main.mine" in error
+    )
+    assert len(error.strip().splitlines()) == 1 and not out.exists()
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM mine").fetchone() == (0,)
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database\n")
+    assert main([*ARGS, "--outdir", str(out), "--duckdb", str(other)]) == 2
+    assert f"refusing to replace --duckdb {other}:" in capsys.readouterr().err
+    assert other.read_text() == "not a database\n"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("DROP VIEW mine; DROP TABLE events")
+    assert main([*ARGS, "--outdir", str(out), "--duckdb", str(path)]) == 0
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM patients").fetchone() == (400,)
+
+
 def test_bad_postgres_dsn_is_one_line_and_exit_2(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "run_sim.py"), *ARGS, "--outdir", str(tmp_path / "x"),

@@ -43,7 +43,13 @@ def test_a_room_holds_one_patient_and_waiters_are_served_in_order():
 
 
 def _patient():
-    return Patient(index=0, insured=True, hospital_preference=(0,), continuity_preference=1.0)
+    return Patient(
+        index=0,
+        insured=True,
+        birth_day=-10_000,
+        hospital_preference=(0,),
+        continuity_preference=1.0,
+    )
 
 
 def test_childbirth_caps_and_spacing():

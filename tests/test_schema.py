@@ -188,7 +188,7 @@ VIOLATIONS = [  # (statement, what the error names)
     ("UPDATE census SET occupied_rooms = rooms + 1", "occupied_rooms BETWEEN"),
     ("UPDATE events SET event_type = 'Nothing' WHERE event_id = 1", "event_type IN"),
     ("UPDATE events SET reason = 'no_room' WHERE event_type = 'Admitted'", "reason IS NOT NULL"),
-    ("UPDATE events SET due_date = date WHERE event_type = 'BillIssued'", "due_date <= date"),
+    ("UPDATE events SET due_date = date WHERE event_type = 'BillIssued'", "due_date > date"),
     (
         "INSERT INTO events SELECT * REPLACE (event_id + 100000 AS event_id, 999999 AS patient_id)"
         " FROM events LIMIT 1",

@@ -590,6 +590,11 @@ def digest(args: argparse.Namespace, summary: dict, rows: dict[str, int], second
         yield f"loaded into DuckDB: {args.duckdb}"
     if args.postgres is not None:
         yield f"loaded into PostgreSQL, schema {args.pg_schema}"
+    scored = [row["ok"] for row in summary["realism"] if row["ok"] is not None]
+    unscored = len(summary["realism"]) - len(scored)
+    yield f"realism: {sum(scored)} of {len(summary['realism'])} targets in band" + (
+        f" ({unscored} not measurable)" if unscored else ""
+    )
     if summary["ok"] is None:
         yield "checks: skipped (--no-validate)"
     elif summary["ok"]:
