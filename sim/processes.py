@@ -102,7 +102,7 @@ class RegionSimulation:
         self.horizon = scenario.horizon
         self.year_of_day = year_of_sim_day(scenario.start, self.horizon).tolist()
         days = to_datetime64(scenario.start) + np.arange(self.horizon + 1)
-        self._day_key = date_keys(days).tolist()  # a patient's age on a day: see _assess
+        self._day_key = date_keys(days).tolist()  # a patient's exact age on a day: see _care
         self._birth_key = date_keys(world.registry.birth).tolist()
         self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
         self.care = UniformPool(stream(scenario.seed, world.key, "care"))
