@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import attrs
 import simpy
 
 ROOMS_PER_FLOOR = 40
+# A same-day habit of +0.1 (a hospital's or doctor's) multiplies the odds of going home from
+# the ED by e^0.4, about 1.5.
+SAME_DAY_LOG_ODDS_PER_UNIT = 4.0
 
 
 def room_numbers(count: int) -> list[int]:
@@ -99,6 +103,11 @@ class Hospital:
         self.doctors.remove(doctor)
         self.staff[specialty].remove(doctor)
 
-    def same_day_probability(self, base: float, doctor_style: float, ceiling: float) -> float:
-        """Chance of a same-day discharge here, for a case's base rate and the doctor's style."""
-        return min(max(base + self.same_day_bias + doctor_style, 0.0), ceiling)
+    def same_day_probability(self, base: float, doctor_style: float) -> float:
+        """Chance that an ED patient goes home the same day here: the case's base chance moved
+        on the log-odds scale by the hospital's and the doctor's habits (which are centred on
+        0, so the base chance holds on average)."""
+        if base <= 0.0 or base >= 1.0:
+            return min(max(base, 0.0), 1.0)
+        shift = (self.same_day_bias + doctor_style) * SAME_DAY_LOG_ODDS_PER_UNIT
+        return 1.0 / (1.0 + (1.0 - base) / base * math.exp(-shift))

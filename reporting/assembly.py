@@ -32,7 +32,7 @@ SLICE_ROWS = 500_000  # about this many rows of a table are assembled at once
 
 ID_KINDS = {  # which numbering each ID column of a task's tables follows
     "patients": {"patient_id": "patients"},
-    "visits": {"visit_id": "visits", "patient_id": "patients"},
+    "visits": {"visit_id": "visits", "episode_id": "visits", "patient_id": "patients"},
     "billing": {"billing_id": "visits", "visit_id": "visits", "patient_id": "patients"},
     "continuity": {"patient_id": "patients"},
 }

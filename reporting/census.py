@@ -46,8 +46,12 @@ def region_census(region, days: int, start: dt.date) -> pd.DataFrame:
     hospital_of_visit = np.full(region.next_visit, -1, dtype=np.int64)
     hospital_of_visit[admitted["visit"]] = admitted["hospital"]
 
-    admissions = _per_day(admitted["day"], admitted["hospital"], days, count)
-    discharges = _per_day(discharged["day"], hospital_of_visit[discharged["visit"]], days, count)
+    # only stays in a room (inpatient, observation) are admissions; ED and clinic visits are not
+    in_room = admitted["room"] >= 0
+    hospital_of_visit[admitted["visit"][~in_room]] = -1
+    admissions = _per_day(admitted["day"][in_room], admitted["hospital"][in_room], days, count)
+    left = hospital_of_visit[discharged["visit"]]
+    discharges = _per_day(discharged["day"][left >= 0], left[left >= 0], days, count)
     diversions = _per_day(diverted["day"], diverted["from_hospital"], days, count)
     occupied = np.cumsum(admissions, axis=0) - np.cumsum(discharges, axis=0)
     return pd.DataFrame(

@@ -159,9 +159,6 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
     hospital_of = np.full(region.next_visit, -1, dtype=np.int64)
     doctor_of[admitted["visit"]] = admitted["doctor"]
     hospital_of[admitted["visit"]] = admitted["hospital"]
-    initial = admitted["followup"] == 0
-    first_visit = np.full(region.next_episode, -1, dtype=np.int64)
-    first_visit[admitted["episode"][initial]] = admitted["visit"][initial]
 
     rows = _EventRows(parts, pid, vid).add
 
@@ -211,15 +208,13 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                     "hospital_state": world.hospitals[h].state,
                     "hospital_zipcode": world.hospitals[h].zipcode, "followup": f,
                     "encounter_type": ENCOUNTER_TYPES[e], "admission_type": ADMISSION_TYPES[a],
-                    "episode_id": episode if episode >= 0 else None,
                 }
-                for s, t, m, r, room, h, f, e, a, episode in zip(
+                for s, t, m, r, room, h, f, e, a in zip(
                     admitted["severity"].tolist(),
                     admitted["treatment"].tolist(), admitted["medication"].tolist(),
                     admitted["test_result"].tolist(), admitted["room"].tolist(),
                     admitted["hospital"].tolist(), admitted["followup"].tolist(),
                     admitted["encounter"].tolist(), admitted["admission_type"].tolist(),
-                    vid[first_visit[admitted["episode"]]].tolist(),
                 )
             ]
         ),
@@ -342,6 +337,23 @@ def finish_events(events: pd.DataFrame, start: dt.date, first_id: int) -> pd.Dat
     return events[list(EVENT_COLUMNS)]
 
 
+def _episodes(stays: pd.DataFrame, facts: pd.DataFrame) -> np.ndarray:
+    """Each encounter's episode: the visit ID of the patient's latest initial encounter for
+    the condition (a patient's episodes of one condition never overlap)."""
+    initial = (facts["followup"] == 0).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "patient": stays["patient_id"].astype(np.int64).to_numpy(),
+            "condition": stays["condition"].astype(str).to_numpy(),
+            "visit": stays["visit_id"].astype(np.int64).to_numpy(),
+            "initial": np.where(initial, stays["visit_id"].astype(np.int64).to_numpy(), np.nan),
+        }
+    )
+    order = frame.sort_values(["patient", "condition", "visit"], kind="stable").index
+    started = frame.loc[order].groupby(["patient", "condition"])["initial"].ffill()
+    return started.reindex(frame.index).to_numpy().astype(np.int64)
+
+
 def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     """The patients, visits and billing tables rebuilt from the event log alone."""
     as_of64 = np.datetime64(as_of, "D")
@@ -398,7 +410,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     visits = pd.DataFrame(
         {
             "visit_id": visit_id,
-            "episode_id": facts["episode_id"].astype(np.int64).to_numpy(),
+            "episode_id": _episodes(stays, facts),
             "encounter_type": facts["encounter_type"].to_numpy(),
             "visit_type": np.where(facts["followup"].to_numpy() > 0, "Follow-up", "Initial"),
             "admission_type": facts["admission_type"].to_numpy(),

@@ -612,7 +612,8 @@ EVENTS = Table(
             "why a `ProviderSwitched` visit is not with the patient's previous doctor and "
             "hospital, by precedence: no free room, the doctor on leave or gone, the "
             "patient's choice, another specialty needed; `back_to_usual_doctor` for a return "
-            "to the usual doctor; empty for other events",
+            "to the usual doctor; `readmitted_elsewhere` for an unplanned readmission at "
+            "another hospital; empty for other events",
             nullable=True,
             allowed=SWITCH_REASONS,
         ),
@@ -650,7 +651,7 @@ EVENTS = Table(
             "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
             "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
             "gender, contact, address, insurance, blood type), for `Admitted` the "
-            "encounter's facts (encounter, visit and admission type, episode, severity, "
+            "encounter's facts (encounter and admission type, severity, "
             "treatment, medication, dosage, frequency, test results, room number or null, "
             "hospital state and ZIP, `followup`: its number in its episode, 0 for the first), "
             "for `Discharged` the discharge disposition, for `BillIssued` the split and plan "

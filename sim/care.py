@@ -22,7 +22,9 @@ from sim.rng import UniformPool
 from sim.world import RegionWorld
 
 NO_ROOM, DOCTOR_ABSENT, DOCTOR_LEFT, PATIENT_CHOICE, NEW_SPECIALTY, BACK_TO_USUAL = range(6)
+READMITTED_ELSEWHERE = 6
 assert SWITCH_REASONS[BACK_TO_USUAL] == "back_to_usual_doctor"
+assert SWITCH_REASONS[READMITTED_ELSEWHERE] == "readmitted_elsewhere"
 
 
 class Choice(NamedTuple):
@@ -90,7 +92,8 @@ class CareRouter:
 
     def elsewhere(self, patient: Patient, condition: Condition, day: int, choice: Choice) -> Choice:
         """The same visit at another of the patient's nearest hospitals than the one chosen
-        (an ambulance's or the patient's choice), with a doctor on duty there; the choice
+        (an ambulance's or the patient's choice; reason ``readmitted_elsewhere``), with a
+        doctor on duty there; the choice
         itself when there is no other hospital or nobody on duty."""
         for index in patient.hospital_preference:
             if index == choice.hospital.index:
@@ -98,7 +101,7 @@ class CareRouter:
             site = self.hospitals[index]
             doctor = self.doctor_at(site, condition.specialty, day)
             if doctor is not None:
-                return Choice(doctor, site, PATIENT_CHOICE, False)
+                return Choice(doctor, site, READMITTED_ELSEWHERE, False)
         return choice
 
     def divert(

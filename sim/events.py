@@ -17,6 +17,7 @@ SWITCH_REASONS = (
     "patient_choice",
     "new_specialty",
     "back_to_usual_doctor",
+    "readmitted_elsewhere",
 )
 PLANS = ("Full", "Incremental")
 # What an encounter is: an emergency-department visit treated and released the same day, a stay

@@ -114,7 +114,8 @@ def plan_encounters(
         open_ = hi >= lo
         middle = (lo + hi) // 2
         age = np.clip((middle - born) / DAYS_PER_YEAR, 0, TOP_AGE).astype(np.int64)
-        stays = rates.stays[code, sex, age]
+        # the national stays include readmissions, which the timeline adds to the first stays
+        stays = rates.stays[code, sex, age] / (1.0 + condition.readmission)
         # a condition that is never sent home from the ED has no visits treated and released
         emergency = rates.emergency[code, sex, age] * condition.same_day_ok
         clinic = np.zeros(n)

@@ -123,17 +123,23 @@ class RegionSimulation:
             )
         ]
         factors = scenario.mortality_severity_factor
+        # Severity spreads a condition's deaths and lengths of stay over its stays; dividing by
+        # the mean factor over the stays' severity mix keeps the condition's national figures.
+        mixes = [self._stay_severity_mix(c) for c in self.catalog.conditions]
         self._mortality = [
-            c.mortality
-            / max(_mean_factor(factors, self.catalog.categories[c.category].severity), 1e-9)
-            for c in self.catalog.conditions
+            c.mortality / max(_mean_factor(factors, mix), 1e-9)
+            for c, mix in zip(self.catalog.conditions, mixes)
         ]
         self._elsewhere = population_figures()["readmission_other_hospital_share"]
         self._cesarean_share = cesarean_share_by_age()
         self._delivery_shape = delivery_stay_shapes(self.catalog)
         self._los_shape = [
-            (math.log(c.los_median), math.sqrt(2.0 * math.log(c.los_mean / c.los_median)))
-            for c in self.catalog.conditions
+            (
+                math.log(c.los_median)
+                - math.log(max(_mean_factor(scenario.los_severity_factor, mix), 1e-9)),
+                math.sqrt(2.0 * math.log(c.los_mean / c.los_median)),
+            )
+            for c, mix in zip(self.catalog.conditions, mixes)
         ]
         self._treatment_codes = {name: i for i, name in enumerate(self.catalog.treatments)}
         self._options = [self._treatment_options(c) for c in self.catalog.conditions]
@@ -250,10 +256,15 @@ class RegionSimulation:
                 encounter, los = OUTPATIENT, 0
                 severity = min(self._severity(patient, condition), MILD)
             else:
-                severity = self._severity(patient, condition)
-                encounter, los = self._first_encounter(
-                    condition, severity, admission_type, release, doctor, hospital, readmission
+                encounter = self._first_encounter(
+                    condition, admission_type, release, doctor, hospital, readmission
                 )
+                severity = self._severity(patient, condition, encounter == EMERGENCY_VISIT)
+                los = {
+                    EMERGENCY_VISIT: 0,
+                    OBSERVATION: 1,
+                    INPATIENT: self._stay_length(condition, severity),
+                }[encounter]
                 if condition.name == DELIVERY_CONDITION:
                     delivery = self._delivery(patient, severity)
                     encounter, los = INPATIENT, delivery[1]
@@ -271,6 +282,15 @@ class RegionSimulation:
                 if room is None:  # every hospital of the state is full: wait for a room
                     room = yield hospital.rooms.request()
             day = int(env.now)
+            max_age = condition.max_age
+            if not followup and max_age is not None and self._exact_age(patient, day) > max_age:
+                # waited for a room past the condition's age range: the episode is given up
+                if room != NO_ROOM_HELD:
+                    hospital.rooms.release(room)
+                patient.leave()
+                patient.end_episode(condition)
+                self.declined_episodes += 1
+                return
             visit = self.next_visit
             self.next_visit += 1
             if not followup:
@@ -407,16 +427,35 @@ class RegionSimulation:
         elective = 0.0 if readmission or direct <= 0 else condition.elective_share / direct
         return ELECTIVE if self.clinical.one() < elective else URGENT
 
+    def _exact_age(self, patient: Patient, day: int) -> int:
+        """Whole years on ``day``, birthday-exact (as the tables compute it)."""
+        return (self._day_key[day] - self._birth_key[patient.index]) // 10000
+
+    def _stay_severity_mix(self, condition: Condition) -> list[float]:
+        """The severity mix of a typical stay of the condition: its category's weights with
+        the older patients' shift for the national share of stays at 65 and over."""
+        weights = self.catalog.categories[condition.category].severity
+        older = list(weights)
+        older[MODERATE] *= self.scenario.older_severity_factor
+        older[SEVERE] *= self.scenario.older_severity_factor
+        share = population_figures()["share_of_stays_65_plus"]
+        return [
+            (1 - share) * w / sum(weights) + share * o / sum(older) for w, o in zip(weights, older)
+        ]
+
     def _days_to_weekday(self, day: int) -> int:
         """Days from ``day`` to the first Monday-to-Friday day (0 on a weekday)."""
         weekday = self.weekday_of_day[min(day, self.horizon)]
         return 7 - weekday if weekday >= SATURDAY else 0
 
-    def _severity(self, patient: Patient, condition: Condition) -> int:
+    def _severity(self, patient: Patient, condition: Condition, released: bool = False) -> int:
         """Severity of a first encounter: the category's weights, the odds of Moderate and
-        Severe raised at 65 and over and for each other condition under treatment."""
+        Severe raised at 65 and over and for each other condition under treatment; a patient
+        sent home from the ED is never Severe."""
         scenario = self.scenario
         weights = list(self.catalog.categories[condition.category].severity)
+        if released:
+            weights[SEVERE] = 0.0
         factor = scenario.comorbidity_severity_factor ** max(len(patient.active_conditions) - 1, 0)
         if patient.age_at(int(self.env.now)) >= 65:
             factor *= scenario.older_severity_factor
@@ -432,43 +471,43 @@ class RegionSimulation:
     def _first_encounter(
         self,
         condition: Condition,
-        severity: int,
         admission_type: int,
         release: float,
         doctor: Doctor,
         hospital: Hospital,
         readmission: bool,
-    ) -> tuple[int, int]:
-        """The type and length (days) of an episode's first encounter.
+    ) -> int:
+        """The type of an episode's first encounter.
 
         At the ED the patient goes home the same day at the national release share of their
         age and condition, scaled by the category's same-day rate (its default reproduces the
-        national share) and shifted by the hospital's and doctor's habits; never when severe.
-        A stay is log-normal around the condition's median, stretched by severity, within its
-        bounds; an unplanned stay other than a readmission is an observation stay (one night)
-        at the condition's observation share.
+        national share) and shifted by the hospital's and doctor's habits. An unplanned stay
+        other than a readmission is an observation stay (one night) at the condition's
+        observation share.
         """
         scenario = self.scenario
-        u = self.clinical.take(3)
-        if admission_type in (VIA_ED, TRAUMA) and release > 0 and severity < SEVERE:
+        u = self.clinical.take(2)
+        if admission_type in (VIA_ED, TRAUMA) and release > 0:
             rules = self.catalog.categories[condition.category]
             scale = (
                 scenario.minor_same_day_rate / DEFAULTS["minor_same_day_rate"]
                 if rules.uses_minor_same_day_rate
                 else scenario.other_same_day_rate / DEFAULTS["other_same_day_rate"]
             )
-            chance = hospital.same_day_probability(
-                release * scale, doctor.style, scenario.max_same_day_rate
-            )
+            chance = hospital.same_day_probability(min(release * scale, 1.0), doctor.style)
             if u[0] < chance:
-                return EMERGENCY_VISIT, 0
+                return EMERGENCY_VISIT
+        if admission_type != ELECTIVE and not readmission and u[1] < condition.observation_share:
+            return OBSERVATION
+        return INPATIENT
+
+    def _stay_length(self, condition: Condition, severity: int) -> int:
+        """Days of an inpatient stay: log-normal around the condition's median, stretched by
+        severity, within its bounds."""
         mu, sigma = self._los_shape[condition.code]
         lo, hi = condition.los
-        mu += math.log(max(scenario.los_severity_factor[severity], 1e-3))
-        los = min(max(round(math.exp(mu + sigma * _normal_quantile(u[1]))), lo), hi)
-        if admission_type != ELECTIVE and not readmission and u[2] < condition.observation_share:
-            return OBSERVATION, 1
-        return INPATIENT, los
+        mu += math.log(max(self.scenario.los_severity_factor[severity], 1e-3))
+        return min(max(round(math.exp(mu + sigma * _normal_quantile(self.clinical.one()))), lo), hi)
 
     def _delivery(self, patient: Patient, severity: int) -> tuple[str, int]:
         """A delivery's mode (cesarean at the share of the mother's age, NCHS) and its length
@@ -516,8 +555,9 @@ class RegionSimulation:
             name = patient.receive_once(name, condition.treatments)
         medication = NO_MEDICATION
         if name == MEDICATION:
-            age = (self._day_key[int(self.env.now)] - self._birth_key[patient.index]) // 10000
-            rows = self.catalog.medications.rows_for(condition.code, age)
+            rows = self.catalog.medications.rows_for(
+                condition.code, self._exact_age(patient, int(self.env.now))
+            )
             medication = rows[int(u[1] * len(rows))]
         tests = self._test_cumulative[severity]
         test = min(bisect_right(tests, u[2]), len(tests) - 1)

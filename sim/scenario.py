@@ -323,7 +323,6 @@ class Scenario:
     # clinical
     minor_same_day_rate: float = _field("minor_same_day_rate", RATE)
     other_same_day_rate: float = _field("other_same_day_rate", RATE)
-    max_same_day_rate: float = _field("max_same_day_rate", RATE)
     older_severity_factor: float = _field("older_severity_factor", FACTOR)
     comorbidity_severity_factor: float = _field("comorbidity_severity_factor", FACTOR)
     los_severity_factor: tuple = _field(
