@@ -217,7 +217,7 @@ def test_every_state_appears_in_a_large_run():
     in_state = tables.visits.merge(tables.patients[["patient_id", "state"]], on="patient_id")
     assert (in_state["state"] == in_state["hospital_state"]).all()
     per_patient = summary["distributions"]["visits_per_patient"]["mean"]
-    assert 4.5 <= per_patient <= 5.5
+    assert 5.0 <= per_patient <= 9.0  # ED visits and clinic reviews are rows too
     assert np.isclose(summary["distributions"]["insured_rate"], 0.78, atol=0.015)
 
 
