@@ -504,8 +504,3 @@ def load_demography() -> Demography:
         blood_types=Weighted.from_frame(read_csv("blood_types.csv"), "blood_type", "share"),
         states=states,
     )
-
-
-def age_band(ages: np.ndarray) -> np.ndarray:
-    """Index into AGE_BANDS for each age."""
-    return np.searchsorted(np.asarray(AGE_BAND_EDGES), ages, side="right")
