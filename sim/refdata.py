@@ -151,11 +151,6 @@ class Catalog:
             weights[self.specialties.index(condition.specialty)] += sum(condition.prevalence)
         return weights / weights.sum()
 
-    @functools.cached_property
-    def prevalence(self) -> np.ndarray:
-        """Relative prevalence, shape (age band, condition)."""
-        return np.array([c.prevalence for c in self.conditions], dtype=float).T
-
 
 @functools.lru_cache(maxsize=1)
 def stay_figures() -> dict[str, dict[str, float]]:
