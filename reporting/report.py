@@ -253,16 +253,19 @@ def _description(summary: dict) -> str:
 
 def _facts(tables: Tables) -> str:
     patients, visits = tables.patients, tables.visits
-    same_day = (visits["date_of_discharge"] == visits["date_of_admission"]).mean()
+    encounters = visits["encounter_type"].astype("string").value_counts()
     rows = [
         ("Patients", f"{len(patients):,}"),
         ("Visits", f"{len(visits):,}"),
+        *(
+            (f"&nbsp;&nbsp;{kind}", f"{int(encounters.get(kind, 0)):,}")
+            for kind in ("Emergency", "Inpatient", "Observation", "Outpatient")
+        ),
         ("Bills", f"{len(tables.billing):,}"),
         ("Hospitals with visits", f"{visits['hospital'].nunique():,}"),
         ("Doctors with visits", f"{visits['doctor'].nunique():,}"),
         ("Patients' states", f"{patients['state'].nunique():,}"),
         ("Insured patients", _percent(patients["insurance_provider"].notna().mean())),
-        ("Same-day discharges", _percent(same_day)),
     ]
     cells = "".join(
         f'<tr><td>{name}</td><td class="count">{value}</td></tr>\n' for name, value in rows
