@@ -103,7 +103,8 @@ def draw_catchment(
         drawn += cut
         block += 1
     everyone = _joined(used)
-    plan = _joined_plans(plans)
+    plan = _joined(plans)
+    plan = plan.subset(np.lexsort((plan.condition, plan.patient, plan.day)))
     return _joined(patients), plan, population_of(everyone, scenario)
 
 
@@ -132,17 +133,10 @@ def population_of(residents: Residents, scenario: Scenario) -> Population:
     )
 
 
-def _joined(parts: list[Residents]) -> Residents:
-    return Residents(
-        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(Residents))
-    )
-
-
-def _joined_plans(parts: list[EpisodePlan]) -> EpisodePlan:
-    plan = EpisodePlan(
-        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(EpisodePlan))
-    )
-    return plan.subset(np.lexsort((plan.condition, plan.patient, plan.day)))
+def _joined(parts: list):
+    """attrs records of arrays (``Residents``, ``EpisodePlan``) joined field by field."""
+    kind = type(parts[0])
+    return kind(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(kind)))
 
 
 assert (MALE, FEMALE) == (0, 1)  # person_years rows

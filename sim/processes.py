@@ -260,14 +260,15 @@ class RegionSimulation:
                     condition, admission_type, release, doctor, hospital, readmission
                 )
                 severity = self._severity(patient, condition, encounter == EMERGENCY_VISIT)
-                los = {
-                    EMERGENCY_VISIT: 0,
-                    OBSERVATION: 1,
-                    INPATIENT: self._stay_length(condition, severity),
-                }[encounter]
                 if condition.name == DELIVERY_CONDITION:
                     delivery = self._delivery(patient, severity)
                     encounter, los = INPATIENT, delivery[1]
+                elif encounter == INPATIENT:
+                    los = self._days_in_bed(
+                        *self._los_shape[condition.code], condition.los, severity
+                    )
+                else:
+                    los = 0 if encounter == EMERGENCY_VISIT else 1
             room = NO_ROOM_HELD
             diverted_from = None
             if encounter in (INPATIENT, OBSERVATION):
@@ -501,24 +502,21 @@ class RegionSimulation:
             return OBSERVATION
         return INPATIENT
 
-    def _stay_length(self, condition: Condition, severity: int) -> int:
-        """Days of an inpatient stay: log-normal around the condition's median, stretched by
-        severity, within its bounds."""
-        mu, sigma = self._los_shape[condition.code]
-        lo, hi = condition.los
+    def _days_in_bed(self, mu: float, sigma: float, bounds: tuple[int, int], severity: int) -> int:
+        """Days of an inpatient stay: log-normal (``mu``, ``sigma``), stretched by severity,
+        within ``bounds``."""
         mu += math.log(max(self.scenario.los_severity_factor[severity], 1e-3))
-        return min(max(round(math.exp(mu + sigma * _normal_quantile(self.clinical.one()))), lo), hi)
+        days = round(math.exp(mu + sigma * _normal_quantile(self.clinical.one())))
+        return min(max(days, bounds[0]), bounds[1])
 
     def _delivery(self, patient: Patient, severity: int) -> tuple[str, int]:
         """A delivery's mode (cesarean at the share of the mother's age, NCHS) and its length
         of stay (log-normal around the mode's mean, stretched by severity)."""
-        u = self.clinical.take(2)
-        age = min(patient.age_at(int(self.env.now)), len(self._cesarean_share) - 1)
-        cesarean = u[0] < self._cesarean_share[age]
-        mu, sigma, bounds = self._delivery_shape[cesarean]
-        mu += math.log(max(self.scenario.los_severity_factor[severity], 1e-3))
-        los = min(max(round(math.exp(mu + sigma * _normal_quantile(u[1]))), bounds[0]), bounds[1])
-        return (CESAREAN if cesarean else VAGINAL), los
+        age = min(self._exact_age(patient, int(self.env.now)), len(self._cesarean_share) - 1)
+        cesarean = self.clinical.one() < self._cesarean_share[age]
+        return (CESAREAN if cesarean else VAGINAL), self._days_in_bed(
+            *self._delivery_shape[cesarean], severity
+        )
 
     def _disposition(
         self, patient: Patient, condition: Condition, encounter: int, severity: int, day: int
