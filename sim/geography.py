@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from sim.refdata import load_demography
+from sim.refdata import load_demography, money_figures
 
 ZIP_DATA_YEAR = 2022
 _COLUMNS = [
@@ -26,6 +26,7 @@ _COLUMNS = [
     "pct_under_18",
     "pct_age_18_to_24",
     "pct_65_plus",
+    "pct_below_poverty",
 ]
 # National shares (ACS 2022) used where a ZIP's own figures are missing.
 NATIONAL_AGE_SHARES = {"pct_under_18": 0.221, "pct_age_18_to_24": 0.095, "pct_65_plus": 0.166}
@@ -44,6 +45,7 @@ class ZipTable:
     share_under_18: np.ndarray
     share_18_24: np.ndarray
     share_65_plus: np.ndarray
+    poverty: np.ndarray  # share of residents below the poverty line (ACS)
 
     def __len__(self) -> int:
         return len(self.zipcode)
@@ -86,6 +88,11 @@ def load_zip_reference() -> ZipTable:
         share_under_18=shares["pct_under_18"],
         share_18_24=shares["pct_age_18_to_24"],
         share_65_plus=shares["pct_65_plus"],
+        poverty=frame["pct_below_poverty"]
+        .astype(float)
+        .fillna(money_figures()["national_poverty_share"])
+        .clip(0, 1)
+        .to_numpy(),
     )
 
 

@@ -50,8 +50,6 @@ class CategoryRules:
 
     name: str
     severity: tuple[float, float, float, float]  # weights of a first encounter, Normal..Severe
-    charge: tuple[float, float]
-    followup_charge_factor: tuple[float, float]
     episodes_per_year: float
     followup_probability: float
     max_followups: int
@@ -84,7 +82,6 @@ class Condition:
     first_visit_monitoring: bool  # whether a first visit may be Monitoring only
     followup_treatments: tuple[str, ...]
     followup_treatment_weights: tuple[float, ...]
-    late_base: float
     prevalence: tuple[float, float, float, float]
     sex: str | None
     age_range: tuple[int, int] | None
@@ -170,8 +167,6 @@ def load_catalog() -> Catalog:
         name: CategoryRules(
             name=name,
             severity=tuple(float(w) for w in rules["severity"]),
-            charge=tuple(rules["charge"]),
-            followup_charge_factor=tuple(rules["followup_charge_factor"]),
             episodes_per_year=float(rules["episodes_per_year"]),
             followup_probability=float(rules["followup_probability"]),
             max_followups=int(rules["max_followups"]),
@@ -222,7 +217,6 @@ def load_catalog() -> Catalog:
                 first_visit_monitoring=bool(item.get("first_visit_monitoring", True)),
                 followup_treatments=tuple(followups or ()),
                 followup_treatment_weights=tuple(item.get("followup_treatment_weights", ())),
-                late_base=float(item["late_base"]),
                 prevalence=tuple(float(item["prevalence"][band]) for band in AGE_BANDS),
                 sex=item.get("sex"),
                 age_range=tuple(item["age_range"]) if "age_range" in item else None,
@@ -499,3 +493,11 @@ def load_demography() -> Demography:
         blood_types=Weighted.from_frame(read_csv("blood_types.csv"), "blood_type", "share"),
         states=states,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def money_figures() -> dict[str, float]:
+    """The single figures of ``money/figures.csv`` (coverage, prices, cost sharing, payment
+    behaviour), by name."""
+    frame = read_csv("money/figures.csv")
+    return dict(zip(frame["figure"], frame["value"].astype(float)))

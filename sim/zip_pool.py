@@ -289,4 +289,5 @@ def _table_from_pool(pool: pd.DataFrame, reference: ZipTable) -> ZipTable:
         share_under_18=reference.share_under_18[source],
         share_18_24=reference.share_18_24[source],
         share_65_plus=reference.share_65_plus[source],
+        poverty=reference.poverty[source],
     )
