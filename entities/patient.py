@@ -30,7 +30,6 @@ class Patient:
     """A patient of a region."""
 
     index: int
-    insured: bool
     birth_day: int  # simulation day of birth (negative: before --start)
     hospital_preference: tuple[int, ...]  # hospitals of the state, nearest first
     continuity_preference: float

@@ -34,6 +34,7 @@ from reporting.ordering import remap
 from reporting.recorder import Tables
 from reporting.schema import BILLING_COLUMNS, EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
 from sim.calendar import age_on
+from sim.coverage import PAYER_TYPES
 from sim.events import (
     ADMISSION_TYPES,
     DISCHARGE_DISPOSITIONS,
@@ -180,6 +181,7 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                     "city": world.zips.city[registry.zip_row[i]],
                     "state": str(world.zips.state[registry.zip_row[i]]),
                     "zipcode": world.zips.zipcode[registry.zip_row[i]],
+                    "payer_type": PAYER_TYPES[registry.payer[i]],
                     "insurance_provider": insurers[k] if k >= 0 else None,
                     "insurance_policy_number": registry.policy[i],
                     "blood_type": blood[registry.blood_type[i]],
@@ -246,11 +248,15 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
             [
                 {
                     "insurance_coverage_amount": i, "patient_responsibility_amount": p,
-                    "payment_plan": PLANS[plan],
+                    "payment_plan": PLANS[plan], "payer_type": PAYER_TYPES[payer],
+                    "insurance_plan": insurers[k] if k >= 0 else None,
+                    "adjustment_amount": a, "charity_care_amount": c,
                 }
-                for i, p, plan in zip(
+                for i, p, plan, payer, k, a, c in zip(
                     issued["insurance"].tolist(), issued["patient_share"].tolist(),
-                    issued["plan"].tolist(),
+                    issued["plan"].tolist(), issued["payer"].tolist(),
+                    issued["insurance_plan"].tolist(), issued["adjustment"].tolist(),
+                    issued["charity"].tolist(),
                 )
             ]
         ),
@@ -467,6 +473,10 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "actual_payment_date": paid_on.astype("datetime64[s]"),
             "payment_status": status,
             "total_charge": bills["amount"].astype(np.int64).to_numpy(),
+            "payer_type": facts["payer_type"].to_numpy(),
+            "insurance_plan": facts["insurance_plan"].to_numpy(),
+            "adjustment_amount": facts["adjustment_amount"].astype(np.int64).to_numpy(),
+            "charity_care_amount": facts["charity_care_amount"].astype(np.int64).to_numpy(),
         }
     ).sort_values("billing_id", kind="stable")
     return Tables(

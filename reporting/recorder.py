@@ -30,6 +30,7 @@ from reporting.schema import (
     VISIT_TYPES,
 )
 from sim.calendar import age_on, to_datetime64
+from sim.coverage import PAYER_TYPES
 from sim.events import ADMISSION_TYPES, DISCHARGE_DISPOSITIONS, ENCOUNTER_TYPES, PLANS
 from sim.facts import region_facts
 from sim.population import GENDERS
@@ -95,6 +96,7 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
         "city": zips.city[rows],
         "state": zips.state[rows],
         "zipcode": zips.zipcode[rows],
+        "payer_type": registry.payer[registered],
         "insurer": registry.insurer[registered],
         "insurance_policy_number": registry.policy[registered],
         "blood_type": registry.blood_type[registered],
@@ -163,6 +165,10 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
         "due_day": issued["due_day"][in_tables],
         "paid_day": paid_day[bill_visit],
         "total_charge": issued["total"][in_tables],
+        "payer_type": issued["payer"][in_tables],
+        "insurance_plan": issued["insurance_plan"][in_tables],
+        "adjustment_amount": issued["adjustment"][in_tables],
+        "charity_care_amount": issued["charity"][in_tables],
     }
 
     return patients, visits, bills, patient_ids, visit_ids
@@ -249,7 +255,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
             [h.state for h in every_hospital],
             [h.zipcode for h in every_hospital],
         ),
-        billing=_billing_frame(in_order(2), start, last_day),
+        billing=_billing_frame(in_order(2), start, last_day, insurers),
         keys=keys,
         patient_keys=RowKeys(patient_day[patient_order], patient_region[patient_order]),
         visit_keys=RowKeys(visit_day[visit_order], visit_region[visit_order]),
@@ -293,10 +299,7 @@ def _patients_frame(
     death = np.where(died, start + death_day, np.datetime64("NaT"))
     age = age_on(birth, np.where(died, death, to_datetime64(today)))
     prefix = np.where(age >= 18, prefix, "")  # a courtesy prefix is for adults, as of that day
-    insurer = _column(part, "insurer").astype(np.int64)
-    provider = np.array([*insurers, None], dtype=object)[
-        np.where(insurer < 0, len(insurers), insurer)
-    ]
+    provider = _plan_names(_column(part, "insurer"), insurers)
     frame = pd.DataFrame(
         {
             "patient_id": _column(part, "patient_id").astype(np.int64),
@@ -314,6 +317,7 @@ def _patients_frame(
             "city": _column(part, "city"),
             "state": _column(part, "state"),
             "zipcode": _column(part, "zipcode"),
+            "payer_type": _categorical(_column(part, "payer_type"), PAYER_TYPES),
             "insurance_provider": provider,
             "insurance_policy_number": _column(part, "insurance_policy_number"),
             "blood_type": _categorical(_column(part, "blood_type"), blood_labels),
@@ -399,7 +403,15 @@ def _visits_frame(
     return frame[list(VISIT_COLUMNS)]
 
 
-def _billing_frame(part: dict, start: np.datetime64, last_day: int) -> pd.DataFrame:
+def _plan_names(plan: np.ndarray, insurers: list[str]) -> np.ndarray:
+    """Plan names of plan indices (None for -1, self-pay)."""
+    plan = np.asarray(plan, dtype=np.int64)
+    return np.array([*insurers, None], dtype=object)[np.where(plan < 0, len(insurers), plan)]
+
+
+def _billing_frame(
+    part: dict, start: np.datetime64, last_day: int, insurers: list[str]
+) -> pd.DataFrame:
     visit_id = _column(part, "visit_id").astype(np.int64)
     order = np.argsort(visit_id, kind="stable")
     due = _column(part, "due_day").astype(np.int64)[order]
@@ -427,6 +439,12 @@ def _billing_frame(part: dict, start: np.datetime64, last_day: int) -> pd.DataFr
             "actual_payment_date": _dates(paid_date),
             "payment_status": _categorical(status, PAYMENT_STATUSES),
             "total_charge": _column(part, "total_charge").astype(np.int64)[order],
+            "payer_type": _categorical(_column(part, "payer_type")[order], PAYER_TYPES),
+            "insurance_plan": pd.array(
+                _plan_names(_column(part, "insurance_plan")[order], insurers), dtype="string"
+            ),
+            "adjustment_amount": _column(part, "adjustment_amount").astype(np.int64)[order],
+            "charity_care_amount": _column(part, "charity_care_amount").astype(np.int64)[order],
         }
     )
     return frame[list(BILLING_COLUMNS)]

@@ -104,16 +104,18 @@ FIGURES = (
         "How many patients had each number of visits over the whole history.",
     ),
     (
-        "fig-charges-by-category",
-        "Charges by condition category",
-        "Total charge per visit by the category of its condition (log scale, middle half and "
-        "5th to 95th percentile, median marked), and the sum charged per category.",
+        "fig-charges-by-condition",
+        "Charges of inpatient stays by condition",
+        "Gross charge per inpatient stay by condition (log scale, middle half and 5th to 95th "
+        "percentile, median and mean marked), and the sum charged per condition.",
     ),
     (
-        "fig-payment-status-by-insurance",
-        "Payment status by insurance",
-        "Share of bills in each payment status, for insured patients (with an insurance "
-        "provider) and uninsured ones.",
+        "fig-revenue-by-payer",
+        "Revenue by payer and status",
+        "Where each dollar of gross charges went, by the payer on the day of service: written "
+        "off by contract (or the uninsured discount), forgiven as charity care, paid by the "
+        "payer, and the patient's part by payment status as of the run's today; and the "
+        "payment status of the bills that left the patient something to pay.",
     ),
     (
         "fig-same-day-by-hospital",
@@ -185,10 +187,8 @@ def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None 
         "fig-conditions-by-age": lambda: _conditions_by_age(tables.visits),
         "fig-los-by-condition": lambda: _los_by_condition(tables.visits),
         "fig-visits-per-patient": lambda: _visits_per_patient(tables.patients, tables.visits),
-        "fig-charges-by-category": lambda: _charges_by_category(tables.visits, tables.billing),
-        "fig-payment-status-by-insurance": lambda: _payment_by_insurance(
-            tables.patients, tables.billing
-        ),
+        "fig-charges-by-condition": lambda: _charges_by_condition(tables.visits, tables.billing),
+        "fig-revenue-by-payer": lambda: _revenue_by_payer(tables.billing),
         "fig-same-day-by-hospital": lambda: _same_day_by_hospital(tables.visits),
         "fig-continuity": lambda: _continuity(continuity),
         "fig-patients-per-state": lambda: _patients_per_state(tables.patients),
@@ -265,7 +265,10 @@ def _facts(tables: Tables) -> str:
         ("Hospitals with visits", f"{visits['hospital'].nunique():,}"),
         ("Doctors with visits", f"{visits['doctor'].nunique():,}"),
         ("Patients' states", f"{patients['state'].nunique():,}"),
-        ("Insured patients", _percent(patients["insurance_provider"].notna().mean())),
+        (
+            "Insured patients (on the last day)",
+            _percent(patients["insurance_provider"].notna().mean()),
+        ),
     ]
     cells = "".join(
         f'<tr><td>{name}</td><td class="count">{value}</td></tr>\n' for name, value in rows
@@ -560,28 +563,31 @@ def _visits_per_patient(patients: pd.DataFrame, visits: pd.DataFrame) -> Figure 
     return figure
 
 
-def _charges_by_category(visits: pd.DataFrame, billing: pd.DataFrame) -> Figure | str:
-    if billing.empty:
-        return "No bills."
-    categories = {c.name: c.category for c in load_catalog().conditions}
-    condition = visits.set_index("visit_id")["condition"].reindex(billing["visit_id"])
-    category = pd.Categorical(condition.astype(object).map(categories), categories=CATEGORIES)
-    table = _spread(billing["total_charge"], pd.Series(category)).iloc[::-1]
-    totals = billing["total_charge"].groupby(category, observed=True).sum().reindex(table.index)
+def _charges_by_condition(visits: pd.DataFrame, billing: pd.DataFrame) -> Figure | str:
+    stays = visits.loc[
+        visits["encounter_type"].astype("string") == "Inpatient", ["visit_id", "condition"]
+    ]
+    charged = stays.merge(billing[["visit_id", "total_charge"]], on="visit_id")
+    if charged.empty:
+        return "No inpatient stays."
+    condition = charged["condition"].astype("string").to_numpy()
+    table = _spread(charged["total_charge"], pd.Series(condition)).sort_values("mean")
+    totals = charged["total_charge"].groupby(condition).sum().reindex(table.index)
     y = np.arange(len(table))
     figure, (left, right) = _figure(
-        1.4 + 0.45 * len(table), ncols=2, sharey=True, gridspec_kw={"width_ratios": [2.2, 1]}
+        1.4 + 0.32 * len(table), ncols=2, sharey=True, gridspec_kw={"width_ratios": [2.2, 1]}
     )
     _draw_spread(left, y, table, BAR_COLOR)
+    left.scatter(table["mean"], y, marker="D", s=22, color=ACCENT_COLOR, zorder=4, label="mean")
     left.set_xscale("log")
     left.xaxis.set_major_formatter("${x:,.0f}")
     left.set_yticks(y, [f"{name} ({count:,})" for name, count in table["count"].items()])
-    left.set_xlabel("charge per visit (USD, log scale); visits in parentheses")
+    left.set_xlabel("gross charge per stay (USD, log scale); stays in parentheses")
     left.grid(axis="x")
-    left.legend(loc="lower left", ncols=3, bbox_to_anchor=(0, 1.0))
+    left.legend(loc="lower left", ncols=4, bbox_to_anchor=(0, 1.0))
     bars = right.barh(y, totals / 1e6, 0.6, color=ACCENT_COLOR)
-    right.bar_label(bars, [_dollars(value) for value in totals], padding=3, fontsize=9)
-    right.set_xlim(0, totals.max() / 1e6 * 1.3)
+    right.bar_label(bars, [_dollars(value) for value in totals], padding=3, fontsize=8)
+    right.set_xlim(0, totals.max() / 1e6 * 1.35)
     right.xaxis.set_major_formatter("{x:,.0f}")
     right.set_xlabel("total charged (USD millions)")
     right.grid(axis="x")
@@ -596,38 +602,70 @@ def _dollars(value: float) -> str:
     return f"${value:,.0f}"
 
 
-def _payment_by_insurance(patients: pd.DataFrame, billing: pd.DataFrame) -> Figure | str:
+REVENUE_PARTS = (
+    ("adjustment", "contract adjustment / uninsured discount", "#b8c4d0"),
+    ("charity", "charity care", "#8fb996"),
+    ("payer", "paid by the payer", "#4a7fb5"),
+    ("patient paid", "patient: paid", "#2e5d87"),
+    ("patient open", "patient: not yet due", "#e3b05b"),
+    ("patient unpaid", "patient: overdue, unpaid", "#c2553f"),
+)
+
+
+def _revenue_by_payer(billing: pd.DataFrame) -> Figure | str:
     if billing.empty:
         return "No bills."
-    insured = (
-        patients.set_index("patient_id")["insurance_provider"]
-        .notna()
-        .reindex(billing["patient_id"], fill_value=False)
-        .to_numpy()
+    payer = billing["payer_type"].astype("string").to_numpy()
+    status = billing["payment_status"].astype("string").to_numpy()
+    owed = billing["patient_responsibility_amount"].to_numpy(dtype=float)
+    parts = pd.DataFrame(
+        {
+            "adjustment": billing["adjustment_amount"].to_numpy(dtype=float),
+            "charity": billing["charity_care_amount"].to_numpy(dtype=float),
+            "payer": billing["insurance_coverage_amount"].to_numpy(dtype=float),
+            "patient paid": np.where(np.isin(status, ["Paid", "Late-Paid"]), owed, 0.0),
+            "patient open": np.where(status == "In-progress", owed, 0.0),
+            "patient unpaid": np.where(status == "Late-Unpaid", owed, 0.0),
+        }
     )
-    status = pd.Categorical(billing["payment_status"], categories=PAYMENT_STATUSES).codes
-    groups = (("Insured", insured), ("Uninsured", ~insured))
-    counts = np.array(
-        [np.bincount(status[mask], minlength=len(PAYMENT_STATUSES)) for _, mask in groups]
+    order = [p for p in ("Medicare", "Medicaid", "Private", "Self-pay") if p in set(payer)]
+    sums = parts.groupby(payer).sum().reindex(order)
+    shares = sums.div(sums.sum(axis=1), axis=0)
+    owing = owed > 0
+    statuses = (
+        pd.crosstab(payer[owing], status[owing], normalize="index")
+        .reindex(index=order, columns=list(PAYMENT_STATUSES))
+        .fillna(0.0)
     )
-    shares = counts / np.maximum(counts.sum(axis=1), 1)[:, None]
-    figure, ax = _figure(2.6)
-    y = np.arange(len(groups))[::-1]
-    left = np.zeros(len(groups))
-    for index, name in enumerate(PAYMENT_STATUSES):
-        color = STATUS_COLORS[name]
-        bars = ax.barh(y, shares[:, index], 0.6, left=left, color=color, label=name)
-        labels = [f"{share:.0%}" if share >= 0.04 else "" for share in shares[:, index]]
+    figure, (left, right) = _figure(
+        1.2 + 0.6 * len(order), ncols=2, sharey=True, gridspec_kw={"width_ratios": [1.6, 1]}
+    )
+    y = np.arange(len(order))[::-1]
+    start = np.zeros(len(order))
+    for key, label, color in REVENUE_PARTS:
+        values = shares[key].to_numpy()
+        bars = left.barh(y, values, 0.6, left=start, color=color, label=label)
+        texts = [f"{v:.0%}" if v >= 0.06 else "" for v in values]
+        left.bar_label(bars, texts, label_type="center", fontsize=8, color="#111111")
+        start += values
+    totals = sums.sum(axis=1)
+    left.set_yticks(y, [f"{name}\n{_dollars(total)} charged" for name, total in totals.items()])
+    left.set_xlim(0, 1)
+    left.xaxis.set_major_formatter("{x:.0%}")
+    left.set_xlabel("share of gross charges")
+    left.legend(loc="lower left", ncols=2, fontsize=8, bbox_to_anchor=(0, 1.0))
+    start = np.zeros(len(order))
+    for name in PAYMENT_STATUSES:
+        values = statuses[name].to_numpy()
+        bars = right.barh(y, values, 0.6, left=start, color=STATUS_COLORS[name], label=name)
+        texts = [f"{v:.0%}" if v >= 0.06 else "" for v in values]
         text_color = "white" if name in ("Paid", "Late-Unpaid") else "#222222"
-        ax.bar_label(bars, labels, label_type="center", fontsize=9, color=text_color)
-        left += shares[:, index]
-    ax.set_yticks(
-        y, [f"{name}\n{total:,} bills" for (name, _), total in zip(groups, counts.sum(1))]
-    )
-    ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter("{x:.0%}")
-    ax.set_xlabel("share of bills")
-    ax.legend(loc="lower left", ncols=len(PAYMENT_STATUSES), bbox_to_anchor=(0, 1.0))
+        right.bar_label(bars, texts, label_type="center", fontsize=8, color=text_color)
+        start += values
+    right.set_xlim(0, 1)
+    right.xaxis.set_major_formatter("{x:.0%}")
+    right.set_xlabel("bills with a patient balance, by status")
+    right.legend(loc="lower left", ncols=2, fontsize=8, bbox_to_anchor=(0, 1.0))
     return figure
 
 

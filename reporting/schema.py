@@ -24,6 +24,7 @@ from reporting.columns import (
     Column,
     Table,
 )
+from sim.coverage import PAYER_TYPES
 from sim.events import (
     ADMISSION_TYPES,
     DISCHARGE_DISPOSITIONS,
@@ -216,15 +217,28 @@ PATIENTS = Table(
             "hospital in locality mode)",
         ),
         Column(
+            "payer_type",
+            CATEGORY,
+            "coverage on `--today` (for a patient who died: the last coverage): `Medicare` "
+            "(65 and over, or end-stage renal disease), `Medicaid` (Medicaid or CHIP), "
+            "`Private` or `Self-pay` (uninsured); by age, income of the ZIP, state and "
+            "pregnancy, changing over time (see `billing.payer_type` for each bill's)",
+            allowed=PAYER_TYPES,
+        ),
+        Column(
             "insurance_provider",
             TEXT,
-            "the carrier for insured patients (about 78%), empty when uninsured",
+            "the health plan on `--today`: `Original Medicare`, a Medicare Advantage plan, the "
+            "state's Medicaid or a Medicaid managed-care plan, or a private carrier (national "
+            "carriers, the state's Blue Cross Blue Shield plan, fictional regional plans); "
+            "empty when self-pay",
             nullable=True,
         ),
         Column(
             "insurance_policy_number",
             TEXT,
-            "text policy number for insured patients, empty when uninsured",
+            "fictional text member number for patients with a plan on `--today`, empty when "
+            "self-pay",
             nullable=True,
             unique=True,
         ),
@@ -235,7 +249,10 @@ PATIENTS = Table(
             allowed=_blood_types,
         ),
     ),
-    checks=("(insurance_provider IS NULL) = (insurance_policy_number IS NULL)",),
+    checks=(
+        "(insurance_provider IS NULL) = (insurance_policy_number IS NULL)",
+        "(payer_type = 'Self-pay') = (insurance_provider IS NULL)",
+    ),
 )
 
 VISITS = Table(
@@ -412,21 +429,25 @@ BILLING = Table(
         Column(
             "insurance_coverage_amount",
             MONEY,
-            "whole dollars paid by the insurer: 40-70% (35% of bills) or 60-90% of the charge "
-            "when insured, 0 otherwise",
+            "whole dollars the payer pays: the amount its contract allows (Medicare and "
+            "Medicaid below cost, private plans about 2.5 times Medicare) minus what the "
+            "patient owes; 0 when self-pay",
             check="insurance_coverage_amount >= 0",
         ),
         Column(
             "patient_responsibility_amount",
             MONEY,
-            "whole dollars owed by the patient: total minus coverage",
+            "whole dollars the patient owes: the plan's deductible, coinsurance and copays on "
+            "the allowed amount, up to the yearly out-of-pocket limit (tracked per patient and "
+            "calendar year); for self-pay, the charge after the uninsured discount and charity "
+            "care",
             check="patient_responsibility_amount >= 0",
         ),
         Column(
             "payment_plan",
             CATEGORY,
-            "`Incremental` with probability 0.8 / 0.6 / 0.4 by charge (+0.15 uninsured), "
-            "else `Full`",
+            "`Incremental` (instalments) more often the larger the patient's balance (half "
+            "of patients at about $2,500), else `Full`; `Full` when nothing is owed",
             allowed=tuple(PLANS),
         ),
         Column(
@@ -438,7 +459,9 @@ BILLING = Table(
         Column(
             "actual_payment_date",
             DATE,
-            "the day the patient paid (0-5 days early, or 1-120 days late), empty while unpaid",
+            "the day the patient paid (0-5 days early, or 1-120 days late; late more often "
+            "when poorer), the billing date when nothing is owed, empty while unpaid (never "
+            "paid more often for large balances, poorer and self-pay patients)",
             nullable=True,
             check="actual_payment_date >= billing_date",
         ),
@@ -452,13 +475,45 @@ BILLING = Table(
         Column(
             "total_charge",
             MONEY,
-            "whole dollars, coverage + responsibility; category range x hospital multiplier, "
-            "higher for longer stays; follow-ups a fixed fraction of the episode's first charge, "
-            "with small bumps; at least 87",
+            "whole dollars of gross charges (the charge master): a stay's daily unit charge x "
+            "days plus its treatment (and the ED when admitted through it), an ED visit by "
+            "acuity, a clinic visit plus its treatment; x the hospital's factor and a "
+            "log-normal tail; a follow-up is a clinic visit priced once per episode with "
+            "occasional small bumps, below the first encounter's charge; at least 87",
+        ),
+        Column(
+            "payer_type",
+            CATEGORY,
+            "who paid on the day of service: `Medicare`, `Medicaid`, `Private` or `Self-pay`",
+            allowed=PAYER_TYPES,
+        ),
+        Column(
+            "insurance_plan",
+            TEXT,
+            "the health plan on the day of service (see `patients.insurance_provider`), empty "
+            "when self-pay",
+            nullable=True,
+        ),
+        Column(
+            "adjustment_amount",
+            MONEY,
+            "whole dollars written off by contract (charge minus the payer's allowed amount) "
+            "or, for self-pay, the uninsured discount",
+            check="adjustment_amount >= 0",
+        ),
+        Column(
+            "charity_care_amount",
+            MONEY,
+            "whole dollars of a self-pay balance forgiven as charity care (income under 400% "
+            "of the poverty line, free under 200%), 0 otherwise",
+            check="charity_care_amount >= 0",
         ),
     ),
     checks=(
-        "total_charge = insurance_coverage_amount + patient_responsibility_amount",
+        "total_charge = adjustment_amount + charity_care_amount + insurance_coverage_amount"
+        " + patient_responsibility_amount",
+        "(payer_type = 'Self-pay') = (insurance_plan IS NULL)",
+        "payer_type = 'Self-pay' OR charity_care_amount = 0",
         "(actual_payment_date IS NULL) = (payment_status IN ('In-progress', 'Late-Unpaid'))",
         "(payment_status = 'Paid') = (actual_payment_date <= expected_payment_date)"
         " OR actual_payment_date IS NULL",

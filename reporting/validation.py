@@ -23,6 +23,7 @@ from sim.geography import ZipTable, load_zip_table
 from sim.placement import state_neighbors
 from sim.processes import FOLLOWUP_LAPSE_DAYS
 from sim.refdata import MEDICATION, Catalog, load_catalog
+from sim.revenue import money_limits
 from sim.scenario import DEFAULTS
 
 PREFIX_GENDER = {"Mr.": "Male", "Mrs.": "Female", "Ms.": "Female"}
@@ -539,12 +540,10 @@ def _billing_checks(
     total = billing["total_charge"].to_numpy()
     insurance = billing["insurance_coverage_amount"].to_numpy()
     share = billing["patient_responsibility_amount"].to_numpy()
-    insured = _by_key(
-        patients["patient_id"],
-        patients["insurance_provider"].notna().to_numpy(),
-        billing["patient_id"],
-    )
-    insured = np.where(pd.isna(insured), False, insured).astype(bool)
+    adjustment = billing["adjustment_amount"].to_numpy()
+    charity = billing["charity_care_amount"].to_numpy()
+    payer = _text(billing["payer_type"])
+    self_pay = payer == "Self-pay"
     days = _lookup(billing["payment_plan"], plan_days, np.nan).astype(float)
     term = (
         (_days(billing["expected_payment_date"]) - _days(billing["billing_date"]))
@@ -552,15 +551,72 @@ def _billing_checks(
         .astype(float)
     )
     return {
-        "amounts_do_not_add_up": (total != insurance + share).sum(),
-        "negative_amounts": ((insurance < 0) | (share < 0)).sum(),
+        "amounts_do_not_add_up": (total != adjustment + charity + insurance + share).sum(),
+        "negative_amounts": (
+            (insurance < 0) | (share < 0) | (adjustment < 0) | (charity < 0)
+        ).sum(),
         "charges_below_minimum": (total < minimum_charge).sum(),
-        "uninsured_with_coverage": (~insured.astype(bool) & (insurance > 0)).sum(),
+        "self_pay_with_coverage": (self_pay & (insurance > 0)).sum(),
+        "plan_not_matching_payer": (self_pay != billing["insurance_plan"].isna().to_numpy()).sum(),
+        "charity_care_for_insured": (~self_pay & (charity > 0)).sum(),
+        "medicare_under_65_without_kidney_failure": _young_medicare(patients, visits, billing),
+        "out_of_pocket_above_yearly_limit": _above_out_of_pocket_limit(visits, billing),
         "expected_date_not_matching_plan": (np.isnan(days) | (term != days)).sum(),
         "payment_status_inconsistent": (
             payment_status(billing, today64) != _text(billing["payment_status"])
         ).sum(),
     }
+
+
+def _service_days(visits: pd.DataFrame, billing: pd.DataFrame) -> np.ndarray:
+    """Each bill's day of service (its visit's admission day)."""
+    return _by_key(visits["visit_id"], visits["admission"].to_numpy(), billing["visit_id"])
+
+
+def _young_medicare(patients: pd.DataFrame, visits: pd.DataFrame, billing: pd.DataFrame) -> int:
+    """Medicare bills of patients under 65 on the day of service who had no kidney-failure
+    encounter by then (end-stage renal disease is the only way to Medicare before 65 here)."""
+    medicare = _text(billing["payer_type"]) == "Medicare"
+    if not medicare.any():
+        return 0
+    bills = billing[medicare]
+    served = _service_days(visits, bills).astype("datetime64[D]")
+    birth = _by_key(
+        patients["patient_id"], _days(patients["date_of_birth"]), bills["patient_id"]
+    ).astype("datetime64[D]")
+    young = age_on(birth, served) < 65
+    kidney = visits[_text(visits["condition"]) == "Kidney failure"]
+    first_kidney = kidney.groupby("patient_id")["admission"].min()
+    first = first_kidney.reindex(bills["patient_id"]).to_numpy().astype("datetime64[D]")
+    return int((young & (np.isnat(first) | (first > served))).sum())
+
+
+def _above_out_of_pocket_limit(visits: pd.DataFrame, billing: pd.DataFrame) -> int:
+    """Patient-years whose private (or Medicare Advantage) plan bills add up to more than the
+    year's out-of-pocket limit (ACA maximum; the average Medicare Advantage limit)."""
+    limits = money_limits()
+    payer = _text(billing["payer_type"])
+    plan = billing["insurance_plan"].astype("string").fillna("")
+    advantage = plan.str.endswith("Medicare Advantage").to_numpy()
+    kind = np.where(payer == "Private", "private", np.where(advantage, "advantage", ""))
+    served = _service_days(visits, billing).astype("datetime64[D]")
+    year = served.astype("datetime64[Y]").astype(np.int64) + 1970
+    frame = pd.DataFrame(
+        {
+            "patient": billing["patient_id"].to_numpy(),
+            "year": year,
+            "kind": kind,
+            "owed": billing["patient_responsibility_amount"].to_numpy(),
+        }
+    )
+    frame = frame[frame["kind"] != ""]
+    sums = frame.groupby(["patient", "year", "kind"], as_index=False)["owed"].sum()
+    limit = np.where(
+        sums["kind"] == "private",
+        sums["year"].map(limits.aca_by_year).fillna(max(limits.aca_by_year.values())),
+        limits.medicare_advantage,
+    )
+    return int((sums["owed"].to_numpy() > limit).sum())
 
 
 def _place_checks(
@@ -626,8 +682,7 @@ def distribution_counts(
         pd.Series(same_day).groupby(pd.factorize(visits["hospital"])[0]).agg(["mean", "size"])
     )
     insured = patients["insurance_provider"].notna()
-    bill_insured = _by_key(patients["patient_id"], insured.to_numpy(), billing["patient_id"])
-    bill_insured = np.where(pd.isna(bill_insured), False, bill_insured).astype(bool)
+    bill_insured = _text(billing["payer_type"]) != "Self-pay"  # on the day of service
     late_unpaid = _text(billing["payment_status"]) == "Late-Unpaid"
     return {
         "rows": Counter(patients=len(patients), visits=len(visits), billing=len(billing)),

@@ -113,7 +113,20 @@ EVENT_TYPES = {
         ),
         EventType(
             "BillIssued",
-            ("day", "patient", "visit", "total", "insurance", "patient_share", "plan", "due_day"),
+            (
+                "day",
+                "patient",
+                "visit",
+                "total",
+                "insurance",
+                "patient_share",
+                "plan",
+                "due_day",
+                "payer",
+                "insurance_plan",
+                "adjustment",
+                "charity",
+            ),
             "the hospital bills a visit",
         ),
         EventType(

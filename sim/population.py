@@ -8,7 +8,6 @@ lists come from the package data. Nothing here can reach a real person: phone nu
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 
 import attrs
@@ -39,31 +38,13 @@ class PatientRegistry:
     phone: np.ndarray
     email: np.ndarray
     address: np.ndarray
-    insured: np.ndarray  # bool
-    insurer: np.ndarray  # index into the insurer pool, -1 when uninsured
-    policy: np.ndarray  # text, None when uninsured
+    payer: np.ndarray  # payer type on --today (sim.coverage.PAYER_TYPES)
+    insurer: np.ndarray  # plan on --today: index into PlanCatalog.names, -1 when self-pay
+    policy: np.ndarray  # text, None when self-pay on --today
     blood_type: np.ndarray  # index into Demography.blood_types
 
     def __len__(self) -> int:
         return len(self.age)
-
-
-def insurer_pool(
-    seed: int, names: NameLists, size: int, exponent: float
-) -> tuple[list[str], np.ndarray]:
-    """The dataset's insurance carriers and their market shares (largest first)."""
-    candidates = [
-        f"{brand} {line} {form}"
-        for brand, line, form in itertools.product(
-            names.insurer_brands, names.insurer_lines, names.insurer_forms
-        )
-        if not form.startswith(line.split()[0])
-    ]
-    rng = stream(seed, "nation", "insurers")
-    size = min(size, len(candidates))
-    chosen = rng.choice(len(candidates), size=size, replace=False)
-    shares = 1.0 / np.arange(1, size + 1) ** exponent
-    return [candidates[i] for i in chosen], shares / shares.sum()
 
 
 def draw_ages(
@@ -165,12 +146,13 @@ def build_patients(
     region_part: int | None,
     residents: Residents,
     zips: ZipTable,
-    insured_rate: float,
-    insurer_shares: np.ndarray,
+    payer: np.ndarray,
+    insurer: np.ndarray,
     demography: Demography,
     names: NameLists,
 ) -> PatientRegistry:
-    """The patients among a region's residents: names, contacts, insurance, blood type."""
+    """The patients among a region's residents: names, contacts, insurance, blood type.
+    ``payer`` and ``insurer`` are each patient's coverage on --today (``sim.coverage``)."""
     rng = stream(seed, region, "demographics")
     count = len(residents)
     zip_row, ages, birth, gender = (
@@ -204,9 +186,7 @@ def build_patients(
     )
     address = street_addresses(rng, count, names)
 
-    insured = rng.random(count) < insured_rate
-    insurer = np.where(insured, rng.choice(len(insurer_shares), size=count, p=insurer_shares), -1)
-    policy = policy_numbers(rng, insured, region_number, region_part)
+    policy = policy_numbers(rng, insurer >= 0, region_number, region_part)
     blood = rng.choice(
         len(demography.blood_types.labels), size=count, p=demography.blood_types.probabilities
     )
@@ -221,7 +201,7 @@ def build_patients(
         phone=phone,
         email=email,
         address=address,
-        insured=insured,
+        payer=payer,
         insurer=insurer,
         policy=policy,
         blood_type=blood,

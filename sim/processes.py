@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from statistics import NormalDist
 
 import numpy as np
 
@@ -46,7 +45,8 @@ from sim.refdata import (
     read_csv,
     stay_figures,
 )
-from sim.rng import UniformPool, stream
+from sim.revenue import Claim, RevenueCycle
+from sim.rng import UniformPool, normal_quantile, stream
 from sim.scenario import DEFAULTS, Scenario
 from sim.staffing import Staffing
 from sim.world import RegionWorld
@@ -81,9 +81,10 @@ PACK_EVERY_DAYS = 30  # how often the event log moves pending rows into column b
 class EpisodeCharges:
     """What an episode has been charged so far (follow-ups are priced from it)."""
 
-    __slots__ = ("first", "followup_base", "previous")
+    __slots__ = ("admission_type", "first", "followup_base", "previous")
 
-    def __init__(self) -> None:
+    def __init__(self, admission_type: int) -> None:
+        self.admission_type = admission_type
         self.first = self.previous = 0
         self.followup_base = 0.0
 
@@ -107,6 +108,7 @@ class RegionSimulation:
         self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
         self.care = UniformPool(stream(scenario.seed, world.key, "care"))
         self.billing = UniformPool(stream(scenario.seed, world.key, "billing"))
+        self.revenue = RevenueCycle(world.coverage, self.year_of_day)
         self.bills_due: dict[int, list[tuple]] = defaultdict(list)
         self.payments_due: dict[int, list[tuple]] = defaultdict(list)
         self.next_visit = 0
@@ -212,8 +214,8 @@ class RegionSimulation:
         self.next_episode += 1
         self.log.episode_started((day, patient.index, episode, condition.code))
         rules = self.catalog.categories[condition.category]
-        charges = EpisodeCharges()
         admission_type = self._admission_route(condition, kind, readmission)
+        charges = EpisodeCharges(admission_type)
         followup = 0
         severity = NORMAL
         doctor = hospital = None
@@ -350,8 +352,8 @@ class RegionSimulation:
             patient.leave()
             disposition = self._disposition(patient, condition, encounter, severity, day)
             self.log.discharged((day, patient.index, visit, disposition))
-            self._bill(patient, condition, visit, day, severity, encounter, followup, charges,
-                       hospital)  # fmt: skip
+            self._bill(patient, condition, visit, day, encounter, (los, severity, treatment),
+                       charges, hospital)  # fmt: skip
             if disposition == EXPIRED:
                 patient.dead = True
             if disposition not in FOLLOWED_UP:
@@ -506,7 +508,7 @@ class RegionSimulation:
         """Days of an inpatient stay: log-normal (``mu``, ``sigma``), stretched by severity,
         within ``bounds``."""
         mu += math.log(max(self.scenario.los_severity_factor[severity], 1e-3))
-        days = round(math.exp(mu + sigma * _normal_quantile(self.clinical.one())))
+        days = round(math.exp(mu + sigma * normal_quantile(self.clinical.one())))
         return min(max(days, bounds[0]), bounds[1])
 
     def _delivery(self, patient: Patient, severity: int) -> tuple[str, int]:
@@ -602,112 +604,92 @@ class RegionSimulation:
         condition: Condition,
         visit: int,
         day: int,
-        severity: int,
         encounter: int,
-        followup: int,
+        stay: tuple[int, int, int],
         charges: EpisodeCharges,
         hospital: Hospital,
     ) -> None:
-        """Price a finished encounter and book its bill.
+        """Price a finished encounter, split it between payer and patient, and book its bill.
 
-        A first encounter costs its category's range, higher when more severe, times the
-        hospital's multiplier; an ED visit treated and released costs a fraction of that
-        (``emergency_charge_factor``). A follow-up costs a fixed fraction of the first visit
-        (drawn once per episode), except for an occasional small bump over the previous visit,
-        which never reaches the first visit's charge.
+        ``stay`` is (days, severity, treatment code). A first encounter is priced by
+        ``sim.revenue`` from the care it was; a follow-up is an established-patient clinic
+        visit priced once per episode, with an occasional small bump over the previous one,
+        and always below the first encounter's charge.
         """
         scenario = self.scenario
-        rules = self.catalog.categories[condition.category]
-        u = self.billing.take(6)
-        if followup:
+        days, severity, treatment = stay
+        treatment_name = self.catalog.treatments[treatment]
+        u = self.billing.take(5)
+        factor = hospital.charge_multiplier
+        if charges.first:
             if not charges.followup_base:
-                lo, hi = rules.followup_charge_factor
-                charges.followup_base = charges.first * (lo + u[5] * (hi - lo))
+                charges.followup_base = self.revenue.follow_up_charge(treatment_name, factor, u[0])
             charge = charges.followup_base
-            if u[0] < scenario.followup_bump_probability:
-                # over the previous follow-up (the first follow-up: over its own base)
+            if u[1] < scenario.followup_bump_probability:  # over the previous follow-up
                 lo, hi = scenario.followup_bump
-                reference = charges.previous if followup > 1 else charges.followup_base
-                charge = min(reference * (1.0 + lo + u[1] * (hi - lo)), charges.first - 1)
+                reference = max(charges.previous, charge)
+                charge = reference * (1.0 + lo + u[2] * (hi - lo))
+            total = max(min(round(charge), charges.first - 1), scenario.minimum_charge)
+            charges.previous = total
         else:
-            lo, hi = rules.charge
-            position = 0.5 * u[1] + 0.5 * severity / SEVERE
-            charge = (lo + (hi - lo) * position) * hospital.charge_multiplier
-            if encounter == EMERGENCY_VISIT:
-                charge *= scenario.emergency_charge_factor
-        total = max(round(charge), scenario.minimum_charge)
-        if not followup:
-            charges.first = total
-        charges.previous = total
-        if patient.insured:
-            lo, hi = (
-                scenario.insurance_low_share
-                if u[2] < scenario.insurance_low_share_probability
-                else scenario.insurance_high_share
+            through_ed = charges.admission_type in (VIA_ED, TRAUMA)
+            charge = self.revenue.gross_charge(
+                condition.name, treatment_name, encounter, severity, days, through_ed, factor, u[0]
             )
-            insurance = round(total * (lo + u[3] * (hi - lo)))
-        else:
-            insurance = 0
+            total = max(round(charge), scenario.minimum_charge)
+            charges.first = total
+        claim = self.revenue.adjudicate(
+            patient.index, day - days, day, total, encounter, days, factor, u[3]
+        )
         delay_lo, delay_hi = scenario.bill_delay_days
         bill_day = min(day + delay_lo + int(u[4] * (delay_hi - delay_lo + 1)), self.horizon)
-        bill = (patient, condition, hospital, visit, total, insurance)
+        bill = (patient, hospital, visit, total, claim)
         if bill_day == day:
             self._issue_bill(*bill)
         else:
             self.bills_due[bill_day].append(bill)
 
     def _issue_bill(
-        self,
-        patient: Patient,
-        condition: Condition,
-        hospital: Hospital,
-        visit: int,
-        total: int,
-        insurance: int,
+        self, patient: Patient, hospital: Hospital, visit: int, total: int, claim: Claim
     ) -> None:
-        """Issue a bill today: plan, due date, and the patient's payment (booked for its day)."""
+        """Issue a bill today: plan, due date, and the patient's payment (booked for its day).
+        A bill with nothing left for the patient to pay is settled the day it is issued."""
         scenario = self.scenario
         day = int(self.env.now)
-        u = self.billing.take(3)
-        if total >= scenario.incremental_charge_high:
-            incremental = scenario.incremental_probability_high
-        elif total >= scenario.incremental_charge_mid:
-            incremental = scenario.incremental_probability_mid
-        else:
-            incremental = scenario.incremental_probability_low
-        if not patient.insured:
-            incremental += scenario.uninsured_incremental_bonus
-        incremental = min(incremental, scenario.max_incremental_probability)
-        plan = INCREMENTAL if u[0] < incremental else FULL
+        u = self.billing.take(4)
+        revenue = self.revenue
+        plan = INCREMENTAL if revenue.chooses_plan(claim.patient, u[0]) else FULL
         due = day + (
             scenario.incremental_plan_days if plan == INCREMENTAL else scenario.full_plan_days
         )
-        share = total - insurance
-        self.log.bill_issued((day, patient.index, visit, total, insurance, share, plan, due))
-
-        on_time = (
-            scenario.on_time_probability_insured
-            if patient.insured
-            else scenario.on_time_probability_uninsured
+        self.log.bill_issued(
+            (
+                day,
+                patient.index,
+                visit,
+                total,
+                claim.insurance,
+                claim.patient,
+                plan,
+                due,
+                claim.payer,
+                claim.plan,
+                claim.adjustment,
+                claim.charity,
+            )
         )
-        late = condition.late_base
-        factor = (
-            scenario.unpaid_factor_insured if patient.insured else scenario.unpaid_factor_uninsured
-        )
-        low, high = scenario.unpaid_probability_clip
-        unpaid = min(max(late * hospital.late_payment_multiplier * factor, low), high)
-        total_weight = on_time + late + unpaid
-        r = u[1] * total_weight
-        if r < on_time:
-            lo, hi = scenario.on_time_days_early
-            pay_day = max(day, due - lo - int(u[2] * (hi - lo + 1)))
-        elif r < on_time + late:
-            lo, hi = scenario.late_days
-            pay_day = due + lo + int(u[2] * (hi - lo + 1))
-        else:
+        if claim.patient <= 0:
+            pay_day = day
+        elif revenue.never_pays(claim, patient.index, hospital.late_payment_multiplier, u[1]):
             return
+        elif revenue.pays_late(claim, patient.index, u[2]):
+            lo, hi = scenario.late_days
+            pay_day = due + lo + int(u[3] * (hi - lo + 1))
+        else:
+            lo, hi = scenario.on_time_days_early
+            pay_day = max(day, due - lo - int(u[3] * (hi - lo + 1)))
         if pay_day <= self.horizon:
-            self.payments_due[pay_day].append((pay_day, patient.index, visit, share))
+            self.payments_due[pay_day].append((pay_day, patient.index, visit, claim.patient))
 
 
 def _move_weight(
@@ -754,14 +736,6 @@ def delivery_stay_shapes(catalog: Catalog) -> dict[bool, tuple[float, float, tup
 def _mean_factor(factors: tuple[float, ...], weights: tuple[float, ...]) -> float:
     """The mean of per-severity factors over a severity mix."""
     return sum(f * w for f, w in zip(factors, weights)) / sum(weights)
-
-
-def _normal_quantile(u: float) -> float:
-    """The standard normal quantile of a uniform draw (0 maps to the lowest float's)."""
-    return _STANDARD_NORMAL.inv_cdf(max(u, 1e-12))
-
-
-_STANDARD_NORMAL = NormalDist()
 
 
 def _normalised(weights: tuple[float, ...]) -> tuple[float, ...]:

@@ -9,6 +9,7 @@ clinical draw (common random numbers across scenarios).
 from __future__ import annotations
 
 import zlib
+from statistics import NormalDist
 
 import numpy as np
 
@@ -57,3 +58,11 @@ class UniformPool:
             index = 0
         self._index = index + 1
         return self._block[index]
+
+
+_STANDARD_NORMAL = NormalDist()
+
+
+def normal_quantile(u: float) -> float:
+    """The standard normal quantile of a uniform draw (0 maps to the lowest float's)."""
+    return _STANDARD_NORMAL.inv_cdf(min(max(u, 1e-12), 1.0 - 1e-12))

@@ -291,9 +291,7 @@ class Scenario:
     local_decay: float = _field("local_decay", POSITIVE)
     outstate_neighbor_share: float = _field("outstate_neighbor_share", RATE)
     # population
-    insured_rate: float = _field("insured_rate", RATE)
-    insurer_pool_size: int = _field("insurer_pool_size", COUNT)
-    insurer_zipf_exponent: float = _field("insurer_zipf_exponent", NON_NEGATIVE)
+    insured_rate: float | None = _field(None, RATE)  # None: the national figure (NHIS)
     # hospitals
     patients_per_hospital: int = _field("patients_per_hospital", COUNT)
     doctors_per_hospital: int = _field("doctors_per_hospital", COUNT)
@@ -350,28 +348,12 @@ class Scenario:
     # billing
     bill_delay_days: tuple = _field("bill_delay_days", RANGE)
     minimum_charge: int = _field("minimum_charge", WHOLE)
-    emergency_charge_factor: float = _field("emergency_charge_factor", RATE)
     followup_bump_probability: float = _field("followup_bump_probability", RATE)
     followup_bump: tuple = _field("followup_bump", RANGE)
-    insurance_low_share_probability: float = _field("insurance_low_share_probability", RATE)
-    insurance_low_share: tuple = _field("insurance_low_share", RATE_RANGE)
-    insurance_high_share: tuple = _field("insurance_high_share", RATE_RANGE)
-    incremental_probability_high: float = _field("incremental_probability_high", RATE)
-    incremental_probability_mid: float = _field("incremental_probability_mid", RATE)
-    incremental_probability_low: float = _field("incremental_probability_low", RATE)
-    incremental_charge_high: int = _field("incremental_charge_high", WHOLE)
-    incremental_charge_mid: int = _field("incremental_charge_mid", WHOLE)
-    uninsured_incremental_bonus: float = _field("uninsured_incremental_bonus", RATE)
-    max_incremental_probability: float = _field("max_incremental_probability", RATE)
     full_plan_days: int = _field("full_plan_days", COUNT)
     incremental_plan_days: int = _field("incremental_plan_days", COUNT)
-    on_time_probability_insured: float = _field("on_time_probability_insured", RATE)
-    on_time_probability_uninsured: float = _field("on_time_probability_uninsured", RATE)
     on_time_days_early: tuple = _field("on_time_days_early", RANGE)
     late_days: tuple = _field("late_days", RANGE)
-    unpaid_factor_insured: float = _field("unpaid_factor_insured", NON_NEGATIVE)
-    unpaid_factor_uninsured: float = _field("unpaid_factor_uninsured", NON_NEGATIVE)
-    unpaid_probability_clip: tuple = _field("unpaid_probability_clip", RATE_RANGE)
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(type(self)):  # each value: its type and range

@@ -17,10 +17,10 @@ from pathlib import Path
 import attrs
 import pandas as pd
 
+from sim.coverage import plan_catalog
 from sim.facts import RegionFacts, region_facts, run_statistics
 from sim.geography import load_zip_table
 from sim.placement import plan_regions
-from sim.population import insurer_pool
 from sim.processes import RegionSimulation
 from sim.refdata import load_names
 from sim.scenario import Scenario
@@ -55,9 +55,8 @@ class Simulation:
             self.zips, self.pool_report = load_zip_pool(Path(scenario.zip_pool_file))
         else:
             self.zips = load_zip_table()
-        self.insurers, self.insurer_shares = insurer_pool(
-            scenario.seed, load_names(), scenario.insurer_pool_size, scenario.insurer_zipf_exponent
-        )
+        self.plans = plan_catalog(scenario.seed, load_names())
+        self.insurers = list(self.plans.names)
         self.specs = plan_regions(scenario, self.zips)
         hospitals_needed = sum(
             1
@@ -76,7 +75,7 @@ class Simulation:
 
     def _build_regions(self) -> list[RegionSimulation]:
         return [
-            RegionSimulation(build_region(self.scenario, spec, self.insurer_shares), self.scenario)
+            RegionSimulation(build_region(self.scenario, spec, self.plans), self.scenario)
             for spec in self.specs
         ]
 

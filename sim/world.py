@@ -17,6 +17,8 @@ import simpy
 from entities import Doctor, Hospital, Patient, RoomPool
 from sim.calendar import to_datetime64
 from sim.catchment import Population, draw_catchment
+from sim.coverage import Coverage, PlanCatalog, coverage_rules, draw_coverage
+from sim.epidemiology import DELIVERY_CONDITION
 from sim.geography import ZipTable, miles_between
 from sim.illness import DIRECT_STAY, ED_ARRIVAL, EpisodePlan
 from sim.placement import RegionSpec
@@ -25,6 +27,7 @@ from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_
 from sim.rng import stream
 from sim.scenario import Scenario
 
+KIDNEY_FAILURE = "Kidney failure"  # on dialysis, a share has Medicare before 65
 HOSPITAL_CHOICES = 5  # a patient ranks the nearest few hospitals of the state
 CANDIDATE_HOSPITALS = 8
 
@@ -43,10 +46,11 @@ class RegionWorld:
     doctors: list[Doctor]
     plan: EpisodePlan | None
     population: Population  # the residents the patients were drawn from
+    coverage: Coverage  # the patients' health coverage over time
     doctor_names_taken: set[str]  # names in use, so that new doctors get other ones
 
 
-def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarray) -> RegionWorld:
+def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> RegionWorld:
     """Draw the region's patients, hospitals and doctors and the patients' illness plans."""
     catalog = load_catalog()
     demography = load_demography()
@@ -56,6 +60,8 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
     residents, plan, population = draw_catchment(
         scenario, key, zips, spec.residence_weights, patient_count, catalog, demography
     )
+    coverage = patient_coverage(scenario, key, zips, residents, plan, plans, catalog)
+    today = coverage.on_day(scenario.horizon)
     registry = build_patients(
         seed=scenario.seed,
         region=key,
@@ -63,8 +69,8 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
         region_part=spec.part,
         residents=residents,
         zips=zips,
-        insured_rate=scenario.insured_rate,
-        insurer_shares=insurer_shares,
+        payer=coverage.payer[today],
+        insurer=coverage.plan[today],
         demography=demography,
         names=names,
     )
@@ -88,14 +94,12 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
     patients = [
         Patient(
             index=i,
-            insured=insured,
             birth_day=born,
             hospital_preference=tuple(ranked),
             continuity_preference=taste,
         )
-        for i, (insured, born, ranked, taste) in enumerate(
+        for i, (born, ranked, taste) in enumerate(
             zip(
-                registry.insured.tolist(),
                 birth_days.tolist(),
                 preference.tolist(),
                 continuity.tolist(),
@@ -113,7 +117,40 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
         doctors=doctors,
         plan=plan,
         population=population,
+        coverage=coverage,
         doctor_names_taken=taken,
+    )
+
+
+def patient_coverage(
+    scenario: Scenario,
+    key: str,
+    zips: ZipTable,
+    residents,
+    plan: EpisodePlan,
+    plans: PlanCatalog,
+    catalog: Catalog,
+) -> Coverage:
+    """The patients' coverage spells, with their planned deliveries and kidney failures."""
+    codes = {c.name: c.code for c in catalog.conditions}
+    start = to_datetime64(scenario.start)
+
+    def planned(condition: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = plan.condition == codes[condition]
+        return plan.patient[rows], plan.day[rows]
+
+    return draw_coverage(
+        scenario.seed,
+        key,
+        plans,
+        coverage_rules(scenario.insured_rate, scenario.today),
+        start=scenario.start,
+        horizon=scenario.horizon,
+        birth_day=(np.asarray(residents.birth, dtype="datetime64[D]") - start).astype(np.int64),
+        state=zips.state[residents.zip_row],
+        poverty=zips.poverty[residents.zip_row],
+        deliveries=planned(DELIVERY_CONDITION),
+        kidney_failure=planned(KIDNEY_FAILURE),
     )
 
 

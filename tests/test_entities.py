@@ -45,7 +45,6 @@ def test_a_room_holds_one_patient_and_waiters_are_served_in_order():
 def _patient():
     return Patient(
         index=0,
-        insured=True,
         birth_day=-10_000,
         hospital_preference=(0,),
         continuity_preference=1.0,
@@ -136,6 +135,6 @@ def test_scenario_refuses_bad_values(values):
 
 def test_scenario_defaults_come_from_the_data_file():
     scenario = Scenario(today=dt.date(2024, 2, 29))
-    assert scenario.patients == 1000 and scenario.seed == 42 and scenario.insured_rate == 0.78
+    assert scenario.patients == 1000 and scenario.seed == 42 and scenario.insured_rate is None
     assert scenario.start == dt.date(2021, 2, 28)
     assert scenario.horizon == (dt.date(2024, 2, 29) - dt.date(2021, 2, 28)).days

@@ -42,8 +42,8 @@ def registry():
         region_part=None,
         residents=residents,
         zips=zips,
-        insured_rate=0.9,
-        insurer_shares=np.array([1.0]),
+        payer=np.full(len(residents), 2),
+        insurer=np.zeros(len(residents), dtype=np.int64),
         demography=demography,
         names=load_names(),
     )

@@ -3,7 +3,6 @@ most important ones, again by straightforward independent code."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -119,10 +118,19 @@ def test_money_adds_up_and_empty_means_null(medium_run):
     billing, patients, visits = tables.billing, tables.patients, tables.visits
     assert (
         billing["total_charge"]
-        == billing["insurance_coverage_amount"] + billing["patient_responsibility_amount"]
+        == billing["adjustment_amount"]
+        + billing["charity_care_amount"]
+        + billing["insurance_coverage_amount"]
+        + billing["patient_responsibility_amount"]
     ).all()
     assert (billing["total_charge"] >= 87).all()
+    self_pay = billing["payer_type"] == "Self-pay"
+    assert (billing.loc[self_pay, "insurance_coverage_amount"] == 0).all()
+    assert billing.loc[self_pay, "insurance_plan"].isna().all()
+    assert (billing.loc[~self_pay, "charity_care_amount"] == 0).all()
+    assert billing.loc[self_pay, "charity_care_amount"].gt(0).any()
     uninsured = patients["insurance_provider"].isna()
+    assert (uninsured == (patients["payer_type"] == "Self-pay")).all()
     assert patients.loc[uninsured, "insurance_policy_number"].isna().all()
     assert patients.loc[~uninsured, "insurance_policy_number"].notna().all()
     assert patients.loc[~uninsured, "insurance_policy_number"].is_unique
@@ -218,7 +226,8 @@ def test_every_state_appears_in_a_large_run():
     assert (in_state["state"] == in_state["hospital_state"]).all()
     per_patient = summary["distributions"]["visits_per_patient"]["mean"]
     assert 5.0 <= per_patient <= 9.0  # ED visits and clinic reviews are rows too
-    assert np.isclose(summary["distributions"]["insured_rate"], 0.78, atol=0.015)
+    # patients are older than residents (Medicare), so a little more often insured
+    assert 0.88 <= summary["distributions"]["insured_rate"] <= 0.95
 
 
 def test_nobody_is_treated_before_birth_or_below_a_condition_minimum_age(medium_run):
@@ -237,7 +246,7 @@ def test_nobody_is_treated_before_birth_or_below_a_condition_minimum_age(medium_
     assert not babies.isin(["Anxiety", "Depression", "Migraine"]).any()
 
 
-def test_charges_stay_in_their_category_ranges(medium_run):
+def test_charges_follow_the_care(medium_run):
     from reporting.validation import with_episodes
     from sim.refdata import load_catalog
     from sim.scenario import DEFAULTS
@@ -246,18 +255,20 @@ def test_charges_stay_in_their_category_ranges(medium_run):
     catalog = load_catalog()
     visits = with_episodes(tables.visits, tables.patients, catalog)
     charged = visits.merge(tables.billing[["visit_id", "total_charge"]], on="visit_id")
-    low_multiplier, high_multiplier = DEFAULTS["charge_multiplier_range"]
-    emergency = (charged["encounter_type"] == "Emergency").to_numpy()
-    factor = DEFAULTS["emergency_charge_factor"]
-    for name, rules in catalog.categories.items():
-        of_category = (charged["category"] == name) & ~charged["is_followup"]
-        for encounters, scale in ((~emergency, 1.0), (emergency, factor)):
-            first = charged[of_category & encounters]["total_charge"]
-            if first.empty:  # some categories never send a patient home from the ED
-                continue
-            low = max(rules.charge[0] * low_multiplier * scale - 1, DEFAULTS["minimum_charge"])
-            assert first.min() >= low, name
-            assert first.max() <= rules.charge[1] * high_multiplier * scale + 1, name
+    first = charged[~charged["is_followup"]]
+    by_setting = first.groupby("encounter_type", observed=True)["total_charge"].mean()
+    assert by_setting["Inpatient"] > by_setting["Observation"] > by_setting["Emergency"]
+    assert by_setting["Emergency"] > by_setting["Outpatient"]
+    stays = first[first["encounter_type"] == "Inpatient"]
+    births = stays[stays["condition"] == "Childbirth"].groupby("treatment", observed=True)
+    assert (
+        births["total_charge"].mean()["Cesarean Section"]
+        > births["total_charge"].mean()["Delivery"]
+    )
+    # within a condition, longer stays cost more (rank correlation of charge and nights)
+    common = stays.groupby("condition", observed=True)["total_charge"].transform("size") >= 30
+    ranks = stays[common].groupby("condition", observed=True)[["total_charge", "los"]].rank()
+    assert ranks["total_charge"].corr(ranks["los"]) > 0.4
     first_charge = charged.groupby("episode")["total_charge"].transform("first")
     followups = charged[charged["is_followup"]]
     lower = followups["total_charge"] < first_charge[followups.index]

@@ -89,15 +89,58 @@ CASES = {
         lambda f: f.loc.__setitem__(
             (
                 f.index[0],
-                ["total_charge", "insurance_coverage_amount", "patient_responsibility_amount"],
+                [
+                    "total_charge",
+                    "adjustment_amount",
+                    "charity_care_amount",
+                    "insurance_coverage_amount",
+                    "patient_responsibility_amount",
+                ],
             ),
-            [50, 0, 50],
+            [50, 0, 0, 0, 50],
         ),
     ),
     "payment_status_inconsistent": (
         "billing",
         lambda f: f.loc.__setitem__(
             (first_where(f, f["payment_status"] == "Paid"), "payment_status"), "Late-Unpaid"
+        ),
+    ),
+    "self_pay_with_coverage": (
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (
+                first_where(
+                    f, (f["payer_type"] == "Private") & (f["insurance_coverage_amount"] > 0)
+                ),
+                "payer_type",
+            ),
+            "Self-pay",
+        ),
+    ),
+    "plan_not_matching_payer": (
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payer_type"] == "Self-pay"), "insurance_plan"), "Aetna"
+        ),
+    ),
+    "charity_care_for_insured": (
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payer_type"] == "Private"), "charity_care_amount"), 10
+        ),
+    ),
+    "medicare_under_65_without_kidney_failure": (  # Medicaid patients are under 65
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payer_type"] == "Medicaid"), "payer_type"), "Medicare"
+        ),
+    ),
+    "out_of_pocket_above_yearly_limit": (
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payer_type"] == "Private"), "patient_responsibility_amount"),
+            20_000,
         ),
     ),
     "pediatric_gating": (

@@ -117,7 +117,12 @@ SCENARIO_FLAGS = (
     (None, "today", "anchor date: nothing happens after it (default: the current date)"),
     (None, "start", "first day of the history (default: three years before --today)"),
     (None, "minor_same_day_rate", "same-day rate of minor and chronic cases (default)"),
-    (None, "insured_rate", "share of insured patients (default)"),
+    (
+        None,
+        "insured_rate",
+        "share of residents with health coverage (default: the national figure, about 0.92; "
+        "the original generator used 0.78); scales the uninsured spells, keeping who they are",
+    ),
     (GEO, "zip_pool_file", "CSV of ZIP codes: zipcode|zip|postal_code, state, city"),
     (GEO, "zip_target", "at most this many distinct patient ZIPs"),
     (GEO, "hospital_name", "name of the single hospital (implies one hospital)"),

@@ -88,7 +88,7 @@ class Simulation(EngineSimulation):
         zip_index = pd.Index(self.zips.zipcode)
         scenario, shares, insurers, parts = (
             self.scenario,
-            self.insurer_shares,
+            self.plans,
             self.insurers,
             self.parts,
         )

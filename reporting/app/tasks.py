@@ -24,6 +24,7 @@ from reporting.ordering import RowKeys
 from reporting.parts import write_part, write_windowed_part
 from reporting.recorder import record_regions
 from reporting.summary import TableFacts, table_facts
+from sim.coverage import PlanCatalog
 from sim.facts import RegionFacts, region_facts
 from sim.geography import ZipTable
 from sim.placement import RegionSpec
@@ -82,7 +83,7 @@ def group_regions(
 def group_task(
     scenario: Scenario,
     specs: list[RegionSpec],
-    insurer_shares: np.ndarray,
+    plans: PlanCatalog,
     insurers: list[str],
     zips: ZipTable,
     options: PartOptions,
@@ -91,7 +92,7 @@ def group_task(
     day = scenario.horizon
     regions = []
     for spec in specs:
-        region = RegionSimulation(build_region(scenario, spec, insurer_shares), scenario)
+        region = RegionSimulation(build_region(scenario, spec, plans), scenario)
         region.env.run(until=day + 1)
         regions.append(region)
     folder = Path(options.folder) / specs[0].key

@@ -1,0 +1,236 @@
+"""The revenue cycle's parts on their own: coverage over time, charges, cost sharing, payment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.coverage import (
+    DESIGNS,
+    MEDICAID,
+    MEDICARE,
+    NO_PLAN,
+    PRIVATE,
+    PRIVATE_DESIGNS,
+    SELF_PAY,
+    Coverage,
+    _national_uninsured,
+    coverage_rules,
+    draw_coverage,
+    plan_catalog,
+)
+from sim.refdata import load_names, money_figures
+from sim.revenue import EMERGENCY, INPATIENT, OUTPATIENT, Claim, RevenueCycle, money_limits
+
+START = dt.date(2023, 1, 1)
+TODAY = dt.date(2025, 12, 31)
+HORIZON = (TODAY - START).days
+
+
+@pytest.fixture(scope="module")
+def plans():
+    return plan_catalog(7, load_names())
+
+
+def test_the_default_gives_the_national_uninsured_share():
+    rules = coverage_rules(None, TODAY)
+    assert _national_uninsured(rules, TODAY) == pytest.approx(
+        money_figures()["national_uninsured_share"], abs=1e-4
+    )
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(0.5, 0.99))
+def test_an_insured_rate_scales_the_uninsured_and_keeps_who_they_are(rate):
+    rules = coverage_rules(rate, TODAY)
+    assert _national_uninsured(rules, TODAY) == pytest.approx(1 - rate, abs=1e-3)
+    ratio = np.array([1.5])
+    child, adult = (
+        rules.probabilities(np.array([c]), ratio, np.array([True]), np.array([False]),
+                            np.array([False]))[2][0]
+        for c in (True, False)
+    )  # fmt: skip
+    assert rules.senior_uninsured() < adult and child < adult
+
+
+def _coverage(plans, *, ages, ratio_zip_poverty, state="CA", deliveries=None, kidney=None):
+    n = len(ages)
+    birth_day = np.array([-round(a * 365.2425) for a in ages], dtype=np.int64)
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    return draw_coverage(
+        11,
+        "TEST",
+        plans,
+        coverage_rules(None, TODAY),
+        start=START,
+        horizon=HORIZON,
+        birth_day=birth_day,
+        state=np.full(n, state),
+        poverty=np.full(n, ratio_zip_poverty),
+        deliveries=deliveries or empty,
+        kidney_failure=kidney or empty,
+    )
+
+
+def _payers(coverage: Coverage, day: int) -> np.ndarray:
+    return coverage.payer[coverage.on_day(day)]
+
+
+def test_medicare_exactly_from_65_and_never_before_without_kidney_failure(plans):
+    ages = np.linspace(40, 90, 4000)
+    coverage = _coverage(plans, ages=ages, ratio_zip_poverty=0.12)
+    for day in (0, HORIZON // 2, HORIZON):
+        payer = _payers(coverage, day)
+        age_then = ages + day / 365.2425
+        assert not (payer[age_then < 64.99] == MEDICARE).any()
+        assert (payer[age_then >= 65.01] == MEDICARE).mean() > 0.98
+    assert np.all(np.diff(coverage.offsets) >= 1)
+    for i in range(len(ages)):  # spells in time order, each one different from the last
+        spell = slice(coverage.offsets[i], coverage.offsets[i + 1])
+        assert np.all(np.diff(coverage.start[spell]) > 0)
+
+
+def test_end_stage_renal_disease_brings_medicare_before_65(plans):
+    ages = np.full(3000, 50.0)
+    kidney = (np.arange(3000), np.full(3000, 100))
+    coverage = _coverage(plans, ages=ages, ratio_zip_poverty=0.12, kidney=kidney)
+    before, after = _payers(coverage, 150), _payers(coverage, 300)
+    share = money_figures()["esrd_share_of_kidney_failure"]
+    assert (before == MEDICARE).mean() == 0
+    assert (after == MEDICARE).mean() == pytest.approx(share, abs=0.04)
+    assert set(np.flatnonzero(after == MEDICARE)) == set(np.flatnonzero(coverage.esrd_day < 300))
+
+
+def test_poorer_places_have_more_medicaid_and_more_uninsured_adults(plans):
+    ages = np.full(4000, 35.0)
+    rich = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.04), 500)
+    poor = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.30), 500)
+    assert (poor == MEDICAID).mean() > (rich == MEDICAID).mean() + 0.15
+    assert (poor == SELF_PAY).mean() > (rich == SELF_PAY).mean()
+    assert (rich == PRIVATE).mean() > 0.8
+
+
+def test_medicaid_expansion_covers_poor_adults(plans):
+    ages = np.full(4000, 35.0)
+    expanded = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.25, state="CA"), 500)
+    not_expanded = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.25, state="TX"), 500)
+    assert (expanded == MEDICAID).mean() > 2 * (not_expanded == MEDICAID).mean()
+    assert (not_expanded == SELF_PAY).mean() > (expanded == SELF_PAY).mean()
+
+
+def test_pregnancy_brings_medicaid_from_before_the_delivery_to_a_year_after(plans):
+    n = 4000
+    ages = np.full(n, 27.0)
+    deliveries = (np.arange(n), np.full(n, 400))
+    coverage = _coverage(plans, ages=ages, ratio_zip_poverty=0.2, state="TX", deliveries=deliveries)
+    before, during, long_after = (_payers(coverage, d) for d in (20, 400, 900))
+    assert (during == MEDICAID).mean() > (before == MEDICAID).mean() + 0.1
+    assert (long_after == MEDICAID).mean() < (during == MEDICAID).mean() - 0.1
+
+
+def test_plans_match_their_payer(plans):
+    coverage = _coverage(plans, ages=np.linspace(0, 95, 3000), ratio_zip_poverty=0.15)
+    names = np.array([*plans.names, ""], dtype=object)[
+        np.where(coverage.plan < 0, len(plans.names), coverage.plan)
+    ]
+    assert (coverage.plan[coverage.payer == SELF_PAY] == NO_PLAN).all()
+    assert (coverage.plan[coverage.payer != SELF_PAY] >= 0).all()
+    medicare = names[coverage.payer == MEDICARE]
+    assert all(n == "Original Medicare" or n.endswith("Medicare Advantage") for n in medicare)
+    private = set(names[coverage.payer == PRIVATE])
+    assert "Blue Cross Blue Shield of California" in private
+    assert not any("Medicare" in n or "Medicaid" in n for n in private)
+
+
+def _one_spell(payer: int, design: int, ratio: float = 3.0) -> Coverage:
+    start = np.array([0])
+    return Coverage(
+        offsets=np.array([0, 1]),
+        start=start,
+        payer=np.array([payer]),
+        plan=np.array([NO_PLAN if payer == SELF_PAY else 0]),
+        design=np.array([design]),
+        income_ratio=np.array([ratio]),
+        esrd_day=np.array([10**9]),
+        starts=start.tolist(),
+    )
+
+
+def _year_of_day():
+    return [(START + dt.timedelta(days=d)).year for d in range(HORIZON + 1)]
+
+
+def test_claims_add_up_and_a_second_stay_in_the_year_costs_the_patient_less():
+    hdhp = PRIVATE_DESIGNS.index("HDHP")
+    cycle = RevenueCycle(_one_spell(PRIVATE, hdhp), _year_of_day())
+    first = cycle.adjudicate(0, 10, 15, 60_000, INPATIENT, 5, 1.0, 0.5)
+    second = cycle.adjudicate(0, 100, 105, 60_000, INPATIENT, 5, 1.0, 0.5)
+    next_year = cycle.adjudicate(0, 400, 405, 60_000, INPATIENT, 5, 1.0, 0.5)
+    for claim in (first, second, next_year):
+        assert claim.adjustment + claim.charity + claim.insurance + claim.patient == 60_000
+        assert claim.charity == 0 and claim.payer == PRIVATE
+    assert second.patient < first.patient
+    assert next_year.patient == first.patient  # the deductible starts again in January
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(range(len(PRIVATE_DESIGNS))),
+    st.lists(st.tuples(st.integers(87, 400_000), st.sampled_from([EMERGENCY, INPATIENT,
+                                                                  OUTPATIENT])),
+             min_size=1, max_size=30),
+)  # fmt: skip
+def test_private_out_of_pocket_never_passes_the_yearly_limit(design, bills):
+    cycle = RevenueCycle(_one_spell(PRIVATE, design), _year_of_day())
+    owed = sum(
+        cycle.adjudicate(0, 5 + i, 6 + i, total, encounter, 1, 1.0, 0.5).patient
+        for i, (total, encounter) in enumerate(bills)
+    )
+    assert owed <= money_limits().aca_by_year[START.year]
+
+
+def test_original_medicare_charges_the_part_a_deductible_once_per_benefit_period():
+    original = DESIGNS.index("Original Medicare")
+    cycle = RevenueCycle(_one_spell(MEDICARE, original), _year_of_day())
+    first = cycle.adjudicate(0, 10, 15, 50_000, INPATIENT, 5, 1.0, 0.5)
+    readmitted = cycle.adjudicate(0, 30, 33, 50_000, INPATIENT, 3, 1.0, 0.5)
+    much_later = cycle.adjudicate(0, 200, 203, 50_000, INPATIENT, 3, 1.0, 0.5)
+    assert first.patient > 0 and readmitted.patient == 0 and much_later.patient == first.patient
+
+
+def test_self_pay_patients_get_the_discount_and_charity_by_income():
+    uninsured = DESIGNS.index("Uninsured")
+    figures = money_figures()
+    poor = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=1.2), _year_of_day())
+    middle = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=3.0), _year_of_day())
+    rich = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=6.0), _year_of_day())
+    applies = 0.0  # a uniform draw under the application rate
+    claims = [
+        c.adjudicate(0, 10, 12, 10_000, INPATIENT, 2, 1.0, applies) for c in (poor, middle, rich)
+    ]
+    discounted = round(10_000 * (1 - figures["uninsured_discount"]))
+    assert all(c.adjustment == 10_000 - discounted and c.insurance == 0 for c in claims)
+    assert claims[0].patient == 0 and claims[0].charity == discounted
+    assert 0 < claims[1].charity < discounted
+    assert claims[2].charity == 0 and claims[2].patient == discounted
+    no_application = poor.adjudicate(0, 10, 12, 10_000, INPATIENT, 2, 1.0, 0.99)
+    assert no_application.charity == 0
+
+
+def test_larger_balances_go_on_plans_and_self_pay_balances_go_unpaid_more_often():
+    uninsured, ppo = DESIGNS.index("Uninsured"), PRIVATE_DESIGNS.index("PPO")
+    self_pay = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=1.5), _year_of_day())
+    insured = RevenueCycle(_one_spell(PRIVATE, ppo, ratio=1.5), _year_of_day())
+    u = np.linspace(0.001, 0.999, 999)
+    assert sum(insured.chooses_plan(200, x) for x in u) < sum(
+        insured.chooses_plan(8_000, x) for x in u
+    )
+    claim_self = Claim(SELF_PAY, NO_PLAN, 0, 0, 0, 2_000)  # the same balance
+    claim_insured = Claim(PRIVATE, 0, 0, 0, 0, 2_000)
+    unpaid_self = sum(self_pay.never_pays(claim_self, 0, 1.0, x) for x in u)
+    unpaid_insured = sum(insured.never_pays(claim_insured, 0, 1.0, x) for x in u)
+    assert unpaid_self > 2 * unpaid_insured
