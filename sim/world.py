@@ -18,7 +18,7 @@ from entities import Doctor, Hospital, Patient, RoomPool
 from sim.calendar import to_datetime64
 from sim.catchment import Population, draw_catchment
 from sim.geography import ZipTable, miles_between
-from sim.illness import DIRECT_STAY, ED_ARRIVAL, EpisodePlan
+from sim.illness import DIRECT_STAY, ED_ARRIVAL, Diagnoses, EpisodePlan
 from sim.placement import RegionSpec
 from sim.population import PatientRegistry, build_patients
 from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
@@ -42,6 +42,7 @@ class RegionWorld:
     hospitals: list[Hospital]
     doctors: list[Doctor]
     plan: EpisodePlan | None
+    diagnoses: Diagnoses  # the patients' chronic conditions and the days they are diagnosed
     population: Population  # the residents the patients were drawn from
     doctor_names_taken: set[str]  # names in use, so that new doctors get other ones
 
@@ -53,7 +54,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
     names = load_names()
     env = simpy.Environment()
     key, zips, patient_count = spec.key, spec.zips, spec.patients
-    residents, plan, population = draw_catchment(
+    residents, plan, diagnoses, population = draw_catchment(
         scenario, key, zips, spec.residence_weights, patient_count, catalog, demography
     )
     registry = build_patients(
@@ -112,6 +113,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, insurer_shares: np.ndarra
         hospitals=hospitals,
         doctors=doctors,
         plan=plan,
+        diagnoses=diagnoses,
         population=population,
         doctor_names_taken=taken,
     )
