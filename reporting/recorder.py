@@ -67,7 +67,7 @@ class Tables:
     patients: pd.DataFrame
     visits: pd.DataFrame
     billing: pd.DataFrame
-    conditions: pd.DataFrame | None = attrs.field(default=None, kw_only=True)
+    conditions: pd.DataFrame | None = None
     as_of: dt.date | None = attrs.field(default=None, eq=False)
     keys: list[RegionKeys] = attrs.field(factory=list, eq=False, repr=False)
     patient_keys: RowKeys | None = attrs.field(default=None, eq=False, repr=False)
