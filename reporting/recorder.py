@@ -233,7 +233,10 @@ def problem_list(
         "patient_id": np.concatenate([chronic_patient, patient]),
         "condition": np.concatenate([chronic_condition, condition[first]]),
         "diagnosis": np.concatenate(
-            [np.asarray(chronic["diagnosis"], dtype=np.int64), admission[order][starts]]
+            [
+                np.asarray(chronic["diagnosis"], dtype=np.int64),
+                np.asarray(visits["admission"])[first],
+            ]
         ),
         "resolution": np.concatenate([np.full(len(wanted), NONE), resolution]).astype(np.int64),
         "episode_id": np.concatenate([np.full(len(wanted), NONE), episode[starts]]),
