@@ -34,8 +34,10 @@ ID_KINDS = {  # which numbering each ID column of a task's tables follows
     "patients": {"patient_id": "patients"},
     "visits": {"visit_id": "visits", "episode_id": "visits", "patient_id": "patients"},
     "billing": {"billing_id": "visits", "visit_id": "visits", "patient_id": "patients"},
+    "conditions": {"patient_id": "patients", "episode_id": "visits"},
     "continuity": {"patient_id": "patients"},
 }
+PER_PATIENT_ROWS = {"continuity": "continuity_rows", "conditions": "condition_rows"}
 ORDERED_BY = {"patients": "patient_id", "visits": "visit_id", "billing": "billing_id"}
 
 
@@ -68,7 +70,10 @@ class Layout:
         for name, column in zip(rows.column_names, rows.columns):
             if name in ID_KINDS[table]:
                 id_map = self.orders[ID_KINDS[table][name]].id_map(task)
-                column = pa.array(id_map[column.to_numpy() - 1], pa.int64())
+                ids = pa.chunked_array(column).combine_chunks()
+                present = ids.is_valid().to_numpy(zero_copy_only=False)
+                values = ids.fill_null(1).to_numpy()
+                column = pa.array(id_map[values - 1], pa.int64(), mask=~present)
             elif name in ("doctor_id", "hospital_id"):
                 column = pa.array(column.to_numpy() + offsets[name[: -len("_id")]], pa.int64())
             elif name in dictionaries:
@@ -98,19 +103,27 @@ def _schema_of(rows: pa.Table, columns: list) -> pa.Schema:
 
 def region_table_slices(layout: Layout, table: str) -> Iterator[pa.Table]:
     """A per-patient table in the dataset's order, ``SLICE_ROWS`` rows of its numbering at a
-    time; every slice is checked to hold exactly the next IDs."""
-    order = layout.orders["patients" if table in ("patients", "continuity") else "visits"]
+    time; every slice is checked to hold exactly the next IDs. The problem list's rows (in
+    order of patient, then as its task ordered them) are numbered here."""
+    per_patient = PER_PATIENT_ROWS.get(table)
+    order = layout.orders["visits" if table in ("visits", "billing") else "patients"]
+    numbered = 0
     for low, ranges in order.slices(SLICE_ROWS):
         pieces = []
         for task, (result, (first, last)) in enumerate(zip(layout.results, ranges)):
-            if table == "continuity":
-                starts = np.concatenate([[0], np.cumsum(result.continuity_rows, dtype=np.int64)])
+            if per_patient is not None:
+                counts = getattr(result, per_patient)
+                starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
                 first, last = int(starts[first]), int(starts[last])
             rows = read_part_rows(result.folder, table, first, last)
             pieces.append(layout.globalize(table, task, rows))
         rows = pa.concat_tables(pieces)
-        key = rows["patient_id" if table == "continuity" else ORDERED_BY[table]].to_numpy()
+        key = rows[ORDERED_BY.get(table, "patient_id")].to_numpy()
         rows = rows.take(pa.array(np.argsort(key, kind="stable")))
+        if table == "conditions":
+            ids = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows), pa.int64())
+            rows = rows.set_column(rows.schema.get_field_index("condition_id"), "condition_id", ids)
+            numbered += rows.num_rows
         if table in ORDERED_BY:
             check_ids(table, rows, low)
         yield rows
@@ -193,7 +206,11 @@ def whole_table(layout: Layout, table: str, days: int, start: dt.date) -> pd.Dat
 
 
 def tables_from_parts(layout: Layout, days: int, start: dt.date) -> Tables:
-    """The patients, visits and billing tables in memory (for the Python API)."""
+    """The patients, visits, billing and conditions tables in memory (for the Python API)."""
     names = ("patients", "visits", "billing")
     frames = [whole_table(layout, table, days, start) for table in names]
-    return Tables(*frames, as_of=start + dt.timedelta(days=days - 1))
+    return Tables(
+        *frames,
+        conditions=whole_table(layout, "conditions", days, start),
+        as_of=start + dt.timedelta(days=days - 1),
+    )

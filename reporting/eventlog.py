@@ -31,7 +31,7 @@ import pandas as pd
 
 from reporting.naming import RegionNames
 from reporting.ordering import remap
-from reporting.recorder import Tables
+from reporting.recorder import NO_DEATH, NO_FOLLOWUP, Tables, conditions_frame, problem_list
 from reporting.schema import BILLING_COLUMNS, EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
 from sim.calendar import age_on
 from sim.coverage import PAYER_TYPES
@@ -46,9 +46,9 @@ from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
 
 ORDER = (
-    "PatientRegistered", "DoctorLeft", "DoctorJoined", "DoctorAbsent", "EpisodeStarted",
-    "Diverted", "ProviderSwitched", "Admitted", "Discharged", "FollowUpScheduled", "FollowUpMissed",
-    "BillIssued", "PaymentMade",
+    "PatientRegistered", "ConditionDiagnosed", "DoctorLeft", "DoctorJoined", "DoctorAbsent",
+    "EpisodeStarted", "Diverted", "ProviderSwitched", "Admitted", "Discharged",
+    "FollowUpScheduled", "FollowUpMissed", "BillIssued", "PaymentMade",
 )  # fmt: skip
 
 
@@ -189,6 +189,13 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                 for i, k in zip(who.tolist(), insurer.tolist())
             ]
         ),
+    )  # fmt: skip
+    diagnosed = log.columns("ConditionDiagnosed")
+    diagnosis = np.datetime64(region.scenario.start, "D") + diagnosed["diagnosis_day"]
+    rows(
+        "ConditionDiagnosed", diagnosed, patient=diagnosed["patient"],
+        condition=diagnosed["condition"],
+        detail=_json([{"diagnosis_date": str(d)} for d in diagnosis.tolist()]),
     )  # fmt: skip
     started = log.columns("EpisodeStarted")
     rows(
@@ -361,7 +368,7 @@ def _episodes(stays: pd.DataFrame, facts: pd.DataFrame) -> np.ndarray:
 
 
 def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
-    """The patients, visits and billing tables rebuilt from the event log alone."""
+    """The patients, visits, billing and conditions tables rebuilt from the event log alone."""
     as_of64 = np.datetime64(as_of, "D")
     kind = events["event_type"].astype(str)
 
@@ -479,9 +486,53 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "charity_care_amount": facts["charity_care_amount"].astype(np.int64).to_numpy(),
         }
     ).sort_values("billing_id", kind="stable")
+    origin = _start(events)
     return Tables(
         as_of=as_of,
+        conditions=_conditions(events[kind == "ConditionDiagnosed"], visits, patients, origin),
         patients=patients[list(PATIENT_COLUMNS)].reset_index(drop=True),
         visits=visits[list(VISIT_COLUMNS)].reset_index(drop=True),
         billing=billing[list(BILLING_COLUMNS)].reset_index(drop=True),
     )
+
+
+def _start(events: pd.DataFrame) -> np.datetime64:
+    """The run's ``--start``: any event's date less its simulation day (the epoch when empty)."""
+    if events.empty:
+        return np.datetime64(0, "D")
+    first = events.iloc[0]
+    return np.datetime64(pd.Timestamp(first["date"]).date(), "D") - int(first["day"])
+
+
+def _conditions(
+    diagnosed: pd.DataFrame, visits: pd.DataFrame, patients: pd.DataFrame, start: np.datetime64
+) -> pd.DataFrame:
+    """The problem list from the ``ConditionDiagnosed`` events and the rebuilt visits and
+    patients (``reporting.recorder.problem_list``, days counted from ``start``)."""
+    catalog = load_catalog()
+    code = {c.name: c.code for c in catalog.conditions}
+
+    def days(dates) -> np.ndarray:
+        return (np.asarray(dates, dtype="datetime64[D]") - start).astype(np.int64)
+
+    diagnosis = [json.loads(d)["diagnosis_date"] for d in diagnosed["detail"]]
+    due = visits["follow_up_date"].to_numpy()
+    death = patients["date_of_death"].to_numpy()
+    rows = problem_list(
+        {
+            "patient_id": diagnosed["patient_id"].astype(np.int64).to_numpy(),
+            "condition": diagnosed["condition"].astype(str).map(code).to_numpy(dtype=np.int64),
+            "diagnosis": days(np.array(diagnosis, dtype="datetime64[D]")),
+        },
+        {
+            "patient_id": visits["patient_id"].to_numpy(dtype=np.int64),
+            "condition": visits["condition"].astype(str).map(code).to_numpy(dtype=np.int64),
+            "episode_id": visits["episode_id"].to_numpy(dtype=np.int64),
+            "admission": days(visits["date_of_admission"].to_numpy()),
+            "discharge": days(visits["date_of_discharge"].to_numpy()),
+            "follow_up_due": np.where(pd.isna(due), NO_FOLLOWUP, days(due.astype("datetime64[D]"))),
+        },
+        patients["patient_id"].to_numpy(dtype=np.int64),
+        np.where(pd.isna(death), NO_DEATH, days(death.astype("datetime64[D]"))),
+    )
+    return conditions_frame(rows, catalog, start)

@@ -80,17 +80,26 @@ def read_table(path: Path, table: str, format: str | None = None) -> pd.DataFram
 
 def read_tables(folder: Path, prefix: str | None = None, format: str | None = None) -> Tables:
     """The patients, visits and billing tables of a dataset folder written by ``run_sim.py``,
-    from the CSV files (``format="csv"``) or the Parquet files (``"parquet"``); by default
-    CSV when the folder has ``patients.csv``, else Parquet. The tables' ``as_of`` is the
-    run's ``--today`` from the folder's ``validation_summary.json`` (None without one)."""
+    and its problem list (``conditions``) when the folder has one, from the CSV files
+    (``format="csv"``) or the Parquet files (``"parquet"``); by default CSV when the folder
+    has ``patients.csv``, else Parquet. The tables' ``as_of`` is the run's ``--today`` from
+    the folder's ``validation_summary.json`` (None without one)."""
     folder = Path(folder)
     if format is None:
         format = "csv" if (folder / table_file_name("patients", prefix)).exists() else "parquet"
+
+    def path(name: str) -> Path:
+        return folder / table_file_name(name, prefix, f".{format}")
+
     return Tables(
         **{
-            name: read_table(folder / table_file_name(name, prefix, f".{format}"), name, format)
-            for name in ("patients", "visits", "billing")
+            name: read_table(path(name), name, format) for name in ("patients", "visits", "billing")
         },
+        conditions=(
+            read_table(path("conditions"), "conditions", format)
+            if path("conditions").exists()
+            else None
+        ),
         as_of=run_today(folder),
     )
 

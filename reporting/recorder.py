@@ -4,7 +4,9 @@ Patients come from ``PatientRegistered`` (with the registry's demographics), vis
 ``Admitted`` + ``Discharged`` + ``BillIssued`` (stays still open, or not billed yet, at the
 last day run are not visits yet),
 ``follow_up_required`` from ``FollowUpScheduled``, billing from ``BillIssued`` and
-``PaymentMade``; the payment status is read off those events as of the last day run.
+``PaymentMade``; the payment status is read off those events as of the last day run. The
+problem list (conditions) holds the chronic conditions of ``ConditionDiagnosed`` and one row
+per episode of any other condition among the visits (``problem_list``).
 
 Rows are numbered in a meaningful order (``reporting.ordering``): visits by admission day,
 patients by their first visit's day, ties by region key and then the region's own event order,
@@ -24,13 +26,16 @@ from reporting.naming import RegionNames, dataset_names
 from reporting.ordering import NO_VISIT_DAY, RowKeys, ids_in_order, remap
 from reporting.schema import (
     BILLING_COLUMNS,
+    CONDITION_COLUMNS,
     PATIENT_COLUMNS,
     PAYMENT_STATUSES,
+    PROBLEM_STATUSES,
     VISIT_COLUMNS,
     VISIT_TYPES,
 )
 from sim.calendar import age_on, to_datetime64
 from sim.coverage import PAYER_TYPES
+from sim.epidemiology import load_rate_tables
 from sim.events import ADMISSION_TYPES, DISCHARGE_DISPOSITIONS, ENCOUNTER_TYPES, PLANS
 from sim.facts import region_facts
 from sim.population import GENDERS
@@ -39,6 +44,7 @@ from sim.refdata import SEVERITIES, load_catalog, load_demography
 PAID, LATE_PAID, IN_PROGRESS, LATE_UNPAID = range(4)
 NO_FOLLOWUP = -1  # follow_up_due of a visit without a booked follow-up
 NO_DEATH = -1  # death_day of a patient alive at the end
+NONE = -1  # no resolution day, no episode (problem-list columns)
 EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
 
 
@@ -54,27 +60,31 @@ class RegionKeys:
 
 @attrs.frozen
 class Tables:
-    """The three linked tables of a run as of a day (``as_of``: the run's ``--today``, or the
-    last day run when stepping; None when unknown), and, when made by the recorder, the keys
-    that tie them back to the event log."""
+    """The linked tables of a run as of a day (``as_of``: the run's ``--today``, or the
+    last day run when stepping; None when unknown): patients, visits, billing and, when at
+    hand, the problem list (``conditions``); when made by the recorder, the keys that tie
+    them back to the event log."""
 
     patients: pd.DataFrame
     visits: pd.DataFrame
     billing: pd.DataFrame
+    conditions: pd.DataFrame | None = None
     as_of: dt.date | None = attrs.field(default=None, eq=False)
     keys: list[RegionKeys] = attrs.field(factory=list, eq=False, repr=False)
     patient_keys: RowKeys | None = attrs.field(default=None, eq=False, repr=False)
     visit_keys: RowKeys | None = attrs.field(default=None, eq=False, repr=False)
 
     def items(self):
-        return (("patients", self.patients), ("visits", self.visits), ("billing", self.billing))
+        """(name, frame) of each table at hand."""
+        tables = (("patients", self.patients), ("visits", self.visits), ("billing", self.billing))
+        return tables + ((("conditions", self.conditions),) if self.conditions is not None else ())
 
 
 def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
 
 
-def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
+def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndarray]:
     """One region's rows as columns numbered from 1 within the region (doctors and hospitals
     as the region's codes), and its maps from local patients and visits to those numbers."""
     world, log = region.world, region.log
@@ -171,7 +181,82 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
         "charity_care_amount": issued["charity"][in_tables],
     }
 
-    return patients, visits, bills, patient_ids, visit_ids
+    diagnosed = log.columns("ConditionDiagnosed")
+    problems = problem_list(
+        {
+            "patient_id": patient_ids[diagnosed["patient"]],
+            "condition": diagnosed["condition"],
+            "diagnosis": diagnosed["diagnosis_day"],
+        },
+        visits,
+        patients["patient_id"],
+        patients["death_day"],
+    )
+    return patients, visits, bills, problems, patient_ids, visit_ids
+
+
+def problem_list(
+    chronic: dict, visits: dict, patient_id: np.ndarray, death_day: np.ndarray
+) -> dict:
+    """The problem list's rows (days and codes; ``NONE`` for no resolution or episode) from
+    the chronic diagnoses (``patient_id``, ``condition`` code, ``diagnosis`` day) and the
+    visits' columns (as ``_region_columns`` makes them), in ``problem_order``. A chronic row
+    counts its condition's visits; an episode of any other condition is diagnosed on its
+    initial encounter and resolved on its last visit's discharge when no follow-up is still
+    booked, else on the patient's death (``death_day`` of each ``patient_id``, ascending;
+    ``NO_DEATH`` for the living)."""
+    catalog = load_catalog()
+    width = len(catalog.conditions)
+    condition = np.asarray(visits["condition"], dtype=np.int64)
+    visit_patient = np.asarray(visits["patient_id"], dtype=np.int64)
+    chronic_patient = np.asarray(chronic["patient_id"], dtype=np.int64)
+    chronic_condition = np.asarray(chronic["condition"], dtype=np.int64)
+    pairs, counts = np.unique(visit_patient * width + condition, return_counts=True)
+    wanted = chronic_patient * width + chronic_condition
+    at = np.searchsorted(pairs, wanted)
+    found = at < len(pairs)
+    found[found] = pairs[at[found]] == wanted[found]
+    chronic_visits = np.zeros(len(wanted), dtype=np.int64)
+    chronic_visits[found] = counts[at[found]]
+
+    # visits of other conditions, by episode and admission: each episode's first and last
+    episodic = np.flatnonzero(~load_rate_tables(catalog).chronic[condition])
+    episode = np.asarray(visits["episode_id"], dtype=np.int64)[episodic]
+    admission = np.asarray(visits["admission"], dtype=np.int64)[episodic]
+    order = np.lexsort((admission, episode))
+    episodic, episode = episodic[order], episode[order]
+    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]]) if len(episode) else order
+    ends = np.r_[starts[1:], len(episode)] if len(episode) else starts
+    first, last = episodic[starts], episodic[ends - 1]
+    patient = visit_patient[first]
+    due = np.asarray(visits["follow_up_due"], dtype=np.int64)[last]
+    resolution = np.where(due == NO_FOLLOWUP, np.asarray(visits["discharge"])[last], NONE)
+    who = np.searchsorted(np.asarray(patient_id, dtype=np.int64), patient)
+    death = np.asarray(death_day, dtype=np.int64)[who]
+    resolution = np.where((resolution == NONE) & (death != NO_DEATH), death, resolution)
+
+    rows = {
+        "patient_id": np.concatenate([chronic_patient, patient]),
+        "condition": np.concatenate([chronic_condition, condition[first]]),
+        "diagnosis": np.concatenate(
+            [
+                np.asarray(chronic["diagnosis"], dtype=np.int64),
+                np.asarray(visits["admission"])[first],
+            ]
+        ),
+        "resolution": np.concatenate([np.full(len(wanted), NONE), resolution]).astype(np.int64),
+        "episode_id": np.concatenate([np.full(len(wanted), NONE), episode[starts]]),
+        "n_visits": np.concatenate([chronic_visits, ends - starts]),
+    }
+    order = problem_order(rows)
+    return {name: values[order] for name, values in rows.items()}
+
+
+def problem_order(rows: dict) -> np.ndarray:
+    """The problem list's order: patient, diagnosis day, condition code, episode."""
+    return np.lexsort(
+        (rows["episode_id"], rows["condition"], rows["diagnosis"], rows["patient_id"])
+    )
 
 
 def record(simulation) -> Tables:
@@ -207,7 +292,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
 
     keys = []
     patient_start = visit_start = 0
-    for region, region_names, (patients, visits, bills, local_patients, local_visits) in zip(
+    for region, region_names, (patients, visits, bills, problems, *local) in zip(
         regions, names, columns
     ):
         patient_map = patient_ids[patient_start : patient_start + len(patients["patient_id"])]
@@ -219,13 +304,15 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
             if "visit_id" in part:
                 part["visit_id"] = visit_map[part["visit_id"] - 1]
         visits["episode_id"] = visit_map[visits["episode_id"] - 1]
+        problems["patient_id"] = patient_map[problems["patient_id"] - 1]
+        problems["episode_id"] = remap(problems["episode_id"], visit_map)
         visits["doctor"] = visits["doctor"] + region_names.doctor_offset
         visits["hospital"] = visits["hospital"] + region_names.hospital_offset
         keys.append(
             RegionKeys(
                 region.world.key,
-                remap(local_patients, patient_map),
-                remap(local_visits, visit_map),
+                remap(local[0], patient_map),
+                remap(local[1], visit_map),
                 region_names,
             )
         )
@@ -256,10 +343,42 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
             [h.zipcode for h in every_hospital],
         ),
         billing=_billing_frame(in_order(2), start, last_day, insurers),
+        conditions=conditions_frame(in_order(3), catalog, start),
         keys=keys,
         patient_keys=RowKeys(patient_day[patient_order], patient_region[patient_order]),
         visit_keys=RowKeys(visit_day[visit_order], visit_region[visit_order]),
     )
+
+
+def conditions_frame(part: dict, catalog, start: np.datetime64) -> pd.DataFrame:
+    """The problem list from ``problem_list`` rows of the dataset's IDs (in any order): put
+    in ``problem_order`` and numbered from 1."""
+    part = {name: np.asarray(values) for name, values in part.items()}
+    part = {name: values[problem_order(part)] for name, values in part.items()}
+    condition = part["condition"].astype(np.int64)
+    resolution = part["resolution"].astype(np.int64)
+    episode = part["episode_id"].astype(np.int64)
+    chronic = load_rate_tables(catalog).chronic
+    categories = list(catalog.categories)
+    category = [categories.index(c.category) for c in catalog.conditions]
+    frame = pd.DataFrame(
+        {
+            "condition_id": np.arange(1, len(condition) + 1, dtype=np.int64),
+            "patient_id": part["patient_id"].astype(np.int64),
+            "condition": _categorical(condition, [c.name for c in catalog.conditions]),
+            "category": _categorical(np.asarray(category, dtype=np.int64)[condition], categories),
+            "chronic": _categorical(chronic[condition].astype(np.int64), ("N", "Y")),
+            "diagnosis_date": _dates(start + part["diagnosis"].astype(np.int64)),
+            "resolution_date": _dates(
+                np.where(resolution != NONE, start + resolution, np.datetime64("NaT"))
+            ),
+            "status": _categorical((resolution != NONE).astype(np.int64), PROBLEM_STATUSES),
+            "episode_id": pd.array(np.where(episode != NONE, episode, 0), dtype="Int64"),
+            "n_visits": part["n_visits"].astype(np.int64),
+        }
+    )
+    frame.loc[episode == NONE, "episode_id"] = pd.NA
+    return frame[list(CONDITION_COLUMNS)]
 
 
 def _first_visit_days(patients: dict, visits: dict) -> np.ndarray:

@@ -37,6 +37,7 @@ from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography, load_names
 
 PAYMENT_STATUSES = ("Paid", "Late-Paid", "In-progress", "Late-Unpaid")
+PROBLEM_STATUSES = ("Active", "Resolved")
 VISIT_TYPES = ("Initial", "Follow-up")
 CONTINUITY_LEVELS = ("doctor", "hospital", "doctor_hospital")
 
@@ -51,6 +52,10 @@ def _treatments() -> tuple[str, ...]:
 
 def _test_results() -> tuple[str, ...]:
     return load_catalog().test_results
+
+
+def _categories() -> list[str]:
+    return list(load_catalog().categories)
 
 
 def _blood_types() -> list[str]:
@@ -520,6 +525,82 @@ BILLING = Table(
     ),
 )
 
+CONDITIONS = Table(
+    "conditions",
+    grain="One row per condition on a patient's problem list: each chronic condition the "
+    "patient has (once, for life), and each episode of any other condition.",
+    doc="The patient's problem list as the EHR knows it on the last day run: chronic conditions "
+    "diagnosed before `--start` included, whether or not a visit for them falls in the window; "
+    "nothing diagnosed after the patient's death.",
+    key=("condition_id",),
+    columns=(
+        Column(
+            "condition_id",
+            ID,
+            "1-based, in order of `patient_id`, then diagnosis date, then condition (catalog "
+            "order), then episode",
+            check="condition_id >= 1",
+        ),
+        Column("patient_id", ID, "the patient", refs="patients.patient_id"),
+        Column("condition", CATEGORY, "as in `visits.condition`", allowed=_conditions),
+        Column(
+            "category",
+            CATEGORY,
+            "the condition's category in `sim/data/conditions.toml`",
+            allowed=_categories,
+        ),
+        Column(
+            "chronic",
+            FLAG,
+            "`Y` for a condition held for life once diagnosed (those drawn from a prevalence: "
+            "`sim/data/epidemiology/conditions.csv`), listed once and never resolved; `N` for "
+            "an episode of illness, one row per episode",
+        ),
+        Column(
+            "diagnosis_date",
+            DATE,
+            "chronic: drawn from the patient's own prevalence curve by age and sex (the age at "
+            "which the prevalence rises), on or after the condition's minimum age, never after "
+            "the patient's first encounter for it; may lie before `--start`. Otherwise the "
+            "admission date of the episode's initial encounter",
+        ),
+        Column(
+            "resolution_date",
+            DATE,
+            "the day the episode ended: the discharge of its last visit when no clinic "
+            "follow-up is still booked, or the date of death; empty for chronic conditions "
+            "and for episodes still under way",
+            nullable=True,
+            check="resolution_date >= diagnosis_date",
+        ),
+        Column(
+            "status",
+            CATEGORY,
+            "as of the last day run: `Resolved` when it has a resolution date, else `Active`",
+            allowed=PROBLEM_STATUSES,
+        ),
+        Column(
+            "episode_id",
+            ID,
+            "the episode (`visits.episode_id`) of a non-chronic row; empty for chronic ones",
+            nullable=True,
+        ),
+        Column(
+            "n_visits",
+            INT,
+            "visits in `visits` for it: the episode's, or every visit for the chronic "
+            "condition; 0 for a chronic condition without a visit in the window",
+            check="n_visits >= 0",
+        ),
+    ),
+    checks=(
+        "(chronic = 'Y') = (episode_id IS NULL)",
+        "chronic = 'N' OR resolution_date IS NULL",
+        "(status = 'Resolved') = (resolution_date IS NOT NULL)",
+        "chronic = 'Y' OR n_visits >= 1",
+    ),
+)
+
 CONTINUITY = Table(
     "continuity",
     grain="One row per patient and provider level, for patients with at least "
@@ -593,8 +674,8 @@ CENSUS = Table(
 EVENTS = Table(
     "events",
     grain="One row per event of the simulation, ordered by day, then by kind.",
-    doc="Written with `--event-log`. The three main tables can be rebuilt from this file alone "
-    "(`reporting.eventlog.tables_from_events`).",
+    doc="Written with `--event-log`. The patients, visits, billing and conditions tables can be "
+    "rebuilt from this file alone (`reporting.eventlog.tables_from_events`).",
     key=("event_id",),
     date_format="iso",  # process-mining tools expect ISO dates
     columns=(
@@ -648,7 +729,8 @@ EVENTS = Table(
             "condition",
             CATEGORY,
             "the condition: of the episode for `EpisodeStarted`, of the stay for `Admitted` "
-            "(as `visits.condition`); empty for other events",
+            "(as `visits.condition`), the chronic condition for `ConditionDiagnosed`; empty "
+            "for other events",
             nullable=True,
             allowed=_conditions,
         ),
@@ -705,7 +787,9 @@ EVENTS = Table(
             JSON,
             "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
             "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
-            "gender, contact, address, insurance, blood type), for `Admitted` the "
+            "gender, contact, address, insurance, blood type), for `ConditionDiagnosed` the "
+            "`diagnosis_date` (`YYYY-MM-DD`, before the event's date for a condition diagnosed "
+            "before `--start`), for `Admitted` the "
             "encounter's facts (encounter and admission type, severity, "
             "treatment, medication, dosage, frequency, test results, room number or null, "
             "hospital state and ZIP, `followup`: its number in its episode, 0 for the first), "
@@ -715,7 +799,8 @@ EVENTS = Table(
         ),
     ),
     checks=(
-        "(condition IS NOT NULL) = (event_type IN ('EpisodeStarted', 'Admitted'))",
+        "(condition IS NOT NULL) = "
+        "(event_type IN ('ConditionDiagnosed', 'EpisodeStarted', 'Admitted'))",
         "(amount IS NOT NULL) = (event_type IN ('BillIssued', 'PaymentMade'))",
         "(reason IS NOT NULL) = (event_type = 'ProviderSwitched')",
         "(due_date IS NOT NULL) = "
@@ -723,13 +808,14 @@ EVENTS = Table(
         "previous_doctor_id IS NULL OR event_type IN ('ProviderSwitched', 'DoctorJoined')",
         "(previous_hospital_id IS NOT NULL) = (event_type IN ('ProviderSwitched', 'Diverted'))",
         "event_type <> 'ProviderSwitched' OR previous_doctor_id IS NOT NULL",
-        "(detail IS NOT NULL) = "
-        "(event_type IN ('PatientRegistered', 'Admitted', 'Discharged', 'BillIssued'))",
+        "(detail IS NOT NULL) = (event_type IN "
+        "('PatientRegistered', 'ConditionDiagnosed', 'Admitted', 'Discharged', 'BillIssued'))",
     ),
 )
 
 TABLES = {
-    t.name: t for t in (HOSPITALS, DOCTORS, PATIENTS, VISITS, BILLING, CONTINUITY, CENSUS, EVENTS)
+    t.name: t
+    for t in (HOSPITALS, DOCTORS, PATIENTS, VISITS, BILLING, CONDITIONS, CONTINUITY, CENSUS, EVENTS)
 }
 """Every table, in load order (a table comes after those its foreign keys point to)."""
 
@@ -737,6 +823,7 @@ TABLE_COLUMNS = {name: table.column_names for name, table in TABLES.items()}
 PATIENT_COLUMNS = PATIENTS.column_names
 VISIT_COLUMNS = VISITS.column_names
 BILLING_COLUMNS = BILLING.column_names
+CONDITION_COLUMNS = CONDITIONS.column_names
 CONTINUITY_COLUMNS = CONTINUITY.column_names
 CENSUS_COLUMNS = CENSUS.column_names
 EVENT_COLUMNS = EVENTS.column_names

@@ -101,6 +101,8 @@ def validation_part(
     checks |= _timeline_checks(patients, visits, billing, today64, bill_delay_days)
     checks |= _billing_checks(patients, visits, billing, today64, minimum_charge, plan_days)
     checks |= _place_checks(patients, visits, zips, nationwide)
+    if tables.conditions is not None:
+        checks |= _problem_list_checks(patients, visits, tables.conditions)
     policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
         "checks": {name: int(value) for name, value in checks.items()},
@@ -450,6 +452,58 @@ def _clinical_checks(
         ).sum(),
     }
     return checks
+
+
+def _problem_list_checks(
+    patients: pd.DataFrame, visits: pd.DataFrame, conditions: pd.DataFrame
+) -> dict:
+    """The problem list against the visits and the patients: every visit's condition is on
+    it, diagnosed by the admission (an episode's visits within its own row's dates), and
+    nothing diagnosed or resolved before birth or after death."""
+    diagnosis = _days(conditions["diagnosis_date"])
+    resolution = _days(conditions["resolution_date"])
+    resolved = ~np.isnat(resolution)
+    chronic = _text(conditions["chronic"]) == "Y"
+    patient = conditions["patient_id"].to_numpy(dtype=np.int64)
+    death = _by_key(patients["patient_id"], _days(patients["date_of_death"]), patient)
+    birth = _by_key(patients["patient_id"], _days(patients["date_of_birth"]), patient)
+    held = pd.DataFrame(
+        {"patient_id": patient, "condition": _text(conditions["condition"]), "first": diagnosis}
+    )
+    earliest = held.groupby(["patient_id", "condition"])["first"].min()
+    wanted = pd.MultiIndex.from_arrays(
+        [visits["patient_id"].to_numpy(dtype=np.int64), _text(visits["condition"])]
+    )
+    first = earliest.reindex(wanted).to_numpy(dtype="datetime64[D]")
+    admission, discharge = visits["admission"].to_numpy(), visits["discharge"].to_numpy()
+    episodes = conditions["episode_id"].notna().to_numpy()
+    episode_ids = conditions["episode_id"].to_numpy(dtype=np.float64, na_value=np.nan)[episodes]
+    episode = visits["episode_id"].to_numpy(dtype=np.float64)
+    own_start = _by_key(episode_ids, diagnosis[episodes], episode)
+    own_end = _by_key(episode_ids, resolution[episodes], episode)
+    own_patient = _by_key(episode_ids, patient[episodes], episode)
+    of_episode = pd.Series(episode).isin(episode_ids).to_numpy()
+    pairs = pd.Series(list(zip(patient[chronic].tolist(), held["condition"][chronic])))
+    return {
+        "visits_not_on_the_problem_list": (np.isnat(first) | (first > admission)).sum(),
+        "visits_outside_their_episode_row": (
+            of_episode
+            & (
+                (own_patient != visits["patient_id"].to_numpy())
+                | (own_start > admission)
+                | (~np.isnat(own_end) & (own_end < discharge))
+            )
+        ).sum(),
+        "problems_with_unknown_patient": (
+            ~conditions["patient_id"].isin(patients["patient_id"])
+        ).sum(),
+        "problems_resolved_before_diagnosis": (resolved & (resolution < diagnosis)).sum(),
+        "chronic_problems_resolved": (chronic & resolved).sum(),
+        "chronic_problems_listed_twice": pairs.duplicated().sum(),
+        "problems_diagnosed_before_birth": (diagnosis < birth).sum(),
+        "problems_diagnosed_after_death": (~np.isnat(death) & (diagnosis > death)).sum(),
+        "problems_resolved_after_death": (~np.isnat(death) & resolved & (resolution > death)).sum(),
+    }
 
 
 def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:

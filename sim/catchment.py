@@ -2,7 +2,9 @@
 
 Residents are drawn in blocks (ZIP, age, sex only); their encounters are planned at national
 rates (``sim.illness.plan_encounters``); residents are taken in order until the region's number
-of patients (residents with at least one encounter in the window) is reached. The residents
+of patients (residents with at least one encounter in the window) is reached. The patients'
+chronic conditions get their diagnosis days (``sim.illness.diagnosis_days``, from a stream of
+their own, so that no other draw moves). The residents
 without an encounter are counted, never simulated: the population figures below let rates per
 1,000 residents be computed from the written tables.
 """
@@ -16,7 +18,7 @@ import numpy as np
 
 from sim.calendar import add_years, to_datetime64
 from sim.epidemiology import TOP_AGE, load_rate_tables
-from sim.illness import EpisodePlan, plan_encounters
+from sim.illness import Diagnoses, EpisodePlan, diagnosis_days, plan_encounters
 from sim.population import FEMALE, MALE, Residents, draw_residents
 from sim.refdata import Catalog, Demography
 from sim.rng import stream
@@ -50,12 +52,14 @@ def draw_catchment(
     wanted: int,
     catalog: Catalog,
     demography: Demography,
-) -> tuple[Residents, EpisodePlan, Population]:
-    """The region's ``wanted`` patients (as residents), their encounters and the population."""
+) -> tuple[Residents, EpisodePlan, Diagnoses, Population]:
+    """The region's ``wanted`` patients (as residents), their encounters, their chronic
+    conditions' diagnoses and the population."""
     rates = load_rate_tables(catalog)
     start = to_datetime64(scenario.start)
     patients: list[Residents] = []
     plans: list[EpisodePlan] = []
+    diagnoses: list[Diagnoses] = []
     used: list[Residents] = []
     found = 0
     block = 0
@@ -75,7 +79,7 @@ def draw_catchment(
             scenario.today,
             demography,
         )
-        plan = plan_encounters(
+        plan, prevalent = plan_encounters(
             stream(scenario.seed, key, f"illness-{block}"),
             catalog,
             rates,
@@ -97,6 +101,19 @@ def draw_catchment(
         in_plan = number[plan.patient] >= 0
         kept = plan.subset(in_plan)
         plans.append(attrs.evolve(kept, patient=number[kept.patient]))
+        held = prevalent.subset(number[prevalent.patient] >= 0)
+        day = diagnosis_days(
+            stream(scenario.seed, key, f"diagnoses-{block}"),
+            catalog,
+            rates,
+            held,
+            birth=residents.birth,
+            gender=residents.gender,
+            plan=plan,
+            start=start,
+            horizon=scenario.horizon,
+        )
+        diagnoses.append(Diagnoses(number[held.patient], held.condition, day))
         patients.append(residents.subset(chosen))
         used.append(residents.subset(np.arange(cut)))
         found += len(chosen)
@@ -105,7 +122,7 @@ def draw_catchment(
     everyone = _joined(used)
     plan = _joined(plans)
     plan = plan.subset(np.lexsort((plan.condition, plan.patient, plan.day)))
-    return _joined(patients), plan, population_of(everyone, scenario)
+    return _joined(patients), plan, _joined(diagnoses), population_of(everyone, scenario)
 
 
 def population_of(residents: Residents, scenario: Scenario) -> Population:

@@ -53,6 +53,12 @@ EVENT_TYPES = {
             "PatientRegistered", ("day", "patient"), "a patient joins the region's population"
         ),
         EventType(
+            "ConditionDiagnosed",
+            ("day", "patient", "condition", "diagnosis_day"),
+            "a chronic condition goes on the patient's problem list: on the day it is diagnosed, "
+            "or at registration for one diagnosed before --start (diagnosis_day < 0)",
+        ),
+        EventType(
             "EpisodeStarted",
             ("day", "patient", "episode", "condition"),
             "a patient falls ill with a condition",
@@ -192,6 +198,7 @@ class EventLog:
     def __init__(self) -> None:
         self.by_type = {name: EventColumns(event_type) for name, event_type in EVENT_TYPES.items()}
         self.registered = self.by_type["PatientRegistered"].add
+        self.condition_diagnosed = self.by_type["ConditionDiagnosed"].add
         self.episode_started = self.by_type["EpisodeStarted"].add
         self.admitted = self.by_type["Admitted"].add
         self.discharged = self.by_type["Discharged"].add

@@ -14,6 +14,10 @@ A resident born in the window has a birth stay (the ``Newborn`` condition) on th
 Chronic conditions come from their prevalence first: only a resident who has the condition has
 its encounters, at the population's rates divided by the prevalence. Whether an encounter
 happens as planned, and everything after, is decided on the simulation timeline.
+
+Who has a chronic condition is kept (``Prevalent``): each such resident gets a diagnosis day
+(``diagnosis_days``), which may lie before ``--start``, for the problem list; the simulation
+logs it on that day (``log_diagnoses``), at registration when it is earlier.
 """
 
 from __future__ import annotations
@@ -29,6 +33,36 @@ from sim.refdata import Catalog
 ED_ARRIVAL, DIRECT_STAY, CLINIC_REVIEW = range(3)
 NEWBORN_CONDITION = "Newborn"  # a resident born in the window has one birth stay, that day
 DAYS_PER_YEAR = 365.25
+
+
+@attrs.frozen
+class Prevalent:
+    """The residents who have a chronic condition (one element per resident and condition),
+    and the age at which the prevalence drawn them was read."""
+
+    patient: np.ndarray
+    condition: np.ndarray
+    age: np.ndarray  # whole years: the age in the middle of the condition's days
+
+    def __len__(self) -> int:
+        return len(self.patient)
+
+    def subset(self, keep: np.ndarray) -> Prevalent:
+        """The elements where ``keep`` holds."""
+        return Prevalent(self.patient[keep], self.condition[keep], self.age[keep])
+
+
+@attrs.frozen
+class Diagnoses:
+    """The day (simulation day, negative before ``--start``) on which each patient's chronic
+    condition is diagnosed, one element per patient and condition."""
+
+    patient: np.ndarray
+    condition: np.ndarray
+    day: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.patient)
 
 
 @attrs.frozen
@@ -90,9 +124,10 @@ def plan_encounters(
     horizon: int,
     min_gap: int,
     clinic_share: float,
-) -> EpisodePlan:
+) -> tuple[EpisodePlan, Prevalent]:
     """Draw the residents' encounters over simulation days 0..horizon (see the module);
-    ``clinic_share`` of the clinic reviews of chronic conditions take place in the system."""
+    ``clinic_share`` of the clinic reviews of chronic conditions take place in the system.
+    Also returns who has each chronic condition, whether or not they have an encounter."""
     n = len(birth)
     first, last = onset_windows(catalog, birth, gender, start, horizon)
     first = np.maximum(first, 0)
@@ -101,6 +136,7 @@ def plan_encounters(
     cumulative = np.concatenate([np.zeros((len(weights), 1)), np.cumsum(weights, axis=1)], axis=1)
     sex = np.asarray(gender, dtype=np.int64)
     parts = []
+    prevalent = []
     for condition in catalog.conditions:
         code = condition.code
         if condition.name == NEWBORN_CONDITION:
@@ -122,6 +158,8 @@ def plan_encounters(
         if rates.chronic[code]:
             prevalence = rates.prevalence[code, sex, age]
             has = rng.random(n) < prevalence
+            held = np.flatnonzero(has)
+            prevalent.append((held, np.full(len(held), code), age[held]))
             share = np.where(has, 1.0 / np.maximum(prevalence, 1e-12), 0.0)
             stays, emergency = stays * share, emergency * share
             clinic = np.where(has, rates.clinic[code] * clinic_share, 0.0)
@@ -155,4 +193,85 @@ def plan_encounters(
     too_close[1:] = same_pair & (np.diff(day) < min_gap)
     plan = EpisodePlan(patient, condition_code, day, kind, release).subset(~too_close)
     order = np.lexsort((plan.condition, plan.patient, plan.day))
-    return plan.subset(order)
+    held = Prevalent(
+        *(np.concatenate([part[i] for part in prevalent]) for i in range(3))
+        if prevalent
+        else (np.empty(0, dtype=np.int64),) * 3
+    )
+    return plan.subset(order), held
+
+
+def diagnosis_days(
+    rng: np.random.Generator,
+    catalog: Catalog,
+    rates: RateTables,
+    prevalent: Prevalent,
+    *,
+    birth: np.ndarray,
+    gender: np.ndarray,
+    plan: EpisodePlan,
+    start: np.datetime64,
+    horizon: int,
+) -> np.ndarray:
+    """The simulation day (negative before ``--start``) on which each prevalent resident's
+    condition was diagnosed.
+
+    The age at diagnosis is drawn from the resident's own prevalence curve (sex, by single
+    year of age): each age from the condition's minimum age up to the age at which the
+    prevalence was read weighs what the prevalence gains at that age; the day is uniform within
+    that year of age. It is never after the resident's first planned encounter for the
+    condition (the encounter that finds it, then) nor before birth, and not after ``horizon``
+    unless the prevalence was read before the minimum age (then the condition is found at that
+    age, which may lie after ``horizon``: not diagnosed in the run).
+    """
+    count = len(prevalent)
+    birth = np.asarray(birth, dtype="datetime64[D]")[prevalent.patient]
+    sex = np.asarray(gender, dtype=np.int64)[prevalent.patient]
+    u, within = rng.random(count), rng.random(count)
+    age = np.zeros(count, dtype=np.int64)
+    reached = np.zeros(count)
+    for condition in catalog.conditions:
+        mine = prevalent.condition == condition.code
+        if not mine.any():
+            continue
+        curve = rates.prevalence[condition.code].copy()  # (sex, age)
+        curve[:, : condition.min_age] = 0.0
+        gains = np.maximum(np.diff(curve, axis=1, prepend=0.0), 0.0)
+        cumulative = np.cumsum(gains, axis=1)
+        for s in (MALE, FEMALE):
+            who = np.flatnonzero(mine & (sex == s))
+            reached[who] = cumulative[s, prevalent.age[who]]
+            age[who] = np.searchsorted(cumulative[s], u[who] * reached[who], side="right")
+    first_day = add_years(birth, age)
+    span = (add_years(birth, age + 1) - first_day).astype(np.int64)
+    day = (first_day - start).astype(np.int64) + (within * span).astype(np.int64)
+    first_encounter = np.full(count, np.iinfo(np.int64).max)
+    if len(plan):
+        key = prevalent.patient * len(catalog.conditions) + prevalent.condition
+        planned = plan.patient * len(catalog.conditions) + plan.condition
+        order = np.lexsort((plan.day, planned))
+        planned, earliest = planned[order], plan.day[order]
+        at = np.searchsorted(planned, key)
+        found = at < len(planned)
+        found[found] = planned[at[found]] == key[found]
+        first_encounter[found] = earliest[at[found]]
+    day = np.minimum(day, first_encounter)
+    day = np.where(reached > 0, np.minimum(day, horizon), day)
+    return np.maximum(day, (birth - start).astype(np.int64))
+
+
+def log_diagnoses(env, diagnosed, patients: list, diagnoses: Diagnoses):
+    """A SimPy process: each chronic diagnosis is logged (``diagnosed``) on its day, or at the
+    start for one made before it, unless the patient died first."""
+    logged = np.maximum(diagnoses.day, 0)
+    order = np.lexsort((diagnoses.condition, diagnoses.patient, logged))
+    for day, patient, condition, on in zip(
+        logged[order].tolist(),
+        diagnoses.patient[order].tolist(),
+        diagnoses.condition[order].tolist(),
+        diagnoses.day[order].tolist(),
+    ):
+        if day > env.now:
+            yield env.timeout(day - env.now)
+        if not patients[patient].dead:
+            diagnosed((day, patient, condition, on))

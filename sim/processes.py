@@ -35,7 +35,7 @@ from sim.events import (
     PLANS,
     EventLog,
 )
-from sim.illness import CLINIC_REVIEW, DIRECT_STAY, ED_ARRIVAL, NEWBORN_CONDITION
+from sim.illness import CLINIC_REVIEW, DIRECT_STAY, ED_ARRIVAL, NEWBORN_CONDITION, log_diagnoses
 from sim.refdata import (
     MEDICATION,
     MONITORING,
@@ -154,6 +154,9 @@ class RegionSimulation:
             world, scenario, self.log, stream(scenario.seed, world.key, "staffing")
         )
         self.env.process(self._registrations())
+        self.env.process(
+            log_diagnoses(self.env, self.log.condition_diagnosed, world.patients, world.diagnoses)
+        )
         self.env.process(self.staffing.process(self.env))
         self.env.process(self._onsets())
         self.env.process(self._billing_office())

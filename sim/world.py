@@ -20,7 +20,7 @@ from sim.catchment import Population, draw_catchment
 from sim.coverage import Coverage, PlanCatalog, coverage_rules, draw_coverage
 from sim.epidemiology import DELIVERY_CONDITION
 from sim.geography import ZipTable, miles_between
-from sim.illness import DIRECT_STAY, ED_ARRIVAL, EpisodePlan
+from sim.illness import DIRECT_STAY, ED_ARRIVAL, Diagnoses, EpisodePlan
 from sim.placement import RegionSpec
 from sim.population import PatientRegistry, build_patients
 from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
@@ -45,6 +45,7 @@ class RegionWorld:
     hospitals: list[Hospital]
     doctors: list[Doctor]
     plan: EpisodePlan | None
+    diagnoses: Diagnoses  # the patients' chronic conditions and the days they are diagnosed
     population: Population  # the residents the patients were drawn from
     coverage: Coverage  # the patients' health coverage over time
     doctor_names_taken: set[str]  # names in use, so that new doctors get other ones
@@ -57,7 +58,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> Re
     names = load_names()
     env = simpy.Environment()
     key, zips, patient_count = spec.key, spec.zips, spec.patients
-    residents, plan, population = draw_catchment(
+    residents, plan, diagnoses, population = draw_catchment(
         scenario, key, zips, spec.residence_weights, patient_count, catalog, demography
     )
     coverage = patient_coverage(scenario, key, zips, residents, plan, plans, catalog)
@@ -116,6 +117,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> Re
         hospitals=hospitals,
         doctors=doctors,
         plan=plan,
+        diagnoses=diagnoses,
         population=population,
         coverage=coverage,
         doctor_names_taken=taken,

@@ -26,6 +26,7 @@ IDS = ("patient_id", "visit_id", "billing_id", "doctor_id", "hospital_id")
 TYPED = ("condition", "amount", "reason", "due_date", "previous_doctor_id", "previous_hospital_id")
 FILLED = {  # the typed columns (and detail) each event type fills; the others are empty
     "PatientRegistered": {"detail"},
+    "ConditionDiagnosed": {"condition", "detail"},
     "EpisodeStarted": {"condition"},
     "Admitted": {"condition", "detail"},
     "Discharged": {"detail"},
@@ -74,7 +75,7 @@ def test_event_dates_are_iso_whatever_the_date_format(dataset):
         for key, value in json.loads(text).items():
             if isinstance(value, str) and re.search(r"\d{4}\D\d{1,2}\D\d{1,2}", value):
                 dates.append((key, value))
-    assert dates and {key for key, _ in dates} == {"date_of_birth"}
+    assert dates and {key for key, _ in dates} == {"date_of_birth", "diagnosis_date"}
     assert all(ISO.fullmatch(value) for _, value in dates)
 
 

@@ -14,7 +14,14 @@ from tests.test_determinism import summary_without_invocation
 # small regions: large states are split and regions are grouped into many tasks
 ARGS = ["--patients", "1500", "--seed", "12", "--today", "2025-06-30", "--quiet",
         "--max-region-patients", "150"]  # fmt: skip
-FILES = ("patients.csv", "visits.csv", "billing.csv", "continuity.csv", "schema.sql")
+FILES = (
+    "patients.csv",
+    "visits.csv",
+    "billing.csv",
+    "conditions.csv",
+    "continuity.csv",
+    "schema.sql",
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +35,7 @@ def one_worker(tmp_path_factory):
 @pytest.mark.parametrize("workers", ["2", "3"])
 def test_any_number_of_workers_writes_identical_files(one_worker, tmp_path, workers):
     assert main([*ARGS, "--outdir", str(tmp_path), "--workers", workers, "--format", "both"]) == 0
-    for name in (*FILES, "visits.parquet", "billing.parquet"):
+    for name in (*FILES, "visits.parquet", "billing.parquet", "conditions.parquet"):
         assert filecmp.cmp(one_worker / name, tmp_path / name, shallow=False), name
     # the summary too, file hashes included, but for the command line (--workers, --outdir)
     assert summary_without_invocation(one_worker) == summary_without_invocation(tmp_path)

@@ -60,6 +60,7 @@ class GroupResult:
     patient_keys: RowKeys
     visit_keys: RowKeys
     continuity_rows: np.ndarray  # continuity rows of each of its patients (int8)
+    condition_rows: np.ndarray  # problem-list rows of each of its patients (int32)
 
 
 def group_regions(
@@ -127,4 +128,7 @@ def group_task(
         continuity_rows=np.bincount(
             continuity["patient_id"].to_numpy() - 1, minlength=len(tables.patients)
         ).astype(np.int8),
+        condition_rows=np.bincount(
+            tables.conditions["patient_id"].to_numpy() - 1, minlength=len(tables.patients)
+        ).astype(np.int32),
     )
