@@ -244,12 +244,23 @@ class _Slice:
             payer = pd.Categorical.from_codes(
                 insured.astype(np.int8), [PATIENT_UNINSURED, PATIENT_INSURED]
             )
+        zero = np.zeros(len(billing), dtype=np.int64)
+        columns = {
+            name: billing[name].to_numpy() if self.has("billing", name) else zero
+            for name in ("adjustment_amount", "charity_care_amount")
+        }
+        overdue = np.zeros(len(billing), dtype=bool)
+        if self.has("billing", "payment_status"):
+            overdue = (billing["payment_status"].astype("string") == "Late-Unpaid").to_numpy()
         return pd.DataFrame(
             {
                 "visit_id": billing["visit_id"].to_numpy(),
                 "payer": payer,
                 "charge": billing["total_charge"].to_numpy(),
                 "owed": billing["patient_responsibility_amount"].to_numpy(),
+                "adjustment": columns["adjustment_amount"],
+                "charity": columns["charity_care_amount"],
+                "overdue": np.where(overdue, billing["patient_responsibility_amount"], 0),
             }
         )
 
@@ -358,8 +369,16 @@ def _stays(s: _Slice) -> Counter:
 def _bills(s: _Slice) -> Counter:
     """Charges and patient responsibility of all bills, by payer."""
     bills = s.bills
-    return _tally("charges", bills["payer"].array, weights=bills["charge"]) + _tally(
-        "responsibility", bills["payer"].array, weights=bills["owed"]
+    payer = bills["payer"].array
+    return (
+        _tally("charges", payer, weights=bills["charge"])
+        + _tally("responsibility", payer, weights=bills["owed"])
+        + Counter(
+            {
+                ("expected",): int((bills["charge"] - bills["adjustment"]).sum()),
+                ("uncompensated",): int((bills["charity"] + bills["overdue"]).sum()),
+            }
+        )
     )
 
 
@@ -376,8 +395,11 @@ def _deliveries(s: _Slice) -> Counter:
         stays["treatment"].isin(targets.cesarean_treatments).to_numpy(), "cesarean", "vaginal"
     )
     los = _days(stays["date_of_discharge"]) - _days(stays["date_of_admission"])
-    return _tally("deliveries", mode, stays["age"].to_numpy()) + _tally(
-        "delivery_los", mode, weights=los
+    payer = s.bills.set_index("visit_id")["payer"].reindex(stays["visit_id"]).array
+    return (
+        _tally("deliveries", mode, stays["age"].to_numpy())
+        + _tally("delivery_los", mode, weights=los)
+        + _tally("delivery_payer", payer)
     )
 
 
@@ -781,6 +803,20 @@ def _insured_charge_share(run: _Run, target: Target) -> Result:
     charges = run.total("charges", lambda p: p not in uninsured)
     owed = run.total("responsibility", lambda p: p not in uninsured)
     return _ratio(owed, charges, "charges to insured patients", 100)
+
+
+@computation("delivery_payer_share")
+def _delivery_payer_share(run: _Run, target: Target) -> Result:
+    if run.missing(PAYER_TYPE):
+        return _not_measurable(PAYER_TYPE)
+    payers = set(target.params["payers"])
+    paid = run.total("delivery_payer", lambda p: p in payers)
+    return _ratio(paid, run.total("delivery_payer"), "billed deliveries", 100)
+
+
+@computation("uncompensated_share")
+def _uncompensated_share(run: _Run, target: Target) -> Result:
+    return _ratio(run.total("uncompensated"), run.total("expected"), "expected payments", 100)
 
 
 @computation("bed_occupancy")
