@@ -47,6 +47,19 @@ def population_figures() -> dict[str, float]:
     return {row.figure: float(row.value) for row in table.itertuples(index=False)}
 
 
+@functools.lru_cache(maxsize=1)
+def weekend_discharge_move() -> tuple[float, ...]:
+    """Per weekday (0 = Monday): the chance that a stay due to end that day ends on a weekday
+    instead. Weekdays move none; a weekend day moves what its discharges fall short of the
+    weekday mean (``demography/weekdays.csv``, series ``discharges``)."""
+    table = read_csv("demography/weekdays.csv")
+    factor = (
+        table[table["series"] == "discharges"].set_index("weekday")["factor"].sort_index().tolist()
+    )
+    weekday_mean = sum(factor[:5]) / 5
+    return tuple(0.0 if day < 5 else max(0.0, 1.0 - factor[day] / weekday_mean) for day in range(7))
+
+
 def load_rate_tables(catalog: Catalog) -> RateTables:
     """The rate tables of the catalog's conditions (every condition must have its rows)."""
     return _load_rate_tables(catalog.conditions)

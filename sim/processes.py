@@ -27,7 +27,7 @@ import numpy as np
 from entities import Doctor, Hospital, Patient
 from sim.calendar import date_keys, to_datetime64, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
-from sim.epidemiology import population_figures
+from sim.epidemiology import population_figures, weekend_discharge_move
 from sim.events import (
     ADMISSION_TYPES,
     DISCHARGE_DISPOSITIONS,
@@ -133,6 +133,7 @@ class RegionSimulation:
             for c, mix in zip(self.catalog.conditions, mixes)
         ]
         self._elsewhere = population_figures()["readmission_other_hospital_share"]
+        self._weekend_move = weekend_discharge_move()
         self._cesarean_share = cesarean_share_by_age()
         self._delivery_shape = delivery_stay_shapes(self.catalog)
         self._los_shape = [
@@ -272,6 +273,7 @@ class RegionSimulation:
                     los = self._days_in_bed(
                         *self._los_shape[condition.code], condition.los, severity
                     )
+                    los = self._weekday_discharge(day, los, condition.los[1])
                 else:
                     los = 0 if encounter == EMERGENCY_VISIT else 1
             room = NO_ROOM_HELD
@@ -513,6 +515,18 @@ class RegionSimulation:
         mu += math.log(max(self.scenario.los_severity_factor[severity], 1e-3))
         days = round(math.exp(mu + sigma * normal_quantile(self.clinical.one())))
         return min(max(days, bounds[0]), bounds[1])
+
+    def _weekday_discharge(self, day: int, los: int, longest: int) -> int:
+        """Fewer discharges at weekends (weekend staffing): a stay due to end on a Saturday
+        or Sunday ends, at that day's chance, on the Friday before instead (the stay lasting
+        at least a night), else on the Monday after (within ``longest`` days)."""
+        weekday = self.weekday_of_day[min(day + los, self.horizon)]
+        if self._weekend_move[weekday] == 0.0 or self.clinical.one() >= self._weekend_move[weekday]:
+            return los
+        to_friday = weekday - (SATURDAY - 1)
+        if los - to_friday >= 1:
+            return los - to_friday
+        return min(los + 7 - weekday, longest)
 
     def _delivery(self, patient: Patient, severity: int) -> tuple[str, int]:
         """A delivery's mode (cesarean at the share of the mother's age, NCHS) and its length

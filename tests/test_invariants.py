@@ -294,3 +294,12 @@ def test_a_snapshot_taken_mid_run_validates():
         assert summary["run"]["as_of"] == day.isoformat()
         assert (tables.visits["date_of_discharge"] <= pd.Timestamp(day)).all()
         assert (tables.patients["date_of_birth"] <= pd.Timestamp(day)).all()
+
+
+def test_fewer_stays_end_at_weekends_and_friday_is_the_busiest_discharge_day(medium_run):
+    visits = medium_run[1].visits
+    stays = visits[visits["encounter_type"] == "Inpatient"]
+    weekday = pd.to_datetime(stays["date_of_discharge"]).dt.day_of_week
+    per_day = weekday.value_counts().reindex(range(7), fill_value=0)
+    assert per_day[[5, 6]].mean() < 0.85 * per_day[:5].mean()
+    assert per_day.idxmax() == 4
