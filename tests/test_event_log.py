@@ -90,9 +90,9 @@ def test_ids_read_back_as_nullable_integers(dataset, suffix):
 
 def test_each_event_type_fills_its_own_columns(events):
     kinds = set(events["event_type"].astype(str))
-    # every type happens, diversions included (missed follow-ups need weeks without a free
-    # room: tests/test_bad_input.py)
-    assert kinds == set(FILLED) - {"FollowUpMissed"}
+    # every type happens, diversions included; a missed follow-up may not (it needs weeks in
+    # hospital or without a free room: tests/test_bad_input.py)
+    assert set(FILLED) - {"FollowUpMissed"} <= kinds <= set(FILLED)
     for kind, filled in FILLED.items():
         rows = events[events["event_type"] == kind]
         for column in (*TYPED, "detail"):
