@@ -1,12 +1,13 @@
 """A region's catchment population and the patients drawn from it.
 
-Residents are drawn in blocks (ZIP, age, sex only); their encounters are planned at national
-rates (``sim.illness.plan_encounters``); residents are taken in order until the region's number
-of patients (residents with at least one encounter in the window) is reached. The patients'
-chronic conditions get their diagnosis days (``sim.illness.diagnosis_days``, from a stream of
-their own, so that no other draw moves). The residents
-without an encounter are counted, never simulated: the population figures below let rates per
-1,000 residents be computed from the written tables.
+Residents are drawn in blocks (ZIP, age, sex, family income and disability); their encounters
+are planned at national rates (``sim.illness.plan_encounters``), more often for poorer and
+disabled residents (``sim.coverage.utilisation_factor``, keeping the national rates);
+residents are taken in order until the region's number of patients (residents with at least
+one encounter in the window) is reached. The patients' chronic conditions get their diagnosis days
+(``sim.illness.diagnosis_days``, from a stream of their own, so that no other draw moves). The
+residents without an encounter are counted, never simulated: the population figures below let
+rates per 1,000 residents be computed from the written tables.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import attrs
 import numpy as np
 
 from sim.calendar import add_years, to_datetime64
+from sim.coverage import draw_disability, draw_incomes, utilisation_factor
 from sim.epidemiology import TOP_AGE, load_rate_tables
 from sim.illness import Diagnoses, EpisodePlan, diagnosis_days, plan_encounters
 from sim.population import FEMALE, MALE, Residents, draw_residents
@@ -79,6 +81,13 @@ def draw_catchment(
             scenario.today,
             demography,
         )
+        income = draw_incomes(
+            stream(scenario.seed, key, f"income-{block}"),
+            zips.poverty[residents.zip_row],
+            residents.age,
+        )
+        disabled = draw_disability(stream(scenario.seed, key, f"disability-{block}"), residents.age)
+        residents = attrs.evolve(residents, income=income, disabled=disabled)
         plan, prevalent = plan_encounters(
             stream(scenario.seed, key, f"illness-{block}"),
             catalog,
@@ -89,6 +98,8 @@ def draw_catchment(
             horizon=scenario.horizon,
             min_gap=scenario.min_days_between_same_condition_episodes,
             clinic_share=scenario.clinic_review_share,
+            utilisation=utilisation_factor(income, residents.age, disabled),
+            pregnancy_utilisation=utilisation_factor(income, residents.age),
         )
         has = np.bincount(plan.patient, minlength=size) > 0
         taken = np.cumsum(has)

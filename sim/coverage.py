@@ -61,6 +61,19 @@ DESIGNS = PRIVATE_DESIGNS + OTHER_DESIGNS
     MEDICAID_EXEMPT,
     UNINSURED,
 ) = range(len(PRIVATE_DESIGNS), len(DESIGNS))
+# What a spell's coverage rests on (Medicare's "reason for entitlement", Medicaid's eligibility
+# group): the coverage table's ``coverage_basis``.
+BASES = (
+    "Age 65 and over",
+    "Disability",
+    "End-stage renal disease",
+    "Child",
+    "Pregnancy",
+    "Low income",
+    "Employer or individual plan",
+    "None",
+)
+AGE_65, DISABILITY, ESRD, CHILD, PREGNANCY, LOW_INCOME, PLAN, NO_BASIS = range(len(BASES))
 NO_PLAN = -1
 CHILD_UNTIL, MEDICARE_AGE = 19, 65
 DAYS_PER_YEAR = 365.2425
@@ -149,6 +162,7 @@ class Coverage:
     payer: np.ndarray  # MEDICARE, MEDICAID, PRIVATE, SELF_PAY
     plan: np.ndarray  # index into PlanCatalog.names, NO_PLAN when self-pay
     design: np.ndarray  # index into DESIGNS
+    basis: np.ndarray  # index into BASES
     income_ratio: np.ndarray  # per patient: family income / poverty line
     esrd_day: np.ndarray  # per patient: first day of Medicare for end-stage renal disease
     starts: list = attrs.field(eq=False, repr=False)  # ``start`` as a list, for bisect
@@ -257,6 +271,7 @@ def _national_uninsured(rules: CoverageRules, today: dt.date) -> float:
     age, ratio, age_weight, quantiles = _national_grid()
     expanded_share = _expanded_population_share(rules, today)
     under_65 = age < MEDICARE_AGE
+    not_disabled = 1.0 - _disability_by_age()[age.astype(np.int64)]  # the disabled are covered
     eligible = rules.figures["non_expansion_eligible_share"]
     total = 0.0
     for expanded, weight in ((True, expanded_share), (False, 1.0 - expanded_share)):
@@ -268,7 +283,7 @@ def _national_uninsured(rules: CoverageRules, today: dt.date) -> float:
                 np.zeros(len(age), dtype=bool),
                 np.full(len(age), parent),
             )
-            uninsured = np.where(under_65, uninsured, rules.senior_uninsured())
+            uninsured = np.where(under_65, uninsured * not_disabled, rules.senior_uninsured())
             by_age = uninsured.reshape(len(age_weight), quantiles).mean(axis=1)
             total += weight * parent_weight * float(by_age @ age_weight)
     return total
@@ -326,14 +341,60 @@ def poverty_at_age(poverty: np.ndarray, age: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(poverty, dtype=float) * _poverty_by_age()[years], 0.0, 0.95)
 
 
+def draw_incomes(rng: np.random.Generator, poverty: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """Family income as a multiple of the poverty line for residents of ZIPs with these
+    poverty shares, at these ages (log-normal; ``poverty_at_age``)."""
+    return _ratio_at(rng.random(len(age)), poverty_at_age(poverty, age), money_figures())
+
+
+@functools.lru_cache(maxsize=1)
+def _disability_by_age() -> np.ndarray:
+    """Per single year of age 0..120: the share of residents with a disability recognised by
+    Social Security (SSDI or SSI; adults under 65 only)."""
+    table = read_csv("money/disability.csv")
+    share = np.zeros(121)
+    for lo, hi, value in table[["age_low", "age_high", "share"]].itertuples(index=False):
+        share[int(lo) : int(hi) + 1] = value
+    return share
+
+
+def draw_disability(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    """Whether each resident has a disability recognised by Social Security (by age)."""
+    share = _disability_by_age()[np.clip(np.asarray(age, dtype=np.int64), 0, 120)]
+    return rng.random(len(share)) < share
+
+
+def utilisation_factor(
+    ratio: np.ndarray, age: np.ndarray, disabled: np.ndarray | None = None
+) -> np.ndarray:
+    """How often a resident needs a hospital against the national average of their age:
+    ``ratio ** -elasticity`` for income, scaled so that its mean over the nation's incomes of
+    that age is 1, times ``disability_utilisation_factor`` for the disabled (the others of
+    their age a little less, so that the national rates hold; income only without
+    ``disabled``)."""
+    f = money_figures()
+    share = _disability_by_age()[np.clip(np.asarray(age, dtype=np.int64), 0, 120)]
+    k = f["disability_utilisation_factor"]
+    disability = 1.0 if disabled is None else np.where(disabled, k, (1 - share * k) / (1 - share))
+    gamma, sigma = f["utilisation_income_elasticity"], f["income_ratio_sigma"]
+    national = poverty_at_age(np.full(len(age), f["national_poverty_share"]), age)
+    centre = -sigma * _normal_quantiles(np.clip(national, 0.005, 0.995))
+    return disability * np.exp(-gamma * (np.log(ratio) - centre) - 0.5 * (gamma * sigma) ** 2)
+
+
 def _ratio_at(u: np.ndarray, poverty: np.ndarray | float, figures: dict) -> np.ndarray:
     """Income / poverty line at uniform ``u``, log-normal with P(ratio < 1) = ``poverty``."""
     sigma = figures["income_ratio_sigma"]
-    normal = NormalDist()
-    z = np.array([normal.inv_cdf(float(x)) for x in np.atleast_1d(u)])
+    z = _normal_quantiles(np.atleast_1d(u))
     pov = np.clip(np.broadcast_to(np.asarray(poverty, dtype=float), z.shape), 0.005, 0.995)
-    centre = np.array([-sigma * normal.inv_cdf(float(p)) for p in pov])
-    return np.exp(centre + sigma * z)
+    return np.exp(-sigma * _normal_quantiles(pov) + sigma * z)
+
+
+def _normal_quantiles(u: np.ndarray) -> np.ndarray:
+    """Standard normal quantiles of an array (each distinct value computed once)."""
+    values, where = np.unique(np.asarray(u, dtype=float), return_inverse=True)
+    normal = NormalDist()
+    return np.array([normal.inv_cdf(min(max(v, 1e-12), 1 - 1e-12)) for v in values])[where]
 
 
 @functools.lru_cache(maxsize=4)
@@ -374,11 +435,15 @@ def draw_coverage(
     horizon: int,
     birth_day: np.ndarray,
     state: np.ndarray,
-    poverty: np.ndarray,
+    income: np.ndarray,
+    disabled: np.ndarray,
     deliveries: tuple[np.ndarray, np.ndarray],
     kidney_failure: tuple[np.ndarray, np.ndarray],
 ) -> Coverage:
-    """Coverage spells of a region's patients over simulation days ``max(0, birth)..horizon``.
+    """Coverage spells of a region's patients over simulation days ``max(0, birth)..horizon``
+    (``income``: each patient's family income / poverty line, ``draw_incomes``; ``disabled``:
+    a disability recognised by Social Security, ``draw_disability``: Medicare (SSDI) or
+    Medicaid (SSI) between 19 and 65).
 
     ``deliveries`` and ``kidney_failure`` are (patient, day) of planned deliveries and of
     planned kidney-failure encounters (a share of those patients get Medicare for end-stage
@@ -389,9 +454,9 @@ def draw_coverage(
     n = len(birth_day)
     birth_day = np.asarray(birth_day, dtype=np.int64)
     first_day = np.maximum(birth_day, 0)
-    middle_age = (horizon / 2 - birth_day) / DAYS_PER_YEAR
-    ratio = _ratio_at(rng.random(n), poverty_at_age(poverty, middle_age), f)
+    ratio = np.asarray(income, dtype=float)
     parent = rng.random(n) < f["non_expansion_eligible_share"]
+    ssdi = rng.random(n) < f["disability_medicare_share"]
 
     esrd_day = np.full(n, NEVER, dtype=np.int64)
     who, day = kidney_failure
@@ -435,10 +500,9 @@ def draw_coverage(
         policy[k]
         for k in ("continuous_enrollment_start", "continuous_enrollment_end", "unwinding_end")
     )
+    # after continuous enrollment, each enrollee's renewal: who no longer qualifies leaves
     renewal = ce_end + 1 + (rng.random(n) * (unwinding_end - ce_end)).astype(np.int64)
-    churn_who = np.concatenate([churn_who, np.arange(n)])
-    churn_day = np.concatenate([churn_day, renewal])
-    rule_days = [*birthdays, esrd_day, expansion_day, *pregnancy[0].T, *pregnancy[1].T]
+    rule_days = [*birthdays, esrd_day, expansion_day, renewal, *pregnancy[0].T, *pregnancy[1].T]
     everyone = np.arange(n)
     boundary_who = np.concatenate([everyone, churn_who, *([everyone] * len(rule_days))])
     boundary_day = np.concatenate([first_day, churn_day, *rule_days])
@@ -458,14 +522,30 @@ def draw_coverage(
 
     child = day < birthdays[0][who]
     senior = day >= birthdays[1][who]
+    disability = np.asarray(disabled, dtype=bool)[who] & ~child & ~senior
     pregnant = ((pregnancy[0][who] <= day[:, None]) & (day[:, None] < pregnancy[1][who])).any(1)
     medicaid, private, _ = rules.probabilities(
         child, ratio[who], day >= expansion_day[who], pregnant, parent[who]
     )
     payer = np.where(u < medicaid, MEDICAID, np.where(u < medicaid + private, PRIVATE, SELF_PAY))
-    on_medicare = (senior & (u >= rules.senior_uninsured())) | (~senior & (day >= esrd_day[who]))
+    esrd = ~senior & (day >= esrd_day[who])
+    on_medicare = (senior & (u >= rules.senior_uninsured())) | esrd | (disability & ssdi[who])
+    payer = np.where(disability & ~ssdi[who], MEDICAID, payer)
     payer = np.where(on_medicare, MEDICARE, np.where(senior, SELF_PAY, payer))
     payer = _kept_on_medicaid(who, day, payer, ce_start, ce_end)
+    basis = np.select(
+        [
+            payer == SELF_PAY,
+            payer == PRIVATE,
+            (payer == MEDICARE) & senior,
+            (payer == MEDICARE) & esrd,
+            disability,
+            child,
+            pregnant,
+        ],
+        [NO_BASIS, PLAN, AGE_65, ESRD, DISABILITY, CHILD, PREGNANCY],
+        LOW_INCOME,
+    )
 
     plan = np.full(len(day), NO_PLAN, dtype=np.int64)
     design = np.full(len(day), UNINSURED, dtype=np.int64)
@@ -509,6 +589,7 @@ def draw_coverage(
         & (payer[1:] == payer[:-1])
         & (plan[1:] == plan[:-1])
         & (design[1:] == design[:-1])
+        & (basis[1:] == basis[:-1])
     )
     keep = ~same
     who, day = who[keep], day[keep]
@@ -519,6 +600,7 @@ def draw_coverage(
         payer=payer[keep],
         plan=plan[keep],
         design=design[keep],
+        basis=basis[keep],
         income_ratio=ratio,
         esrd_day=esrd_day,
         starts=day.tolist(),

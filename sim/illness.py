@@ -124,9 +124,15 @@ def plan_encounters(
     horizon: int,
     min_gap: int,
     clinic_share: float,
+    utilisation: np.ndarray | None = None,
+    pregnancy_utilisation: np.ndarray | None = None,
 ) -> tuple[EpisodePlan, Prevalent]:
     """Draw the residents' encounters over simulation days 0..horizon (see the module);
-    ``clinic_share`` of the clinic reviews of chronic conditions take place in the system.
+    ``clinic_share`` of the clinic reviews of chronic conditions take place in the system;
+    ``utilisation`` (per resident, mean 1) scales their stays and ED visits (poorer and
+    disabled residents need a hospital more often: ``sim.coverage.utilisation_factor``);
+    ``pregnancy_utilisation`` replaces it for the conditions of pregnancy (women only), which
+    follow income but not disability.
     Also returns who has each chronic condition, whether or not they have an encounter."""
     n = len(birth)
     first, last = onset_windows(catalog, birth, gender, start, horizon)
@@ -163,6 +169,9 @@ def plan_encounters(
             share = np.where(has, 1.0 / np.maximum(prevalence, 1e-12), 0.0)
             stays, emergency = stays * share, emergency * share
             clinic = np.where(has, rates.clinic[code] * clinic_share, 0.0)
+        factor = pregnancy_utilisation if condition.sex == "Female" else utilisation
+        if factor is not None:
+            stays, emergency = stays * factor, emergency * factor
         through_ed = stays * condition.ed_admit_share
         arrivals = emergency + through_ed
         release = np.divide(emergency, arrivals, out=np.zeros(n), where=arrivals > 0)

@@ -113,12 +113,19 @@ class Residents:
     age: np.ndarray  # at --today
     birth: np.ndarray  # datetime64[D]
     gender: np.ndarray  # MALE / FEMALE
+    income: np.ndarray | None = None  # family income / poverty line (sim.coverage.draw_incomes)
+    disabled: np.ndarray | None = None  # a disability recognised by Social Security
 
     def __len__(self) -> int:
         return len(self.age)
 
     def subset(self, rows: np.ndarray) -> Residents:
-        return Residents(self.zip_row[rows], self.age[rows], self.birth[rows], self.gender[rows])
+        return Residents(
+            *(
+                None if getattr(self, f.name) is None else getattr(self, f.name)[rows]
+                for f in attrs.fields(Residents)
+            )
+        )
 
 
 def draw_residents(

@@ -150,7 +150,8 @@ def patient_coverage(
         horizon=scenario.horizon,
         birth_day=(np.asarray(residents.birth, dtype="datetime64[D]") - start).astype(np.int64),
         state=zips.state[residents.zip_row],
-        poverty=zips.poverty[residents.zip_row],
+        income=residents.income,
+        disabled=residents.disabled,
         deliveries=planned(DELIVERY_CONDITION),
         kidney_failure=planned(KIDNEY_FAILURE),
     )

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.coverage import (
+    BASES,
     DESIGNS,
     MEDICAID,
     MEDICARE,
@@ -21,7 +22,10 @@ from sim.coverage import (
     _national_uninsured,
     coverage_rules,
     draw_coverage,
+    draw_disability,
+    draw_incomes,
     plan_catalog,
+    utilisation_factor,
 )
 from sim.refdata import load_names, money_figures
 from sim.revenue import EMERGENCY, INPATIENT, OUTPATIENT, Claim, RevenueCycle, money_limits
@@ -57,7 +61,7 @@ def test_an_insured_rate_scales_the_uninsured_and_keeps_who_they_are(rate):
     assert rules.senior_uninsured() < adult and child < adult
 
 
-def _coverage(plans, *, ages, ratio_zip_poverty, state="CA", deliveries=None, kidney=None):
+def _coverage(plans, *, ages, zip_poverty, state="CA", deliveries=None, kidney=None, disabled=None):
     n = len(ages)
     birth_day = np.array([-round(a * 365.2425) for a in ages], dtype=np.int64)
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -70,7 +74,8 @@ def _coverage(plans, *, ages, ratio_zip_poverty, state="CA", deliveries=None, ki
         horizon=HORIZON,
         birth_day=birth_day,
         state=np.full(n, state),
-        poverty=np.full(n, ratio_zip_poverty),
+        income=draw_incomes(np.random.default_rng(5), np.full(n, zip_poverty), ages),
+        disabled=np.zeros(n, dtype=bool) if disabled is None else disabled,
         deliveries=deliveries or empty,
         kidney_failure=kidney or empty,
     )
@@ -82,7 +87,7 @@ def _payers(coverage: Coverage, day: int) -> np.ndarray:
 
 def test_medicare_exactly_from_65_and_never_before_without_kidney_failure(plans):
     ages = np.linspace(40, 90, 4000)
-    coverage = _coverage(plans, ages=ages, ratio_zip_poverty=0.12)
+    coverage = _coverage(plans, ages=ages, zip_poverty=0.12)
     for day in (0, HORIZON // 2, HORIZON):
         payer = _payers(coverage, day)
         age_then = ages + day / 365.2425
@@ -97,7 +102,7 @@ def test_medicare_exactly_from_65_and_never_before_without_kidney_failure(plans)
 def test_end_stage_renal_disease_brings_medicare_before_65(plans):
     ages = np.full(3000, 50.0)
     kidney = (np.arange(3000), np.full(3000, 100))
-    coverage = _coverage(plans, ages=ages, ratio_zip_poverty=0.12, kidney=kidney)
+    coverage = _coverage(plans, ages=ages, zip_poverty=0.12, kidney=kidney)
     before, after = _payers(coverage, 150), _payers(coverage, 300)
     share = money_figures()["esrd_share_of_kidney_failure"]
     assert (before == MEDICARE).mean() == 0
@@ -107,8 +112,8 @@ def test_end_stage_renal_disease_brings_medicare_before_65(plans):
 
 def test_poorer_places_have_more_medicaid_and_more_uninsured_adults(plans):
     ages = np.full(4000, 35.0)
-    rich = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.04), 500)
-    poor = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.30), 500)
+    rich = _payers(_coverage(plans, ages=ages, zip_poverty=0.04), 500)
+    poor = _payers(_coverage(plans, ages=ages, zip_poverty=0.30), 500)
     assert (poor == MEDICAID).mean() > (rich == MEDICAID).mean() + 0.15
     assert (poor == SELF_PAY).mean() > (rich == SELF_PAY).mean()
     assert (rich == PRIVATE).mean() > 0.8
@@ -116,8 +121,8 @@ def test_poorer_places_have_more_medicaid_and_more_uninsured_adults(plans):
 
 def test_medicaid_expansion_covers_poor_adults(plans):
     ages = np.full(4000, 35.0)
-    expanded = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.25, state="CA"), 500)
-    not_expanded = _payers(_coverage(plans, ages=ages, ratio_zip_poverty=0.25, state="TX"), 500)
+    expanded = _payers(_coverage(plans, ages=ages, zip_poverty=0.25, state="CA"), 500)
+    not_expanded = _payers(_coverage(plans, ages=ages, zip_poverty=0.25, state="TX"), 500)
     assert (expanded == MEDICAID).mean() > 2 * (not_expanded == MEDICAID).mean()
     assert (not_expanded == SELF_PAY).mean() > (expanded == SELF_PAY).mean()
 
@@ -126,14 +131,14 @@ def test_pregnancy_brings_medicaid_from_before_the_delivery_to_a_year_after(plan
     n = 4000
     ages = np.full(n, 27.0)
     deliveries = (np.arange(n), np.full(n, 400))
-    coverage = _coverage(plans, ages=ages, ratio_zip_poverty=0.2, state="TX", deliveries=deliveries)
+    coverage = _coverage(plans, ages=ages, zip_poverty=0.2, state="TX", deliveries=deliveries)
     before, during, long_after = (_payers(coverage, d) for d in (20, 400, 900))
     assert (during == MEDICAID).mean() > (before == MEDICAID).mean() + 0.1
     assert (long_after == MEDICAID).mean() < (during == MEDICAID).mean() - 0.1
 
 
 def test_plans_match_their_payer(plans):
-    coverage = _coverage(plans, ages=np.linspace(0, 95, 3000), ratio_zip_poverty=0.15)
+    coverage = _coverage(plans, ages=np.linspace(0, 95, 3000), zip_poverty=0.15)
     names = np.array([*plans.names, ""], dtype=object)[
         np.where(coverage.plan < 0, len(plans.names), coverage.plan)
     ]
@@ -154,6 +159,7 @@ def _one_spell(payer: int, design: int, ratio: float = 3.0) -> Coverage:
         payer=np.array([payer]),
         plan=np.array([NO_PLAN if payer == SELF_PAY else 0]),
         design=np.array([design]),
+        basis=np.array([BASES.index("None" if payer == SELF_PAY else "Low income")]),
         income_ratio=np.array([ratio]),
         esrd_day=np.array([10**9]),
         starts=start.tolist(),
@@ -234,3 +240,26 @@ def test_larger_balances_go_on_plans_and_self_pay_balances_go_unpaid_more_often(
     unpaid_self = sum(self_pay.never_pays(claim_self, 0, 1.0, x) for x in u)
     unpaid_insured = sum(insured.never_pays(claim_insured, 0, 1.0, x) for x in u)
     assert unpaid_self > 2 * unpaid_insured
+
+
+def test_disabled_adults_have_medicare_or_medicaid_before_65(plans):
+    n = 4000
+    coverage = _coverage(
+        plans, ages=np.full(n, 45.0), zip_poverty=0.12, disabled=np.ones(n, dtype=bool)
+    )
+    payer = _payers(coverage, 300)
+    share = money_figures()["disability_medicare_share"]
+    assert (payer == MEDICARE).mean() == pytest.approx(share, abs=0.03)
+    assert ((payer == MEDICARE) | (payer == MEDICAID)).all()
+    assert (coverage.basis[coverage.on_day(300)] == BASES.index("Disability")).all()
+
+
+def test_poorer_and_disabled_residents_need_a_hospital_more_often_at_the_national_rate():
+    rng = np.random.default_rng(3)
+    age = np.full(300_000, 50.0)
+    income = draw_incomes(rng, np.full(len(age), money_figures()["national_poverty_share"]), age)
+    disabled = draw_disability(rng, age)
+    factor = utilisation_factor(income, age, disabled)
+    assert factor.mean() == pytest.approx(1.0, abs=0.02)
+    assert factor[income < 1].mean() > 1.5 * factor[income >= 4].mean()
+    assert factor[disabled].mean() > 2.5 * factor[~disabled].mean()
