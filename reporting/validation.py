@@ -103,6 +103,8 @@ def validation_part(
     checks |= _place_checks(patients, visits, zips, nationwide)
     if tables.conditions is not None:
         checks |= _problem_list_checks(patients, visits, tables.conditions)
+    if tables.coverage is not None:
+        checks |= _coverage_checks(patients, visits, billing, tables.coverage, today64)
     policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
         "checks": {name: int(value) for name, value in checks.items()},
@@ -503,6 +505,80 @@ def _problem_list_checks(
         "problems_diagnosed_before_birth": (diagnosis < birth).sum(),
         "problems_diagnosed_after_death": (~np.isnat(death) & (diagnosis > death)).sum(),
         "problems_resolved_after_death": (~np.isnat(death) & resolved & (resolution > death)).sum(),
+    }
+
+
+def _coverage_checks(
+    patients: pd.DataFrame,
+    visits: pd.DataFrame,
+    billing: pd.DataFrame,
+    coverage: pd.DataFrame,
+    today: np.datetime64,
+) -> dict:
+    """The coverage spells against themselves, the patients and the bills: each patient's rows
+    follow each other without gap or overlap, within life and the window; the patient's
+    payer and plan are the last row's; each bill's are those of the row holding the visit's
+    admission date."""
+    coverage = coverage.sort_values(["patient_id", "start_date"], kind="stable")
+    patient = coverage["patient_id"].to_numpy(dtype=np.int64)
+    start, end = _days(coverage["start_date"]), _days(coverage["end_date"])
+    payer, plan = _text(coverage["payer_type"]), _text(coverage["insurance_plan"])
+    birth = _by_key(patients["patient_id"], _days(patients["date_of_birth"]), patient)
+    death = _by_key(patients["patient_id"], _days(patients["date_of_death"]), patient)
+    died = ~np.isnat(death)
+    follows = patient[1:] == patient[:-1]
+    expected = end[:-1] + np.timedelta64(1, "D")
+    last = np.r_[~follows, True]
+    row_of = pd.Series(np.arange(len(patient))[last], index=patient[last])
+    mine = row_of.reindex(patients["patient_id"].to_numpy(dtype=np.int64)).to_numpy()
+    has = ~np.isnan(mine)
+    mine = np.where(has, mine, 0).astype(np.int64)
+    differs = (
+        (_text(patients["payer_type"]) != payer[mine])
+        | (_text(patients["insurance_provider"]) != plan[mine])
+        if len(patient)
+        else np.zeros(len(patients), dtype=bool)
+    )
+    bills = pd.DataFrame(
+        {
+            "patient_id": billing["patient_id"].to_numpy(dtype=np.int64),
+            "day": _by_key(visits["visit_id"], visits["admission"], billing["visit_id"]),
+            "payer": _text(billing["payer_type"]),
+            "plan": _text(billing["insurance_plan"]),
+        }
+    ).sort_values("day", kind="stable")
+    spells = pd.DataFrame(
+        {
+            "patient_id": patient,
+            "day": start,
+            "until": end,
+            "spell_payer": payer,
+            "spell_plan": plan,
+        }
+    ).sort_values("day", kind="stable")
+    held = pd.merge_asof(bills, spells, on="day", by="patient_id")
+    until = held["until"].to_numpy(dtype="datetime64[D]")
+    bill_day = held["day"].to_numpy(dtype="datetime64[D]")
+    return {
+        "coverage_with_unknown_patient": (
+            ~coverage["patient_id"].isin(patients["patient_id"])
+        ).sum(),
+        "patients_without_coverage": (~has).sum(),
+        "patients_not_matching_last_coverage": (has & differs).sum(),
+        "coverage_ending_before_start": (end < start).sum(),
+        "coverage_gaps": (follows & ~np.isnat(expected) & (start[1:] > expected)).sum(),
+        "coverage_overlaps": (follows & (np.isnat(expected) | (start[1:] < expected))).sum(),
+        "coverage_plan_not_matching_payer": ((payer == "Self-pay") == pd.notna(plan)).sum(),
+        "coverage_before_birth": (start < birth).sum(),
+        "coverage_after_today": (start > today).sum(),
+        "coverage_after_death": (died & ((start > death) | (end > death))).sum(),
+        "coverage_open_after_death": (died & last & np.isnat(end)).sum(),
+        "bills_not_matching_coverage": (
+            held["spell_payer"].isna().to_numpy()
+            | (~np.isnat(until) & (until < bill_day))
+            | (_text(held["payer"]) != _text(held["spell_payer"]))
+            | (_text(held["plan"]) != _text(held["spell_plan"]))
+        ).sum(),
     }
 
 
