@@ -546,7 +546,7 @@ def _coverage_checks(
             "payer": _text(billing["payer_type"]),
             "plan": _text(billing["insurance_plan"]),
         }
-    ).sort_values("day", kind="stable")
+    )
     spells = pd.DataFrame(
         {
             "patient_id": patient,
@@ -555,7 +555,10 @@ def _coverage_checks(
             "spell_payer": payer,
             "spell_plan": plan,
         }
-    ).sort_values("day", kind="stable")
+    )
+    bills, spells = (
+        f.dropna(subset=["day"]).sort_values("day", kind="stable") for f in (bills, spells)
+    )
     held = pd.merge_asof(bills, spells, on="day", by="patient_id")
     until = held["until"].to_numpy(dtype="datetime64[D]")
     bill_day = held["day"].to_numpy(dtype="datetime64[D]")
@@ -573,7 +576,9 @@ def _coverage_checks(
         "coverage_after_today": (start > today).sum(),
         "coverage_after_death": (died & ((start > death) | (end > death))).sum(),
         "coverage_open_after_death": (died & last & np.isnat(end)).sum(),
-        "bills_not_matching_coverage": (
+        "bills_not_matching_coverage": len(billing)  # a bill without its visit counts
+        - len(bills)
+        + (
             held["spell_payer"].isna().to_numpy()
             | (~np.isnat(until) & (until < bill_day))
             | (_text(held["payer"]) != _text(held["spell_payer"]))
