@@ -35,9 +35,15 @@ ID_KINDS = {  # which numbering each ID column of a task's tables follows
     "visits": {"visit_id": "visits", "episode_id": "visits", "patient_id": "patients"},
     "billing": {"billing_id": "visits", "visit_id": "visits", "patient_id": "patients"},
     "conditions": {"patient_id": "patients", "episode_id": "visits"},
+    "coverage": {"patient_id": "patients"},
     "continuity": {"patient_id": "patients"},
 }
-PER_PATIENT_ROWS = {"continuity": "continuity_rows", "conditions": "condition_rows"}
+PER_PATIENT_ROWS = {
+    "continuity": "continuity_rows",
+    "conditions": "condition_rows",
+    "coverage": "coverage_rows",
+}
+NUMBERED_HERE = {"conditions": "condition_id", "coverage": "coverage_id"}
 ORDERED_BY = {"patients": "patient_id", "visits": "visit_id", "billing": "billing_id"}
 
 
@@ -104,7 +110,8 @@ def _schema_of(rows: pa.Table, columns: list) -> pa.Schema:
 def region_table_slices(layout: Layout, table: str) -> Iterator[pa.Table]:
     """A per-patient table in the dataset's order, ``SLICE_ROWS`` rows of its numbering at a
     time; every slice is checked to hold exactly the next IDs. The problem list's rows (in
-    order of patient, then as its task ordered them) are numbered here."""
+    order of patient, then as its task ordered them) and the coverage spells are numbered
+    here."""
     per_patient = PER_PATIENT_ROWS.get(table)
     order = layout.orders["visits" if table in ("visits", "billing") else "patients"]
     numbered = 0
@@ -120,9 +127,10 @@ def region_table_slices(layout: Layout, table: str) -> Iterator[pa.Table]:
         rows = pa.concat_tables(pieces)
         key = rows[ORDERED_BY.get(table, "patient_id")].to_numpy()
         rows = rows.take(pa.array(np.argsort(key, kind="stable")))
-        if table == "conditions":
+        if table in NUMBERED_HERE:
+            column = NUMBERED_HERE[table]
             ids = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows), pa.int64())
-            rows = rows.set_column(rows.schema.get_field_index("condition_id"), "condition_id", ids)
+            rows = rows.set_column(rows.schema.get_field_index(column), column, ids)
             numbered += rows.num_rows
         if table in ORDERED_BY:
             check_ids(table, rows, low)
@@ -206,11 +214,13 @@ def whole_table(layout: Layout, table: str, days: int, start: dt.date) -> pd.Dat
 
 
 def tables_from_parts(layout: Layout, days: int, start: dt.date) -> Tables:
-    """The patients, visits, billing and conditions tables in memory (for the Python API)."""
+    """The patients, visits, billing, conditions and coverage tables in memory (for the
+    Python API)."""
     names = ("patients", "visits", "billing")
     frames = [whole_table(layout, table, days, start) for table in names]
     return Tables(
         *frames,
         conditions=whole_table(layout, "conditions", days, start),
+        coverage=whole_table(layout, "coverage", days, start),
         as_of=start + dt.timedelta(days=days - 1),
     )

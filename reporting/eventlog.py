@@ -6,7 +6,8 @@ doctor, hospital_id, hospital``), typed columns that several event types share
 (``condition, amount, reason, due_date, previous_doctor_id, previous_hospital_id``) and
 ``detail``, JSON with the facts only one event type has (a registration, an admission's
 clinical facts, a bill's split), empty otherwise. Dates are ISO whatever ``--date-format``.
-Events are ordered by day, then by kind (registrations, staff changes, episodes, diversions,
+Events are ordered by day, then by kind (registrations, coverage spells, problem-list
+diagnoses, staff changes, episodes, diversions,
 switches, admissions, discharges, follow-ups, bills, payments), then by region and occurrence.
 
 Open it in pm4py with the patient as the case (or ``visit_id`` for one stay)::
@@ -31,10 +32,18 @@ import pandas as pd
 
 from reporting.naming import RegionNames
 from reporting.ordering import remap
-from reporting.recorder import NO_DEATH, NO_FOLLOWUP, Tables, conditions_frame, problem_list
+from reporting.recorder import (
+    NO_DEATH,
+    NO_FOLLOWUP,
+    Tables,
+    conditions_frame,
+    coverage_frame,
+    coverage_spells,
+    problem_list,
+)
 from reporting.schema import BILLING_COLUMNS, EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
 from sim.calendar import age_on
-from sim.coverage import PAYER_TYPES
+from sim.coverage import BASES, DESIGNS, PAYER_TYPES
 from sim.events import (
     ADMISSION_TYPES,
     DISCHARGE_DISPOSITIONS,
@@ -46,8 +55,8 @@ from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
 
 ORDER = (
-    "PatientRegistered", "ConditionDiagnosed", "DoctorLeft", "DoctorJoined", "DoctorAbsent",
-    "EpisodeStarted", "Diverted", "ProviderSwitched", "Admitted", "Discharged",
+    "PatientRegistered", "CoverageStarted", "ConditionDiagnosed", "DoctorLeft", "DoctorJoined",
+    "DoctorAbsent", "EpisodeStarted", "Diverted", "ProviderSwitched", "Admitted", "Discharged",
     "FollowUpScheduled", "FollowUpMissed", "BillIssued", "PaymentMade",
 )  # fmt: skip
 
@@ -166,7 +175,6 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
     registry = world.registry
     registered = log.columns("PatientRegistered")
     who = registered["patient"]
-    insurer = registry.insurer[who]
     rows(
         "PatientRegistered", registered, patient=who,
         detail=_json(
@@ -181,12 +189,26 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                     "city": world.zips.city[registry.zip_row[i]],
                     "state": str(world.zips.state[registry.zip_row[i]]),
                     "zipcode": world.zips.zipcode[registry.zip_row[i]],
-                    "payer_type": PAYER_TYPES[registry.payer[i]],
-                    "insurance_provider": insurers[k] if k >= 0 else None,
                     "insurance_policy_number": registry.policy[i],
                     "blood_type": blood[registry.blood_type[i]],
                 }
-                for i, k in zip(who.tolist(), insurer.tolist())
+                for i in who.tolist()
+            ]
+        ),
+    )  # fmt: skip
+    covered = log.columns("CoverageStarted")
+    rows(
+        "CoverageStarted", covered, patient=covered["patient"],
+        detail=_json(
+            [
+                {
+                    "payer_type": PAYER_TYPES[p], "insurance_plan": insurers[k] if k >= 0 else None,
+                    "plan_type": DESIGNS[d], "coverage_basis": BASES[b],
+                }
+                for p, k, d, b in zip(
+                    covered["payer"].tolist(), covered["insurance_plan"].tolist(),
+                    covered["design"].tolist(), covered["basis"].tolist(),
+                )
             ]
         ),
     )  # fmt: skip
@@ -368,7 +390,8 @@ def _episodes(stays: pd.DataFrame, facts: pd.DataFrame) -> np.ndarray:
 
 
 def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
-    """The patients, visits, billing and conditions tables rebuilt from the event log alone."""
+    """The patients, visits, billing, conditions and coverage tables rebuilt from the event
+    log alone."""
     as_of64 = np.datetime64(as_of, "D")
     kind = events["event_type"].astype(str)
 
@@ -402,9 +425,22 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "date_of_birth": birth.astype("datetime64[s]"),
             "date_of_death": death.astype("datetime64[s]"),
             "age": age,
-            **{c: facts[c].to_numpy() for c in PATIENT_COLUMNS[PATIENT_COLUMNS.index("gender") :]},
+            **{
+                c: facts[c].to_numpy()
+                for c in PATIENT_COLUMNS[PATIENT_COLUMNS.index("gender") :]
+                if c in facts
+            },
         }
     ).sort_values("patient_id", kind="stable")
+    origin = _start(events)
+    coverage = _coverage(events[kind == "CoverageStarted"], patients, origin)
+    last = coverage.groupby("patient_id").tail(1).set_index("patient_id")
+    last = last.reindex(patients["patient_id"].to_numpy())
+    patients["payer_type"] = last["payer_type"].to_numpy()
+    patients["insurance_provider"] = last["insurance_plan"].to_numpy()
+    patients["insurance_policy_number"] = patients["insurance_policy_number"].where(
+        pd.notna(patients["insurance_provider"]).to_numpy()
+    )
 
     stays, facts = details("Admitted")
     keep = stays["visit_id"].notna().to_numpy()
@@ -486,10 +522,10 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             "charity_care_amount": facts["charity_care_amount"].astype(np.int64).to_numpy(),
         }
     ).sort_values("billing_id", kind="stable")
-    origin = _start(events)
     return Tables(
         as_of=as_of,
         conditions=_conditions(events[kind == "ConditionDiagnosed"], visits, patients, origin),
+        coverage=coverage,
         patients=patients[list(PATIENT_COLUMNS)].reset_index(drop=True),
         visits=visits[list(VISIT_COLUMNS)].reset_index(drop=True),
         billing=billing[list(BILLING_COLUMNS)].reset_index(drop=True),
@@ -502,6 +538,28 @@ def _start(events: pd.DataFrame) -> np.datetime64:
         return np.datetime64(0, "D")
     first = events.iloc[0]
     return np.datetime64(pd.Timestamp(first["date"]).date(), "D") - int(first["day"])
+
+
+def _coverage(started: pd.DataFrame, patients: pd.DataFrame, start: np.datetime64) -> pd.DataFrame:
+    """The coverage table from the ``CoverageStarted`` events and the rebuilt patients' dates
+    of death (``reporting.recorder.coverage_spells``, days counted from ``start``)."""
+    facts = pd.DataFrame([json.loads(d) for d in started["detail"]], index=started.index)
+    plans = sorted(set(facts["insurance_plan"].dropna()))
+    code = {name: i for i, name in enumerate(plans)}
+    death = patients["date_of_death"].to_numpy().astype("datetime64[D]")
+    death_day = np.where(np.isnat(death), NO_DEATH, (death - start).astype(np.int64))
+    rows = coverage_spells(
+        {
+            "patient_id": started["patient_id"].to_numpy(dtype=np.int64),
+            "start": (started["date"].to_numpy().astype("datetime64[D]") - start).astype(np.int64),
+            "payer": facts["payer_type"].map(PAYER_TYPES.index),
+            "insurance_plan": facts["insurance_plan"].map(code).fillna(-1),
+            "design": facts["plan_type"].map(DESIGNS.index),
+            "basis": facts["coverage_basis"].map(BASES.index),
+        },
+        death_day,  # the patients are in ID order, 1..N
+    )
+    return coverage_frame(rows, start, plans)
 
 
 def _conditions(

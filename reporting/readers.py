@@ -80,7 +80,8 @@ def read_table(path: Path, table: str, format: str | None = None) -> pd.DataFram
 
 def read_tables(folder: Path, prefix: str | None = None, format: str | None = None) -> Tables:
     """The patients, visits and billing tables of a dataset folder written by ``run_sim.py``,
-    and its problem list (``conditions``) when the folder has one, from the CSV files
+    and its problem list (``conditions``) and coverage spells (``coverage``) when the folder
+    has them, from the CSV files
     (``format="csv"``) or the Parquet files (``"parquet"``); by default CSV when the folder
     has ``patients.csv``, else Parquet. The tables' ``as_of`` is the run's ``--today`` from
     the folder's ``validation_summary.json`` (None without one)."""
@@ -95,11 +96,10 @@ def read_tables(folder: Path, prefix: str | None = None, format: str | None = No
         **{
             name: read_table(path(name), name, format) for name in ("patients", "visits", "billing")
         },
-        conditions=(
-            read_table(path("conditions"), "conditions", format)
-            if path("conditions").exists()
-            else None
-        ),
+        **{
+            name: read_table(path(name), name, format) if path(name).exists() else None
+            for name in ("conditions", "coverage")
+        },
         as_of=run_today(folder),
     )
 

@@ -6,7 +6,8 @@ last day run are not visits yet),
 ``follow_up_required`` from ``FollowUpScheduled``, billing from ``BillIssued`` and
 ``PaymentMade``; the payment status is read off those events as of the last day run. The
 problem list (conditions) holds the chronic conditions of ``ConditionDiagnosed`` and one row
-per episode of any other condition among the visits (``problem_list``).
+per episode of any other condition among the visits (``problem_list``). The coverage
+(enrollment) table has a row per ``CoverageStarted`` spell, ended by the next or by death.
 
 Rows are numbered in a meaningful order (``reporting.ordering``): visits by admission day,
 patients by their first visit's day, ties by region key and then the region's own event order,
@@ -27,6 +28,7 @@ from reporting.ordering import NO_VISIT_DAY, RowKeys, ids_in_order, remap
 from reporting.schema import (
     BILLING_COLUMNS,
     CONDITION_COLUMNS,
+    COVERAGE_COLUMNS,
     PATIENT_COLUMNS,
     PAYMENT_STATUSES,
     PROBLEM_STATUSES,
@@ -34,7 +36,7 @@ from reporting.schema import (
     VISIT_TYPES,
 )
 from sim.calendar import age_on, to_datetime64
-from sim.coverage import PAYER_TYPES
+from sim.coverage import BASES, DESIGNS, PAYER_TYPES
 from sim.epidemiology import load_rate_tables
 from sim.events import ADMISSION_TYPES, DISCHARGE_DISPOSITIONS, ENCOUNTER_TYPES, PLANS
 from sim.facts import region_facts
@@ -62,13 +64,14 @@ class RegionKeys:
 class Tables:
     """The linked tables of a run as of a day (``as_of``: the run's ``--today``, or the
     last day run when stepping; None when unknown): patients, visits, billing and, when at
-    hand, the problem list (``conditions``); when made by the recorder, the keys that tie
-    them back to the event log."""
+    hand, the problem list (``conditions``) and the coverage spells (``coverage``); when made
+    by the recorder, the keys that tie them back to the event log."""
 
     patients: pd.DataFrame
     visits: pd.DataFrame
     billing: pd.DataFrame
     conditions: pd.DataFrame | None = None
+    coverage: pd.DataFrame | None = None
     as_of: dt.date | None = attrs.field(default=None, eq=False)
     keys: list[RegionKeys] = attrs.field(factory=list, eq=False, repr=False)
     patient_keys: RowKeys | None = attrs.field(default=None, eq=False, repr=False)
@@ -77,7 +80,8 @@ class Tables:
     def items(self):
         """(name, frame) of each table at hand."""
         tables = (("patients", self.patients), ("visits", self.visits), ("billing", self.billing))
-        return tables + ((("conditions", self.conditions),) if self.conditions is not None else ())
+        optional = (("conditions", self.conditions), ("coverage", self.coverage))
+        return tables + tuple((name, frame) for name, frame in optional if frame is not None)
 
 
 def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
@@ -192,7 +196,44 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
         patients["patient_id"],
         patients["death_day"],
     )
-    return patients, visits, bills, problems, patient_ids, visit_ids
+    started = log.columns("CoverageStarted")
+    spells = coverage_spells(
+        {
+            "patient_id": patient_ids[started["patient"]],
+            "start": started["day"],
+            "payer": started["payer"],
+            "insurance_plan": started["insurance_plan"],
+            "design": started["design"],
+            "basis": started["basis"],
+        },
+        patients["death_day"],
+    )
+    # the patient's coverage is the last spell logged: on the last day run, or at death
+    last = np.searchsorted(spells["patient_id"], patients["patient_id"], side="right") - 1
+    patients["payer_type"] = spells["payer"][last]
+    patients["insurer"] = spells["insurance_plan"][last]
+    patients["insurance_policy_number"] = np.where(
+        patients["insurer"] >= 0, patients["insurance_policy_number"], None
+    )
+    return patients, visits, bills, problems, spells, patient_ids, visit_ids
+
+
+def coverage_spells(started: dict, death_day: np.ndarray) -> dict:
+    """The coverage table's rows (days and codes) from the ``CoverageStarted`` events
+    (``patient_id`` numbered from 1 as the patients' rows, ``start`` day, ``payer``,
+    ``insurance_plan``, ``design``, ``basis``), in order of patient and start: a spell ends the day
+    before the patient's next one, or on the day of death (``death_day`` of each patient
+    ID - 1; ``NO_DEATH`` for the living), else ``NONE`` (ongoing)."""
+    rows = {name: np.asarray(values, dtype=np.int64) for name, values in started.items()}
+    order = np.lexsort((rows["start"], rows["patient_id"]))
+    rows = {name: values[order] for name, values in rows.items()}
+    patient = rows["patient_id"]
+    death = np.asarray(death_day, dtype=np.int64)[patient - 1]
+    end = np.where(death != NO_DEATH, death, NONE)
+    same = np.flatnonzero(patient[1:] == patient[:-1])
+    end[same] = rows["start"][same + 1] - 1
+    rows["end"] = end
+    return rows
 
 
 def problem_list(
@@ -292,7 +333,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
 
     keys = []
     patient_start = visit_start = 0
-    for region, region_names, (patients, visits, bills, problems, *local) in zip(
+    for region, region_names, (patients, visits, bills, problems, spells, *local) in zip(
         regions, names, columns
     ):
         patient_map = patient_ids[patient_start : patient_start + len(patients["patient_id"])]
@@ -306,6 +347,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
         visits["episode_id"] = visit_map[visits["episode_id"] - 1]
         problems["patient_id"] = patient_map[problems["patient_id"] - 1]
         problems["episode_id"] = remap(problems["episode_id"], visit_map)
+        spells["patient_id"] = patient_map[spells["patient_id"] - 1]
         visits["doctor"] = visits["doctor"] + region_names.doctor_offset
         visits["hospital"] = visits["hospital"] + region_names.hospital_offset
         keys.append(
@@ -344,6 +386,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
         ),
         billing=_billing_frame(in_order(2), start, last_day, insurers),
         conditions=conditions_frame(in_order(3), catalog, start),
+        coverage=coverage_frame(in_order(4), start, insurers),
         keys=keys,
         patient_keys=RowKeys(patient_day[patient_order], patient_region[patient_order]),
         visit_keys=RowKeys(visit_day[visit_order], visit_region[visit_order]),
@@ -379,6 +422,28 @@ def conditions_frame(part: dict, catalog, start: np.datetime64) -> pd.DataFrame:
     )
     frame.loc[episode == NONE, "episode_id"] = pd.NA
     return frame[list(CONDITION_COLUMNS)]
+
+
+def coverage_frame(part: dict, start: np.datetime64, insurers: list[str]) -> pd.DataFrame:
+    """The coverage table from ``coverage_spells`` rows of the dataset's IDs (in any order):
+    put in order of patient and start and numbered from 1."""
+    part = {name: np.asarray(values, dtype=np.int64) for name, values in part.items()}
+    order = np.lexsort((part["start"], part["patient_id"]))
+    part = {name: values[order] for name, values in part.items()}
+    end = part["end"]
+    frame = pd.DataFrame(
+        {
+            "coverage_id": np.arange(1, len(end) + 1, dtype=np.int64),
+            "patient_id": part["patient_id"],
+            "payer_type": _categorical(part["payer"], PAYER_TYPES),
+            "insurance_plan": pd.array(_plan_names(part["insurance_plan"], insurers), "string"),
+            "plan_type": _categorical(part["design"], DESIGNS),
+            "coverage_basis": _categorical(part["basis"], BASES),
+            "start_date": _dates(start + part["start"]),
+            "end_date": _dates(np.where(end != NONE, start + end, np.datetime64("NaT"))),
+        }
+    )
+    return frame[list(COVERAGE_COLUMNS)]
 
 
 def _first_visit_days(patients: dict, visits: dict) -> np.ndarray:

@@ -24,7 +24,7 @@ from reporting.columns import (
     Column,
     Table,
 )
-from sim.coverage import PAYER_TYPES
+from sim.coverage import BASES, DESIGNS, PAYER_TYPES
 from sim.events import (
     ADMISSION_TYPES,
     DISCHARGE_DISPOSITIONS,
@@ -227,13 +227,15 @@ PATIENTS = Table(
             "coverage on `--today` (for a patient who died: the last coverage): `Medicare` "
             "(65 and over, or end-stage renal disease), `Medicaid` (Medicaid or CHIP), "
             "`Private` or `Self-pay` (uninsured); by age, income of the ZIP, state and "
-            "pregnancy, changing over time (see `billing.payer_type` for each bill's)",
+            "pregnancy, changing over time (see `billing.payer_type` for each bill's, "
+            "`coverage` for every spell): the patient's last `coverage` row",
             allowed=PAYER_TYPES,
         ),
         Column(
             "insurance_provider",
             TEXT,
-            "the health plan on `--today`: `Original Medicare`, a Medicare Advantage plan, the "
+            "the health plan on `--today` (or at death; the last `coverage` row's): `Original "
+            "Medicare`, a Medicare Advantage plan, the "
             "state's Medicaid or a Medicaid managed-care plan, or a private carrier (national "
             "carriers, the state's Blue Cross Blue Shield plan, fictional regional plans); "
             "empty when self-pay",
@@ -242,8 +244,8 @@ PATIENTS = Table(
         Column(
             "insurance_policy_number",
             TEXT,
-            "fictional text member number for patients with a plan on `--today`, empty when "
-            "self-pay",
+            "fictional text member number for patients with a plan on `--today` (or at death), "
+            "empty when self-pay",
             nullable=True,
             unique=True,
         ),
@@ -601,6 +603,80 @@ CONDITIONS = Table(
     ),
 )
 
+COVERAGE = Table(
+    "coverage",
+    grain="One row per coverage spell of a patient that overlaps `--start`..`--today` and "
+    "begins on or before the patient's death: the enrollment table of claims data.",
+    doc="A patient's rows follow each other without gap or overlap, from the registration "
+    "(`--start`, or the birth date) to the last day run or the death. A new spell begins "
+    "when the payer, the plan or the plan type changes (at 19 and 65, around a pregnancy, "
+    "with end-stage renal disease, when the state expands Medicaid, at job and income "
+    "changes and renewals). Every bill's `payer_type` and `insurance_plan` are those of the "
+    "row holding the visit's admission date; `patients` holds the last row's.",
+    key=("coverage_id",),
+    columns=(
+        Column(
+            "coverage_id",
+            ID,
+            "1-based, in order of `patient_id`, then start date",
+            check="coverage_id >= 1",
+        ),
+        Column("patient_id", ID, "the patient", refs="patients.patient_id"),
+        Column(
+            "payer_type",
+            CATEGORY,
+            "`Medicare`, `Medicaid` (Medicaid or CHIP), `Private` or `Self-pay` (uninsured)",
+            allowed=PAYER_TYPES,
+        ),
+        Column(
+            "insurance_plan",
+            TEXT,
+            "the health plan (as `billing.insurance_plan`), empty when self-pay",
+            nullable=True,
+        ),
+        Column(
+            "plan_type",
+            CATEGORY,
+            "the cost-sharing design, which sets what the patient owes on a bill: a private "
+            "plan's `HMO`, `PPO`, `POS` or `HDHP` (KFF employer survey shares), Original "
+            "Medicare with or without supplemental coverage, Medicare Advantage, Medicaid with "
+            "nominal copays (adults) or none (children, pregnancy), `Uninsured` for self-pay",
+            allowed=DESIGNS,
+        ),
+        Column(
+            "coverage_basis",
+            CATEGORY,
+            "what the coverage rests on (Medicare's reason for entitlement, Medicaid's "
+            "eligibility group): `Age 65 and over`, `Disability` (SSDI Medicare or SSI "
+            "Medicaid, adults under 65), `End-stage renal disease` (Medicare before 65 on "
+            "dialysis), `Child`, `Pregnancy` or `Low income` (Medicaid/CHIP), `Employer or "
+            "individual plan` (private), `None` (self-pay)",
+            allowed=BASES,
+        ),
+        Column(
+            "start_date",
+            DATE,
+            "the spell's first day; `--start` or the birth date for a spell that began earlier",
+        ),
+        Column(
+            "end_date",
+            DATE,
+            "the day before the patient's next spell, or the date of death; empty when the "
+            "spell is ongoing on the last day run",
+            nullable=True,
+            check="end_date >= start_date",
+        ),
+    ),
+    checks=(
+        "(payer_type = 'Self-pay') = (insurance_plan IS NULL)",
+        "(payer_type = 'Self-pay') = (plan_type = 'Uninsured')",
+        "(payer_type = 'Self-pay') = (coverage_basis = 'None')",
+        "(payer_type = 'Private') = (coverage_basis = 'Employer or individual plan')",
+        "payer_type <> 'Medicare' OR coverage_basis IN ('Age 65 and over', 'Disability', "
+        "'End-stage renal disease')",
+    ),
+)
+
 CONTINUITY = Table(
     "continuity",
     grain="One row per patient and provider level, for patients with at least "
@@ -674,8 +750,8 @@ CENSUS = Table(
 EVENTS = Table(
     "events",
     grain="One row per event of the simulation, ordered by day, then by kind.",
-    doc="Written with `--event-log`. The patients, visits, billing and conditions tables can be "
-    "rebuilt from this file alone (`reporting.eventlog.tables_from_events`).",
+    doc="Written with `--event-log`. The patients, visits, billing, conditions and coverage "
+    "tables can be rebuilt from this file alone (`reporting.eventlog.tables_from_events`).",
     key=("event_id",),
     date_format="iso",  # process-mining tools expect ISO dates
     columns=(
@@ -787,7 +863,9 @@ EVENTS = Table(
             JSON,
             "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
             "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
-            "gender, contact, address, insurance, blood type), for `ConditionDiagnosed` the "
+            "gender, contact, address, policy number, blood type), for `CoverageStarted` the "
+            "spell's `payer_type`, `insurance_plan` (null when self-pay) and `plan_type`, for "
+            "`ConditionDiagnosed` the "
             "`diagnosis_date` (`YYYY-MM-DD`, before the event's date for a condition diagnosed "
             "before `--start`), for `Admitted` the "
             "encounter's facts (encounter and admission type, severity, "
@@ -809,14 +887,18 @@ EVENTS = Table(
         "(previous_hospital_id IS NOT NULL) = (event_type IN ('ProviderSwitched', 'Diverted'))",
         "event_type <> 'ProviderSwitched' OR previous_doctor_id IS NOT NULL",
         "(detail IS NOT NULL) = (event_type IN "
-        "('PatientRegistered', 'ConditionDiagnosed', 'Admitted', 'Discharged', 'BillIssued'))",
+        "('PatientRegistered', 'CoverageStarted', 'ConditionDiagnosed', 'Admitted', "
+        "'Discharged', 'BillIssued'))",
     ),
 )
 
 TABLES = {
     t.name: t
-    for t in (HOSPITALS, DOCTORS, PATIENTS, VISITS, BILLING, CONDITIONS, CONTINUITY, CENSUS, EVENTS)
-}
+    for t in (
+        HOSPITALS, DOCTORS, PATIENTS, VISITS, BILLING, CONDITIONS, COVERAGE, CONTINUITY, CENSUS,
+        EVENTS,
+    )
+}  # fmt: skip
 """Every table, in load order (a table comes after those its foreign keys point to)."""
 
 TABLE_COLUMNS = {name: table.column_names for name, table in TABLES.items()}
@@ -824,6 +906,7 @@ PATIENT_COLUMNS = PATIENTS.column_names
 VISIT_COLUMNS = VISITS.column_names
 BILLING_COLUMNS = BILLING.column_names
 CONDITION_COLUMNS = CONDITIONS.column_names
+COVERAGE_COLUMNS = COVERAGE.column_names
 CONTINUITY_COLUMNS = CONTINUITY.column_names
 CENSUS_COLUMNS = CENSUS.column_names
 EVENT_COLUMNS = EVENTS.column_names

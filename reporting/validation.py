@@ -103,6 +103,8 @@ def validation_part(
     checks |= _place_checks(patients, visits, zips, nationwide)
     if tables.conditions is not None:
         checks |= _problem_list_checks(patients, visits, tables.conditions)
+    if tables.coverage is not None:
+        checks |= _coverage_checks(patients, visits, billing, tables.coverage, today64)
     policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
         "checks": {name: int(value) for name, value in checks.items()},
@@ -506,6 +508,86 @@ def _problem_list_checks(
     }
 
 
+def _coverage_checks(
+    patients: pd.DataFrame,
+    visits: pd.DataFrame,
+    billing: pd.DataFrame,
+    coverage: pd.DataFrame,
+    today: np.datetime64,
+) -> dict:
+    """The coverage spells against themselves, the patients and the bills: each patient's rows
+    follow each other without gap or overlap, within life and the window; the patient's
+    payer and plan are the last row's; each bill's are those of the row holding the visit's
+    admission date."""
+    coverage = coverage.sort_values(["patient_id", "start_date"], kind="stable")
+    patient = coverage["patient_id"].to_numpy(dtype=np.int64)
+    start, end = _days(coverage["start_date"]), _days(coverage["end_date"])
+    payer, plan = _text(coverage["payer_type"]), _text(coverage["insurance_plan"])
+    birth = _by_key(patients["patient_id"], _days(patients["date_of_birth"]), patient)
+    death = _by_key(patients["patient_id"], _days(patients["date_of_death"]), patient)
+    died = ~np.isnat(death)
+    follows = patient[1:] == patient[:-1]
+    expected = end[:-1] + np.timedelta64(1, "D")
+    last = np.r_[~follows, True]
+    row_of = pd.Series(np.arange(len(patient))[last], index=patient[last])
+    mine = row_of.reindex(patients["patient_id"].to_numpy(dtype=np.int64)).to_numpy()
+    has = ~np.isnan(mine)
+    mine = np.where(has, mine, 0).astype(np.int64)
+    differs = (
+        (_text(patients["payer_type"]) != payer[mine])
+        | (_text(patients["insurance_provider"]) != plan[mine])
+        if len(patient)
+        else np.zeros(len(patients), dtype=bool)
+    )
+    bills = pd.DataFrame(
+        {
+            "patient_id": billing["patient_id"].to_numpy(dtype=np.int64),
+            "day": _by_key(visits["visit_id"], visits["admission"], billing["visit_id"]),
+            "payer": _text(billing["payer_type"]),
+            "plan": _text(billing["insurance_plan"]),
+        }
+    )
+    spells = pd.DataFrame(
+        {
+            "patient_id": patient,
+            "day": start,
+            "until": end,
+            "spell_payer": payer,
+            "spell_plan": plan,
+        }
+    )
+    bills, spells = (
+        f.dropna(subset=["day"]).sort_values("day", kind="stable") for f in (bills, spells)
+    )
+    held = pd.merge_asof(bills, spells, on="day", by="patient_id")
+    until = held["until"].to_numpy(dtype="datetime64[D]")
+    bill_day = held["day"].to_numpy(dtype="datetime64[D]")
+    return {
+        "coverage_with_unknown_patient": (
+            ~coverage["patient_id"].isin(patients["patient_id"])
+        ).sum(),
+        "patients_without_coverage": (~has).sum(),
+        "patients_not_matching_last_coverage": (has & differs).sum(),
+        "coverage_ending_before_start": (end < start).sum(),
+        "coverage_gaps": (follows & ~np.isnat(expected) & (start[1:] > expected)).sum(),
+        "coverage_overlaps": (follows & (np.isnat(expected) | (start[1:] < expected))).sum(),
+        "coverage_plan_not_matching_payer": ((payer == "Self-pay") == pd.notna(plan)).sum(),
+        "coverage_before_birth": (start < birth).sum(),
+        "coverage_after_today": (start > today).sum(),
+        "coverage_after_death": (died & ((start > death) | (end > death))).sum(),
+        "coverage_open_after_death": (died & last & np.isnat(end)).sum(),
+        "coverage_basis_not_fitting": _basis_not_fitting(coverage, visits, birth, start),
+        "bills_not_matching_coverage": len(billing)  # a bill without its visit counts
+        - len(bills)
+        + (
+            held["spell_payer"].isna().to_numpy()
+            | (~np.isnat(until) & (until < bill_day))
+            | (_text(held["payer"]) != _text(held["spell_payer"]))
+            | (_text(held["plan"]) != _text(held["spell_plan"]))
+        ).sum(),
+    }
+
+
 def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     """Each drug's dose is one that medications.csv lists for the condition at the patient's
     age on the visit (a child never gets an adult-only dose)."""
@@ -613,7 +695,6 @@ def _billing_checks(
         "self_pay_with_coverage": (self_pay & (insurance > 0)).sum(),
         "plan_not_matching_payer": (self_pay != billing["insurance_plan"].isna().to_numpy()).sum(),
         "charity_care_for_insured": (~self_pay & (charity > 0)).sum(),
-        "medicare_under_65_without_kidney_failure": _young_medicare(patients, visits, billing),
         "out_of_pocket_above_yearly_limit": _above_out_of_pocket_limit(visits, billing),
         "expected_date_not_matching_plan": (np.isnan(days) | (term != days)).sum(),
         "payment_status_inconsistent": (
@@ -627,22 +708,30 @@ def _service_days(visits: pd.DataFrame, billing: pd.DataFrame) -> np.ndarray:
     return _by_key(visits["visit_id"], visits["admission"].to_numpy(), billing["visit_id"])
 
 
-def _young_medicare(patients: pd.DataFrame, visits: pd.DataFrame, billing: pd.DataFrame) -> int:
-    """Medicare bills of patients under 65 on the day of service who had no kidney-failure
-    encounter by then (end-stage renal disease is the only way to Medicare before 65 here)."""
-    medicare = _text(billing["payer_type"]) == "Medicare"
-    if not medicare.any():
-        return 0
-    bills = billing[medicare]
-    served = _service_days(visits, bills).astype("datetime64[D]")
-    birth = _by_key(
-        patients["patient_id"], _days(patients["date_of_birth"]), bills["patient_id"]
-    ).astype("datetime64[D]")
-    young = age_on(birth, served) < 65
+def _basis_not_fitting(
+    coverage: pd.DataFrame, visits: pd.DataFrame, birth: np.ndarray, start: np.ndarray
+) -> int:
+    """Coverage rows (sorted by patient and start) whose basis does not fit: Medicare by age
+    before 65, by disability outside 19-64, by end-stage renal disease without a
+    kidney-failure encounter before the spell, or on any other basis; private coverage not
+    by a plan; self-pay with one; a child's basis from 19."""
+    basis, payer = _text(coverage["coverage_basis"]), _text(coverage["payer_type"])
+    age = age_on(birth.astype("datetime64[D]"), start.astype("datetime64[D]"))
     kidney = visits[_text(visits["condition"]) == "Kidney failure"]
     first_kidney = kidney.groupby("patient_id")["admission"].min()
-    first = first_kidney.reindex(bills["patient_id"]).to_numpy().astype("datetime64[D]")
-    return int((young & (np.isnat(first) | (first > served))).sum())
+    first = first_kidney.reindex(coverage["patient_id"]).to_numpy().astype("datetime64[D]")
+    medicare_bases = ("Age 65 and over", "Disability", "End-stage renal disease")
+    return int(
+        (
+            ((basis == "Age 65 and over") & (age < 65))
+            | ((basis == "Disability") & ((age < 19) | (age >= 65)))
+            | ((basis == "End-stage renal disease") & (np.isnat(first) | (first > start)))
+            | ((payer == "Medicare") & ~np.isin(basis, medicare_bases))
+            | ((payer == "Private") != (basis == "Employer or individual plan"))
+            | ((payer == "Self-pay") != (basis == "None"))
+            | ((basis == "Child") & (age >= 19))
+        ).sum()
+    )
 
 
 def _above_out_of_pocket_limit(visits: pd.DataFrame, billing: pd.DataFrame) -> int:

@@ -59,6 +59,14 @@ EVENT_TYPES = {
             "or at registration for one diagnosed before --start (diagnosis_day < 0)",
         ),
         EventType(
+            "CoverageStarted",
+            ("day", "patient", "payer", "insurance_plan", "design", "basis"),
+            "a coverage spell begins: the one in force at registration, then each change of "
+            "payer, plan or cost-sharing design (payer: sim.coverage.PAYER_TYPES; "
+            "insurance_plan: index into PlanCatalog.names, -1 when self-pay; design: "
+            "sim.coverage.DESIGNS)",
+        ),
+        EventType(
             "EpisodeStarted",
             ("day", "patient", "episode", "condition"),
             "a patient falls ill with a condition",
@@ -199,6 +207,7 @@ class EventLog:
         self.by_type = {name: EventColumns(event_type) for name, event_type in EVENT_TYPES.items()}
         self.registered = self.by_type["PatientRegistered"].add
         self.condition_diagnosed = self.by_type["ConditionDiagnosed"].add
+        self.coverage_started = self.by_type["CoverageStarted"].add
         self.episode_started = self.by_type["EpisodeStarted"].add
         self.admitted = self.by_type["Admitted"].add
         self.discharged = self.by_type["Discharged"].add

@@ -40,7 +40,7 @@ class PatientRegistry:
     address: np.ndarray
     payer: np.ndarray  # payer type on --today (sim.coverage.PAYER_TYPES)
     insurer: np.ndarray  # plan on --today: index into PlanCatalog.names, -1 when self-pay
-    policy: np.ndarray  # text, None when self-pay on --today
+    policy: np.ndarray  # text, None for those never with a plan through --today
     blood_type: np.ndarray  # index into Demography.blood_types
 
     def __len__(self) -> int:
@@ -157,9 +157,12 @@ def build_patients(
     insurer: np.ndarray,
     demography: Demography,
     names: NameLists,
+    members: np.ndarray | None = None,
 ) -> PatientRegistry:
     """The patients among a region's residents: names, contacts, insurance, blood type.
-    ``payer`` and ``insurer`` are each patient's coverage on --today (``sim.coverage``)."""
+    ``payer`` and ``insurer`` are each patient's coverage on --today (``sim.coverage``);
+    ``members`` (default: those with a plan on --today) get a policy number, shown while
+    their coverage has a plan."""
     rng = stream(seed, region, "demographics")
     count = len(residents)
     zip_row, ages, birth, gender = (
@@ -193,7 +196,9 @@ def build_patients(
     )
     address = street_addresses(rng, count, names)
 
-    policy = policy_numbers(rng, insurer >= 0, region_number, region_part)
+    policy = policy_numbers(
+        rng, insurer >= 0 if members is None else members, region_number, region_part
+    )
     blood = rng.choice(
         len(demography.blood_types.labels), size=count, p=demography.blood_types.probabilities
     )

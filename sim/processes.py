@@ -1,6 +1,7 @@
 """The SimPy timeline of one region: episodes, stays, follow-ups, bills and payments.
 
-Four kinds of processes run per region (besides registering patients at birth):
+Four kinds of processes run per region (besides registering patients at birth and logging
+their coverage spells as they start):
 
 - the *onset* process walks the illness plan and starts an episode process on each onset day;
 - an *episode* process lives while an episode lasts. Its first encounter is an ED visit
@@ -23,6 +24,7 @@ from bisect import bisect_right
 from collections import defaultdict
 
 import numpy as np
+import simpy
 
 from entities import Doctor, Hospital, Patient
 from sim.calendar import date_keys, to_datetime64, year_of_sim_day
@@ -155,6 +157,7 @@ class RegionSimulation:
             world, scenario, self.log, stream(scenario.seed, world.key, "staffing")
         )
         self.env.process(self._registrations())
+        self.env.process(self._coverage_starts())
         self.env.process(
             log_diagnoses(self.env, self.log.condition_diagnosed, world.patients, world.diagnoses)
         )
@@ -173,6 +176,27 @@ class RegionSimulation:
             if day[patient] > env.now:
                 yield env.timeout(int(day[patient]) - env.now)
             self.log.registered((int(day[patient]), patient))
+
+    def _coverage_starts(self):
+        """Each coverage spell is logged on its first day (a patient's first spell on the
+        registration day), unless the patient died before that day. The process wakes before
+        any other event of its day, so a spell that begins on the day of a death is logged."""
+        env = self.env
+        coverage = self.world.coverage
+        patient_of = np.repeat(np.arange(len(coverage.offsets) - 1), np.diff(coverage.offsets))
+        order = np.argsort(coverage.start, kind="stable")
+        for day, patient, payer, plan, design, basis in zip(
+            coverage.start[order].tolist(),
+            patient_of[order].tolist(),
+            coverage.payer[order].tolist(),
+            coverage.plan[order].tolist(),
+            coverage.design[order].tolist(),
+            coverage.basis[order].tolist(),
+        ):
+            if day > env.now:
+                yield _DayStart(env, day - int(env.now))
+            if not self.world.patients[patient].dead:
+                self.log.coverage_started((day, patient, payer, plan, design, basis))
 
     def _onsets(self):
         plan = self.world.plan
@@ -707,6 +731,18 @@ class RegionSimulation:
             pay_day = max(day, due - lo - int(u[3] * (hi - lo + 1)))
         if pay_day <= self.horizon:
             self.payments_due[pay_day].append((pay_day, patient.index, visit, claim.patient))
+
+
+class _DayStart(simpy.Event):
+    """An event ``delay`` days ahead that fires before every other event of its day: SimPy
+    orders the events of a moment by priority before insertion, and only process starts,
+    which happen during a day, share this urgent one."""
+
+    def __init__(self, env: simpy.Environment, delay: int) -> None:
+        super().__init__(env)
+        self._ok = True  # triggered ahead of time, as simpy.Timeout does
+        self._value = None
+        env.schedule(self, simpy.events.URGENT, delay)
 
 
 def _move_weight(

@@ -72,6 +72,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> Re
         zips=zips,
         payer=coverage.payer[today],
         insurer=coverage.plan[today],
+        members=np.logical_or.reduceat(coverage.plan >= 0, coverage.offsets[:-1]),
         demography=demography,
         names=names,
     )

@@ -51,6 +51,7 @@ def test_the_seed_command_writes_prefixed_tables_and_the_summary(tmp_path):
         "healthcare_v12_billing.csv",
         "healthcare_v12_conditions.csv",
         "healthcare_v12_continuity.csv",
+        "healthcare_v12_coverage.csv",
         "healthcare_v12_doctors.csv",
         "healthcare_v12_hospitals.csv",
         "healthcare_v12_patients.csv",

@@ -13,7 +13,7 @@ from reporting.app.cli import main
 from sim.scenario import Scenario
 from tests.conftest import TODAY
 
-FILES = ("patients.csv", "visits.csv", "billing.csv", "conditions.csv")
+FILES = ("patients.csv", "visits.csv", "billing.csv", "conditions.csv", "coverage.csv")
 
 
 def summary_without_invocation(folder) -> dict:

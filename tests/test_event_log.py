@@ -26,6 +26,7 @@ IDS = ("patient_id", "visit_id", "billing_id", "doctor_id", "hospital_id")
 TYPED = ("condition", "amount", "reason", "due_date", "previous_doctor_id", "previous_hospital_id")
 FILLED = {  # the typed columns (and detail) each event type fills; the others are empty
     "PatientRegistered": {"detail"},
+    "CoverageStarted": {"detail"},
     "ConditionDiagnosed": {"condition", "detail"},
     "EpisodeStarted": {"condition"},
     "Admitted": {"condition", "detail"},

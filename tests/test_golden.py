@@ -28,7 +28,13 @@ def golden_record(folder: Path) -> dict:
         "simulation": summary["simulation"],
         "sha256": {
             name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
-            for name in ("patients.csv", "visits.csv", "billing.csv", "conditions.csv")
+            for name in (
+                "patients.csv",
+                "visits.csv",
+                "billing.csv",
+                "conditions.csv",
+                "coverage.csv",
+            )
         },
     }
 

@@ -19,6 +19,7 @@ FILES = (
     "visits.csv",
     "billing.csv",
     "conditions.csv",
+    "coverage.csv",
     "continuity.csv",
     "schema.sql",
 )
@@ -35,7 +36,13 @@ def one_worker(tmp_path_factory):
 @pytest.mark.parametrize("workers", ["2", "3"])
 def test_any_number_of_workers_writes_identical_files(one_worker, tmp_path, workers):
     assert main([*ARGS, "--outdir", str(tmp_path), "--workers", workers, "--format", "both"]) == 0
-    for name in (*FILES, "visits.parquet", "billing.parquet", "conditions.parquet"):
+    for name in (
+        *FILES,
+        "visits.parquet",
+        "billing.parquet",
+        "conditions.parquet",
+        "coverage.parquet",
+    ):
         assert filecmp.cmp(one_worker / name, tmp_path / name, shallow=False), name
     # the summary too, file hashes included, but for the command line (--workers, --outdir)
     assert summary_without_invocation(one_worker) == summary_without_invocation(tmp_path)

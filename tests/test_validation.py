@@ -130,10 +130,10 @@ CASES = {
             (first_where(f, f["payer_type"] == "Private"), "charity_care_amount"), 10
         ),
     ),
-    "medicare_under_65_without_kidney_failure": (  # Medicaid patients are under 65
-        "billing",
+    "coverage_basis_not_fitting": (
+        "coverage",
         lambda f: f.loc.__setitem__(
-            (first_where(f, f["payer_type"] == "Medicaid"), "payer_type"), "Medicare"
+            (first_where(f, f["payer_type"] == "Private"), "coverage_basis"), "Disability"
         ),
     ),
     "out_of_pocket_above_yearly_limit": (
@@ -163,6 +163,62 @@ CASES = {
         "visits",
         lambda f: f.loc.__setitem__(
             (first_where(f, f["treatment"] != "Medication"), "medication"), "Aspirin"
+        ),
+    ),
+    "bills_not_matching_coverage": (
+        "billing",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payer_type"] == "Private"), "insurance_plan"), "Another Plan"
+        ),
+    ),
+    "patients_not_matching_last_coverage": (
+        "patients",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payer_type"] == "Private"), "insurance_provider"), "Another Plan"
+        ),
+    ),
+    "patients_without_coverage": (
+        "coverage",
+        lambda f: f.loc.__setitem__((f["patient_id"] == f["patient_id"].iloc[0], "patient_id"), 2),
+    ),
+    "coverage_with_unknown_patient": (
+        "coverage",
+        lambda f: f.loc.__setitem__((f.index[0], "patient_id"), 10**7),
+    ),
+    "coverage_gaps": (
+        "coverage",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["patient_id"] == f["patient_id"].shift()), "start_date"),
+            f["start_date"][first_where(f, f["patient_id"] == f["patient_id"].shift())]
+            + pd.Timedelta(days=1),
+        ),
+    ),
+    "coverage_overlaps": (
+        "coverage",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["patient_id"] == f["patient_id"].shift(-1)), "end_date"), pd.NaT
+        ),
+    ),
+    "coverage_ending_before_start": (
+        "coverage",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["end_date"].notna()), "end_date"), pd.Timestamp("1950-01-01")
+        ),
+    ),
+    "coverage_plan_not_matching_payer": (
+        "coverage",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["payer_type"] == "Self-pay"), "insurance_plan"), "Aetna"
+        ),
+    ),
+    "coverage_before_birth": (
+        "coverage",
+        lambda f: f.loc.__setitem__((f.index[0], "start_date"), pd.Timestamp("1900-01-01")),
+    ),
+    "coverage_after_today": (
+        "coverage",
+        lambda f: f.loc.__setitem__(
+            (first_where(f, f["end_date"].isna()), "start_date"), pd.Timestamp("2030-01-01")
         ),
     ),
 }
@@ -255,3 +311,15 @@ def test_a_deleted_followup_is_caught_even_when_a_later_episode_follows(medium_r
         billing=tables.billing[~tables.billing["visit_id"].isin(drop)],
     )
     assert check(broken, "followup_required_without_followup") >= 1
+
+
+@pytest.mark.parametrize("name", ["coverage_after_death", "coverage_open_after_death"])
+def test_coverage_past_a_death_is_caught(small_run, name):
+    tables = small_run[1]
+    dead = tables.patients.loc[tables.patients["date_of_death"].notna()]
+    assert len(dead) and check(tables, name) == 0
+    patient, death = dead["patient_id"].iloc[0], dead["date_of_death"].iloc[0]
+    last = tables.coverage.index[tables.coverage["patient_id"] == patient][-1]
+    later = pd.NaT if name == "coverage_open_after_death" else death + pd.Timedelta(days=30)
+    broken = corrupt(tables, "coverage", lambda f: f.loc.__setitem__((last, "end_date"), later))
+    assert check(broken, name) == 1

@@ -43,6 +43,7 @@ def test_a_new_folder_appears_complete_with_normal_permissions(tmp_path):
         "billing.csv",
         "conditions.csv",
         "continuity.csv",
+        "coverage.csv",
         "datapackage.json",
         "doctors.csv",
         "hospitals.csv",
@@ -88,8 +89,8 @@ def test_a_new_run_removes_an_older_runs_extra_files(tmp_path):
     assert main([*ARGS, "--outdir", str(tmp_path), "--no-continuity"]) == 0
     left = sorted(p.name for p in tmp_path.iterdir())
     kept = [
-        "billing.csv", "conditions.csv", "datapackage.json", "doctors.csv", "hospitals.csv",
-        "manifest.json",
+        "billing.csv", "conditions.csv", "coverage.csv", "datapackage.json", "doctors.csv",
+        "hospitals.csv", "manifest.json",
         "notes.txt", "patients.csv", "schema.sql", "validation_summary.json",
     ]  # fmt: skip
     assert left == [*kept, "visits.csv"]

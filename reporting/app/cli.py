@@ -694,7 +694,7 @@ def digest(args: argparse.Namespace, summary: dict, rows: dict[str, int], second
 
 def table_names(args: argparse.Namespace) -> list[str]:
     """The tables a run writes, in load order (a table after those it refers to)."""
-    names = ["hospitals", "doctors", "patients", "visits", "billing", "conditions"]
+    names = ["hospitals", "doctors", "patients", "visits", "billing", "conditions", "coverage"]
     names += [] if args.no_continuity else ["continuity"]
     names += ["census"] if args.census else []
     names += ["events"] if args.event_log else []

@@ -61,6 +61,7 @@ class GroupResult:
     visit_keys: RowKeys
     continuity_rows: np.ndarray  # continuity rows of each of its patients (int8)
     condition_rows: np.ndarray  # problem-list rows of each of its patients (int32)
+    coverage_rows: np.ndarray  # coverage spells of each of its patients (int32)
 
 
 def group_regions(
@@ -130,5 +131,8 @@ def group_task(
         ).astype(np.int8),
         condition_rows=np.bincount(
             tables.conditions["patient_id"].to_numpy() - 1, minlength=len(tables.patients)
+        ).astype(np.int32),
+        coverage_rows=np.bincount(
+            tables.coverage["patient_id"].to_numpy() - 1, minlength=len(tables.patients)
         ).astype(np.int32),
     )
