@@ -7,7 +7,8 @@ doctor, hospital_id, hospital``), typed columns that several event types share
 ``detail``, JSON with the facts only one event type has (a registration, an admission's
 clinical facts, a bill's split), empty otherwise. Dates are ISO whatever ``--date-format``.
 Events are ordered by day, then by kind (registrations, staff changes, episodes, diversions,
-switches, admissions, discharges, follow-ups, bills, payments), then by region and occurrence.
+switches, admissions, discharges, deaths outside hospital, follow-ups, bills, payments), then
+by region and occurrence.
 
 Open it in pm4py with the patient as the case (or ``visit_id`` for one stay)::
 
@@ -46,8 +47,8 @@ from sim.refdata import SEVERITIES, load_catalog, load_demography
 
 ORDER = (
     "PatientRegistered", "DoctorLeft", "DoctorJoined", "DoctorAbsent", "EpisodeStarted",
-    "Diverted", "ProviderSwitched", "Admitted", "Discharged", "FollowUpScheduled", "FollowUpMissed",
-    "BillIssued", "PaymentMade",
+    "Diverted", "ProviderSwitched", "Admitted", "Discharged", "Died", "FollowUpScheduled",
+    "FollowUpMissed", "BillIssued", "PaymentMade",
 )  # fmt: skip
 
 
@@ -231,6 +232,8 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
             ]
         ),
     )  # fmt: skip
+    died = log.columns("Died")
+    rows("Died", died, patient=died["patient"])
     booked = log.columns("FollowUpScheduled")
     rows(
         "FollowUpScheduled", booked, patient=booked["patient"], visit=booked["visit"],
@@ -368,9 +371,12 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     birth = pd.to_datetime(facts["date_of_birth"]).to_numpy().astype("datetime64[D]")
     ended, outcome = details("Discharged")
     expired = (outcome["discharge_disposition"] == "Expired").to_numpy()
+    died = events[kind == "Died"]
     death_of = pd.Series(
-        pd.to_datetime(ended["date"][expired]).to_numpy(),
-        index=ended["patient_id"][expired].astype(np.int64).to_numpy(),
+        pd.to_datetime(pd.concat([ended["date"][expired], died["date"]])).to_numpy(),
+        index=pd.concat([ended["patient_id"][expired], died["patient_id"]])
+        .astype(np.int64)
+        .to_numpy(),
     )
     death = (
         death_of.reindex(people["patient_id"].astype(np.int64).to_numpy())

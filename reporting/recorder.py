@@ -105,6 +105,8 @@ def _region_columns(region) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
     died = discharged["disposition"] == EXPIRED
     death_day = np.full(len(registry), NO_DEATH, dtype=np.int64)
     death_day[discharged["patient"][died]] = discharged["day"][died]
+    elsewhere = log.columns("Died")
+    death_day[elsewhere["patient"]] = elsewhere["day"]
     patients["death_day"] = death_day[registered]
     discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
     discharge_day[discharged["visit"]] = discharged["day"]

@@ -178,8 +178,10 @@ PATIENTS = Table(
         Column(
             "date_of_death",
             DATE,
-            "the day the patient died in hospital (the discharge day of the stay whose "
-            "disposition is `Expired`); empty for the living. Nothing happens after it",
+            "the day the patient died: in hospital (the discharge day of the stay whose "
+            "disposition is `Expired`) or elsewhere (at the US life table's rate, a `Died` "
+            "event; a patient in a stay that day dies the day after the discharge); empty "
+            "for the living. Nothing happens after it",
             nullable=True,
         ),
         Column(

@@ -275,11 +275,6 @@ def _person_checks(
     expired = (_text(visits["discharge_disposition"]) == "Expired") & (
         _text(visits["encounter_type"]) == "Inpatient"
     )
-    expired_on_death_day = (
-        patients["patient_id"]
-        .isin(visits.loc[expired & (visits["discharge"].to_numpy() == visit_death), "patient_id"])
-        .to_numpy()
-    )
     return {
         "patient_age_mismatch": (
             patients["age"].to_numpy() != age_on(birth, np.where(dead, death, today64))
@@ -287,7 +282,7 @@ def _person_checks(
         "encounters_after_death": (
             ~np.isnat(visit_death) & (visits["discharge"].to_numpy() > visit_death)
         ).sum(),
-        "deaths_without_an_expired_stay": (dead & ~expired_on_death_day).sum(),
+        "death_before_birth_or_after_today": (dead & ((death < birth) | (death > today64))).sum(),
         "expired_stays_not_on_date_of_death": (
             expired & (visits["discharge"].to_numpy() != visit_death)
         ).sum(),

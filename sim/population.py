@@ -20,6 +20,7 @@ from sim.refdata import Demography, NameLists
 from sim.rng import stream
 
 MALE, FEMALE = 0, 1
+NO_DEATH = np.datetime64("NaT", "D")
 GENDERS = ("Male", "Female")
 POLICY_DIGITS = 10_000_000  # seven digits, unique within a region
 POLICY_PART_BLOCK = 100_000  # serials of one part of a split state (at most 100 parts)
@@ -32,6 +33,7 @@ class PatientRegistry:
     zip_row: np.ndarray  # row in the region's ZipTable
     age: np.ndarray  # at --today
     birth: np.ndarray  # datetime64[D]
+    death: np.ndarray  # datetime64[D]: the day of death outside hospital, NaT when none
     gender: np.ndarray  # MALE / FEMALE
     prefix: np.ndarray  # courtesy prefix ("Mr.", ...) or ""
     given_name: np.ndarray
@@ -132,12 +134,14 @@ class Residents:
     age: np.ndarray  # at --today
     birth: np.ndarray  # datetime64[D]
     gender: np.ndarray  # MALE / FEMALE
+    # the day of death outside hospital in the window (sim.catchment draws it), NaT when none
+    death: np.ndarray
 
     def __len__(self) -> int:
         return len(self.age)
 
     def subset(self, rows: np.ndarray) -> Residents:
-        return Residents(self.zip_row[rows], self.age[rows], self.birth[rows], self.gender[rows])
+        return Residents(*(getattr(self, f.name)[rows] for f in attrs.fields(Residents)))
 
 
 def draw_residents(
@@ -149,12 +153,12 @@ def draw_residents(
     demography: Demography,
 ) -> Residents:
     """``count`` residents of the ZIPs of ``zips`` (by ``residence_weights``), with the ages
-    and sexes of each ZIP's population."""
+    and sexes of each ZIP's population (none dies: ``sim.catchment`` draws the deaths)."""
     zip_row = rng.choice(len(zips), size=count, p=residence_weights)
     ages = draw_ages(rng, zips, zip_row, demography)
     birth = birth_dates(rng, ages, today)
     gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
-    return Residents(zip_row, ages, birth, gender)
+    return Residents(zip_row, ages, birth, gender, np.full(count, NO_DEATH))
 
 
 def build_patients(
@@ -214,6 +218,7 @@ def build_patients(
         zip_row=zip_row,
         age=ages,
         birth=birth,
+        death=residents.death,
         gender=gender,
         prefix=prefix,
         given_name=first,

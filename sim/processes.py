@@ -11,7 +11,11 @@ Four kinds of processes run per region (besides registering patients at birth):
 - the *billing office* wakes once a day to issue the bills and record the payments due that
   day (one long-lived process instead of a timer per bill);
 - the *staffing* process plays out doctors' absences, departures and replacements
-  (``sim/staffing.py``). Who is seen where is decided by ``sim/care.py``.
+  (``sim/staffing.py``). Who is seen where is decided by ``sim/care.py``;
+- the *deaths* process lets patients die outside hospital on the day the catchment drew
+  (``sim/catchment.py``): a patient in a stay that day dies the day after the discharge.
+  A patient who died (there or in hospital) has no encounter afterwards: new episodes are
+  not begun and pending follow-ups are missed.
 
 Every fact goes to the event log; nothing here writes a table.
 """
@@ -154,6 +158,7 @@ class RegionSimulation:
         self.env.process(self._registrations())
         self.env.process(self.staffing.process(self.env))
         self.env.process(self._onsets())
+        self.env.process(self._deaths())
         self.env.process(self._billing_office())
 
     # ----------------------------------------------------------------- processes
@@ -167,6 +172,32 @@ class RegionSimulation:
             if day[patient] > env.now:
                 yield env.timeout(int(day[patient]) - env.now)
             self.log.registered((int(day[patient]), patient))
+
+    def _deaths(self):
+        """Patients die outside hospital on their day (none after the horizon)."""
+        env = self.env
+        death = self.world.registry.death
+        day = (death - to_datetime64(self.scenario.start)).astype(np.int64)
+        dying = np.flatnonzero(~np.isnat(death) & (day <= self.horizon))
+        for patient in dying[np.argsort(day[dying], kind="stable")].tolist():
+            if day[patient] > env.now:
+                yield env.timeout(int(day[patient]) - env.now)
+            env.process(self._die(self.world.patients[patient]))
+
+    def _die(self, patient: Patient):
+        """A death outside hospital: today, or the day after the current stay ends (the
+        patient is held meanwhile, so that no encounter starts before the death)."""
+        env = self.env
+        if patient.in_stay:
+            yield patient.wait_until_free(env, first=True)
+            if not patient.dead:
+                yield env.timeout(1)
+        else:
+            patient.in_stay = True
+        if not patient.dead:  # not already dead in the stay
+            patient.dead = True
+            self.log.died((int(env.now), patient.index))
+        patient.leave()  # waiting encounters see the death and are given up
 
     def _onsets(self):
         plan = self.world.plan

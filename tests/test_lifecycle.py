@@ -1,0 +1,159 @@
+"""Deaths outside hospital (US life table) and what they imply: dates of death, nothing
+afterwards, person-years that stop at death, the population's deaths in hospital and
+elsewhere, and the event log as the source of ``date_of_death``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reporting.eventlog import event_log_table, tables_from_events
+from reporting.realism import COMPUTATIONS, load_targets, scorecard
+from sim.catchment import draw_deaths, person_years, yearly_death_hazard
+from sim.epidemiology import population_figures
+from sim.population import FEMALE, MALE
+from sim.rng import stream
+from tests.conftest import TODAY, simulate
+
+START = np.datetime64("2022-01-01")
+END = np.datetime64("2024-12-31")
+
+
+def _deaths(ages: np.ndarray, sex: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    birth = START - (ages * 365.25).astype(np.int64)
+    gender = np.full(len(ages), sex, dtype=np.int8)
+    return birth, draw_deaths(stream(seed, "test", "deaths"), birth, gender, START, END)
+
+
+def test_deaths_fall_in_the_window_and_after_birth():
+    rng = np.random.default_rng(0)
+    birth = END - rng.integers(-400, 95 * 365, 50_000)  # some born after the window starts
+    gender = rng.integers(0, 2, len(birth)).astype(np.int8)
+    death = draw_deaths(stream(1, "test", "deaths"), birth, gender, START, END)
+    died = ~np.isnat(death)
+    assert died.any()
+    assert (death[died] >= START).all() and (death[died] <= END).all()
+    assert (death[died] > birth[died]).all()  # not on the birthday: the birth stay is first
+    assert np.isnat(death[birth > END]).all()
+
+
+def test_death_rate_is_the_life_table_outside_hospital():
+    # women aged 80 for three years: the share dying is 1 - exp(-cumulative hazard)
+    ages = np.full(200_000, 80.5)
+    _, death = _deaths(ages, FEMALE)
+    years = (END - START).astype(int) / 365.25
+    rates = [yearly_death_hazard(y)[FEMALE, 80 + k] for k, y in enumerate((2022, 2023, 2024))]
+    expected = 1 - np.exp(-np.mean(rates) * years)
+    assert abs((~np.isnat(death)).mean() - expected) < 0.01
+    # the share in hospital is left to the timeline
+    share = population_figures()["in_hospital_share_of_deaths"]
+    assert 0.25 < share < 0.36
+    life_table = pd.read_csv("sim/data/demography/life_table.csv")
+    qx = life_table[(life_table["sex"] == "Female") & (life_table["age"] == 80)]["qx"].item()
+    trend = pd.read_csv("sim/data/demography/mortality_trend.csv").set_index("year")["factor"]
+    q_2022 = -np.expm1(-yearly_death_hazard(2022)[FEMALE, 80])
+    assert q_2022 == pytest.approx(qx * trend[2022] * (1 - share))
+
+
+def test_older_people_and_men_die_more():
+    old = (~np.isnat(_deaths(np.full(50_000, 75.0), MALE)[1])).mean()
+    young = (~np.isnat(_deaths(np.full(50_000, 35.0), MALE)[1])).mean()
+    women = (~np.isnat(_deaths(np.full(50_000, 75.0), FEMALE)[1])).mean()
+    assert old > 5 * young
+    assert old > women
+
+
+def test_years_after_the_trend_take_its_last_factor():
+    assert np.array_equal(yearly_death_hazard(2030), yearly_death_hazard(2024))
+    assert np.array_equal(yearly_death_hazard(2010), yearly_death_hazard(2019))
+    assert (yearly_death_hazard(2024) < yearly_death_hazard(2021)).all()
+
+
+def test_person_years_stop_at_death():
+    birth = np.array(["1950-01-01", "1950-01-01", "2023-07-01"], dtype="datetime64[D]")
+    gender = np.array([MALE, MALE, FEMALE], dtype=np.int8)
+    end = np.array(["2025-01-01", "2023-01-01", "2025-01-01"], dtype="datetime64[D]")
+    years = person_years(birth, gender, START, end)
+    assert years[MALE].sum() == pytest.approx((3 * 365 + 1 + 365) / 365.25)
+    assert years[MALE, 72] == pytest.approx(2 * 365 / 365.25)  # 2022 by both, lived at 72
+    assert years[FEMALE].sum() == pytest.approx(550 / 365.25)  # from birth on
+
+
+@pytest.fixture(scope="module")
+def run():
+    """1,500 patients over three years: enough deaths of both kinds."""
+    return simulate(patients=1500, seed=11)
+
+
+def test_patients_die_outside_hospital_and_nothing_follows(run):
+    simulation, tables, summary = run
+    assert {k: v for k, v in summary["checks"].items() if v} == {}
+    patients, visits = tables.patients, tables.visits
+    dead = patients[patients["date_of_death"].notna()]
+    last = visits.groupby("patient_id")["date_of_discharge"].max()
+    assert (last.reindex(dead["patient_id"]).to_numpy() <= dead["date_of_death"].to_numpy()).all()
+    expired = visits[visits["discharge_disposition"] == "Expired"]
+    elsewhere = dead[~dead["patient_id"].isin(expired["patient_id"])]
+    assert len(elsewhere) > 10 and len(expired) > 3
+    # a death outside hospital is a Died event, and only that
+    died = sum(len(r.log.columns("Died")["day"]) for r in simulation.regions)
+    assert died == len(elsewhere)
+
+
+def test_plans_stop_before_the_day_of_death(run):
+    simulation = run[0]
+    for region in simulation.regions:
+        world = region.world
+        start = np.datetime64(simulation.scenario.start)
+        death = world.registry.death[world.plan.patient]
+        planned = start + world.plan.day
+        assert not (~np.isnat(death) & (planned >= death)).any()
+        # a patient with a death drawn in the window has an encounter before it
+        drawn = ~np.isnat(world.registry.death)
+        assert np.isin(np.flatnonzero(drawn), world.plan.patient).all()
+
+
+def test_the_population_counts_deaths_in_hospital_and_elsewhere(run):
+    _, tables, summary = run
+    population = summary["population"]
+    deaths = population["deaths"]
+    expired = (tables.visits["discharge_disposition"] == "Expired").sum()
+    assert deaths["in_hospital"] == expired
+    assert deaths["total"] == deaths["in_hospital"] + deaths["elsewhere"]
+    patients_dead = tables.patients["date_of_death"].notna().sum()
+    assert deaths["elsewhere"] >= patients_dead - expired  # and the residents' who are no patients
+    rate = population["per_1000_residents"]["deaths_per_person_year"]
+    assert rate == pytest.approx(1000 * deaths["total"] / population["person_years"], abs=1e-3)
+    by_age = population["person_years_by_age"]
+    assert sum(map(sum, by_age.values())) == pytest.approx(population["person_years"], rel=1e-6)
+    rows = {row["id"]: row for row in summary["realism"]}
+    assert rows["crude_death_rate"]["value"] == pytest.approx(rate, abs=1e-3)
+    share = 100 * deaths["in_hospital"] / deaths["total"]
+    assert rows["deaths_in_hospital_share"]["value"] == pytest.approx(share, abs=1e-3)
+
+
+def test_the_scorecard_counts_deaths_from_the_tables_without_a_population(run):
+    simulation, tables, _ = run
+    targets = {t.id: t for t in load_targets().rows}
+    assert targets["crude_death_rate"].computation in COMPUTATIONS
+    rows = {
+        r["id"]: r
+        for r in scorecard(tables, start=simulation.scenario.start, today=TODAY, population=None)
+    }
+    died = tables.patients["date_of_death"].notna().sum()
+    expired = (tables.visits["discharge_disposition"] == "Expired").sum()
+    assert rows["deaths_in_hospital_share"]["value"] == pytest.approx(100 * expired / died, 1e-3)
+    assert "the patients are the population" in rows["crude_death_rate"]["note"]
+
+
+def test_date_of_death_rebuilds_from_the_event_log(run):
+    simulation, tables, _ = run
+    events = event_log_table(simulation, tables)
+    assert (events["event_type"] == "Died").any()
+    rebuilt = tables_from_events(events, TODAY).patients
+    pd.testing.assert_series_equal(
+        rebuilt["date_of_death"].reset_index(drop=True),
+        tables.patients["date_of_death"].reset_index(drop=True),
+        check_names=False,
+    )
