@@ -19,19 +19,20 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reporting.census import finish_census, globalize_census
 from reporting.dimensions import doctors_table, hospitals_table
 from reporting.eventlog import finish_events, globalize_events
 from reporting.naming import RegionNames, dataset_names
-from reporting.ordering import KeyOrder
+from reporting.ordering import KeyOrder, remap
 from reporting.parts import read_part_rows, read_part_windows, window_count
 from reporting.recorder import Tables
 
 SLICE_ROWS = 500_000  # about this many rows of a table are assembled at once
 
 ID_KINDS = {  # which numbering each ID column of a task's tables follows
-    "patients": {"patient_id": "patients"},
+    "patients": {"patient_id": "patients", "mother_patient_id": "patients"},
     "visits": {"visit_id": "visits", "episode_id": "visits", "patient_id": "patients"},
     "billing": {"billing_id": "visits", "visit_id": "visits", "patient_id": "patients"},
     "continuity": {"patient_id": "patients"},
@@ -68,7 +69,8 @@ class Layout:
         for name, column in zip(rows.column_names, rows.columns):
             if name in ID_KINDS[table]:
                 id_map = self.orders[ID_KINDS[table][name]].id_map(task)
-                column = pa.array(id_map[column.to_numpy() - 1], pa.int64())
+                ids = remap(pc.fill_null(column, 0).to_numpy(), id_map)  # null stays null
+                column = pa.array(ids, pa.int64(), mask=ids < 0 if (ids < 0).any() else None)
             elif name in ("doctor_id", "hospital_id"):
                 column = pa.array(column.to_numpy() + offsets[name[: -len("_id")]], pa.int64())
             elif name in dictionaries:

@@ -184,8 +184,9 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                     "insurance_provider": insurers[k] if k >= 0 else None,
                     "insurance_policy_number": registry.policy[i],
                     "blood_type": blood[registry.blood_type[i]],
+                    "mother_patient_id": int(pid[m]) if m >= 0 else None,
                 }
-                for i, k in zip(who.tolist(), insurer.tolist())
+                for i, k, m in zip(who.tolist(), insurer.tolist(), registry.mother[who].tolist())
             ]
         ),
     )  # fmt: skip
@@ -299,6 +300,14 @@ def globalize_events(
         ids = events[column].to_numpy()
         if id_map is not None:
             events[column] = remap(ids, id_map)
+    if patient_ids is not None:  # a newborn's registration names the mother
+        born = (events["event_type"] == "PatientRegistered").to_numpy()
+        events.loc[born, "detail"] = _json(
+            [
+                {**fact, "mother_patient_id": _mapped(fact["mother_patient_id"], patient_ids)}
+                for fact in map(json.loads, events.loc[born, "detail"])
+            ]
+        )
     for columns, offset in (
         (("doctor", "previous_doctor"), names.doctor_offset),
         (("hospital", "previous_hospital"), names.hospital_offset),
@@ -313,6 +322,10 @@ def globalize_events(
     events["doctor"] = doctors[events["doctor"].to_numpy()]  # code -1 picks None
     events["hospital"] = hospitals[events["hospital"].to_numpy()]
     return events.drop(columns=["previous_doctor", "previous_hospital"])
+
+
+def _mapped(patient: int | None, patient_ids: np.ndarray) -> int | None:
+    return None if patient is None else int(patient_ids[patient - 1])
 
 
 def finish_events(events: pd.DataFrame, start: dt.date, first_id: int) -> pd.DataFrame:
@@ -398,6 +411,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
             **{c: facts[c].to_numpy() for c in PATIENT_COLUMNS[PATIENT_COLUMNS.index("gender") :]},
         }
     ).sort_values("patient_id", kind="stable")
+    patients["mother_patient_id"] = patients["mother_patient_id"].astype("Int64")
 
     stays, facts = details("Admitted")
     keep = stays["visit_id"].notna().to_numpy()

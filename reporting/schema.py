@@ -236,6 +236,16 @@ PATIENTS = Table(
             "drawn by US frequency (O+ 37.4%, A+ 35.7%, ...)",
             allowed=_blood_types,
         ),
+        Column(
+            "mother_patient_id",
+            ID,
+            "for a patient born in the window, the `patient_id` of the mother (a patient "
+            "too; no declared foreign key, as loaders insert a table at once): her "
+            "`Childbirth` delivery is on the `date_of_birth`, at the hospital of the "
+            "newborn's `Newborn` birth stay; the newborn has her surname and address. Empty "
+            "for everyone else",
+            nullable=True,
+        ),
     ),
     checks=("(insurance_provider IS NULL) = (insurance_policy_number IS NULL)",),
 )
@@ -652,7 +662,8 @@ EVENTS = Table(
             JSON,
             "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
             "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
-            "gender, contact, address, insurance, blood type), for `Admitted` the "
+            "gender, contact, address, insurance, blood type, `mother_patient_id` or null), for "
+            "`Admitted` the "
             "encounter's facts (encounter and admission type, severity, "
             "treatment, medication, dosage, frequency, test results, room number or null, "
             "hospital state and ZIP, `followup`: its number in its episode, 0 for the first), "

@@ -11,6 +11,11 @@ their sex and age (times the calendar year's trend) times the share of deaths th
 outside hospital: deaths in hospital come from the stays on the timeline. A resident's
 encounters planned on or after that day are dropped before the patients are chosen, so a
 resident whose only encounters would come after death is no patient.
+
+Each resident born in the window is given a mother among the block's women who can deliver
+that day (``assign_mothers``): her delivery on the birthday replaces the deliveries drawn at
+the fertility rates, the newborn lives at her ZIP, and mother and newborns are taken as
+patients together (``take_families``), so that ``--patients N`` stays exact.
 """
 
 from __future__ import annotations
@@ -21,10 +26,16 @@ import math
 import attrs
 import numpy as np
 
-from sim.calendar import add_years, age_on, to_datetime64
-from sim.epidemiology import TOP_AGE, load_rate_tables, population_figures
-from sim.illness import EpisodePlan, plan_encounters
-from sim.population import FEMALE, GENDERS, MALE, Residents, draw_residents
+from sim.calendar import add_years, age_on, date_keys, to_datetime64
+from sim.epidemiology import DELIVERY_CONDITION, TOP_AGE, load_rate_tables, population_figures
+from sim.illness import (
+    CLINIC_REVIEW,
+    DIRECT_STAY,
+    NEWBORN_CONDITION,
+    EpisodePlan,
+    plan_encounters,
+)
+from sim.population import FEMALE, GENDERS, MALE, NO_MOTHER, Residents, draw_residents
 from sim.refdata import Catalog, Demography, read_csv
 from sim.rng import stream
 from sim.scenario import Scenario
@@ -37,6 +48,9 @@ LATER_BLOCK_MARGIN = 1.2
 MIN_BLOCK = 200
 MAX_BLOCK = 2_000_000
 DAYS_PER_YEAR = 365.25
+# A mother's ED visits and direct stays planned in the weeks before her delivery are dropped,
+# so that she is not in another stay on the day (the delivery is never put off).
+PRE_DELIVERY_DAYS = 42
 
 
 @attrs.frozen
@@ -111,28 +125,150 @@ def draw_catchment(
         )
         death_day = _sim_days(residents.death, start, scenario.horizon + 1)
         plan = plan.subset(plan.day < death_day[plan.patient])
-        has = np.bincount(plan.patient, minlength=size) > 0
-        taken = np.cumsum(has)
-        cut = (
-            size if taken[-1] <= wanted - found else int(np.searchsorted(taken, wanted - found)) + 1
+        mother = assign_mothers(
+            stream(scenario.seed, key, f"mothers-{block}"), residents, catalog, rates, start
         )
-        chosen = np.flatnonzero(has[:cut])
+        residents = _with_mothers(residents, mother)
+        plan = _deliveries_from_births(plan, residents, catalog, start)
+        has = np.bincount(plan.patient, minlength=size) > 0
+        used_rows = take_families(has, residents.mother, wanted - found)
+        chosen = used_rows[has[used_rows]]
         number = np.full(size, -1, dtype=np.int64)
         number[chosen] = found + np.arange(len(chosen))
-        in_plan = number[plan.patient] >= 0
-        kept = plan.subset(in_plan)
+        # a linked newborn's birth stay comes with the mother's delivery on the timeline
+        newborn = catalog.by_name[NEWBORN_CONDITION].code
+        linked_birth = (plan.condition == newborn) & (residents.mother[plan.patient] >= 0)
+        kept = plan.subset((number[plan.patient] >= 0) & ~linked_birth)
         plans.append(attrs.evolve(kept, patient=number[kept.patient]))
-        patients.append(residents.subset(chosen))
-        used.append(residents.subset(np.arange(cut)))
-        used_patients.append(has[:cut])
+        chosen_residents = residents.subset(chosen)
+        linked = chosen_residents.mother >= 0
+        patients.append(
+            attrs.evolve(
+                chosen_residents,
+                mother=np.where(linked, number[np.maximum(chosen_residents.mother, 0)], NO_MOTHER),
+            )
+        )
+        used.append(attrs.evolve(residents.subset(used_rows), mother=np.full(len(used_rows), -1)))
+        used_patients.append(has[used_rows])
         found += len(chosen)
-        drawn += cut
+        drawn += int(used_rows.max(initial=-1)) + 1
         block += 1
     everyone = _joined(used)
     plan = _joined(plans)
     plan = plan.subset(np.lexsort((plan.condition, plan.patient, plan.day)))
     population = population_of(everyone, scenario, np.concatenate(used_patients))
     return _joined(patients), plan, population
+
+
+def assign_mothers(
+    rng: np.random.Generator,
+    residents: Residents,
+    catalog: Catalog,
+    rates,
+    start: np.datetime64,
+) -> np.ndarray:
+    """For each resident born in the window (in birth order), the position of their mother
+    among the block's women, -1 when none can be found: a woman alive that day, of the
+    delivery's ages (18-50), with fewer than its most deliveries and the last one long enough
+    before (the catalog's Childbirth rules), drawn by her age's fertility rate (NCHS)."""
+    condition = catalog.by_name[DELIVERY_CONDITION]
+    fertility = rates.stays[condition.code, FEMALE]
+    birth = np.asarray(residents.birth, dtype="datetime64[D]")
+    mother = np.full(len(birth), NO_MOTHER, dtype=np.int64)
+    born = np.flatnonzero(birth >= start)
+    born = born[np.argsort(birth[born], kind="stable")]
+    women = np.flatnonzero((residents.gender == FEMALE) & (birth < start))
+    if not len(born) or not len(women):
+        return mother
+    their_birth = date_keys(birth[women])
+    death = residents.death[women]
+    deliveries = np.zeros(len(women), dtype=np.int64)
+    last = np.full(len(women), np.datetime64("1900-01-01"), dtype="datetime64[D]")
+    spacing = np.timedelta64(condition.min_days_between_episodes or 0, "D")
+    most = condition.max_episodes_per_patient or len(born)
+    draws = rng.random(len(born))
+    for child, u in zip(born.tolist(), draws.tolist()):
+        day = birth[child]
+        age = (date_keys(np.array([day]))[0] - their_birth) // 10000
+        weight = np.where(
+            (age >= condition.min_age)
+            & (age <= condition.max_age)
+            & (deliveries < most)
+            & (day - last >= spacing)
+            & (np.isnat(death) | (death > day)),
+            fertility[np.clip(age, 0, TOP_AGE)],
+            0.0,
+        )
+        cumulative = np.cumsum(weight)
+        if cumulative[-1] <= 0:
+            continue
+        pick = min(
+            int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(women) - 1
+        )
+        mother[child] = women[pick]
+        deliveries[pick] += 1
+        last[pick] = day
+    return mother
+
+
+def _with_mothers(residents: Residents, mother: np.ndarray) -> Residents:
+    """The residents with their mothers, each linked newborn living at the mother's ZIP."""
+    linked = mother >= 0
+    zip_row = residents.zip_row.copy()
+    zip_row[linked] = residents.zip_row[mother[linked]]
+    return attrs.evolve(residents, zip_row=zip_row, mother=mother)
+
+
+def _deliveries_from_births(
+    plan: EpisodePlan, residents: Residents, catalog: Catalog, start: np.datetime64
+) -> EpisodePlan:
+    """The plan with one delivery per linked birth (the mother's, on the birthday) instead of
+    the deliveries drawn at the fertility rates, and without the mother's other ED visits and
+    direct stays in the weeks before it (she is not admitted for anything else then)."""
+    delivery = catalog.by_name[DELIVERY_CONDITION].code
+    child = np.flatnonzero(residents.mother >= 0)
+    mother = residents.mother[child]
+    day = (np.asarray(residents.birth[child], dtype="datetime64[D]") - start).astype(np.int64)
+    span = int(max(day.max(initial=0), plan.day.max(initial=0))) + 1
+    keys = np.sort(mother * span + day)
+    # each item's days to its patient's next delivery (on or after its day)
+    item = plan.patient * span + plan.day
+    ahead = np.full(len(plan), span)
+    if len(keys):
+        ahead = keys[np.minimum(np.searchsorted(keys, item), len(keys) - 1)] - item
+    near_term = (ahead >= 0) & (ahead <= PRE_DELIVERY_DAYS) & (plan.kind != CLINIC_REVIEW)
+    plan = plan.subset((plan.condition != delivery) & ~near_term)
+    count = len(child)
+    births = EpisodePlan(
+        mother, np.full(count, delivery), day, np.full(count, DIRECT_STAY), np.zeros(count)
+    )
+    joined = _joined([plan, births])
+    return joined.subset(np.lexsort((joined.condition, joined.patient, joined.day)))
+
+
+def take_families(has: np.ndarray, mother: np.ndarray, wanted: int) -> np.ndarray:
+    """The rows of a block's residents taken (in order) so that exactly ``wanted`` of them have
+    encounters (or all of them, when fewer do), a mother and her linked newborns together: a
+    family is taken at its mother's place, and one that would overshoot is left out."""
+    family = np.where(mother >= 0, mother, np.arange(len(has)))
+    patients = np.bincount(family, weights=has, minlength=len(has)).astype(np.int64)
+    total = np.cumsum(patients)
+    if total[-1] <= wanted:
+        return np.arange(len(has))
+    last = int(np.searchsorted(total, wanted))  # the first family reaching the number
+    left_out = []
+    got = int(total[last])
+    if got > wanted:  # a family too large for the rest: later single patients instead
+        left_out.append(last)
+        got = int(total[last - 1]) if last else 0
+        while got < wanted and last + 1 < len(has):
+            last += 1
+            if got + patients[last] <= wanted:
+                got += int(patients[last])
+            else:
+                left_out.append(last)
+    families = (family <= last) & ~np.isin(family, left_out)
+    return np.flatnonzero(families)
 
 
 def population_of(residents: Residents, scenario: Scenario, patients: np.ndarray) -> Population:

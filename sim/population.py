@@ -21,6 +21,7 @@ from sim.rng import stream
 
 MALE, FEMALE = 0, 1
 NO_DEATH = np.datetime64("NaT", "D")
+NO_MOTHER = -1
 GENDERS = ("Male", "Female")
 POLICY_DIGITS = 10_000_000  # seven digits, unique within a region
 POLICY_PART_BLOCK = 100_000  # serials of one part of a split state (at most 100 parts)
@@ -34,6 +35,7 @@ class PatientRegistry:
     age: np.ndarray  # at --today
     birth: np.ndarray  # datetime64[D]
     death: np.ndarray  # datetime64[D]: the day of death outside hospital, NaT when none
+    mother: np.ndarray  # the mother's index among the region's patients, -1 when none
     gender: np.ndarray  # MALE / FEMALE
     prefix: np.ndarray  # courtesy prefix ("Mr.", ...) or ""
     given_name: np.ndarray
@@ -136,6 +138,9 @@ class Residents:
     gender: np.ndarray  # MALE / FEMALE
     # the day of death outside hospital in the window (sim.catchment draws it), NaT when none
     death: np.ndarray
+    # the position of the resident's mother in the same record, -1 when none is linked
+    # (sim.catchment links each patient born in the window to the mother who delivered them)
+    mother: np.ndarray
 
     def __len__(self) -> int:
         return len(self.age)
@@ -158,7 +163,9 @@ def draw_residents(
     ages = draw_ages(rng, zips, zip_row, demography)
     birth = birth_dates(rng, ages, today)
     gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
-    return Residents(zip_row, ages, birth, gender, np.full(count, NO_DEATH))
+    return Residents(
+        zip_row, ages, birth, gender, np.full(count, NO_DEATH), np.full(count, NO_MOTHER)
+    )
 
 
 def build_patients(
@@ -174,7 +181,8 @@ def build_patients(
     demography: Demography,
     names: NameLists,
 ) -> PatientRegistry:
-    """The patients among a region's residents: names, contacts, insurance, blood type."""
+    """The patients among a region's residents: names, contacts, insurance, blood type. A
+    newborn linked to its mother takes her surname and address (the ZIP is hers already)."""
     rng = stream(seed, region, "demographics")
     count = len(residents)
     zip_row, ages, birth, gender = (
@@ -187,6 +195,8 @@ def build_patients(
     birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     first = names.first_by_birth.draw(rng.random(count), birth_year, gender == FEMALE)
     last = names.last.draw(rng, count)
+    child = np.flatnonzero(residents.mother >= 0)
+    last[child] = last[residents.mother[child]]
     prefix = courtesy_prefixes(rng, gender, ages >= 18, names)
 
     area = area_codes_for(rng, zips.state[zip_row], demography)
@@ -207,6 +217,7 @@ def build_patients(
         dtype=object,
     )
     address = street_addresses(rng, count, names)
+    address[child] = address[residents.mother[child]]
 
     insured = rng.random(count) < insured_rate
     insurer = np.where(insured, rng.choice(len(insurer_shares), size=count, p=insurer_shares), -1)
@@ -219,6 +230,7 @@ def build_patients(
         age=ages,
         birth=birth,
         death=residents.death,
+        mother=residents.mother,
         gender=gender,
         prefix=prefix,
         given_name=first,

@@ -1,18 +1,29 @@
 """Deaths outside hospital (US life table) and what they imply: dates of death, nothing
 afterwards, person-years that stop at death, the population's deaths in hospital and
-elsewhere, and the event log as the source of ``date_of_death``."""
+elsewhere, and the event log as the source of ``date_of_death``. Newborns linked to their
+mothers: the delivery rules, the mother's delivery as the birth, the same hospital and day,
+and the checks that catch a broken link."""
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
 
 from reporting.eventlog import event_log_table, tables_from_events
 from reporting.realism import COMPUTATIONS, load_targets, scorecard
-from sim.catchment import draw_deaths, person_years, yearly_death_hazard
-from sim.epidemiology import population_figures
-from sim.population import FEMALE, MALE
+from reporting.validation import validate
+from sim.catchment import (
+    assign_mothers,
+    draw_deaths,
+    person_years,
+    take_families,
+    yearly_death_hazard,
+)
+from sim.epidemiology import load_rate_tables, population_figures
+from sim.population import FEMALE, MALE, Residents
+from sim.refdata import load_catalog
 from sim.rng import stream
 from tests.conftest import TODAY, simulate
 
@@ -155,5 +166,132 @@ def test_date_of_death_rebuilds_from_the_event_log(run):
     pd.testing.assert_series_equal(
         rebuilt["date_of_death"].reset_index(drop=True),
         tables.patients["date_of_death"].reset_index(drop=True),
+        check_names=False,
+    )
+
+
+# ----------------------------------------------------------------- newborns and mothers
+
+
+def _residents(birth: list[str], gender: list[int], death: list[str] | None = None) -> Residents:
+    count = len(birth)
+    return Residents(
+        zip_row=np.arange(count),
+        age=np.zeros(count, dtype=np.int64),
+        birth=np.array(birth, dtype="datetime64[D]"),
+        gender=np.array(gender, dtype=np.int8),
+        death=np.array(death or ["NaT"] * count, dtype="datetime64[D]"),
+        mother=np.full(count, -1),
+    )
+
+
+def test_mothers_keep_the_delivery_rules():
+    catalog = load_catalog()
+    rates = load_rate_tables(catalog)
+    # one woman of 30 and five babies: two deliveries at most, 274 days apart
+    babies = ["2022-02-01", "2022-03-01", "2022-12-01", "2023-01-01", "2024-06-01"]
+    residents = _residents(["1992-01-01", *babies], [FEMALE] * 6)
+    mother = assign_mothers(stream(1, "t", "m"), residents, catalog, rates, START)
+    assert mother.tolist() == [-1, 0, -1, 0, -1, -1]
+    # too young, too old, a man, dead before: nobody can be the mother
+    residents = _residents(
+        ["2006-01-01", "1960-01-01", "1990-01-01", "1990-01-01", "2023-05-01"],
+        [FEMALE, FEMALE, MALE, FEMALE, MALE],
+        ["NaT", "NaT", "NaT", "2023-04-30", "NaT"],
+    )
+    assert assign_mothers(stream(1, "t", "m"), residents, catalog, rates, START)[-1] == -1
+
+
+def test_mothers_are_drawn_by_fertility():
+    catalog = load_catalog()
+    rates = load_rate_tables(catalog)
+    women = ["1993-01-01"] * 2000 + ["1982-01-01"] * 2000  # 30 and 41 in 2023
+    babies = list(np.datetime64("2023-01-01") + np.arange(400).astype("timedelta64[D]"))
+    residents = _residents([*women, *map(str, babies)], [FEMALE] * 4400)
+    mother = assign_mothers(stream(2, "t", "m"), residents, catalog, rates, START)[4000:]
+    assert (mother >= 0).all()
+    older = (mother >= 2000).mean()
+    assert 0.04 < older < 0.25  # 12.6 / (97.3 + 12.6) = 11%
+
+
+def test_a_family_is_taken_whole_and_the_count_is_exact():
+    has = np.ones(10, dtype=bool)
+    mother = np.full(10, -1)
+    mother[[1, 9]] = 2  # woman 2's two babies: a family of three at her place
+    rows = take_families(has, mother, 4)  # 0, 1 (baby of 2) and 2 would make only three...
+    assert has[rows].sum() == 4
+    assert set(rows) in ({0, 1, 2, 9}, {0, 3, 4, 5})
+    rows = take_families(has, mother, 2)  # the family of three overshoots: left out
+    assert rows.tolist() == [0, 3]
+
+
+def test_every_newborn_is_born_at_the_mothers_delivery(run):
+    _, tables, summary = run
+    patients, visits = tables.patients, tables.visits
+    linked = patients[patients["mother_patient_id"].notna()]
+    assert len(linked) > 20
+    start = pd.Timestamp(summary["run"]["start"])
+    born = patients[patients["date_of_birth"] >= start]
+    assert linked["patient_id"].tolist() == born["patient_id"].tolist()  # every one linked
+    mothers = patients.set_index("patient_id").loc[linked["mother_patient_id"].astype(int)]
+    assert (mothers["gender"] == "Female").all()
+    assert (mothers["last_name"].to_numpy() == linked["last_name"].to_numpy()).all()
+    assert (mothers["address"].to_numpy() == linked["address"].to_numpy()).all()
+    assert (mothers["zipcode"].to_numpy() == linked["zipcode"].to_numpy()).all()
+    age = (linked["date_of_birth"].to_numpy() - mothers["date_of_birth"].to_numpy()).astype(
+        "timedelta64[D]"
+    ).astype(int) / 365.25
+    assert (age >= 18).all() and (age < 51).all()
+    stays = visits[visits["admission_type"] == "Newborn"].merge(
+        linked[["patient_id", "mother_patient_id", "date_of_birth"]], on="patient_id"
+    )
+    assert (stays["date_of_admission"] == stays["date_of_birth"]).all()
+    deliveries = visits[(visits["condition"] == "Childbirth") & (visits["visit_type"] == "Initial")]
+    pairs = stays.merge(
+        deliveries,
+        left_on=["mother_patient_id", "date_of_admission", "hospital"],
+        right_on=["patient_id", "date_of_admission", "hospital"],
+    )
+    # a stay admitted near --today may still be open (not a visit yet): the longest delivery
+    # takes 14 days, the longest birth stay 30
+    settled = stays["date_of_admission"] <= pd.Timestamp(TODAY) - pd.Timedelta(days=14)
+    assert pairs["visit_id_x"].isin(stays.loc[settled, "visit_id"]).sum() == settled.sum()
+    month_ago = pd.Timestamp(TODAY) - pd.Timedelta(days=30)
+    # every delivery brings its baby, and only it
+    assert (deliveries["date_of_admission"] <= month_ago).sum() == (
+        stays["date_of_admission"] <= month_ago
+    ).sum()
+
+
+def test_the_newborn_checks_catch_a_broken_link(run):
+    _, tables, _ = run
+    checks = _newborn_checks(tables)
+    assert set(checks.values()) == {0}
+    patients = tables.patients.copy()
+    child = patients["mother_patient_id"].notna().to_numpy().nonzero()[0][0]
+    men = patients.loc[patients["gender"] == "Male", "patient_id"]
+    patients.loc[child, "mother_patient_id"] = men.iloc[0]
+    broken = _newborn_checks(attrs.evolve(tables, patients=patients))
+    assert broken["mothers_not_women_of_delivery_age"] == 1
+    assert broken["birth_stays_without_mother_delivery"] == 1
+
+
+def _newborn_checks(tables) -> dict:
+    summary = validate(tables, today=TODAY)["checks"]
+    names = (
+        "mothers_unknown",
+        "mothers_not_women_of_delivery_age",
+        "birth_stays_not_on_date_of_birth",
+        "birth_stays_without_mother_delivery",
+    )
+    return {name: summary[name] for name in names}
+
+
+def test_mothers_rebuild_from_the_event_log(run):
+    simulation, tables, _ = run
+    rebuilt = tables_from_events(event_log_table(simulation, tables), TODAY).patients
+    pd.testing.assert_series_equal(
+        rebuilt["mother_patient_id"].reset_index(drop=True),
+        tables.patients["mother_patient_id"].reset_index(drop=True),
         check_names=False,
     )
