@@ -179,8 +179,6 @@ class RegionSimulation:
         born = (self.world.registry.birth - to_datetime64(self.scenario.start)).astype(np.int64)
         day = np.maximum(born, 0)
         for patient in np.argsort(day, kind="stable").tolist():
-            if patient in self._unborn:  # registered at the mother's delivery
-                continue
             if day[patient] > env.now:
                 yield env.timeout(int(day[patient]) - env.now)
             self.log.registered((int(day[patient]), patient))
@@ -256,7 +254,9 @@ class RegionSimulation:
         if self._exact_age(patient, day) < condition.min_age:  # born later than drawn
             self.declined_episodes += 1
             return
-        if not patient.accepts_episode(condition, day, self.year_of_day[day]):
+        birth = condition.name == DELIVERY_CONDITION and not readmission
+        # a delivery was drawn within the caps (sim.catchment): it is never declined
+        if not birth and not patient.accepts_episode(condition, day, self.year_of_day[day]):
             self.declined_episodes += 1
             return
         patient.expect_episode(condition)  # the caps count it from its first encounter
@@ -266,7 +266,6 @@ class RegionSimulation:
         rules = self.catalog.categories[condition.category]
         charges = EpisodeCharges()
         admission_type = self._admission_route(condition, kind, readmission)
-        birth = condition.name == DELIVERY_CONDITION and not readmission
         followup = 0
         severity = NORMAL
         doctor = hospital = None
@@ -347,11 +346,15 @@ class RegionSimulation:
                     cot = hospital.rooms.acquire()
             day = int(env.now)
             max_age = condition.max_age
-            if not followup and max_age is not None and self._exact_age(patient, day) > max_age:
+            if (
+                not followup
+                and not birth
+                and max_age is not None
+                and self._exact_age(patient, day) > max_age
+            ):
                 # waited for a room past the condition's age range: the episode is given up
-                for held in (room, cot):
-                    if held not in (NO_ROOM_HELD, None):
-                        hospital.rooms.release(held)
+                if room != NO_ROOM_HELD:
+                    hospital.rooms.release(room)
                 patient.leave()
                 patient.end_episode(condition)
                 self.declined_episodes += 1
@@ -454,8 +457,9 @@ class RegionSimulation:
         self, mother: Patient, hospital: Hospital, cot: int | None, room: int, los: int
     ) -> None:
         """The baby a delivery brings: born today (later than drawn when the mother waited
-        for a room), registered, and in its birth stay at the same hospital: in ``cot``, or
-        in the mother's ``room`` for at most her ``los`` when no other room was free."""
+        for a room; registered on the day drawn) and in its birth stay at the same hospital:
+        in ``cot``, or in the mother's ``room`` for at most her ``los`` when no other room
+        was free."""
         children = self._children.get(mother.index)
         if not children:
             if cot is not None:
@@ -469,7 +473,6 @@ class RegionSimulation:
         registry.birth[index] = to_datetime64(self.scenario.start) + day
         child.birth_day = day
         self._birth_key[index] = int(date_keys(registry.birth[index : index + 1])[0])
-        self.log.registered((day, index))
         place = (hospital, room, los) if cot is None else (hospital, cot, None)
         self.env.process(self._episode(child, self._newborn, DIRECT_STAY, at=place))
 
