@@ -298,7 +298,7 @@ class RegionSimulation:
             choice = self.router.choose(
                 patient, condition, day, doctor if followup else None, hospital
             )
-            if readmission and self.clinical.one() < self._elsewhere:
+            if readmission and not followup and self.clinical.one() < self._elsewhere:
                 choice = self.router.elsewhere(patient, condition, day, choice)
             doctor, hospital, reason = choice.doctor, choice.hospital, choice.reason
             if at is not None and not followup and hospital is not at[0]:
