@@ -88,10 +88,14 @@ class Patient:
     def end_episode(self, condition: EpisodeRules) -> None:
         self.active_conditions.discard(condition.code)
 
-    def wait_until_free(self, env: simpy.Environment) -> simpy.Event:
-        """An event that succeeds when this patient's current stay (and earlier waiters) end."""
+    def wait_until_free(self, env: simpy.Environment, first: bool = False) -> simpy.Event:
+        """An event that succeeds when this patient's current stay (and earlier waiters, unless
+        ``first``) end."""
         event = env.event()
-        self.waiting.append(event)
+        if first:
+            self.waiting.appendleft(event)
+        else:
+            self.waiting.append(event)
         return event
 
     def stop_waiting(self, event: simpy.Event) -> None:

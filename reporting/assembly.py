@@ -31,7 +31,7 @@ from reporting.recorder import Tables
 SLICE_ROWS = 500_000  # about this many rows of a table are assembled at once
 
 ID_KINDS = {  # which numbering each ID column of a task's tables follows
-    "patients": {"patient_id": "patients"},
+    "patients": {"patient_id": "patients", "mother_patient_id": "patients"},
     "visits": {"visit_id": "visits", "episode_id": "visits", "patient_id": "patients"},
     "billing": {"billing_id": "visits", "visit_id": "visits", "patient_id": "patients"},
     "conditions": {"patient_id": "patients", "episode_id": "visits"},

@@ -7,8 +7,8 @@ doctor, hospital_id, hospital``), typed columns that several event types share
 ``detail``, JSON with the facts only one event type has (a registration, an admission's
 clinical facts, a bill's split), empty otherwise. Dates are ISO whatever ``--date-format``.
 Events are ordered by day, then by kind (registrations, coverage spells, problem-list
-diagnoses, staff changes, episodes, diversions,
-switches, admissions, discharges, follow-ups, bills, payments), then by region and occurrence.
+diagnoses, staff changes, episodes, diversions, switches, admissions, discharges, deaths
+outside hospital, follow-ups, bills, payments), then by region and occurrence.
 
 Open it in pm4py with the patient as the case (or ``visit_id`` for one stay)::
 
@@ -57,7 +57,7 @@ from sim.refdata import SEVERITIES, load_catalog, load_demography
 ORDER = (
     "PatientRegistered", "CoverageStarted", "ConditionDiagnosed", "DoctorLeft", "DoctorJoined",
     "DoctorAbsent", "EpisodeStarted", "Diverted", "ProviderSwitched", "Admitted", "Discharged",
-    "FollowUpScheduled", "FollowUpMissed", "BillIssued", "PaymentMade",
+    "Died", "FollowUpScheduled", "FollowUpMissed", "BillIssued", "PaymentMade",
 )  # fmt: skip
 
 
@@ -191,8 +191,9 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                     "zipcode": world.zips.zipcode[registry.zip_row[i]],
                     "insurance_policy_number": registry.policy[i],
                     "blood_type": blood[registry.blood_type[i]],
+                    "mother_patient_id": int(pid[m]) if m >= 0 else None,
                 }
-                for i in who.tolist()
+                for i, m in zip(who.tolist(), registry.mother[who].tolist())
             ]
         ),
     )  # fmt: skip
@@ -262,6 +263,8 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
             ]
         ),
     )  # fmt: skip
+    died = log.columns("Died")
+    rows("Died", died, patient=died["patient"])
     booked = log.columns("FollowUpScheduled")
     rows(
         "FollowUpScheduled", booked, patient=booked["patient"], visit=booked["visit"],
@@ -331,6 +334,14 @@ def globalize_events(
         ids = events[column].to_numpy()
         if id_map is not None:
             events[column] = remap(ids, id_map)
+    if patient_ids is not None:  # a newborn's registration names the mother
+        born = (events["event_type"] == "PatientRegistered").to_numpy()
+        events.loc[born, "detail"] = _json(
+            [
+                {**fact, "mother_patient_id": _mapped(fact["mother_patient_id"], patient_ids)}
+                for fact in map(json.loads, events.loc[born, "detail"])
+            ]
+        )
     for columns, offset in (
         (("doctor", "previous_doctor"), names.doctor_offset),
         (("hospital", "previous_hospital"), names.hospital_offset),
@@ -345,6 +356,10 @@ def globalize_events(
     events["doctor"] = doctors[events["doctor"].to_numpy()]  # code -1 picks None
     events["hospital"] = hospitals[events["hospital"].to_numpy()]
     return events.drop(columns=["previous_doctor", "previous_hospital"])
+
+
+def _mapped(patient: int | None, patient_ids: np.ndarray) -> int | None:
+    return None if patient is None else int(patient_ids[patient - 1])
 
 
 def finish_events(events: pd.DataFrame, start: dt.date, first_id: int) -> pd.DataFrame:
@@ -404,9 +419,12 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     birth = pd.to_datetime(facts["date_of_birth"]).to_numpy().astype("datetime64[D]")
     ended, outcome = details("Discharged")
     expired = (outcome["discharge_disposition"] == "Expired").to_numpy()
+    died = events[kind == "Died"]
     death_of = pd.Series(
-        pd.to_datetime(ended["date"][expired]).to_numpy(),
-        index=ended["patient_id"][expired].astype(np.int64).to_numpy(),
+        pd.to_datetime(pd.concat([ended["date"][expired], died["date"]])).to_numpy(),
+        index=pd.concat([ended["patient_id"][expired], died["patient_id"]])
+        .astype(np.int64)
+        .to_numpy(),
     )
     death = (
         death_of.reindex(people["patient_id"].astype(np.int64).to_numpy())
@@ -441,6 +459,7 @@ def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:
     patients["insurance_policy_number"] = patients["insurance_policy_number"].where(
         pd.notna(patients["insurance_provider"]).to_numpy()
     )
+    patients["mother_patient_id"] = patients["mother_patient_id"].astype("Int64")
 
     stays, facts = details("Admitted")
     keep = stays["visit_id"].notna().to_numpy()

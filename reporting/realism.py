@@ -318,6 +318,26 @@ def _population(s: _Slice) -> Counter:
     return counts
 
 
+def _deaths(s: _Slice) -> Counter:
+    """Patients who died in the window: in hospital (an inpatient stay discharged ``Expired``
+    that day) or elsewhere."""
+    if not s.has("patients", "date_of_death"):
+        return Counter()
+    patients = s.tables.patients
+    death = _days(patients["date_of_death"].dropna())
+    who = patients["patient_id"].to_numpy()[patients["date_of_death"].notna().to_numpy()]
+    keep = (death >= s.start) & (death <= s.today)
+    died = pd.Series(death[keep], index=who[keep])
+    in_hospital = np.zeros(len(died), dtype=bool)
+    if s.has("visits", "discharge_disposition"):
+        stays = s.tables.visits
+        expired = stays[(stays["discharge_disposition"] == EXPIRED).to_numpy()]
+        known = pd.Series(_days(expired["date_of_discharge"]), index=expired["patient_id"])
+        in_hospital = (known.reindex(died.index).to_numpy() == died.to_numpy()).astype(bool)
+    place = np.where(in_hospital, "in_hospital", "elsewhere")
+    return _tally("deaths", place)
+
+
 def _prevalence(s: _Slice) -> Counter:
     """Patients alive on the last day who have each condition then, by sex and age: from the
     conditions table (diagnosed by then, not resolved), else from visits admitted by then."""
@@ -488,6 +508,7 @@ def _continuity(s: _Slice) -> Counter:
 COUNTERS: tuple[Callable[[_Slice], Counter], ...] = (
     _missing_columns,
     _population,
+    _deaths,
     _prevalence,
     _stays,
     _bills,
@@ -628,6 +649,18 @@ class _Run:
             "person_days", lambda sex, age: sex in sexes and (ages is None or age in ages)
         )
         return days / DAYS_PER_YEAR
+
+    def deaths(self) -> dict[str, int]:
+        """Deaths in the window: ``total``, ``in_hospital`` and ``elsewhere``."""
+        deaths = self._population("deaths")
+        if isinstance(deaths, dict):
+            return deaths
+        counted = self.values("deaths")
+        return {
+            "total": sum(counted.values()),
+            "in_hospital": counted["in_hospital"],
+            "elsewhere": counted["elsewhere"],
+        }
 
     def residents_in(self, year: int) -> int:
         """Residents alive at some time in ``year`` within the window."""
@@ -779,6 +812,17 @@ def _in_hospital_mortality(run: _Run, target: Target) -> Result:
         return _not_measurable(DISPOSITION)
     expired = run.total("disposition", lambda d: d == EXPIRED)
     return _ratio(expired, run.total("disposition"), "inpatient stays", 100)
+
+
+@computation("crude_death_rate")
+def _crude_death_rate(run: _Run, target: Target) -> Result:
+    return _ratio(run.deaths()["total"], run.person_years(), "person-years", 1000)
+
+
+@computation("deaths_in_hospital_share")
+def _deaths_in_hospital_share(run: _Run, target: Target) -> Result:
+    deaths = run.deaths()
+    return _ratio(deaths["in_hospital"], deaths["total"], "deaths", 100)
 
 
 @computation("readmission_30d")

@@ -114,6 +114,7 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
         "insurer": registry.insurer[registered],
         "insurance_policy_number": registry.policy[registered],
         "blood_type": registry.blood_type[registered],
+        "mother_patient_id": remap(registry.mother[registered] + 1, patient_ids),
     }
 
     admitted = log.columns("Admitted")
@@ -121,6 +122,8 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
     died = discharged["disposition"] == EXPIRED
     death_day = np.full(len(registry), NO_DEATH, dtype=np.int64)
     death_day[discharged["patient"][died]] = discharged["day"][died]
+    elsewhere = log.columns("Died")
+    death_day[elsewhere["patient"]] = elsewhere["day"]
     patients["death_day"] = death_day[registered]
     discharge_day = np.full(region.next_visit, -1, dtype=np.int64)
     discharge_day[discharged["visit"]] = discharged["day"]
@@ -344,6 +347,7 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
             part["patient_id"] = patient_map[part["patient_id"] - 1]
             if "visit_id" in part:
                 part["visit_id"] = visit_map[part["visit_id"] - 1]
+        patients["mother_patient_id"] = remap(patients["mother_patient_id"], patient_map)
         visits["episode_id"] = visit_map[visits["episode_id"] - 1]
         problems["patient_id"] = patient_map[problems["patient_id"] - 1]
         problems["episode_id"] = remap(problems["episode_id"], visit_map)
@@ -467,6 +471,14 @@ def _column(part: dict, name: str) -> np.ndarray:
     return np.asarray(part[name])
 
 
+def _nullable_ids(ids: np.ndarray) -> pd.arrays.IntegerArray:
+    """IDs as nullable integers, -1 standing for none."""
+    ids = ids.astype(np.int64)
+    values = pd.array(ids, "Int64")
+    values[ids <= 0] = pd.NA
+    return values
+
+
 def _dates(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]")
 
@@ -505,6 +517,7 @@ def _patients_frame(
             "insurance_provider": provider,
             "insurance_policy_number": _column(part, "insurance_policy_number"),
             "blood_type": _categorical(_column(part, "blood_type"), blood_labels),
+            "mother_patient_id": _nullable_ids(_column(part, "mother_patient_id")),
         }
     )
     for column in [c for c in frame.columns if _is_text(frame[c])]:

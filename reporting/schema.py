@@ -184,8 +184,10 @@ PATIENTS = Table(
         Column(
             "date_of_death",
             DATE,
-            "the day the patient died in hospital (the discharge day of the stay whose "
-            "disposition is `Expired`); empty for the living. Nothing happens after it",
+            "the day the patient died: in hospital (the discharge day of the stay whose "
+            "disposition is `Expired`) or elsewhere (at the US life table's rate, a `Died` "
+            "event; a patient in a stay that day dies the day after the discharge); empty "
+            "for the living. Nothing happens after it",
             nullable=True,
         ),
         Column(
@@ -254,6 +256,16 @@ PATIENTS = Table(
             CATEGORY,
             "drawn by US frequency (O+ 37.4%, A+ 35.7%, ...)",
             allowed=_blood_types,
+        ),
+        Column(
+            "mother_patient_id",
+            ID,
+            "for a patient born in the window, the `patient_id` of the mother (a patient "
+            "too; no declared foreign key, as loaders insert a table at once): her "
+            "`Childbirth` delivery is on the `date_of_birth`, at the hospital of the "
+            "newborn's `Newborn` birth stay; the newborn has her surname and address. Empty "
+            "for everyone else",
+            nullable=True,
         ),
     ),
     checks=(
@@ -863,8 +875,9 @@ EVENTS = Table(
             JSON,
             "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
             "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
-            "gender, contact, address, policy number, blood type), for `CoverageStarted` the "
-            "spell's `payer_type`, `insurance_plan` (null when self-pay) and `plan_type`, for "
+            "gender, contact, address, policy number, blood type, `mother_patient_id` or null), "
+            "for `CoverageStarted` the spell's `payer_type`, `insurance_plan` (null when "
+            "self-pay), `plan_type` and `coverage_basis`, for "
             "`ConditionDiagnosed` the "
             "`diagnosis_date` (`YYYY-MM-DD`, before the event's date for a condition diagnosed "
             "before `--start`), for `Admitted` the "

@@ -105,6 +105,9 @@ def validation_part(
         checks |= _problem_list_checks(patients, visits, tables.conditions)
     if tables.coverage is not None:
         checks |= _coverage_checks(patients, visits, billing, tables.coverage, today64)
+    checks |= _newborn_checks(
+        patients, visits, catalog, today64 if followups_may_be_pending else None
+    )
     policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
         "checks": {name: int(value) for name, value in checks.items()},
@@ -280,11 +283,6 @@ def _person_checks(
     expired = (_text(visits["discharge_disposition"]) == "Expired") & (
         _text(visits["encounter_type"]) == "Inpatient"
     )
-    expired_on_death_day = (
-        patients["patient_id"]
-        .isin(visits.loc[expired & (visits["discharge"].to_numpy() == visit_death), "patient_id"])
-        .to_numpy()
-    )
     return {
         "patient_age_mismatch": (
             patients["age"].to_numpy() != age_on(birth, np.where(dead, death, today64))
@@ -292,7 +290,7 @@ def _person_checks(
         "encounters_after_death": (
             ~np.isnat(visit_death) & (visits["discharge"].to_numpy() > visit_death)
         ).sum(),
-        "deaths_without_an_expired_stay": (dead & ~expired_on_death_day).sum(),
+        "death_before_birth_or_after_today": (dead & ((death < birth) | (death > today64))).sum(),
         "expired_stays_not_on_date_of_death": (
             expired & (visits["discharge"].to_numpy() != visit_death)
         ).sum(),
@@ -321,6 +319,66 @@ def _person_checks(
         "emails_not_reserved_domain": (
             ~patients["email"].astype("string").str.contains(RESERVED_EMAIL).fillna(False)
         ).sum(),
+    }
+
+
+def _newborn_checks(
+    patients: pd.DataFrame,
+    visits: pd.DataFrame,
+    catalog: Catalog,
+    pending_after: np.datetime64 | None,
+) -> dict:
+    """Each newborn linked to a mother: a patient who is a woman of the delivery's ages on
+    the date of birth, whose delivery (an initial Childbirth visit) is admitted that day at
+    the hospital of the newborn's birth stay (admission type Newborn), itself on the date
+    of birth. A delivery admitted less than its longest stay before ``pending_after`` may
+    still be under way (not a visit yet)."""
+    names = (
+        "mothers_unknown",
+        "mothers_not_women_of_delivery_age",
+        "birth_stays_not_on_date_of_birth",
+        "birth_stays_without_mother_delivery",
+    )
+    if "mother_patient_id" not in patients.columns:
+        return dict.fromkeys(names, 0)
+    delivery = catalog.by_name.get("Childbirth")
+    children = patients[patients["mother_patient_id"].notna().to_numpy()]
+    mother = children["mother_patient_id"].astype(np.int64).to_numpy()
+    ids = patients["patient_id"]
+    known = np.isin(mother, ids.to_numpy())
+    birth = _days(children["date_of_birth"])
+    mother_birth = _by_key(ids, _days(patients["date_of_birth"]), mother)
+    age = np.where(known, age_on(np.where(known, mother_birth, birth), birth), -1)
+    low, high = (delivery.min_age, delivery.max_age) if delivery else (18, 50)
+    longest = delivery.los[1] if delivery else 0
+    wrong_mother = known & (
+        (_by_key(ids, _text(patients["gender"]), mother) != "Female") | (age < low) | (age > high)
+    )
+    stays = visits[(_text(visits["admission_type"]) == "Newborn")]
+    stays = stays[stays["patient_id"].isin(children["patient_id"]).to_numpy()]
+    stay_mother = _by_key(children["patient_id"], mother, stays["patient_id"])
+    stay_birth = _by_key(children["patient_id"], birth, stays["patient_id"])
+    deliveries = visits[
+        (visits["condition"] == "Childbirth").to_numpy() & ~visits["is_followup"].to_numpy()
+    ]
+    found = pd.MultiIndex.from_arrays(
+        [
+            deliveries["patient_id"].to_numpy(),
+            deliveries["admission"].to_numpy(),
+            _text(deliveries["hospital"]),
+        ]
+    )
+    wanted = pd.MultiIndex.from_arrays(
+        [stay_mother.astype(np.int64), stays["admission"].to_numpy(), _text(stays["hospital"])]
+    )
+    pending = np.zeros(len(stays), dtype=bool)
+    if pending_after is not None:
+        pending = stays["admission"].to_numpy() > pending_after - np.timedelta64(longest, "D")
+    return {
+        "mothers_unknown": (~known).sum(),
+        "mothers_not_women_of_delivery_age": wrong_mother.sum(),
+        "birth_stays_not_on_date_of_birth": (stays["admission"].to_numpy() != stay_birth).sum(),
+        "birth_stays_without_mother_delivery": (~wanted.isin(found) & ~pending).sum(),
     }
 
 
@@ -639,6 +697,7 @@ def _timeline_checks(
     room = visits["room_number"].to_numpy(dtype=np.float64, na_value=np.nan)
     in_bed = np.isin(encounter, ["Inpatient", "Observation"])
     rooms = pd.factorize(visits["hospital"])[0] * (int(np.nanmax(room, initial=0)) + 1) + room
+    own_room = in_bed & ~_rooming_in(patients, visits, rooms)
     return {
         "dates_after_today": after_today,
         "discharge_before_admission": (discharge < admission).sum(),
@@ -647,10 +706,38 @@ def _timeline_checks(
         "payment_before_billing": (paid_day < bill_day).sum(),
         "overlapping_stays": _overlaps(visits["patient_id"].to_numpy(), admission, discharge),
         "double_booked_rooms": _overlaps(
-            rooms[in_bed].astype(np.int64), admission[in_bed], discharge[in_bed]
+            rooms[own_room].astype(np.int64), admission[own_room], discharge[own_room]
         ),
         "room_not_matching_encounter": (in_bed == np.isnan(room)).sum(),
     }
+
+
+def _rooming_in(patients: pd.DataFrame, visits: pd.DataFrame, rooms: np.ndarray) -> np.ndarray:
+    """Birth stays in the room of the mother's delivery, admitted with her and out no later
+    (a baby rooming in when no other room was free): they share her room."""
+    shared = np.zeros(len(visits), dtype=bool)
+    if "mother_patient_id" not in patients.columns:
+        return shared
+    newborn = (_text(visits["admission_type"]) == "Newborn") & ~np.isnan(rooms)
+    linked = patients[patients["mother_patient_id"].notna().to_numpy()]
+    mother = _by_key(
+        linked["patient_id"], linked["mother_patient_id"].to_numpy(float), visits["patient_id"]
+    )
+    stays = pd.DataFrame(
+        {
+            "patient": visits["patient_id"].to_numpy(np.float64),
+            "admission": visits["admission"].to_numpy(),
+            "room": rooms,
+            "discharge": visits["discharge"].to_numpy(),
+        }
+    )
+    babies = stays[newborn & ~np.isnan(mother)].assign(patient=mother[newborn & ~np.isnan(mother)])
+    together = babies.reset_index().merge(
+        stays, on=["patient", "admission", "room"], suffixes=("", "_mother")
+    )
+    together = together[together["discharge"] <= together["discharge_mother"]]
+    shared[together["index"].to_numpy()] = True
+    return shared
 
 
 def payment_status(billing: pd.DataFrame, today64: np.datetime64) -> np.ndarray:

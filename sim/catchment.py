@@ -4,25 +4,45 @@ Residents are drawn in blocks (ZIP, age, sex, family income and disability); the
 are planned at national rates (``sim.illness.plan_encounters``), more often for poorer and
 disabled residents (``sim.coverage.utilisation_factor``, keeping the national rates);
 residents are taken in order until the region's number of patients (residents with at least
-one encounter in the window) is reached. The patients' chronic conditions get their diagnosis days
-(``sim.illness.diagnosis_days``, from a stream of their own, so that no other draw moves). The
-residents without an encounter are counted, never simulated: the population figures below let
-rates per 1,000 residents be computed from the written tables.
+one encounter in the window) is reached. The patients' chronic conditions get their diagnosis
+days (``sim.illness.diagnosis_days``, from a stream of their own, so that no other draw moves).
+The residents without an encounter are counted, never simulated: the population figures below
+let rates per 1,000 residents be computed from the written tables.
+
+Every resident drawn may die outside hospital in the window, at the US life table's rate for
+their sex and age (times the calendar year's trend) times the share of deaths that happen
+outside hospital: deaths in hospital come from the stays on the timeline. A resident's
+encounters planned on or after that day are dropped before the patients are chosen, so a
+resident whose only encounters would come after death is no patient.
+
+Each resident born in the window is given a mother among the block's women who can deliver
+that day (``assign_mothers``): her delivery on the birthday replaces the deliveries drawn at
+the fertility rates, the newborn lives at her ZIP, and mother and newborns are taken as
+patients together (``take_families``), so that ``--patients N`` stays exact.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import attrs
 import numpy as np
 
-from sim.calendar import add_years, to_datetime64
+from sim.calendar import add_years, age_on, date_keys, to_datetime64
 from sim.coverage import draw_disability, draw_incomes, utilisation_factor
-from sim.epidemiology import TOP_AGE, load_rate_tables
-from sim.illness import Diagnoses, EpisodePlan, diagnosis_days, plan_encounters
-from sim.population import FEMALE, MALE, Residents, draw_residents
-from sim.refdata import Catalog, Demography
+from sim.epidemiology import DELIVERY_CONDITION, TOP_AGE, load_rate_tables, population_figures
+from sim.illness import (
+    CLINIC_REVIEW,
+    DIRECT_STAY,
+    NEWBORN_CONDITION,
+    Diagnoses,
+    EpisodePlan,
+    diagnosis_days,
+    plan_encounters,
+)
+from sim.population import FEMALE, GENDERS, MALE, NO_MOTHER, Residents, draw_residents
+from sim.refdata import Catalog, Demography, read_csv
 from sim.rng import stream
 from sim.scenario import Scenario
 
@@ -34,6 +54,9 @@ LATER_BLOCK_MARGIN = 1.2
 MIN_BLOCK = 200
 MAX_BLOCK = 2_000_000
 DAYS_PER_YEAR = 365.25
+# A mother's ED visits and direct stays planned in the weeks before her delivery are dropped,
+# so that she is not in another stay on the day (the delivery is never put off).
+PRE_DELIVERY_DAYS = 42
 
 
 @attrs.frozen
@@ -42,7 +65,12 @@ class Population:
 
     residents: int
     births: int  # residents born in the window
-    person_years: np.ndarray  # (sex, age 0..100): years lived in the window
+    # residents who are not patients and die (outside hospital) in the window; the patients'
+    # deaths are events of the timeline
+    other_deaths: int
+    # (sex, age 0..100): years lived in the window, up to the day of death drawn here (the
+    # patients' deaths on the timeline correct it: ``sim.facts``)
+    person_years: np.ndarray
     residents_by_year: dict[int, int]  # calendar year -> residents alive in it
 
 
@@ -63,6 +91,7 @@ def draw_catchment(
     plans: list[EpisodePlan] = []
     diagnoses: list[Diagnoses] = []
     used: list[Residents] = []
+    used_patients: list[np.ndarray] = []
     found = 0
     block = 0
     drawn = 0
@@ -87,7 +116,23 @@ def draw_catchment(
             residents.age,
         )
         disabled = draw_disability(stream(scenario.seed, key, f"disability-{block}"), residents.age)
-        residents = attrs.evolve(residents, income=income, disabled=disabled)
+        residents = attrs.evolve(
+            residents,
+            death=draw_deaths(
+                stream(scenario.seed, key, f"deaths-{block}"),
+                residents.birth,
+                residents.gender,
+                start,
+                to_datetime64(scenario.today),
+            ),
+            income=income,
+            disabled=disabled,
+        )
+        mother = assign_mothers(
+            stream(scenario.seed, key, f"mothers-{block}"), residents, catalog, rates, start
+        )
+        residents = _with_mothers(residents, mother)  # a newborn shares the mother's means
+        income, disabled = residents.income, residents.disabled
         plan, prevalent = plan_encounters(
             stream(scenario.seed, key, f"illness-{block}"),
             catalog,
@@ -101,16 +146,18 @@ def draw_catchment(
             utilisation=utilisation_factor(income, residents.age, disabled),
             pregnancy_utilisation=utilisation_factor(income, residents.age),
         )
+        death_day = _sim_days(residents.death, start, scenario.horizon + 1)
+        plan = plan.subset(plan.day < death_day[plan.patient])
+        plan = _deliveries_from_births(plan, residents, catalog, start)
         has = np.bincount(plan.patient, minlength=size) > 0
-        taken = np.cumsum(has)
-        cut = (
-            size if taken[-1] <= wanted - found else int(np.searchsorted(taken, wanted - found)) + 1
-        )
-        chosen = np.flatnonzero(has[:cut])
+        used_rows = take_families(has, residents.mother, wanted - found)
+        chosen = used_rows[has[used_rows]]
         number = np.full(size, -1, dtype=np.int64)
         number[chosen] = found + np.arange(len(chosen))
-        in_plan = number[plan.patient] >= 0
-        kept = plan.subset(in_plan)
+        # a linked newborn's birth stay comes with the mother's delivery on the timeline
+        newborn = catalog.by_name[NEWBORN_CONDITION].code
+        linked_birth = (plan.condition == newborn) & (residents.mother[plan.patient] >= 0)
+        kept = plan.subset((number[plan.patient] >= 0) & ~linked_birth)
         plans.append(attrs.evolve(kept, patient=number[kept.patient]))
         held = prevalent.subset(number[prevalent.patient] >= 0)
         day = diagnosis_days(
@@ -125,40 +172,280 @@ def draw_catchment(
             horizon=scenario.horizon,
         )
         diagnoses.append(Diagnoses(number[held.patient], held.condition, day))
-        patients.append(residents.subset(chosen))
-        used.append(residents.subset(np.arange(cut)))
+        chosen_residents = residents.subset(chosen)
+        linked = chosen_residents.mother >= 0
+        patients.append(
+            attrs.evolve(
+                chosen_residents,
+                mother=np.where(linked, number[np.maximum(chosen_residents.mother, 0)], NO_MOTHER),
+            )
+        )
+        used.append(attrs.evolve(residents.subset(used_rows), mother=np.full(len(used_rows), -1)))
+        used_patients.append(has[used_rows])
         found += len(chosen)
-        drawn += cut
+        drawn += int(used_rows.max(initial=-1)) + 1
         block += 1
     everyone = _joined(used)
     plan = _joined(plans)
     plan = plan.subset(np.lexsort((plan.condition, plan.patient, plan.day)))
-    return _joined(patients), plan, _joined(diagnoses), population_of(everyone, scenario)
+    population = population_of(everyone, scenario, np.concatenate(used_patients))
+    return _joined(patients), plan, _joined(diagnoses), population
 
 
-def population_of(residents: Residents, scenario: Scenario) -> Population:
-    """Person-years by sex and age, births and residents per year of the window."""
+def assign_mothers(
+    rng: np.random.Generator,
+    residents: Residents,
+    catalog: Catalog,
+    rates,
+    start: np.datetime64,
+) -> np.ndarray:
+    """For each resident born in the window (in birth order), the position of their mother
+    among the block's women, -1 when none can be found: a woman alive that day, of the
+    delivery's ages (18-50), with fewer than its most deliveries and the last one long enough
+    before (the catalog's Childbirth rules), drawn by her age's fertility rate (NCHS), higher
+    the poorer she is (``sim.coverage.utilisation_factor`` of her income, when known)."""
+    condition = catalog.by_name[DELIVERY_CONDITION]
+    fertility = rates.stays[condition.code, FEMALE]
+    birth = np.asarray(residents.birth, dtype="datetime64[D]")
+    mother = np.full(len(birth), NO_MOTHER, dtype=np.int64)
+    born = np.flatnonzero(birth >= start)
+    born = born[np.argsort(birth[born], kind="stable")]
+    women = np.flatnonzero((residents.gender == FEMALE) & (birth < start))
+    if not len(born) or not len(women):
+        return mother
+    their_birth = date_keys(birth[women])
+    death = residents.death[women]
+    means = (
+        1.0
+        if residents.income is None
+        else utilisation_factor(residents.income[women], residents.age[women])
+    )
+    deliveries = np.zeros(len(women), dtype=np.int64)
+    last = np.full(len(women), np.datetime64("1900-01-01"), dtype="datetime64[D]")
+    spacing = np.timedelta64(condition.min_days_between_episodes or 0, "D")
+    most = condition.max_episodes_per_patient or len(born)
+    draws = rng.random(len(born))
+    for child, u in zip(born.tolist(), draws.tolist()):
+        day = birth[child]
+        age = (date_keys(np.array([day]))[0] - their_birth) // 10000
+        weight = np.where(
+            (age >= condition.min_age)
+            & (age <= condition.max_age)
+            & (deliveries < most)
+            & (day - last >= spacing)
+            & (np.isnat(death) | (death > day)),
+            fertility[np.clip(age, 0, TOP_AGE)] * means,
+            0.0,
+        )
+        cumulative = np.cumsum(weight)
+        if cumulative[-1] <= 0:
+            continue
+        pick = min(
+            int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(women) - 1
+        )
+        mother[child] = women[pick]
+        deliveries[pick] += 1
+        last[pick] = day
+    return mother
+
+
+def _with_mothers(residents: Residents, mother: np.ndarray) -> Residents:
+    """The residents with their mothers, each linked newborn living at the mother's ZIP with
+    the family's income."""
+    linked = mother >= 0
+    zip_row = residents.zip_row.copy()
+    zip_row[linked] = residents.zip_row[mother[linked]]
+    income = residents.income
+    if income is not None:
+        income = income.copy()
+        income[linked] = income[mother[linked]]
+    return attrs.evolve(residents, zip_row=zip_row, mother=mother, income=income)
+
+
+def _deliveries_from_births(
+    plan: EpisodePlan, residents: Residents, catalog: Catalog, start: np.datetime64
+) -> EpisodePlan:
+    """The plan with one delivery per linked birth (the mother's, on the birthday) instead of
+    the deliveries drawn at the fertility rates, and without the mother's other ED visits and
+    direct stays in the weeks before it (she is not admitted for anything else then)."""
+    delivery = catalog.by_name[DELIVERY_CONDITION].code
+    child = np.flatnonzero(residents.mother >= 0)
+    mother = residents.mother[child]
+    day = (np.asarray(residents.birth[child], dtype="datetime64[D]") - start).astype(np.int64)
+    span = int(max(day.max(initial=0), plan.day.max(initial=0))) + 1
+    keys = np.sort(mother * span + day)
+    # each item's days to its patient's next delivery (on or after its day)
+    item = plan.patient * span + plan.day
+    ahead = np.full(len(plan), span)
+    if len(keys):
+        ahead = keys[np.minimum(np.searchsorted(keys, item), len(keys) - 1)] - item
+    near_term = (ahead >= 0) & (ahead <= PRE_DELIVERY_DAYS) & (plan.kind != CLINIC_REVIEW)
+    plan = plan.subset((plan.condition != delivery) & ~near_term)
+    count = len(child)
+    births = EpisodePlan(
+        mother, np.full(count, delivery), day, np.full(count, DIRECT_STAY), np.zeros(count)
+    )
+    joined = _joined([plan, births])
+    return joined.subset(np.lexsort((joined.condition, joined.patient, joined.day)))
+
+
+def take_families(has: np.ndarray, mother: np.ndarray, wanted: int) -> np.ndarray:
+    """The rows of a block's residents taken (in order) so that exactly ``wanted`` of them have
+    encounters (or all of them, when fewer do), a mother and her linked newborns together: a
+    family is taken at its mother's place, and one that would overshoot is left out."""
+    family = np.where(mother >= 0, mother, np.arange(len(has)))
+    patients = np.bincount(family, weights=has, minlength=len(has)).astype(np.int64)
+    total = np.cumsum(patients)
+    if total[-1] <= wanted:
+        return np.arange(len(has))
+    last = int(np.searchsorted(total, wanted))  # the first family reaching the number
+    left_out = []
+    got = int(total[last])
+    if got > wanted:  # a family too large for the rest: later single patients instead
+        left_out.append(last)
+        got = int(total[last - 1]) if last else 0
+        while got < wanted and last + 1 < len(has):
+            last += 1
+            if got + patients[last] <= wanted:
+                got += int(patients[last])
+            else:
+                left_out.append(last)
+    families = (family <= last) & ~np.isin(family, left_out)
+    return np.flatnonzero(families)
+
+
+def population_of(residents: Residents, scenario: Scenario, patients: np.ndarray) -> Population:
+    """Person-years by sex and age, births, deaths of the residents who are not
+    ``patients`` (a mask) and residents per year of the window."""
     start, today = to_datetime64(scenario.start), to_datetime64(scenario.today)
     end = today + np.timedelta64(1, "D")
     birth = np.asarray(residents.birth, dtype="datetime64[D]")
-    person_years = np.zeros((2, TOP_AGE + 1))
-    years_in_window = math.ceil(int((end - start).astype(np.int64)) / DAYS_PER_YEAR)
-    # a lower bound of each age at the start; the loop covers every age lived in the window
-    first_age = np.maximum((start - birth).astype(np.int64) // 366 - 1, 0)
-    for step in range(years_in_window + 4):
-        age = first_age + step
-        begin = np.maximum(add_years(birth, age), start)
-        finish = np.minimum(add_years(birth, age + 1), end)
-        days = np.maximum((finish - begin).astype(np.int64), 0)
-        np.add.at(person_years, (residents.gender, np.minimum(age, TOP_AGE)), days / DAYS_PER_YEAR)
+    death = np.asarray(residents.death, dtype="datetime64[D]")
+    alive_until = np.where(np.isnat(death), end, np.minimum(death, end))
     years = range(scenario.start.year, scenario.today.year + 1)
-    by_year = {year: int((birth <= np.datetime64(f"{year}-12-31")).sum()) for year in years}
+    by_year = {
+        year: int(
+            (
+                (birth <= np.datetime64(f"{year}-12-31"))
+                & (alive_until > np.datetime64(f"{year}-01-01"))
+            ).sum()
+        )
+        for year in years
+    }
+    died = ~np.isnat(death) & (death >= start) & (death < end)
     return Population(
         residents=len(residents),
         births=int(((birth >= start) & (birth < end)).sum()),
-        person_years=person_years,
+        other_deaths=int((died & ~patients).sum()),
+        person_years=person_years(birth, residents.gender, start, alive_until),
         residents_by_year=by_year,
     )
+
+
+def person_years(
+    birth: np.ndarray, gender: np.ndarray, begin: np.datetime64 | np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """(sex, age 0..100): the years each person lives from ``begin`` (or birth) to the day
+    before ``end``, by the age at which they are lived."""
+    birth = np.asarray(birth, dtype="datetime64[D]")
+    begin = np.maximum(np.asarray(begin, dtype="datetime64[D]"), birth)
+    end = np.asarray(end, dtype="datetime64[D]")
+    result = np.zeros((2, TOP_AGE + 1))
+    if not len(birth):
+        return result
+    longest = int((end - begin).astype(np.int64).max(initial=0))
+    age = age_on(birth, begin)
+    for step in range(math.ceil(longest / DAYS_PER_YEAR) + 2):
+        lo = np.maximum(add_years(birth, age + step), begin)
+        hi = np.minimum(add_years(birth, age + step + 1), end)
+        days = np.maximum((hi - lo).astype(np.int64), 0)
+        np.add.at(result, (gender, np.minimum(age + step, TOP_AGE)), days / DAYS_PER_YEAR)
+    return result
+
+
+@functools.lru_cache(maxsize=1)
+def _death_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The probability of dying outside hospital within a year of age, by (sex, age 0..100):
+    the life table's ``qx`` times the share of deaths not in hospital; and the calendar years
+    of the mortality trend with their factors."""
+    table = read_csv("demography/life_table.csv")
+    qx = np.zeros((2, TOP_AGE + 1))
+    for code, sex in enumerate(GENDERS):
+        rows = table[table["sex"] == sex].sort_values("age")
+        qx[code, rows["age"].to_numpy(dtype=np.int64)] = rows["qx"].to_numpy(dtype=float)
+    elsewhere = 1.0 - population_figures()["in_hospital_share_of_deaths"]
+    trend = read_csv("demography/mortality_trend.csv").sort_values("year")
+    return (
+        qx * elsewhere,
+        trend["year"].to_numpy(dtype=np.int64),
+        trend["factor"].to_numpy(dtype=float),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def yearly_death_hazard(year: int) -> np.ndarray:
+    """(sex, age 0..100): the hazard (per year) of dying outside hospital in a calendar year.
+
+    A year before the trend's first year takes the first year's factor, a year after its
+    last the last year's."""
+    qx, years, factors = _death_tables()
+    factor = factors[min(int(np.searchsorted(years, year)), len(years) - 1)]
+    return -np.log1p(-np.minimum(qx * factor, 1.0 - 1e-12))
+
+
+def draw_deaths(
+    rng: np.random.Generator,
+    birth: np.ndarray,
+    gender: np.ndarray,
+    start: np.datetime64,
+    today: np.datetime64,
+) -> np.ndarray:
+    """The day each person dies outside hospital in ``[start, today]``, NaT for none.
+
+    The hazard is constant within each year of age and calendar year
+    (``yearly_death_hazard``); one exponential draw per person is the cumulative hazard
+    they die at. A newborn is exposed from the day after birth (the birth stay comes first).
+    """
+    birth = np.asarray(birth, dtype="datetime64[D]")
+    count = len(birth)
+    end = today + np.timedelta64(1, "D")
+    death = np.full(count, np.datetime64("NaT"), dtype="datetime64[D]")
+    if not count:
+        return death
+    need = rng.standard_exponential(count)
+    first = np.maximum(birth + np.timedelta64(1, "D"), start)
+    age = age_on(birth, first)
+    alive = first < end
+    for step in range(math.ceil(int((end - start).astype(np.int64)) / DAYS_PER_YEAR) + 2):
+        lo = np.maximum(add_years(birth, age + step), first)
+        hi = np.minimum(add_years(birth, age + step + 1), end)
+        year = lo.astype("datetime64[Y]").astype(np.int64) + 1970
+        new_year = (lo.astype("datetime64[Y]") + 1).astype("datetime64[D]")
+        at = np.minimum(age + step, TOP_AGE)
+        # the year of age in its two calendar years
+        for piece_lo, piece_hi, piece_year in (
+            (lo, np.minimum(hi, new_year), year),
+            (np.maximum(lo, new_year), hi, year + 1),
+        ):
+            days = np.maximum((piece_hi - piece_lo).astype(np.int64), 0)
+            rate = np.empty(count)
+            for y in np.unique(piece_year[alive]).tolist():
+                chosen = piece_year == y
+                rate[chosen] = yearly_death_hazard(y)[gender[chosen], at[chosen]] / DAYS_PER_YEAR
+            rate[~alive] = 0.0
+            used = rate * days
+            dies = alive & (days > 0) & (need < used)
+            offset = np.floor(need[dies] / rate[dies]).astype(np.int64)
+            death[dies] = piece_lo[dies] + np.minimum(offset, days[dies] - 1)
+            need = need - used
+            alive &= ~dies
+    return death
+
+
+def _sim_days(days: np.ndarray, start: np.datetime64, missing: int) -> np.ndarray:
+    """Dates as simulation days, ``missing`` for NaT."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    return np.where(np.isnat(days), missing, (days - start).astype(np.int64))
 
 
 def _joined(parts: list):

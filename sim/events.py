@@ -100,6 +100,12 @@ EVENT_TYPES = {
             "disposition",
         ),
         EventType(
+            "Died",
+            ("day", "patient"),
+            "a patient dies outside hospital (a death in hospital is a discharge with "
+            "disposition Expired)",
+        ),
+        EventType(
             "FollowUpScheduled",
             ("day", "patient", "visit", "due_day"),
             "a clinic follow-up of the same episode is booked at the visit's discharge for "
@@ -211,6 +217,7 @@ class EventLog:
         self.episode_started = self.by_type["EpisodeStarted"].add
         self.admitted = self.by_type["Admitted"].add
         self.discharged = self.by_type["Discharged"].add
+        self.died = self.by_type["Died"].add
         self.followup_scheduled = self.by_type["FollowUpScheduled"].add
         self.followup_missed = self.by_type["FollowUpMissed"].add
         self.provider_switched = self.by_type["ProviderSwitched"].add

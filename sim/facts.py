@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import Counter
 
 import attrs
+import numpy as np
 
-from sim.catchment import Population
+from sim.calendar import to_datetime64
+from sim.catchment import Population, person_years
 from sim.events import DISCHARGE_DISPOSITIONS, SWITCH_REASONS
 from sim.population import GENDERS
 
@@ -63,7 +65,11 @@ class RegionFacts:
     switch_reasons: dict[str, int]
     declined_episodes: int
     population: Population  # the residents the region's patients were drawn from
-    deaths: int  # in hospital, by the last day run
+    deaths_in_hospital: int  # by the last day run
+    deaths_elsewhere: int  # patients' (by the last day run) and other residents'
+    # (sex, age 0..100): the person-years the patients' deaths on the timeline add to the
+    # population's (negative where a patient died in hospital before the day drawn)
+    person_years_change: np.ndarray
 
 
 def region_facts(region, day: int) -> RegionFacts:
@@ -78,6 +84,9 @@ def region_facts(region, day: int) -> RegionFacts:
         else:
             doctors["absent"] += 1
     reasons = Counter(SWITCH_REASONS[c] for c in log.columns("ProviderSwitched")["reason"].tolist())
+    discharged = log.columns("Discharged")
+    dying = discharged["disposition"] == EXPIRED
+    expired = np.stack([discharged["patient"][dying], discharged["day"][dying]], axis=1)
     return RegionFacts(
         key=world.key,
         hospitals=[
@@ -116,7 +125,29 @@ def region_facts(region, day: int) -> RegionFacts:
         switch_reasons={reason: reasons.get(reason, 0) for reason in SWITCH_REASONS},
         declined_episodes=region.declined_episodes,
         population=world.population,
-        deaths=int((log.columns("Discharged")["disposition"] == EXPIRED).sum()),
+        deaths_in_hospital=len(expired),
+        deaths_elsewhere=len(log.columns("Died")["patient"]) + world.population.other_deaths,
+        person_years_change=_person_years_change(region, expired, day),
+    )
+
+
+def _person_years_change(region, expired: np.ndarray, day: int) -> np.ndarray:
+    """What the patients' deaths on the timeline (through ``day``) change in the population's
+    person-years, which run to the day of death drawn in the catchment: a death in hospital
+    ends them earlier, a death outside hospital put off by a stay later (past ``day``: alive
+    through it)."""
+    registry, scenario = region.world.registry, region.scenario
+    start = to_datetime64(scenario.start)
+    end = to_datetime64(scenario.today) + np.timedelta64(1, "D")
+    drawn = np.where(np.isnat(registry.death), end, registry.death)
+    actual = np.where(drawn <= start + day, np.minimum(start + day + 1, end), drawn)
+    died = region.log.columns("Died")
+    actual[died["patient"]] = start + died["day"]
+    actual[expired[:, 0]] = start + expired[:, 1]
+    moved = np.flatnonzero(actual != drawn)
+    birth, gender = registry.birth[moved], registry.gender[moved]
+    return person_years(birth, gender, start, actual[moved]) - person_years(
+        birth, gender, start, drawn[moved]
     )
 
 
@@ -149,13 +180,15 @@ def switch_reason_counts(regions: list[RegionFacts]) -> dict[str, int]:
 def population_section(regions: list[RegionFacts], patients: int) -> dict:
     """The catchment population behind the patients: residents (everyone drawn, patients or
     not), person-years lived in the window (in total, by sex and single year of age 0..100,
-    100 standing for 100 and over), births and in-hospital deaths, residents per calendar
-    year, and rates per 1,000."""
+    100 standing for 100 and over), births, deaths (in hospital, elsewhere), residents per
+    calendar year, and rates per 1,000 (``deaths_per_person_year`` is the crude death rate)."""
     residents = sum(region.population.residents for region in regions)
-    by_age = sum(region.population.person_years for region in regions)
-    person_years = float(by_age.sum()) if regions else 0.0
+    by_age = sum(region.population.person_years + region.person_years_change for region in regions)
+    years = float(by_age.sum()) if regions else 0.0
     births = sum(region.population.births for region in regions)
-    deaths = sum(region.deaths for region in regions)
+    in_hospital = sum(region.deaths_in_hospital for region in regions)
+    elsewhere = sum(region.deaths_elsewhere for region in regions)
+    deaths = in_hospital + elsewhere
     by_year: Counter = Counter()
     for region in regions:
         by_year.update(region.population.residents_by_year)
@@ -165,14 +198,14 @@ def population_section(regions: list[RegionFacts], patients: int) -> dict:
 
     return {
         "residents": residents,
-        "person_years": round(person_years, 3),
+        "person_years": round(years, 3),
         "patients": patients,
         "births": births,
-        "deaths": deaths,
+        "deaths": {"total": deaths, "in_hospital": in_hospital, "elsewhere": elsewhere},
         "per_1000_residents": {
             "patients": per_1000(patients, residents),
-            "births_per_person_year": per_1000(births, person_years),
-            "deaths_per_person_year": per_1000(deaths, person_years),
+            "births_per_person_year": per_1000(births, years),
+            "deaths_per_person_year": per_1000(deaths, years),
         },
         "person_years_by_age": {
             sex: [round(float(v), 4) for v in by_age[code]] for code, sex in enumerate(GENDERS)

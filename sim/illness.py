@@ -9,7 +9,9 @@ the middle of those days), spread over the days by the condition's season. Three
 - a *direct stay* (planned or urgent, not through the ED);
 - a *clinic review* of a chronic condition the resident has.
 
-A resident born in the window has a birth stay (the ``Newborn`` condition) on their birthday.
+A resident born in the window has a birth stay (the ``Newborn`` condition) on their birthday;
+``sim.catchment`` links it to the mother's delivery, which replaces the Childbirth encounters
+drawn here.
 
 Chronic conditions come from their prevalence first: only a resident who has the condition has
 its encounters, at the population's rates divided by the prevalence. Whether an encounter

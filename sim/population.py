@@ -19,6 +19,8 @@ from sim.refdata import Demography, NameLists
 from sim.rng import stream
 
 MALE, FEMALE = 0, 1
+NO_DEATH = np.datetime64("NaT", "D")
+NO_MOTHER = -1
 GENDERS = ("Male", "Female")
 POLICY_DIGITS = 10_000_000  # seven digits, unique within a region
 POLICY_PART_BLOCK = 100_000  # serials of one part of a split state (at most 100 parts)
@@ -31,6 +33,8 @@ class PatientRegistry:
     zip_row: np.ndarray  # row in the region's ZipTable
     age: np.ndarray  # at --today
     birth: np.ndarray  # datetime64[D]
+    death: np.ndarray  # datetime64[D]: the day of death outside hospital, NaT when none
+    mother: np.ndarray  # the mother's index among the region's patients, -1 when none
     gender: np.ndarray  # MALE / FEMALE
     prefix: np.ndarray  # courtesy prefix ("Mr.", ...) or ""
     given_name: np.ndarray
@@ -113,6 +117,11 @@ class Residents:
     age: np.ndarray  # at --today
     birth: np.ndarray  # datetime64[D]
     gender: np.ndarray  # MALE / FEMALE
+    # the day of death outside hospital in the window (sim.catchment draws it), NaT when none
+    death: np.ndarray
+    # the position of the resident's mother in the same record, -1 when none is linked
+    # (sim.catchment links each patient born in the window to the mother who delivered them)
+    mother: np.ndarray
     income: np.ndarray | None = None  # family income / poverty line (sim.coverage.draw_incomes)
     disabled: np.ndarray | None = None  # a disability recognised by Social Security
 
@@ -137,12 +146,14 @@ def draw_residents(
     demography: Demography,
 ) -> Residents:
     """``count`` residents of the ZIPs of ``zips`` (by ``residence_weights``), with the ages
-    and sexes of each ZIP's population."""
+    and sexes of each ZIP's population (none dies: ``sim.catchment`` draws the deaths)."""
     zip_row = rng.choice(len(zips), size=count, p=residence_weights)
     ages = draw_ages(rng, zips, zip_row, demography)
     birth = birth_dates(rng, ages, today)
     gender = (rng.random(count) < demography.female_share_by_age[ages]).astype(np.int8)
-    return Residents(zip_row, ages, birth, gender)
+    return Residents(
+        zip_row, ages, birth, gender, np.full(count, NO_DEATH), np.full(count, NO_MOTHER)
+    )
 
 
 def build_patients(
@@ -162,7 +173,8 @@ def build_patients(
     """The patients among a region's residents: names, contacts, insurance, blood type.
     ``payer`` and ``insurer`` are each patient's coverage on --today (``sim.coverage``);
     ``members`` (default: those with a plan on --today) get a policy number, shown while
-    their coverage has a plan."""
+    their coverage has a plan. A newborn linked to its mother takes her surname and address
+    (the ZIP is hers already)."""
     rng = stream(seed, region, "demographics")
     count = len(residents)
     zip_row, ages, birth, gender = (
@@ -175,6 +187,8 @@ def build_patients(
     birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     first = names.first_by_birth.draw(rng.random(count), birth_year, gender == FEMALE)
     last = names.last.draw(rng, count)
+    child = np.flatnonzero(residents.mother >= 0)
+    last[child] = last[residents.mother[child]]
     prefix = courtesy_prefixes(rng, gender, ages >= 18, names)
 
     area = area_codes_for(rng, zips.state[zip_row], demography)
@@ -195,6 +209,7 @@ def build_patients(
         dtype=object,
     )
     address = street_addresses(rng, count, names)
+    address[child] = address[residents.mother[child]]
 
     policy = policy_numbers(
         rng, insurer >= 0 if members is None else members, region_number, region_part
@@ -206,6 +221,8 @@ def build_patients(
         zip_row=zip_row,
         age=ages,
         birth=birth,
+        death=residents.death,
+        mother=residents.mother,
         gender=gender,
         prefix=prefix,
         given_name=first,

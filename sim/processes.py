@@ -1,6 +1,6 @@
 """The SimPy timeline of one region: episodes, stays, follow-ups, bills and payments.
 
-Four kinds of processes run per region (besides registering patients at birth and logging
+Five kinds of processes run per region (besides registering patients at birth and logging
 their coverage spells as they start):
 
 - the *onset* process walks the illness plan and starts an episode process on each onset day;
@@ -12,7 +12,14 @@ their coverage spells as they start):
 - the *billing office* wakes once a day to issue the bills and record the payments due that
   day (one long-lived process instead of a timer per bill);
 - the *staffing* process plays out doctors' absences, departures and replacements
-  (``sim/staffing.py``). Who is seen where is decided by ``sim/care.py``.
+  (``sim/staffing.py``). Who is seen where is decided by ``sim/care.py``;
+- a delivery keeps its day (never booked for a weekday nor rebooked; Urgent on weekends) and
+  brings the newborn's birth stay at the same hospital that day (``_newborn_of``; the mother
+  diverted, the baby goes with her, waiting for a room there if it must);
+- the *deaths* process lets patients die outside hospital on the day the catchment drew
+  (``sim/catchment.py``): a patient in a stay that day dies the day after the discharge.
+  A patient who died (there or in hospital) has no encounter afterwards: new episodes are
+  not begun and pending follow-ups are missed.
 
 Every fact goes to the event log; nothing here writes a table.
 """
@@ -21,7 +28,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import numpy as np
 import simpy
@@ -138,6 +145,13 @@ class RegionSimulation:
         self._weekend_move = weekend_discharge_move()
         self._cesarean_share = cesarean_share_by_age()
         self._delivery_shape = delivery_stay_shapes(self.catalog)
+        self._newborn = self.catalog.by_name.get(NEWBORN_CONDITION)
+        mothers = world.registry.mother
+        self._children: dict[int, deque[int]] = defaultdict(deque)  # in birth order
+        for child in np.argsort(world.registry.birth, kind="stable").tolist():
+            if mothers[child] >= 0:
+                self._children[int(mothers[child])].append(child)
+        self._unborn = {c for children in self._children.values() for c in children}
         self._los_shape = [
             (
                 math.log(c.los_median)
@@ -163,6 +177,7 @@ class RegionSimulation:
         )
         self.env.process(self.staffing.process(self.env))
         self.env.process(self._onsets())
+        self.env.process(self._deaths())
         self.env.process(self._billing_office())
 
     # ----------------------------------------------------------------- processes
@@ -198,6 +213,35 @@ class RegionSimulation:
             if not self.world.patients[patient].dead:
                 self.log.coverage_started((day, patient, payer, plan, design, basis))
 
+    def _deaths(self):
+        """Patients die outside hospital on their day (none after the horizon)."""
+        env = self.env
+        death = self.world.registry.death
+        day = (death - to_datetime64(self.scenario.start)).astype(np.int64)
+        dying = np.flatnonzero(~np.isnat(death) & (day <= self.horizon))
+        for patient in dying[np.argsort(day[dying], kind="stable")].tolist():
+            if day[patient] > env.now:
+                yield env.timeout(int(day[patient]) - env.now)
+            env.process(self._die(self.world.patients[patient]))
+
+    def _die(self, patient: Patient):
+        """A death outside hospital: today, or the day after the current stay ends (the
+        patient is held meanwhile, so that no encounter starts before the death). A baby not
+        yet born (its mother waited for rooms) lives."""
+        env = self.env
+        if patient.index in self._unborn:
+            return
+        if patient.in_stay:
+            yield patient.wait_until_free(env, first=True)
+            if not patient.dead:
+                yield env.timeout(1)
+        else:
+            patient.in_stay = True
+        if not patient.dead:  # not already dead in the stay
+            patient.dead = True
+            self.log.died((int(env.now), patient.index))
+        patient.leave()  # waiting encounters see the death and are given up
+
     def _onsets(self):
         plan = self.world.plan
         env = self.env
@@ -226,15 +270,23 @@ class RegionSimulation:
         kind: int,
         release: float = 0.0,
         readmission: bool = False,
+        at: tuple[Hospital, int, int | None] | None = None,
     ):
         """One episode: its first encounter (an ED visit that may end in an admission, a
         planned or urgent stay, a clinic review of a chronic condition; an unplanned stay for
-        a readmission), then the clinic follow-ups booked one after another."""
+        a readmission), then the clinic follow-ups booked one after another. A newborn's
+        birth stay is ``at`` the hospital and in the room the mother's delivery took for it
+        (or in her own room, then for at most her stay)."""
         env = self.env
         day = int(env.now)
-        if patient.dead:
+        if patient.dead or patient.index in self._unborn:
             return
-        if not patient.accepts_episode(condition, day, self.year_of_day[day]):
+        if self._exact_age(patient, day) < condition.min_age:  # born later than drawn
+            self.declined_episodes += 1
+            return
+        birth = condition.name == DELIVERY_CONDITION and not readmission
+        # a delivery was drawn within the caps (sim.catchment): it is never declined
+        if not birth and not patient.accepts_episode(condition, day, self.year_of_day[day]):
             self.declined_episodes += 1
             return
         patient.expect_episode(condition)  # the caps count it from its first encounter
@@ -269,16 +321,19 @@ class RegionSimulation:
                 patient.leave()
                 patient.end_episode(condition)
                 return
-            planned = admission_type == ELECTIVE and not followup
+            planned = admission_type == ELECTIVE and not followup and not birth
             if planned:  # a planned admission is booked for a weekday
                 yield env.timeout(self._days_to_weekday(int(env.now)))
             day = int(env.now)
             choice = self.router.choose(
                 patient, condition, day, doctor if followup else None, hospital
             )
-            if readmission and self.clinical.one() < self._elsewhere:
+            if readmission and not followup and self.clinical.one() < self._elsewhere:
                 choice = self.router.elsewhere(patient, condition, day, choice)
             doctor, hospital, reason = choice.doctor, choice.hospital, choice.reason
+            if at is not None and not followup and hospital is not at[0]:
+                hospital = at[0]
+                doctor = self.router.doctor_at(hospital, condition.specialty, day) or doctor
             if followup:
                 encounter, los = OUTPATIENT, 0
                 severity = max(severity - 1, NORMAL)
@@ -300,9 +355,14 @@ class RegionSimulation:
                     los = self._weekday_discharge(day, los, condition.los[1])
                 else:
                     los = 0 if encounter == EMERGENCY_VISIT else 1
-            room = NO_ROOM_HELD
+            room = cot = NO_ROOM_HELD  # cot: the room a delivery takes for the baby
             diverted_from = None
-            if encounter in (INPATIENT, OBSERVATION):
+            rooming_in = at is not None and not followup and at[2] is not None
+            if at is not None and not followup:
+                encounter, room = INPATIENT, at[1]
+                if rooming_in:  # in the mother's room: out with her at the latest
+                    los = min(los, at[2])
+            elif encounter in (INPATIENT, OBSERVATION):
                 room = hospital.rooms.acquire()
                 if room is None:
                     doctor, hospital, room = self.router.divert(patient, choice, day)
@@ -313,9 +373,16 @@ class RegionSimulation:
                     room = hospital.rooms.acquire()
                 if room is None:  # every hospital of the state is full: wait for a room
                     room = yield hospital.rooms.request()
+                if birth and not followup:  # a room for the baby, else it rooms in with her
+                    cot = hospital.rooms.acquire()
             day = int(env.now)
             max_age = condition.max_age
-            if not followup and max_age is not None and self._exact_age(patient, day) > max_age:
+            if (
+                not followup
+                and not birth
+                and max_age is not None
+                and self._exact_age(patient, day) > max_age
+            ):
                 # waited for a room past the condition's age range: the episode is given up
                 if room != NO_ROOM_HELD:
                     hospital.rooms.release(room)
@@ -323,6 +390,8 @@ class RegionSimulation:
                 patient.end_episode(condition)
                 self.declined_episodes += 1
                 return
+            if birth and not followup and self._days_to_weekday(day):
+                admission_type = URGENT  # a delivery keeps its day: planned ones are weekdays
             visit = self.next_visit
             self.next_visit += 1
             if not followup:
@@ -372,10 +441,12 @@ class RegionSimulation:
                     admission_type if not followup else ELECTIVE,
                 )
             )
+            if birth and not followup:
+                self._newborn_of(patient, hospital, cot, room, los)
             if los:
                 yield env.timeout(los)
             day = int(env.now)
-            if room != NO_ROOM_HELD:
+            if room != NO_ROOM_HELD and not rooming_in:
                 hospital.rooms.release(room)
                 hospital.discharges += 1
             patient.leave()
@@ -391,7 +462,11 @@ class RegionSimulation:
             if kind == CLINIC_REVIEW and not followup:  # a review: the next one is planned
                 patient.end_episode(condition)
                 return
-            if encounter == INPATIENT and self.clinical.one() < condition.readmission:
+            if (
+                encounter == INPATIENT
+                and condition.name != DELIVERY_CONDITION  # not another delivery
+                and self.clinical.one() < condition.readmission
+            ):
                 # back within the month, unplanned; no clinic follow-up comes first
                 patient.end_episode(condition)
                 gap = 1 + int((READMISSION_WINDOW_DAYS - 1) * self.clinical.one() ** 2)
@@ -408,6 +483,29 @@ class RegionSimulation:
             booking = (visit, due + FOLLOWUP_LAPSE_DAYS)
             yield env.timeout(due - day)
             followup += 1
+
+    def _newborn_of(
+        self, mother: Patient, hospital: Hospital, cot: int | None, room: int, los: int
+    ) -> None:
+        """The baby a delivery brings: born today (later than drawn when the mother waited
+        for a room; registered on the day drawn) and in its birth stay at the same hospital:
+        in ``cot``, or in the mother's ``room`` for at most her ``los`` when no other room
+        was free."""
+        children = self._children.get(mother.index)
+        if not children:
+            if cot is not None:
+                hospital.rooms.release(cot)
+            return
+        index = children.popleft()
+        child = self.world.patients[index]
+        day = int(self.env.now)
+        self._unborn.discard(index)
+        registry = self.world.registry
+        registry.birth[index] = to_datetime64(self.scenario.start) + day
+        child.birth_day = day
+        self._birth_key[index] = int(date_keys(registry.birth[index : index + 1])[0])
+        place = (hospital, room, los) if cot is None else (hospital, cot, None)
+        self.env.process(self._episode(child, self._newborn, DIRECT_STAY, at=place))
 
     def _readmission(self, patient: Patient, condition: Condition, gap: int):
         yield self.env.timeout(gap)

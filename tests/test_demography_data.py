@@ -137,7 +137,8 @@ def test_fertility_bands_and_implied_general_fertility_rate() -> None:
     ).all()
     assert (fertility["age_low"].iloc[0], fertility["age_high"].iloc[-1]) == (10, 49)
     assert fertility["births_per_1000_women"].between(0, 150).all()
-    tfr = 5 * fertility["births_per_1000_women"].sum()
+    width = fertility["age_high"] - fertility["age_low"] + 1
+    tfr = (width * fertility["births_per_1000_women"]).sum()
     assert abs(tfr - figure("total_fertility_rate_per_1000_women")) < 1
     shares, women = band_shares(fertility)
     births = np.sum(shares * fertility["births_per_1000_women"].to_numpy())

@@ -31,6 +31,7 @@ FILLED = {  # the typed columns (and detail) each event type fills; the others a
     "EpisodeStarted": {"condition"},
     "Admitted": {"condition", "detail"},
     "Discharged": {"detail"},
+    "Died": set(),
     "FollowUpScheduled": {"due_date"},
     "FollowUpMissed": set(),
     "ProviderSwitched": {"reason", "previous_doctor_id", "previous_hospital_id"},
@@ -91,8 +92,8 @@ def test_ids_read_back_as_nullable_integers(dataset, suffix):
 
 def test_each_event_type_fills_its_own_columns(events):
     kinds = set(events["event_type"].astype(str))
-    # every type happens, diversions included; a missed follow-up may not (it needs weeks in
-    # hospital or without a free room: tests/test_bad_input.py)
+    # every type happens, diversions included; a missed follow-up may not (it needs a death,
+    # weeks in hospital or weeks without a free room: tests/test_bad_input.py)
     assert set(FILLED) - {"FollowUpMissed"} <= kinds <= set(FILLED)
     for kind, filled in FILLED.items():
         rows = events[events["event_type"] == kind]
