@@ -559,6 +559,11 @@ def _start(events: pd.DataFrame) -> np.datetime64:
     return np.datetime64(pd.Timestamp(first["date"]).date(), "D") - int(first["day"])
 
 
+def days_from(dates, start: np.datetime64) -> np.ndarray:
+    """Days from ``start`` of dates (a column or array of datetimes)."""
+    return (np.asarray(dates, dtype="datetime64[D]") - start).astype(np.int64)
+
+
 def _coverage(started: pd.DataFrame, patients: pd.DataFrame, start: np.datetime64) -> pd.DataFrame:
     """The coverage table from the ``CoverageStarted`` events and the rebuilt patients' dates
     of death (``reporting.recorder.coverage_spells``, days counted from ``start``)."""
@@ -577,6 +582,7 @@ def _coverage(started: pd.DataFrame, patients: pd.DataFrame, start: np.datetime6
             "basis": facts["coverage_basis"].map(BASES.index),
         },
         death_day,  # the patients are in ID order, 1..N
+        days_from(patients["date_of_birth"], start),
     )
     return coverage_frame(rows, start, plans)
 
@@ -611,5 +617,6 @@ def _conditions(
         },
         patients["patient_id"].to_numpy(dtype=np.int64),
         np.where(pd.isna(death), NO_DEATH, days(death.astype("datetime64[D]"))),
+        days(patients["date_of_birth"].to_numpy()),
     )
     return conditions_frame(rows, catalog, start)

@@ -188,6 +188,11 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
         "charity_care_amount": issued["charity"][in_tables],
     }
 
+    # a baby whose mother waited for a room is born later than registered: nothing before birth
+    birth_day = (
+        np.asarray(registry.birth[registered], dtype="datetime64[D]")
+        - to_datetime64(region.scenario.start)
+    ).astype(np.int64)
     diagnosed = log.columns("ConditionDiagnosed")
     problems = problem_list(
         {
@@ -198,6 +203,7 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
         visits,
         patients["patient_id"],
         patients["death_day"],
+        birth_day,
     )
     started = log.columns("CoverageStarted")
     spells = coverage_spells(
@@ -210,6 +216,7 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
             "basis": started["basis"],
         },
         patients["death_day"],
+        birth_day,
     )
     # the patient's coverage is the last spell logged: on the last day run, or at death
     last = np.searchsorted(spells["patient_id"], patients["patient_id"], side="right") - 1
@@ -221,12 +228,14 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
     return patients, visits, bills, problems, spells, patient_ids, visit_ids
 
 
-def coverage_spells(started: dict, death_day: np.ndarray) -> dict:
+def coverage_spells(started: dict, death_day: np.ndarray, birth_day: np.ndarray) -> dict:
     """The coverage table's rows (days and codes) from the ``CoverageStarted`` events
     (``patient_id`` numbered from 1 as the patients' rows, ``start`` day, ``payer``,
     ``insurance_plan``, ``design``, ``basis``), in order of patient and start: a spell ends the day
     before the patient's next one, or on the day of death (``death_day`` of each patient
-    ID - 1; ``NO_DEATH`` for the living), else ``NONE`` (ongoing)."""
+    ID - 1; ``NO_DEATH`` for the living), else ``NONE`` (ongoing). No spell starts before the
+    patient's birth (``birth_day``: a baby born later than registered, its mother having
+    waited for a room); a spell that ended before it is left out."""
     rows = {name: np.asarray(values, dtype=np.int64) for name, values in started.items()}
     order = np.lexsort((rows["start"], rows["patient_id"]))
     rows = {name: values[order] for name, values in rows.items()}
@@ -236,11 +245,17 @@ def coverage_spells(started: dict, death_day: np.ndarray) -> dict:
     same = np.flatnonzero(patient[1:] == patient[:-1])
     end[same] = rows["start"][same + 1] - 1
     rows["end"] = end
-    return rows
+    rows["start"] = np.maximum(rows["start"], np.asarray(birth_day, dtype=np.int64)[patient - 1])
+    lived = (end == NONE) | (end >= rows["start"])
+    return {name: values[lived] for name, values in rows.items()}
 
 
 def problem_list(
-    chronic: dict, visits: dict, patient_id: np.ndarray, death_day: np.ndarray
+    chronic: dict,
+    visits: dict,
+    patient_id: np.ndarray,
+    death_day: np.ndarray,
+    birth_day: np.ndarray,
 ) -> dict:
     """The problem list's rows (days and codes; ``NONE`` for no resolution or episode) from
     the chronic diagnoses (``patient_id``, ``condition`` code, ``diagnosis`` day) and the
@@ -248,7 +263,7 @@ def problem_list(
     counts its condition's visits; an episode of any other condition is diagnosed on its
     initial encounter and resolved on its last visit's discharge when no follow-up is still
     booked, else on the patient's death (``death_day`` of each ``patient_id``, ascending;
-    ``NO_DEATH`` for the living)."""
+    ``NO_DEATH`` for the living). A chronic diagnosis is never before birth (``birth_day``)."""
     catalog = load_catalog()
     width = len(catalog.conditions)
     condition = np.asarray(visits["condition"], dtype=np.int64)
@@ -284,7 +299,12 @@ def problem_list(
         "condition": np.concatenate([chronic_condition, condition[first]]),
         "diagnosis": np.concatenate(
             [
-                np.asarray(chronic["diagnosis"], dtype=np.int64),
+                np.maximum(
+                    np.asarray(chronic["diagnosis"], dtype=np.int64),
+                    np.asarray(birth_day, dtype=np.int64)[
+                        np.searchsorted(np.asarray(patient_id, dtype=np.int64), chronic_patient)
+                    ],
+                ),
                 np.asarray(visits["admission"])[first],
             ]
         ),
