@@ -230,7 +230,11 @@ class CoverageRules:
 
 
 def _scaled(share: np.ndarray, odds: float) -> np.ndarray:
-    """Shares whose odds are multiplied by ``odds``."""
+    """Shares whose odds are multiplied by ``odds`` (infinite odds: every share above 0
+    becomes 1)."""
+    share = np.asarray(share, dtype=float)
+    if math.isinf(odds):
+        return (share > 0).astype(float)
     return odds * share / (1.0 - share + odds * share)
 
 
