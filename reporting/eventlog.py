@@ -571,11 +571,11 @@ def _coverage(started: pd.DataFrame, patients: pd.DataFrame, start: np.datetime6
     plans = sorted(set(facts["insurance_plan"].dropna()))
     code = {name: i for i, name in enumerate(plans)}
     death = patients["date_of_death"].to_numpy().astype("datetime64[D]")
-    death_day = np.where(np.isnat(death), NO_DEATH, (death - start).astype(np.int64))
+    death_day = np.where(np.isnat(death), NO_DEATH, days_from(death, start))
     rows = coverage_spells(
         {
             "patient_id": started["patient_id"].to_numpy(dtype=np.int64),
-            "start": (started["date"].to_numpy().astype("datetime64[D]") - start).astype(np.int64),
+            "start": days_from(started["date"].to_numpy(), start),
             "payer": facts["payer_type"].map(PAYER_TYPES.index),
             "insurance_plan": facts["insurance_plan"].map(code).fillna(-1),
             "design": facts["plan_type"].map(DESIGNS.index),
@@ -596,7 +596,7 @@ def _conditions(
     code = {c.name: c.code for c in catalog.conditions}
 
     def days(dates) -> np.ndarray:
-        return (np.asarray(dates, dtype="datetime64[D]") - start).astype(np.int64)
+        return days_from(dates, start)
 
     diagnosis = [json.loads(d)["diagnosis_date"] for d in diagnosed["detail"]]
     due = visits["follow_up_date"].to_numpy()

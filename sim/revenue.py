@@ -25,6 +25,7 @@ import math
 import attrs
 
 from sim.coverage import (
+    MEDICAID,
     MEDICAID_ADULT,
     MEDICAID_EXEMPT,
     MEDICARE,
@@ -100,10 +101,15 @@ class RevenueCycle:
         medicare = f["cost_to_charge_ratio"] * f["medicare_payment_to_cost"]
         self.allowed_share = {
             MEDICARE: medicare,
-            1: f["cost_to_charge_ratio"] * f["medicaid_payment_to_cost"],  # Medicaid
+            MEDICAID: f["cost_to_charge_ratio"] * f["medicaid_payment_to_cost"],
             PRIVATE: medicare * f["private_price_to_medicare"],
         }
-        self.private, self.by_year = _cost_sharing_tables()
+        self.private, by_year = _cost_sharing_tables()
+        # each simulated year's cost-sharing parameters (years outside the table: the nearest)
+        first, last = min(by_year), max(by_year)
+        self.limits_of_year = {
+            year: by_year[min(max(year, first), last)] for year in set(year_of_day)
+        }
         self.spent: dict[
             tuple[int, int], list[float]
         ] = {}  # (patient, year) -> [deductible, oop, part B]
@@ -190,10 +196,7 @@ class RevenueCycle:
         owed = self._cost_sharing(
             design, allowed, encounter, days, year, spent, patient, service_day
         )
-        if encounter in (INPATIENT,) and design in (
-            ORIGINAL_MEDICARE,
-            ORIGINAL_MEDICARE_SUPPLEMENTED,
-        ):
+        if encounter == INPATIENT and design in (ORIGINAL_MEDICARE, ORIGINAL_MEDICARE_SUPPLEMENTED):
             self.benefit_period_end[patient] = discharge_day
         owed = int(min(max(round(owed), 0), allowed))
         return Claim(payer, plan, total - allowed, 0, allowed - owed, owed)
@@ -210,7 +213,7 @@ class RevenueCycle:
         service_day: int,
     ) -> float:
         f = self.figures
-        limits = self.by_year[min(max(year, min(self.by_year)), max(self.by_year))]
+        limits = self.limits_of_year[year]
         clinic = encounter == OUTPATIENT
         emergency_or_observation = encounter in (EMERGENCY, OBSERVATION)
         if design < len(PRIVATE_DESIGNS):
