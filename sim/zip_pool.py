@@ -290,4 +290,6 @@ def _table_from_pool(pool: pd.DataFrame, reference: ZipTable) -> ZipTable:
         share_18_24=reference.share_18_24[source],
         share_65_plus=reference.share_65_plus[source],
         poverty=reference.poverty[source],
+        area=reference.area[source],
+        large_metro=reference.large_metro[source],
     )
