@@ -38,8 +38,8 @@ NATIONAL_AGE_SHARES = {"pct_under_18": 0.221, "pct_age_18_to_24": 0.095, "pct_65
 # The OMB classification of a ZIP's county: in a metropolitan statistical area (an urban core
 # of 50,000 or more), a micropolitan one (10,000-50,000), or neither. Nonmetropolitan
 # (micropolitan or neither) is the federal definition of rural (USDA ERS, HRSA FORHP).
-RURAL, MICROPOLITAN, METROPOLITAN = 0, 1, 2
-AREA_NAMES = ("Rural", "Micropolitan", "Metropolitan")
+NONCORE, MICROPOLITAN, METROPOLITAN = 0, 1, 2
+AREA_NAMES = ("Noncore", "Micropolitan", "Metropolitan")
 
 
 @attrs.frozen
@@ -56,7 +56,7 @@ class ZipTable:
     share_18_24: np.ndarray
     share_65_plus: np.ndarray
     poverty: np.ndarray  # share of residents below the poverty line (ACS)
-    area: np.ndarray  # int8: METROPOLITAN, MICROPOLITAN or RURAL (OMB core-based statistical areas)
+    area: np.ndarray  # int8: METROPOLITAN, MICROPOLITAN or NONCORE (OMB statistical areas)
     large_metro: np.ndarray  # bool: in one of the 100 most populous metropolitan areas
 
     def __len__(self) -> int:
@@ -116,8 +116,8 @@ def load_zip_reference() -> ZipTable:
 
 
 def area_codes(cbsa_type: pd.Series) -> np.ndarray:
-    """OMB area codes (METROPOLITAN, MICROPOLITAN, RURAL) of the ZIPs' CBSA types."""
-    codes = cbsa_type.map({"Metro": METROPOLITAN, "Micro": MICROPOLITAN}).fillna(RURAL)
+    """OMB area codes (METROPOLITAN, MICROPOLITAN, NONCORE) of the ZIPs' CBSA types."""
+    codes = cbsa_type.map({"Metro": METROPOLITAN, "Micro": MICROPOLITAN}).fillna(NONCORE)
     return codes.to_numpy(dtype=np.int8)
 
 
