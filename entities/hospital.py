@@ -88,6 +88,8 @@ class Hospital:
     late_payment_multiplier: float
     charge_multiplier: float
     rooms: RoomPool
+    population: float  # the people it serves (the dataset's patients are a sample of them)
+    area: int  # its ZIP's OMB area (sim.geography: metropolitan, micropolitan, noncore)
     other_names: tuple[str, ...] = ()  # names to use instead when another region has ``name``
     doctors: list[int] = attrs.field(factory=list)  # working here now (departed ones leave)
     staff: dict[str, list[int]] = attrs.field(factory=dict)  # the same, by specialty

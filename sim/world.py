@@ -28,6 +28,7 @@ from sim.rng import stream
 from sim.scenario import Scenario
 
 KIDNEY_FAILURE = "Kidney failure"  # on dialysis, a share has Medicare before 65
+COMMUNITY_BEDS_PER_1000 = 2.4  # provisional: replaced by the hospital-size data
 HOSPITAL_CHOICES = 5  # a patient ranks the nearest few hospitals of the state
 CANDIDATE_HOSPITALS = 8
 
@@ -262,6 +263,8 @@ def build_hospitals(
                 late_payment_multiplier=float(late[i]),
                 charge_multiplier=float(charge[i]),
                 rooms=RoomPool(env, rooms),
+                population=rooms * 1000.0 / COMMUNITY_BEDS_PER_1000,
+                area=int(zips.area[row]),
             )
         )
     return hospitals
