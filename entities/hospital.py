@@ -1,4 +1,5 @@
-"""Hospitals: a place with a profile and rooms that hold one patient at a time."""
+"""Hospitals: a place with a profile, the people it serves, and beds that hold one patient at a
+time (its rooms)."""
 
 from __future__ import annotations
 
@@ -22,28 +23,32 @@ def room_numbers(count: int) -> list[int]:
 class RoomPool:
     """The rooms of one hospital as a SimPy resource that hands out room numbers.
 
-    ``acquire`` gives a free room at once, or ``None``; ``request`` returns a SimPy event that
-    succeeds with a room number when one is released (first come, first served). A released
-    room goes to the longest waiting request before it becomes free again.
+    ``capacity`` is the hospital's beds; ``background`` of them are held by its unwritten load
+    (people it serves who are not in the dataset, ``sim.hospital_load``), which holds no room
+    number. ``acquire`` gives a free room at once, or ``None`` when every bed is taken;
+    ``request`` returns a SimPy event that succeeds with a room number when one is released
+    (first come, first served). A released room goes to the longest waiting request before it
+    becomes free again.
     """
 
-    __slots__ = ("_env", "_free", "_waiting", "capacity", "peak")
+    __slots__ = ("_env", "_free", "_waiting", "background", "capacity", "peak")
 
     def __init__(self, env: simpy.Environment, capacity: int) -> None:
         self._env = env
         self.capacity = capacity
         self._free: deque[int] = deque(room_numbers(capacity))
         self._waiting: deque[simpy.Event] = deque()
-        self.peak = 0  # the most rooms occupied at once so far
+        self.background = 0
+        self.peak = 0  # the most beds occupied at once so far (the unwritten load's included)
 
     def acquire(self) -> int | None:
-        """A free room number, taken now, or ``None`` when every room is occupied."""
-        if not self._free:
+        """A free room number, taken now, or ``None`` when every bed is occupied."""
+        occupied = self.capacity - len(self._free) + self.background
+        if occupied >= self.capacity:
             return None
         room = self._free.popleft()
-        occupied = self.capacity - len(self._free)
-        if occupied > self.peak:
-            self.peak = occupied
+        if occupied + 1 > self.peak:
+            self.peak = occupied + 1
         return room
 
     def request(self) -> simpy.Event:
@@ -63,6 +68,18 @@ class RoomPool:
         else:
             self._free.append(room)
 
+    def serve_waiting(self) -> int:
+        """Give free beds (the unwritten load's discharges free some) to waiting requests;
+        returns how many were served."""
+        served = 0
+        while self._waiting:
+            room = self.acquire()
+            if room is None:
+                break
+            self._waiting.popleft().succeed(room)
+            served += 1
+        return served
+
     @property
     def waiting(self) -> int:
         """Requests waiting for a room."""
@@ -70,6 +87,7 @@ class RoomPool:
 
     @property
     def occupied(self) -> int:
+        """Rooms held by the dataset's stays."""
         return self.capacity - len(self._free)
 
 
@@ -90,12 +108,19 @@ class Hospital:
     rooms: RoomPool
     population: float  # the people it serves (the dataset's patients are a sample of them)
     area: int  # its ZIP's OMB area (sim.geography: metropolitan, micropolitan, noncore)
+    sample_residents: float = 0.0  # of ``population``, the dataset's residents
+    teaching: bool = False  # a major teaching hospital
     other_names: tuple[str, ...] = ()  # names to use instead when another region has ``name``
     doctors: list[int] = attrs.field(factory=list)  # working here now (departed ones leave)
     staff: dict[str, list[int]] = attrs.field(factory=dict)  # the same, by specialty
     admissions: int = 0
     discharges: int = 0
     diversions: int = 0  # patients sent elsewhere because every room here was taken
+
+    @property
+    def unwritten_people(self) -> float:
+        """The people it serves who are not in the dataset (its unwritten load's source)."""
+        return max(self.population - self.sample_residents, 0.0)
 
     def hire(self, doctor: int, specialty: str) -> None:
         self.doctors.append(doctor)

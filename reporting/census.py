@@ -1,5 +1,6 @@
-"""The daily census: per day and hospital, rooms occupied at the end of the day, admissions,
-discharges and diversions (patients sent elsewhere for want of a room), from the event log."""
+"""The daily census: per day and hospital, rooms occupied at the end of the day (all of them,
+and those of the dataset's stays), the dataset's admissions, discharges and diversions
+(patients sent elsewhere for want of a room), from the event log and the unwritten load."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from reporting.naming import dataset_names
 from reporting.schema import CENSUS_COLUMNS
-from sim.facts import region_facts
+from sim.facts import own_room, region_facts
 
 
 def _per_day(day: np.ndarray, hospital: np.ndarray, days: int, hospitals: int) -> np.ndarray:
@@ -46,8 +47,9 @@ def region_census(region, days: int, start: dt.date) -> pd.DataFrame:
     hospital_of_visit = np.full(region.next_visit, -1, dtype=np.int64)
     hospital_of_visit[admitted["visit"]] = admitted["hospital"]
 
-    # only stays in a room (inpatient, observation) are admissions; ED and clinic visits are not
-    in_room = admitted["room"] >= 0
+    # only stays in a room of their own (inpatient, observation) are admissions; ED and clinic
+    # visits are not, nor is a newborn rooming in with its mother
+    in_room = own_room(admitted)
     hospital_of_visit[admitted["visit"][~in_room]] = -1
     admissions = _per_day(admitted["day"][in_room], admitted["hospital"][in_room], days, count)
     left = hospital_of_visit[discharged["visit"]]
@@ -61,7 +63,8 @@ def region_census(region, days: int, start: dt.date) -> pd.DataFrame:
             ),
             "hospital": np.tile(np.arange(count, dtype=np.int64), days),
             "rooms": np.tile([h.rooms.capacity for h in region.world.hospitals], days),
-            "occupied_rooms": occupied.ravel(),
+            "occupied_rooms": (occupied + region.load.history[:days]).ravel(),
+            "sample_occupied_rooms": occupied.ravel(),
             "admissions": admissions.ravel(),
             "discharges": discharges.ravel(),
             "diversions": diversions.ravel(),

@@ -18,8 +18,10 @@ import pandas as pd
 from reporting.naming import RegionNames
 from reporting.schema import DOCTOR_COLUMNS, HOSPITAL_COLUMNS
 from sim.facts import RegionFacts
+from sim.geography import AREA_NAMES
 
 PROFILE_DECIMALS = 4
+FRACTION_DECIMALS = 6
 
 
 def doctors_table(
@@ -71,6 +73,10 @@ def hospitals_table(regions: list[RegionFacts], names: list[RegionNames]) -> pd.
             "state": hospital.state,
             "zipcode": hospital.zipcode,
             "rooms": hospital.rooms,
+            "rurality": AREA_NAMES[hospital.area],
+            "teaching": "Y" if hospital.teaching else "N",
+            "people_served": round(hospital.people_served),
+            "sampling_fraction": round(hospital.sampling_fraction, FRACTION_DECIMALS),
             "same_day_bias": round(hospital.same_day_bias, PROFILE_DECIMALS),
             "late_payment_multiplier": round(hospital.late_payment_multiplier, PROFILE_DECIMALS),
             "charge_multiplier": round(hospital.charge_multiplier, PROFILE_DECIMALS),
@@ -79,10 +85,17 @@ def hospitals_table(regions: list[RegionFacts], names: list[RegionNames]) -> pd.
         for index, hospital in enumerate(facts.hospitals)
     ]
     frame = pd.DataFrame(rows, columns=list(HOSPITAL_COLUMNS))
-    for column in ("hospital_id", "rooms"):
+    for column in ("hospital_id", "rooms", "people_served"):
         frame[column] = frame[column].astype(np.int64)
-    for column in ("same_day_bias", "late_payment_multiplier", "charge_multiplier"):
+    for column in (
+        "sampling_fraction",
+        "same_day_bias",
+        "late_payment_multiplier",
+        "charge_multiplier",
+    ):
         frame[column] = frame[column].astype(np.float64)
+    for column in ("rurality", "teaching"):
+        frame[column] = frame[column].astype("category")
     for column in ("name", "city", "state", "zipcode"):
         frame[column] = frame[column].astype("string")
     return frame

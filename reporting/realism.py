@@ -542,13 +542,15 @@ def realism_counts(
 @attrs.frozen
 class Scope:
     """What the scorecard knows of the whole run besides the counts: the window, the
-    summary's ``population`` section (None without one) and the hospitals' rooms (summed;
-    None when unknown), which bed occupancy needs when there is no census."""
+    summary's ``population`` section (None without one), the hospitals' rooms (summed;
+    None when unknown) and the room-days of their unwritten load in the window (the
+    summary's ``capacity`` section), which bed occupancy needs when there is no census."""
 
     start: dt.date
     today: dt.date
     population: dict | None = None
     rooms: int | None = None
+    unwritten_room_days: int = 0
 
 
 @attrs.frozen
@@ -870,9 +872,11 @@ def _bed_occupancy(run: _Run, target: Target) -> Result:
         return _ratio(run.total("census_occupied"), rooms, "rooms", 100)
     if not run.scope.rooms:
         return Result(None, ("not measurable: no census and no hospitals' rooms",))
-    occupied = run.total("occupied_room_days")
+    occupied = run.total("occupied_room_days") + run.scope.unwritten_room_days
     result = _ratio(occupied, run.scope.rooms * len(run.days), "rooms", 100)
-    return Result(result.value, ("from the visits' nights (no census)",))
+    return Result(
+        result.value, ("from the visits' nights and the unwritten load's room-days (no census)",)
+    )
 
 
 @computation("deliveries_per_1000_women")
@@ -973,11 +977,14 @@ def scorecard(
     today: dt.date,
     population: dict | None = None,
     rooms: int | None = None,
+    unwritten_room_days: int = 0,
     census: pd.DataFrame | None = None,
 ) -> list[dict]:
     """The rows of ``realism_section`` for a whole dataset at hand, over ``[start, today]``
     (the summary's ``run`` section gives both), with the summary's ``population`` section,
-    the hospitals' rooms (``hospitals["rooms"].sum()``) and the census when there are."""
+    the hospitals' rooms (``hospitals["rooms"].sum()``), the unwritten load's room-days (the
+    summary's ``capacity`` section) and the census when there are."""
     return realism_section(
-        realism_counts(tables, start, today, census), Scope(start, today, population, rooms)
+        realism_counts(tables, start, today, census),
+        Scope(start, today, population, rooms, unwritten_room_days),
     )

@@ -33,6 +33,7 @@ from sim.events import (
     PLANS,
     SWITCH_REASONS,
 )
+from sim.geography import AREA_NAMES
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography, load_names
 
@@ -85,8 +86,37 @@ HOSPITALS = Table(
         Column(
             "rooms",
             INT,
-            "its rooms, sized from the expected load (`--room-scale`, `--rooms-per-hospital`)",
+            "its rooms (beds): from the size mix of its kind of area "
+            "(`sim/data/capacity/bed_sizes.csv`), the largest in the most populous places, "
+            "times `--room-scale`, or `--rooms-per-hospital`",
             check="rooms > 0",
+        ),
+        Column(
+            "rurality",
+            CATEGORY,
+            "its ZIP's OMB area: `Metropolitan`, `Micropolitan` or `Noncore` (the last two "
+            "are rural)",
+            allowed=AREA_NAMES,
+        ),
+        Column(
+            "teaching",
+            FLAG,
+            "`Y` for a major teaching hospital: 400 beds or more in one of the 100 largest "
+            "metropolitan areas",
+        ),
+        Column(
+            "people_served",
+            INT,
+            "the people it serves: its beds over 2.4 beds per 1,000 residents (AHA), or the "
+            "dataset's residents who go there first when they are more",
+            check="people_served > 0",
+        ),
+        Column(
+            "sampling_fraction",
+            FLOAT,
+            "the dataset's share of its used room-days over the run; the rest is its unwritten "
+            "load, the stays of the people it serves who are not in the dataset",
+            check="sampling_fraction BETWEEN 0 AND 1",
         ),
         Column("same_day_bias", FLOAT, "added to the same-day discharge chance of its cases"),
         Column(
@@ -741,15 +771,26 @@ CENSUS = Table(
             refs="hospitals.hospital_id",
         ),
         Column("hospital", TEXT, "the hospital's name"),
-        Column("rooms", INT, "its rooms", check="rooms > 0"),
+        Column("rooms", INT, "its rooms (beds)", check="rooms > 0"),
         Column(
             "occupied_rooms",
             INT,
-            "rooms in use at the end of the day",
+            "rooms in use at the end of the day: the dataset's stays and the hospital's "
+            "unwritten load (the stays of the people it serves who are not in the dataset)",
             check="occupied_rooms BETWEEN 0 AND rooms",
         ),
-        Column("admissions", INT, "stays that began that day", check="admissions >= 0"),
-        Column("discharges", INT, "stays that ended that day", check="discharges >= 0"),
+        Column(
+            "sample_occupied_rooms",
+            INT,
+            "of those, the rooms of the dataset's stays (visits in `visits.csv`)",
+            check="sample_occupied_rooms BETWEEN 0 AND occupied_rooms",
+        ),
+        Column(
+            "admissions", INT, "the dataset's stays that began that day", check="admissions >= 0"
+        ),
+        Column(
+            "discharges", INT, "the dataset's stays that ended that day", check="discharges >= 0"
+        ),
         Column(
             "diversions",
             INT,

@@ -24,7 +24,13 @@ from reporting.continuity import (
 from reporting.realism import Scope, realism_counts, realism_section
 from reporting.recorder import Tables
 from reporting.validation import merge_validation, validation_part, with_episodes
-from sim.facts import RegionFacts, population_section, run_statistics, switch_reason_counts
+from sim.facts import (
+    RegionFacts,
+    capacity_section,
+    population_section,
+    run_statistics,
+    switch_reason_counts,
+)
 from sim.geography import ZIP_DATA_YEAR, ZipTable
 from sim.refdata import load_catalog
 from sim.scenario import Scenario
@@ -184,6 +190,7 @@ def summary_from(
         },
         "geography": geography_section(scenario, simulation.pool_report, regions),
         "population": population_section(regions, patients),
+        "capacity": capacity_section(regions, (simulation.as_of - scenario.start).days + 1),
         "simulation": statistics,
         "continuity": continuity_section_from(
             [part.continuity for part in parts], patients, scenario.continuity_min_visits
@@ -201,6 +208,7 @@ def summary_from(
             today=simulation.as_of,
             population=summary.get("population"),
             rooms=sum(hospital.rooms for region in regions for hospital in region.hospitals),
+            unwritten_room_days=summary["capacity"]["unwritten_room_days"],
         ),
     )
     if any(part.validation is None for part in parts):

@@ -14,8 +14,12 @@ import numpy as np
 
 from sim.calendar import to_datetime64
 from sim.catchment import Population, person_years
+from sim.epidemiology import DELIVERY_CONDITION
 from sim.events import DISCHARGE_DISPOSITIONS, SWITCH_REASONS
+from sim.geography import AREA_NAMES
+from sim.illness import NEWBORN_CONDITION
 from sim.population import GENDERS
+from sim.refdata import load_catalog
 
 EXPIRED = DISCHARGE_DISPOSITIONS.index("Expired")
 
@@ -39,6 +43,20 @@ class HospitalFacts:
     admissions: int
     discharges: int
     diversions: int
+    area: int  # its ZIP's OMB area (sim.geography)
+    teaching: bool
+    people_served: float  # everyone it serves, the dataset's residents among them
+    sample_residents: float  # the dataset's residents of them
+    sample_room_days: int  # rooms held at the end of days 0..the last day run: dataset's stays
+    unwritten_room_days: int  # the same, of the unwritten load
+    unwritten_admissions: int  # the unwritten load's stays begun on days 0..the last day run
+    unwritten_turned_away: int  # and those that found every bed taken
+
+    @property
+    def sampling_fraction(self) -> float:
+        """The dataset's share of the room-days its rooms were used (0 when unused)."""
+        used = self.sample_room_days + self.unwritten_room_days
+        return self.sample_room_days / used if used else 0.0
 
 
 @attrs.frozen
@@ -83,6 +101,8 @@ def region_facts(region, day: int) -> RegionFacts:
             doctors["on_duty"] += 1
         else:
             doctors["absent"] += 1
+    sample_days = sample_room_days(log, len(world.hospitals), day)
+    unwritten_days = region.load.history[: max(day, -1) + 1].sum(axis=0, dtype=np.int64)
     reasons = Counter(SWITCH_REASONS[c] for c in log.columns("ProviderSwitched")["reason"].tolist())
     discharged = log.columns("Discharged")
     dying = discharged["disposition"] == EXPIRED
@@ -106,6 +126,14 @@ def region_facts(region, day: int) -> RegionFacts:
                 admissions=h.admissions,
                 discharges=h.discharges,
                 diversions=h.diversions,
+                area=h.area,
+                teaching=h.teaching,
+                people_served=h.population,
+                sample_residents=h.sample_residents,
+                sample_room_days=int(sample_days[h.index]),
+                unwritten_room_days=int(unwritten_days[h.index]),
+                unwritten_admissions=int(region.load.admitted[h.index]),
+                unwritten_turned_away=int(region.load.turned_away[h.index]),
             )
             for h in world.hospitals
         ],
@@ -129,6 +157,38 @@ def region_facts(region, day: int) -> RegionFacts:
         deaths_elsewhere=len(log.columns("Died")["patient"]) + world.population.other_deaths,
         person_years_change=_person_years_change(region, expired, day),
     )
+
+
+def own_room(admitted: dict[str, np.ndarray]) -> np.ndarray:
+    """Which ``Admitted`` events hold a room of their own: those with a room, except a newborn
+    rooming in with its mother (admitted the day she is, in her room, when no cot was free)."""
+    in_room = admitted["room"] >= 0
+    codes = load_catalog().by_name
+    if NEWBORN_CONDITION not in codes:
+        return in_room
+    newborn = in_room & (admitted["condition"] == codes[NEWBORN_CONDITION].code)
+    delivery = in_room & (admitted["condition"] == codes[DELIVERY_CONDITION].code)
+
+    def key(rows: np.ndarray) -> np.ndarray:
+        day, hospital, room = (admitted[f][rows] for f in ("day", "hospital", "room"))
+        return (day * 100_000 + hospital) * 100_000 + room
+
+    rooming_in = np.zeros_like(in_room)
+    rooming_in[newborn] = np.isin(key(newborn), key(delivery))
+    return in_room & ~rooming_in
+
+
+def sample_room_days(log, hospitals: int, day: int) -> np.ndarray:
+    """Per hospital, the rooms the dataset's stays held at the end of days 0..``day``."""
+    admitted = log.columns("Admitted")
+    discharged = log.columns("Discharged")
+    in_room = own_room(admitted)
+    visits = admitted["visit"][in_room]
+    end = np.full(int(visits.max()) + 1 if len(visits) else 0, day + 1, dtype=np.int64)
+    known = discharged["visit"] < len(end)
+    end[discharged["visit"][known]] = np.minimum(discharged["day"][known], day + 1)
+    nights = np.maximum(end[visits] - admitted["day"][in_room], 0)
+    return np.bincount(admitted["hospital"][in_room], weights=nights, minlength=hospitals)
 
 
 def _person_years_change(region, expired: np.ndarray, day: int) -> np.ndarray:
@@ -166,6 +226,35 @@ def run_statistics(regions: list[RegionFacts]) -> dict:
         "stays_open_at_horizon": events.get("Admitted", 0) - events.get("Discharged", 0),
         "episodes_declined_by_caps": sum(region.declined_episodes for region in regions),
         "events": {name: events[name] for name in regions[0].events} if regions else {},
+    }
+
+
+def capacity_section(regions: list[RegionFacts], days: int) -> dict:
+    """The hospitals' beds, the people they serve and how full they were over the ``days``
+    run (room-days used at the end of each day, over rooms x days), the dataset's part of it,
+    and the unwritten load's stays; per hospital (in ``hospital_id`` order) its sampling
+    fraction."""
+    hospitals = [h for region in regions for h in region.hospitals]
+    sample = sum(h.sample_room_days for h in hospitals)
+    unwritten = sum(h.unwritten_room_days for h in hospitals)
+    fractions = [h.sampling_fraction for h in hospitals]
+    rooms = sum(h.rooms for h in hospitals)
+    return {
+        "hospitals": len(hospitals),
+        "rooms": rooms,
+        "pooled_occupancy": round((sample + unwritten) / (rooms * days), 6) if days else None,
+        "teaching_hospitals": sum(h.teaching for h in hospitals),
+        "hospitals_by_rurality": {
+            name: sum(h.area == code for h in hospitals) for code, name in enumerate(AREA_NAMES)
+        },
+        "people_served": round(sum(h.people_served for h in hospitals)),
+        "sample_residents": round(sum(h.sample_residents for h in hospitals)),
+        "sample_room_days": sample,
+        "unwritten_room_days": unwritten,
+        "sampling_fraction": round(sample / (sample + unwritten), 6) if sample + unwritten else 0,
+        "unwritten_admissions": sum(h.unwritten_admissions for h in hospitals),
+        "unwritten_turned_away": sum(h.unwritten_turned_away for h in hospitals),
+        "sampling_fraction_by_hospital": [round(f, 6) for f in fractions],
     }
 
 

@@ -1,6 +1,6 @@
 """The SimPy timeline of one region: episodes, stays, follow-ups, bills and payments.
 
-Five kinds of processes run per region (besides registering patients at birth and logging
+Six kinds of processes run per region (besides registering patients at birth and logging
 their coverage spells as they start):
 
 - the *onset* process walks the illness plan and starts an episode process on each onset day;
@@ -11,6 +11,8 @@ their coverage spells as they start):
   when the patient is still in hospital a month after the day);
 - the *billing office* wakes once a day to issue the bills and record the payments due that
   day (one long-lived process instead of a timer per bill);
+- the *unwritten load* (``sim/hospital_load.py``) fills each hospital's beds, once a day, with
+  the stays of the people it serves who are not in the dataset;
 - the *staffing* process plays out doctors' absences, departures and replacements
   (``sim/staffing.py``). Who is seen where is decided by ``sim/care.py``;
 - a delivery keeps its day (never booked for a weekday nor rebooked; Urgent on weekends) and
@@ -44,6 +46,7 @@ from sim.events import (
     PLANS,
     EventLog,
 )
+from sim.hospital_load import UnwrittenLoad
 from sim.illness import CLINIC_REVIEW, DIRECT_STAY, ED_ARRIVAL, NEWBORN_CONDITION, log_diagnoses
 from sim.refdata import (
     MEDICATION,
@@ -170,6 +173,14 @@ class RegionSimulation:
         self.staffing = Staffing(
             world, scenario, self.log, stream(scenario.seed, world.key, "staffing")
         )
+        self.load = UnwrittenLoad(
+            world.hospitals,
+            np.array([h.unwritten_people for h in world.hospitals]),
+            scenario.start,
+            self.horizon,
+            stream(scenario.seed, world.key, "unwritten-load"),
+        )
+        self.env.process(self.load.process(self.env))
         self.env.process(self._registrations())
         self.env.process(self._coverage_starts())
         self.env.process(

@@ -300,8 +300,6 @@ class Scenario:
     late_payment_sigma: float = _field("late_payment_sigma", NON_NEGATIVE)
     late_payment_clip: tuple = _field("late_payment_clip", RANGE)
     charge_multiplier_range: tuple = _field("charge_multiplier_range", RANGE)
-    room_headroom: float = _field("room_headroom", POSITIVE)
-    min_rooms: int = _field("min_rooms", COUNT)
     room_scale: float = _field("room_scale", Rule("number", above=0.0, high=100.0))
     rooms_per_hospital: int | None = _field(None, Rule("whole", low=1, high=100_000))
     # staffing

@@ -7,7 +7,6 @@ and run in any order, or in parallel, with the same result.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator
 
 import attrs
@@ -16,11 +15,12 @@ import simpy
 
 from entities import Doctor, Hospital, Patient, RoomPool
 from sim.calendar import to_datetime64
+from sim.capacity import bed_counts, hospital_sites, served_population, teaching
 from sim.catchment import Population, draw_catchment
 from sim.coverage import Coverage, PlanCatalog, coverage_rules, draw_coverage
 from sim.epidemiology import DELIVERY_CONDITION
 from sim.geography import ZipTable, miles_between
-from sim.illness import DIRECT_STAY, ED_ARRIVAL, Diagnoses, EpisodePlan
+from sim.illness import Diagnoses, EpisodePlan
 from sim.placement import RegionSpec
 from sim.population import PatientRegistry, build_patients
 from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
@@ -28,7 +28,6 @@ from sim.rng import stream
 from sim.scenario import Scenario
 
 KIDNEY_FAILURE = "Kidney failure"  # on dialysis, a share has Medicare before 65
-COMMUNITY_BEDS_PER_1000 = 2.4  # provisional: replaced by the hospital-size data
 HOSPITAL_CHOICES = 5  # a patient ranks the nearest few hospitals of the state
 CANDIDATE_HOSPITALS = 8
 
@@ -79,14 +78,13 @@ def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> Re
     )
     providers = stream(scenario.seed, key, "providers")
     if spec.hospital_rows is None:
-        hospital_rows = hospital_sites(
-            providers, zips, patient_count, scenario.patients_per_hospital
-        )
+        count = round(patient_count / scenario.patients_per_hospital)
+        hospital_rows = hospital_sites(providers, zips, count)
     else:
         hospital_rows = spec.hospital_rows
     preference = hospital_preferences(providers, zips, registry.zip_row, hospital_rows)
-    load = expected_occupied_rooms(catalog, plan, preference[:, 0], len(hospital_rows), scenario)
-    hospitals = build_hospitals(env, providers, zips, hospital_rows, load, scenario, names)
+    sample_people = sample_residents(population, scenario, preference[:, 0], len(hospital_rows))
+    hospitals = build_hospitals(env, providers, zips, hospital_rows, sample_people, scenario, names)
     if spec.hospital_name is not None:
         hospitals[0].name = spec.hospital_name
     doctor_count = spec.doctors or scenario.doctors_per_hospital * len(hospitals)
@@ -171,15 +169,6 @@ def personal_preferences(rng: np.random.Generator, mean: float, count: int) -> n
     return rng.beta(mean * k, (1.0 - mean) * k, count)
 
 
-def hospital_sites(
-    rng: np.random.Generator, zips: ZipTable, patients: int, per_hospital: int
-) -> np.ndarray:
-    """ZIP rows of the region's hospitals: distinct, populous ZIPs (drawn by population)."""
-    count = min(max(1, round(patients / per_hospital)), len(zips))
-    keys = np.log(zips.population) - np.log(-np.log(rng.random(len(zips))))
-    return np.sort(np.argsort(-keys, kind="stable")[:count])
-
-
 def hospital_preferences(
     rng: np.random.Generator, zips: ZipTable, patient_rows: np.ndarray, hospital_rows: np.ndarray
 ) -> np.ndarray:
@@ -203,18 +192,14 @@ def hospital_preferences(
     return ranked[:, : min(HOSPITAL_CHOICES, width)]
 
 
-def expected_occupied_rooms(
-    catalog: Catalog, plan: EpisodePlan, home: np.ndarray, hospitals: int, scenario: Scenario
+def sample_residents(
+    population: Population, scenario: Scenario, home: np.ndarray, hospitals: int
 ) -> np.ndarray:
-    """Average rooms in use per hospital, estimated from the plan (for sizing, not a rule)."""
-    # Follow-ups and reviews are clinic visits: only stays (direct, or through the ED) hold beds.
-    bed_days = np.array([condition.los_mean + 1 for condition in catalog.conditions])
-    share = np.where(plan.kind == DIRECT_STAY, 1.0, 0.0)
-    share = np.where(plan.kind == ED_ARRIVAL, 1.0 - plan.release, share)
-    per_hospital = np.bincount(
-        home[plan.patient], weights=bed_days[plan.condition] * share, minlength=hospitals
-    )
-    return per_hospital / max(scenario.horizon, 1)
+    """The dataset's residents (patients or not; the mean alive over the window) each hospital
+    serves: the region's residents shared out as the patients' first-choice hospitals are."""
+    residents = population.person_years.sum() / max(scenario.horizon / 365.25, 1e-9)
+    patients = np.bincount(home, minlength=hospitals).astype(float)
+    return residents * patients / max(patients.sum(), 1.0)
 
 
 def build_hospitals(
@@ -222,11 +207,19 @@ def build_hospitals(
     rng: np.random.Generator,
     zips: ZipTable,
     rows: np.ndarray,
-    load: np.ndarray,
+    sample_people: np.ndarray,
     scenario: Scenario,
     names: NameLists,
 ) -> list[Hospital]:
-    """Hospitals with their profiles, names and rooms."""
+    """Hospitals with their profiles, names, sizes and rooms.
+
+    Each has the beds of its size draw (``sim.capacity``) and serves the people those beds
+    serve, of whom the dataset's residents who go there first are a part; a hospital whose
+    sample alone is more than its size serves is enlarged to serve them. ``--room-scale``
+    then multiplies the beds (not the people: fewer beds, fuller hospitals).
+    ``--rooms-per-hospital`` fixes the beds instead of the size draw (the people served
+    follow from them, at least the sample).
+    """
     count = len(rows)
     same_day = np.clip(
         rng.normal(0, scenario.same_day_bias_sd, count),
@@ -240,15 +233,14 @@ def build_hospitals(
     labels = hospital_names(
         rng, [zips.city[r] for r in rows], [zips.zipcode[r] for r in rows], names
     )
+    fixed = scenario.rooms_per_hospital
+    drawn = np.full(count, fixed) if fixed else bed_counts(rng, zips, rows)
+    served = np.maximum(served_population(drawn), sample_people)
+    sized = drawn if fixed else np.ceil(served / served_population(np.ones(1))[0]).astype(int)
+    teaches = teaching(zips, rows, sized)
     hospitals = []
     for i, row in enumerate(rows.tolist()):
-        rooms = scenario.rooms_per_hospital or max(
-            1,
-            round(
-                (math.ceil(load[i] * scenario.room_headroom) + scenario.min_rooms)
-                * scenario.room_scale
-            ),
-        )
+        rooms = fixed or max(1, round(int(sized[i]) * scenario.room_scale))
         hospitals.append(
             Hospital(
                 index=i,
@@ -263,8 +255,10 @@ def build_hospitals(
                 late_payment_multiplier=float(late[i]),
                 charge_multiplier=float(charge[i]),
                 rooms=RoomPool(env, rooms),
-                population=rooms * 1000.0 / COMMUNITY_BEDS_PER_1000,
+                population=float(served[i]),
+                sample_residents=float(sample_people[i]),
                 area=int(zips.area[row]),
+                teaching=bool(teaches[i]),
             )
         )
     return hospitals

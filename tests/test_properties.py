@@ -19,8 +19,7 @@ scenarios = st.fixed_dictionaries(
         "minor_same_day_rate": st.floats(0, 1),
         "insured_rate": st.floats(0, 1),
         "continuity_preference": st.floats(0, 1),
-        "room_headroom": st.floats(0.05, 2.0),
-        "min_rooms": st.integers(1, 4),
+        "room_scale": st.floats(0.05, 2.0),
     }
 )
 

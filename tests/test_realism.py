@@ -511,6 +511,7 @@ def test_the_summary_has_a_row_per_target_with_its_source(small_run):
             start=simulation.scenario.start,
             today=simulation.as_of,
             rooms=rooms,
+            unwritten_room_days=summary["capacity"]["unwritten_room_days"],
             population=summary["population"],
         )
         == rows

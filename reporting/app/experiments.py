@@ -38,6 +38,10 @@ def measure(scenario: Scenario) -> dict[str, float | int | None]:
     for reason, count in continuity["provider_switches"].items():
         figures[f"switches: {reason}".replace("_", " ")] = count
     figures["diversions"] = continuity["diversions"]
+    capacity = summary["capacity"]
+    figures["pooled occupancy"] = capacity["pooled_occupancy"]
+    figures["sampling fraction"] = capacity["sampling_fraction"]
+    figures["unwritten stays turned away"] = capacity["unwritten_turned_away"]
     figures["doctor absences"] = events.get("DoctorAbsent", 0)
     figures["doctor departures"] = events.get("DoctorLeft", 0)
     figures["rooms"] = summary["simulation"]["rooms"]

@@ -1,0 +1,141 @@
+"""The unwritten load: the stays of the people a hospital serves who are not in the dataset.
+
+A hospital of real size serves tens of thousands of people; the dataset's patients are a
+sample of them. The others are simulated in aggregate, without a SimPy process each: on every
+day, at each hospital, a Poisson number of stays begin at the community-hospital admission rate
+(AHA) for the hospital's unwritten population, swung by the season (all admissions' monthly
+pattern) and the weekday (urgent admissions' weekday pattern); each draws a length of stay
+(log-normal around AHA's community-hospital mean). A stay that finds every bed taken goes to
+another hospital, outside the dataset (``turned_away``). The load starts ``WARM_UP_DAYS`` before
+``--start`` so that the beds are already in use on the first day.
+
+The whole history is drawn at once, with numpy, when the region is built; on the timeline one
+process a day hands each hospital's ``RoomPool`` the beds its load holds that day, never more
+than the dataset's stays leave free (so the beds are never overbooked) and after the dataset's
+patients waiting for a bed have had theirs (they were first in the queue).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import numpy as np
+import simpy
+
+from entities import Hospital
+from sim.capacity import capacity_figures
+from sim.refdata import read_csv
+
+WARM_UP_DAYS = 120  # long enough for all but the longest stays to turn over
+WEEKDAY_SERIES = "urgent_admissions"  # most admissions are unplanned
+SEASON_SERIES = "all_admissions"
+
+
+@functools.lru_cache(maxsize=1)
+def _calendar_factors() -> tuple[np.ndarray, np.ndarray]:
+    seasons = read_csv("demography/seasonality.csv")
+    season = seasons[seasons["series"] == SEASON_SERIES].sort_values("month")["factor"]
+    weekdays = read_csv("demography/weekdays.csv")
+    week = weekdays[weekdays["series"] == WEEKDAY_SERIES].sort_values("weekday")["factor"]
+    season_factor = season.to_numpy(dtype=float)
+    week_factor = week.to_numpy(dtype=float)
+    return season_factor / season_factor.mean(), week_factor / week_factor.mean()
+
+
+def day_factors(start: dt.date, first: int, last: int) -> np.ndarray:
+    """Admission-rate factors of days ``first..last`` (simulation days, may be negative):
+    the month's factor for all admissions times the weekday's for urgent admissions."""
+    days = np.datetime64(start, "D") + np.arange(first, last + 1)
+    month = days.astype("datetime64[M]").astype(np.int64) % 12
+    weekday = (days.astype(np.int64) + 3) % 7  # 0 = Monday
+    season, week = _calendar_factors()
+    return season[month] * week[weekday]
+
+
+class UnwrittenLoad:
+    """The unwritten stays of a region's hospitals.
+
+    ``history[day, hospital]`` is the beds they hold at the end of each day ``0..horizon``
+    (lowered on the timeline where the dataset's stays took the beds first); ``admitted`` and
+    ``turned_away`` count their stays per hospital begun within the window.
+    """
+
+    def __init__(
+        self,
+        hospitals: list[Hospital],
+        unwritten_people: np.ndarray,
+        start: dt.date,
+        horizon: int,
+        rng: np.random.Generator,
+    ) -> None:
+        figures = capacity_figures()
+        self.pools = [h.rooms for h in hospitals]
+        self.horizon = horizon
+        count = len(hospitals)
+        days = WARM_UP_DAYS + horizon + 1
+        daily = unwritten_people * figures["community_admissions_per_1000"] / 1000.0 / 365.25
+        rates = day_factors(start, -WARM_UP_DAYS, horizon)[:, None] * daily[None, :]
+        arrivals = rng.poisson(rates)  # (day from the warm-up's first, hospital)
+        sigma = figures["unwritten_stay_sigma"]
+        mu = np.log(figures["community_average_stay_days"]) - sigma**2 / 2.0
+        longest = int(figures["longest_unwritten_stay_days"])
+        stays = np.rint(rng.lognormal(mu, sigma, int(arrivals.sum()))).astype(np.int64)
+        stays = np.clip(stays, 1, longest)
+        # every stay, in order of day then hospital
+        cell = np.repeat(np.arange(days * count), arrivals.ravel())
+        leaving = np.bincount(cell + stays * count, minlength=(days + longest + 1) * count)
+        occupied = np.cumsum(arrivals - leaving[: days * count].reshape(days, count), axis=0)
+        capacity = np.array([pool.capacity for pool in self.pools], dtype=np.int64)
+        taken = arrivals.copy()
+        by_hospital = np.argsort(cell % count, kind="stable")
+        offsets = np.concatenate([[0], np.cumsum(arrivals.sum(axis=0))])
+        for h in np.flatnonzero((occupied > capacity).any(axis=0)).tolist():
+            own = stays[by_hospital[offsets[h] : offsets[h + 1]]]
+            occupied[:, h], taken[:, h] = _capped(arrivals[:, h], own, int(capacity[h]))
+        window = slice(WARM_UP_DAYS, None)
+        self.history = occupied[window].astype(np.int32)
+        self.admitted = taken[window].sum(axis=0)
+        self.turned_away = (arrivals[window] - taken[window]).sum(axis=0)
+
+    def process(self, env: simpy.Environment):
+        """The SimPy process: each day, the beds the load holds go to the pools."""
+        pools = self.pools
+        while True:
+            day = int(env.now)
+            wanted = self.history[day].tolist()
+            for h, pool in enumerate(pools):
+                free = pool.capacity - pool.occupied
+                if pool.waiting:  # patients waiting for a bed come before new arrivals
+                    free = max(free - pool.waiting, 0)
+                beds = wanted[h] if wanted[h] <= free else free
+                if beds != wanted[h]:
+                    self.history[day, h] = beds
+                pool.background = beds
+                if pool.waiting:
+                    pool.serve_waiting()
+            if day >= self.horizon:
+                return
+            yield env.timeout(1)
+
+
+def _capped(
+    arrivals: np.ndarray, stays: np.ndarray, capacity: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One hospital's occupancy and admitted stays per day when stays that find every bed
+    taken go elsewhere (``stays``: the lengths of its ``arrivals``, in day order)."""
+    days = len(arrivals)
+    leaving = [0] * (days + int(stays.max(initial=0)) + 1)
+    occupied = np.zeros(days, dtype=np.int64)
+    taken = np.zeros(days, dtype=np.int64)
+    lengths = stays.tolist()
+    now = first = 0
+    for day, count in enumerate(arrivals.tolist()):
+        now -= leaving[day]
+        admit = min(count, capacity - now)
+        for length in lengths[first : first + admit]:
+            leaving[day + length] += 1
+        first += count
+        now += admit
+        occupied[day], taken[day] = now, admit
+    return occupied, taken
