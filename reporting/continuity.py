@@ -25,8 +25,10 @@ import pandas as pd
 
 from reporting.schema import CONTINUITY_COLUMNS
 from reporting.schema import CONTINUITY_LEVELS as LEVELS
+from reporting.schema import CONTINUITY_SETTINGS as SETTINGS
 
 INDICES = ("upc", "coc", "hhi", "secon", "mmci", "kpc")
+ALL, OUTPATIENT = SETTINGS  # every visit; clinic visits (the encounter type `Outpatient`)
 
 
 def continuity_indices(providers: Sequence) -> dict[str, float | int | None]:
@@ -139,9 +141,9 @@ def _median(counts: Counter) -> float | None:
 
 
 def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
-    """One row per patient and provider level (doctor, hospital, doctor at hospital) with the
-    indices, for patients with at least ``min_visits`` visits; visits in admission order, ties
-    by visit id."""
+    """One row per patient, provider level (doctor, hospital, doctor at hospital) and setting
+    (every visit, or clinic visits only) with the indices, for patients with at least
+    ``min_visits`` visits in the setting; visits in admission order, ties by visit id."""
     order = np.lexsort(
         (
             visits["visit_id"].to_numpy(),
@@ -157,14 +159,23 @@ def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
         "hospital": hospital,
         "doctor_hospital": doctor * (int(hospital.max(initial=0)) + 1) + hospital,
     }
+    outpatient = (visits["encounter_type"].astype("string") == OUTPATIENT).to_numpy(bool)[order]
+    rows = {ALL: np.ones(len(patient), dtype=bool), OUTPATIENT: outpatient}
     parts = []
-    for level in LEVELS:
-        part = indices_by_patient(patient, providers[level], min_visits).reset_index()
-        part.insert(1, "level", level)
-        parts.append(part)
+    for setting in SETTINGS:
+        for level in LEVELS:
+            chosen = rows[setting]
+            part = indices_by_patient(
+                patient[chosen], providers[level][chosen], min_visits
+            ).reset_index()
+            part.insert(1, "level", level)
+            part.insert(2, "setting", setting)
+            parts.append(part)
     table = pd.concat(parts, ignore_index=True)
     table["level"] = pd.Categorical(table["level"], categories=LEVELS)
-    table = table.sort_values(["patient_id", "level"], kind="stable").reset_index(drop=True)
+    table["setting"] = pd.Categorical(table["setting"], categories=SETTINGS)
+    table = table.sort_values(["patient_id", "level", "setting"], kind="stable")
+    table = table.reset_index(drop=True)
     for column in ("patient_id", "n_visits", "n_providers"):
         table[column] = table[column].astype(np.int64)
     for column in INDICES:
@@ -211,8 +222,10 @@ def followup_shares_from(parts: list[Counter]) -> dict:
 
 
 def continuity_counts(table: pd.DataFrame) -> dict:
-    """Per level, the index counts of a continuity table (or of a slice of whole patients)."""
-    return {level: index_counts(table[table["level"] == level]) for level in LEVELS}
+    """Per level, the index counts over every visit (setting ``All``) of a continuity table
+    (or of a slice of whole patients)."""
+    every = table[table["setting"] == ALL]
+    return {level: index_counts(every[every["level"] == level]) for level in LEVELS}
 
 
 def continuity_section(table: pd.DataFrame, patients_with_visits: int, min_visits: int) -> dict:

@@ -730,7 +730,8 @@ def _same_day_by_hospital(visits: pd.DataFrame) -> Figure | str:
 def _continuity(continuity: pd.DataFrame | None) -> Figure | str:
     if continuity is None:
         return "Continuity indices were not given (reporting.continuity.continuity_table)."
-    levels = {level: continuity[continuity["level"] == level] for level in ("doctor", "hospital")}
+    every = continuity[continuity["setting"] == "All"]
+    levels = {level: every[every["level"] == level] for level in ("doctor", "hospital")}
     if all(part.empty for part in levels.values()):
         return "No patient had enough visits to measure continuity."
     # bins [0, 0.1), ..., [0.9, 1) and exactly 1 (a single provider)
