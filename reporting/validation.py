@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from reporting.continuity import ALL, OUTPATIENT
+from reporting.continuity import ALL, OUTPATIENT, continuity_table
 from reporting.recorder import Tables
 from sim.calendar import age_on
 from sim.geography import AREA_NAMES, ZipTable, load_zip_table
@@ -86,8 +86,8 @@ def validation_part(
     With ``followups_may_be_pending`` (the default), a visit marked ``follow_up_required``
     whose follow-up could still be under way on ``today`` (discharged within the follow-up
     window) is not counted as missing its follow-up. ``episodes`` is ``with_episodes`` of
-    the visits when the caller already has it; ``continuity`` (the slice's continuity table)
-    adds its check.
+    the visits when the caller already has it, ``continuity`` the slice's continuity table
+    (made from its visits when not given).
     """
     plan_days = plan_days or {
         "Full": DEFAULTS["full_plan_days"],
@@ -111,8 +111,9 @@ def validation_part(
     checks |= _newborn_checks(
         patients, visits, catalog, today64 if followups_may_be_pending else None
     )
-    if continuity is not None:
-        checks |= _continuity_checks(visits, continuity)
+    if continuity is None:
+        continuity = continuity_table(tables.visits)
+    checks |= _continuity_checks(visits, continuity)
     policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
         "checks": {name: int(value) for name, value in checks.items()},
