@@ -310,7 +310,7 @@ def continuity_by_group_from(parts: list[dict], min_visits: int) -> dict:
     hospitals, and the mean doctor-level COC and UPC over outpatient visits of the patients
     with at least two (and ``min_visits``) of them."""
     groups: dict = {}
-    for grouping in parts[0] if parts else ():
+    for grouping in parts[0]:
         groups[grouping] = {}
         for name in parts[0][grouping]:
             total = sum((part[grouping][name] for part in parts), Counter())

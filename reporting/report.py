@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from reporting.continuity import ALL
 from reporting.realism import load_targets
 from reporting.recorder import Tables
 from reporting.schema import PAYMENT_STATUSES
@@ -416,7 +417,6 @@ def _continuity_by_group(summary: dict) -> str:
         "continuity-of-care (COC) and usual-provider (UPC) indices over those visits "
         "(from continuity.csv); n/a where no patient was measured."
     )
-
     rows = []
     for grouping, groups in section["groups"].items():
         rows.append(
@@ -815,7 +815,7 @@ def _same_day_by_hospital(visits: pd.DataFrame) -> Figure | str:
 def _continuity(continuity: pd.DataFrame | None) -> Figure | str:
     if continuity is None:
         return "Continuity indices were not given (reporting.continuity.continuity_table)."
-    every = continuity[continuity["setting"] == "All"]
+    every = continuity[continuity["setting"] == ALL]
     levels = {level: every[every["level"] == level] for level in ("doctor", "hospital")}
     if all(part.empty for part in levels.values()):
         return "No patient had enough visits to measure continuity."
