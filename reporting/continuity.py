@@ -25,8 +25,14 @@ import pandas as pd
 
 from reporting.schema import CONTINUITY_COLUMNS
 from reporting.schema import CONTINUITY_LEVELS as LEVELS
+from reporting.schema import CONTINUITY_SETTINGS as SETTINGS
+from sim.coverage import PAYER_TYPES
+from sim.geography import AREA_NAMES
+from sim.population import GENDERS
+from sim.refdata import AGE_BAND_EDGES
 
 INDICES = ("upc", "coc", "hhi", "secon", "mmci", "kpc")
+ALL, OUTPATIENT = SETTINGS  # every visit; clinic visits (the encounter type `Outpatient`)
 
 
 def continuity_indices(providers: Sequence) -> dict[str, float | int | None]:
@@ -139,9 +145,9 @@ def _median(counts: Counter) -> float | None:
 
 
 def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
-    """One row per patient and provider level (doctor, hospital, doctor at hospital) with the
-    indices, for patients with at least ``min_visits`` visits; visits in admission order, ties
-    by visit id."""
+    """One row per patient, provider level (doctor, hospital, doctor at hospital) and setting
+    (every visit, or clinic visits only) with the indices, for patients with at least
+    ``min_visits`` visits in the setting; visits in admission order, ties by visit id."""
     order = np.lexsort(
         (
             visits["visit_id"].to_numpy(),
@@ -157,14 +163,23 @@ def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
         "hospital": hospital,
         "doctor_hospital": doctor * (int(hospital.max(initial=0)) + 1) + hospital,
     }
+    outpatient = (visits["encounter_type"].astype("string") == OUTPATIENT).to_numpy(bool)[order]
+    rows = {ALL: np.ones(len(patient), dtype=bool), OUTPATIENT: outpatient}
     parts = []
-    for level in LEVELS:
-        part = indices_by_patient(patient, providers[level], min_visits).reset_index()
-        part.insert(1, "level", level)
-        parts.append(part)
+    for setting in SETTINGS:
+        for level in LEVELS:
+            chosen = rows[setting]
+            part = indices_by_patient(
+                patient[chosen], providers[level][chosen], min_visits
+            ).reset_index()
+            part.insert(1, "level", level)
+            part.insert(2, "setting", setting)
+            parts.append(part)
     table = pd.concat(parts, ignore_index=True)
     table["level"] = pd.Categorical(table["level"], categories=LEVELS)
-    table = table.sort_values(["patient_id", "level"], kind="stable").reset_index(drop=True)
+    table["setting"] = pd.Categorical(table["setting"], categories=SETTINGS)
+    table = table.sort_values(["patient_id", "level", "setting"], kind="stable")
+    table = table.reset_index(drop=True)
     for column in ("patient_id", "n_visits", "n_providers"):
         table[column] = table[column].astype(np.int64)
     for column in INDICES:
@@ -211,8 +226,10 @@ def followup_shares_from(parts: list[Counter]) -> dict:
 
 
 def continuity_counts(table: pd.DataFrame) -> dict:
-    """Per level, the index counts of a continuity table (or of a slice of whole patients)."""
-    return {level: index_counts(table[table["level"] == level]) for level in LEVELS}
+    """Per level, the index counts over every visit (setting ``All``) of a continuity table
+    (or of a slice of whole patients)."""
+    every = table[table["setting"] == ALL]
+    return {level: index_counts(every[every["level"] == level]) for level in LEVELS}
 
 
 def continuity_section(table: pd.DataFrame, patients_with_visits: int, min_visits: int) -> dict:
@@ -229,3 +246,89 @@ def continuity_section_from(parts: list[dict], patients_with_visits: int, min_vi
             for level in LEVELS
         },
     }
+
+
+MICRO = 1_000_000  # the table's indices have 6 decimals: summed as whole millionths, exactly
+
+
+def patient_groups(patients: pd.DataFrame) -> dict[str, pd.Categorical]:
+    """Each patient's group under each grouping of ``continuity_by_group`` (payer on the last
+    day, age band, sex, rurality), categories in a fixed order."""
+    edges = (0, *AGE_BAND_EDGES)
+    bands = [f"{low}-{high - 1}" for low, high in itertools.pairwise(edges)] + [f"{edges[-1]}+"]
+    band = np.searchsorted(AGE_BAND_EDGES, patients["age"].to_numpy(np.int64), side="right")
+    return {
+        "payer_type": pd.Categorical(patients["payer_type"], categories=PAYER_TYPES),
+        "age_band": pd.Categorical.from_codes(band, categories=bands),
+        "sex": pd.Categorical(patients["gender"], categories=GENDERS),
+        "rurality": pd.Categorical(patients["rurality"], categories=AREA_NAMES),
+    }
+
+
+def group_counts(patients: pd.DataFrame, visits: pd.DataFrame, table: pd.DataFrame) -> dict:
+    """Per grouping and group: patients with a visit and their distinct hospitals, and the
+    patients with a doctor-level index over two or more outpatient visits with the sums of
+    their COC and UPC (in millionths): counts that add up across slices of whole patients."""
+    ids = patients["patient_id"].to_numpy(np.int64)
+    hospitals = visits.groupby("patient_id", observed=True)["hospital"].nunique()
+    hospitals = hospitals.reindex(ids, fill_value=0).to_numpy(np.int64)
+    rows = table[
+        (table["setting"] == OUTPATIENT) & (table["level"] == "doctor") & (table["n_visits"] >= 2)
+    ].set_index("patient_id")
+    measured = np.isin(ids, rows.index.to_numpy())
+    micro = {
+        name: np.rint(rows[name].reindex(ids).fillna(0).to_numpy() * MICRO).astype(np.int64)
+        for name in ("coc", "upc")
+    }
+    columns = {
+        "patients": hospitals > 0,
+        "hospitals": hospitals,
+        "measured": measured,
+        "coc": micro["coc"],
+        "upc": micro["upc"],
+    }
+    counts: dict = {}
+    for grouping, groups in patient_groups(patients).items():
+        sums = {key: _sums(groups, values) for key, values in columns.items()}
+        counts[grouping] = {
+            name: Counter({key: values[index] for key, values in sums.items()})
+            for index, name in enumerate(groups.categories)
+        }
+    return counts
+
+
+def _sums(groups: pd.Categorical, values: np.ndarray) -> list[int]:
+    """The sum of integer ``values`` in each group, in the order of the categories."""
+    sums = np.zeros(len(groups.categories), dtype=np.int64)
+    np.add.at(sums, groups.codes, values.astype(np.int64))
+    return sums.tolist()
+
+
+def continuity_by_group_from(parts: list[dict], min_visits: int) -> dict:
+    """The summary's ``continuity_by_group`` from the ``group_counts`` of slices of whole
+    patients: per grouping and group, patients with a visit and their mean distinct
+    hospitals, and the mean doctor-level COC and UPC over outpatient visits of the patients
+    with at least two (and ``min_visits``) of them."""
+    groups: dict = {}
+    for grouping in parts[0]:
+        groups[grouping] = {}
+        for name in parts[0][grouping]:
+            total = sum((part[grouping][name] for part in parts), Counter())
+            measured = total["measured"]
+            groups[grouping][name] = {
+                "patients": total["patients"],
+                "hospitals_per_patient": _ratio(total["hospitals"], total["patients"]),
+                "patients_measured": measured,
+                "doctor_coc": _ratio(total["coc"], measured * MICRO),
+                "doctor_upc": _ratio(total["upc"], measured * MICRO),
+            }
+    return {
+        "setting": OUTPATIENT,
+        "level": "doctor",
+        "min_visits": max(2, min_visits),
+        "groups": groups,
+    }
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else round(numerator / denominator, 4)

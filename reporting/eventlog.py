@@ -51,6 +51,7 @@ from sim.events import (
     PLANS,
     SWITCH_REASONS,
 )
+from sim.geography import AREA_NAMES
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
 
@@ -189,6 +190,7 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
                     "city": world.zips.city[registry.zip_row[i]],
                     "state": str(world.zips.state[registry.zip_row[i]]),
                     "zipcode": world.zips.zipcode[registry.zip_row[i]],
+                    "rurality": AREA_NAMES[world.zips.area[registry.zip_row[i]]],
                     "insurance_policy_number": registry.policy[i],
                     "blood_type": blood[registry.blood_type[i]],
                     "mother_patient_id": int(pid[m]) if m >= 0 else None,

@@ -40,6 +40,7 @@ from sim.coverage import BASES, DESIGNS, PAYER_TYPES
 from sim.epidemiology import load_rate_tables
 from sim.events import ADMISSION_TYPES, DISCHARGE_DISPOSITIONS, ENCOUNTER_TYPES, PLANS
 from sim.facts import region_facts
+from sim.geography import AREA_NAMES
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
 
@@ -110,6 +111,7 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
         "city": zips.city[rows],
         "state": zips.state[rows],
         "zipcode": zips.zipcode[rows],
+        "rurality": zips.area[rows],
         "payer_type": registry.payer[registered],
         "insurer": registry.insurer[registered],
         "insurance_policy_number": registry.policy[registered],
@@ -533,6 +535,7 @@ def _patients_frame(
             "city": _column(part, "city"),
             "state": _column(part, "state"),
             "zipcode": _column(part, "zipcode"),
+            "rurality": _categorical(_column(part, "rurality"), AREA_NAMES),
             "payer_type": _categorical(_column(part, "payer_type"), PAYER_TYPES),
             "insurance_provider": provider,
             "insurance_policy_number": _column(part, "insurance_policy_number"),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from reporting.continuity import ALL
 from reporting.realism import load_targets
 from reporting.recorder import Tables
 from reporting.schema import PAYMENT_STATUSES
@@ -130,6 +131,13 @@ FIGURES = (
         "patient, with doctors and with hospitals as providers; 1 means a single provider.",
     ),
     (
+        "fig-occupancy",
+        "Occupancy over time",
+        "Share of the hospitals' rooms occupied at the end of the day, pooled over hospitals "
+        "and averaged by week (from the census), and the part held by the dataset's own stays "
+        "when the census reports it.",
+    ),
+    (
         "fig-patients-per-state",
         "Patients per state",
         "Number of patients living in each state, largest first.",
@@ -170,13 +178,19 @@ footer { margin-top: 40px; color: #777; font-size: 13px; }
 """
 
 
-def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None = None) -> str:
+def build_report(
+    tables: Tables,
+    summary: dict,
+    continuity: pd.DataFrame | None = None,
+    census: pd.DataFrame | None = None,
+) -> str:
     """The report of a run as one self-contained HTML page.
 
     ``tables`` are the run's patients, visits and billing tables, ``summary`` the dict written
     to ``validation_summary.json`` (``reporting.summary.build_summary``), ``continuity`` the
-    per-patient table of ``reporting.continuity.continuity_table`` (the continuity figure
-    shows a note without it). Raises ``ImportError`` when matplotlib is not installed.
+    per-patient table of ``reporting.continuity.continuity_table`` and ``census`` the census
+    table (their figures show a note without them). Raises ``ImportError`` when matplotlib is
+    not installed.
     """
     try:
         importlib.import_module("matplotlib")
@@ -191,9 +205,10 @@ def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None 
         "fig-revenue-by-payer": lambda: _revenue_by_payer(tables.billing),
         "fig-same-day-by-hospital": lambda: _same_day_by_hospital(tables.visits),
         "fig-continuity": lambda: _continuity(continuity),
+        "fig-occupancy": lambda: _occupancy(census),
         "fig-patients-per-state": lambda: _patients_per_state(tables.patients),
     }
-    sections = []
+    sections, entries = [], []  # the page's sections and their (id, title) for the contents
     with _style():
         for key, title, caption in FIGURES:
             figure = drawers[key]()
@@ -205,8 +220,12 @@ def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None 
                 f'<section id="{key}">\n<h2>{html.escape(title)}</h2>\n'
                 f"<p>{html.escape(caption)}</p>\n{body}\n</section>"
             )
+            entries.append((key, title))
+            if key == "fig-continuity":  # the group table reads best right after the figure
+                sections.append(_continuity_by_group(summary))
+                entries.append(BY_GROUP)
     run = summary["run"]
-    contents = "".join(f'<a href="#{key}">{html.escape(title)}</a>\n' for key, title, _ in FIGURES)
+    contents = "".join(f'<a href="#{key}">{html.escape(title)}</a>\n' for key, title in entries)
     page_title = f"hospital-synth report: {run['patients']:,} patients, seed {run['seed']}"
     return (
         "<!DOCTYPE html>\n"
@@ -228,10 +247,14 @@ def build_report(tables: Tables, summary: dict, continuity: pd.DataFrame | None 
 
 
 def write_report(
-    path: str | Path, tables: Tables, summary: dict, continuity: pd.DataFrame | None = None
+    path: str | Path,
+    tables: Tables,
+    summary: dict,
+    continuity: pd.DataFrame | None = None,
+    census: pd.DataFrame | None = None,
 ) -> None:
     """Write the report of ``build_report`` to ``path`` (UTF-8)."""
-    Path(path).write_text(build_report(tables, summary, continuity), encoding="utf-8")
+    Path(path).write_text(build_report(tables, summary, continuity, census), encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- page parts
@@ -368,6 +391,68 @@ def _realism(summary: dict) -> str:
         "<table>\n<tr><th>measure</th><th>value</th><th>band</th><th>unit</th><th>result</th>"
         "<th>source</th><th>note</th></tr>\n" + "".join(cells) + "</table>\n</section>"
     )
+
+
+BY_GROUP = ("continuity-by-group", "Continuity of care by group")
+GROUPINGS = {
+    "payer_type": "payer (on the last day)",
+    "age_band": "age band (years)",
+    "sex": "sex",
+    "rurality": "rurality (OMB area of the ZIP)",
+}
+
+
+def _continuity_by_group(summary: dict) -> str:
+    """The summary's ``continuity_by_group`` as a table: one block of rows per grouping."""
+    key, title = BY_GROUP
+    head = f'<section id="{key}">\n<h2>{html.escape(title)}</h2>\n'
+    section = summary.get("continuity_by_group")
+    if section is None:
+        note = "The summary has no continuity_by_group section (made by an older version)."
+        return f'{head}<p class="note">{html.escape(note)}</p>\n</section>'
+    text = (
+        f"Per group of patients: how many had a visit and the mean number of distinct "
+        f"hospitals they went to; how many had {section['min_visits']} or more "
+        f"{section['setting'].lower()} visits and the mean {section['level']}-level "
+        "continuity-of-care (COC) and usual-provider (UPC) indices over those visits "
+        "(from continuity.csv); n/a where no patient was measured."
+    )
+    rows = []
+    for grouping, groups in section["groups"].items():
+        rows.append(
+            f'<tr><th colspan="6">{html.escape(GROUPINGS.get(grouping, grouping))}</th></tr>\n'
+        )
+        for name, figures in groups.items():
+            values = (
+                figures["patients"],
+                figures["hospitals_per_patient"],
+                figures["patients_measured"],
+                figures["doctor_coc"],
+                figures["doctor_upc"],
+            )
+            rows.append(
+                f"<tr><td>{html.escape(name)}</td>"
+                + "".join(_group_cell(v) for v in values)
+                + "</tr>\n"
+            )
+    return (
+        f"{head}<p>{html.escape(text)}</p>\n"
+        "<table>\n<tr><th>group</th><th>patients with a visit</th><th>hospitals per patient</th>"
+        "<th>patients measured</th><th>mean COC</th><th>mean UPC</th></tr>\n"
+        + "".join(rows)
+        + "</table>\n</section>"
+    )
+
+
+def _group_cell(value: int | float | None) -> str:
+    """A count with separators, a mean as in the summary (4 decimals), or n/a."""
+    if value is None:
+        shown = "n/a"
+    elif isinstance(value, float):
+        shown = f"{value:.4f}"
+    else:
+        shown = f"{value:,}"
+    return f'<td class="count">{shown}</td>'
 
 
 @contextmanager
@@ -730,7 +815,8 @@ def _same_day_by_hospital(visits: pd.DataFrame) -> Figure | str:
 def _continuity(continuity: pd.DataFrame | None) -> Figure | str:
     if continuity is None:
         return "Continuity indices were not given (reporting.continuity.continuity_table)."
-    levels = {level: continuity[continuity["level"] == level] for level in ("doctor", "hospital")}
+    every = continuity[continuity["setting"] == ALL]
+    levels = {level: every[every["level"] == level] for level in ("doctor", "hospital")}
     if all(part.empty for part in levels.values()):
         return "No patient had enough visits to measure continuity."
     # bins [0, 0.1), ..., [0.9, 1) and exactly 1 (a single provider)
@@ -752,6 +838,37 @@ def _continuity(continuity: pd.DataFrame | None) -> Figure | str:
         ax.set_ylabel("share of patients")
         ax.grid(axis="y")
         ax.legend(loc="upper left", title=f"{index.upper()}, providers:", alignment="left")
+    return figure
+
+
+def _occupancy(census: pd.DataFrame | None) -> Figure | str:
+    if census is None:
+        return "The census was not written (--census)."
+    if census.empty:
+        return "The census has no days."
+    day = pd.to_datetime(census["date"])
+    week = ((day - day.min()).dt.days // 7).to_numpy()
+    grouped = census.assign(week=week, day=day).groupby("week", sort=True)
+    rooms = grouped["rooms"].sum()
+    starts = grouped["day"].min().to_numpy()
+    figure, ax = _figure(3.6)
+    total = grouped["occupied_rooms"].sum() / rooms
+    ax.plot(starts, total.to_numpy(), color=BAR_COLOR, linewidth=1.4, label="occupied rooms")
+    if "sample_occupied_rooms" in census:
+        sample = grouped["sample_occupied_rooms"].sum() / rooms
+        ax.plot(
+            starts,
+            sample.to_numpy(),
+            color=ACCENT_COLOR,
+            linewidth=1.4,
+            label="held by the dataset's stays",
+        )
+    ax.set_ylim(0, max(1.0, float(total.max()) * 1.05))
+    ax.yaxis.set_major_formatter("{x:.0%}")
+    ax.set_ylabel("rooms occupied (weekly mean)")
+    ax.set_xlabel(f"week; {census['hospital_id'].nunique():,} hospitals pooled")
+    ax.grid(axis="y")
+    ax.legend(loc="upper left", ncols=2)
     return figure
 
 

@@ -41,6 +41,7 @@ PAYMENT_STATUSES = ("Paid", "Late-Paid", "In-progress", "Late-Unpaid")
 PROBLEM_STATUSES = ("Active", "Resolved")
 VISIT_TYPES = ("Initial", "Follow-up")
 CONTINUITY_LEVELS = ("doctor", "hospital", "doctor_hospital")
+CONTINUITY_SETTINGS = ("All", "Outpatient")
 
 
 def _conditions() -> list[str]:
@@ -252,6 +253,15 @@ PATIENTS = Table(
             ZIP,
             "5-digit ZIP, leading zeros kept; drawn by population (or by distance to the "
             "hospital in locality mode)",
+        ),
+        Column(
+            "rurality",
+            CATEGORY,
+            "the OMB statistical area the ZIP lies in (from the embedded ZIP data): "
+            "`Metropolitan` (an urban core of 50,000 or more), `Micropolitan` "
+            "(10,000-50,000) or `Noncore` (neither); the last two are rural in the federal "
+            "sense (USDA ERS, HRSA)",
+            allowed=AREA_NAMES,
         ),
         Column(
             "payer_type",
@@ -721,10 +731,11 @@ COVERAGE = Table(
 
 CONTINUITY = Table(
     "continuity",
-    grain="One row per patient and provider level, for patients with at least "
-    "`--continuity-min-visits` visits (2).",
+    grain="One row per patient, provider level and setting, for patients with at least "
+    "`--continuity-min-visits` visits (2) in that setting; rows ordered by patient, level, "
+    "setting.",
     doc="Written unless `--no-continuity`. Indices follow docs in the README.",
-    key=("patient_id", "level"),
+    key=("patient_id", "level", "setting"),
     columns=(
         Column("patient_id", ID, "the patient", refs="patients.patient_id"),
         Column(
@@ -733,7 +744,14 @@ CONTINUITY = Table(
             "the provider: the doctor, the hospital, or the pair (`doctor_hospital`)",
             allowed=CONTINUITY_LEVELS,
         ),
-        Column("n_visits", INT, "N, the patient's visits", check="n_visits >= 1"),
+        Column(
+            "setting",
+            CATEGORY,
+            "the visits measured: `All` (every encounter) or `Outpatient` (clinic visits "
+            "only, as ambulatory continuity studies measure it)",
+            allowed=CONTINUITY_SETTINGS,
+        ),
+        Column("n_visits", INT, "N, the patient's visits in the setting", check="n_visits >= 1"),
         Column(
             "n_providers",
             INT,
@@ -916,7 +934,8 @@ EVENTS = Table(
             JSON,
             "JSON with the facts only one event type has: for `PatientRegistered` the patient's "
             "registration (prefix, given and last name, `date_of_birth` as `YYYY-MM-DD`, "
-            "gender, contact, address, policy number, blood type, `mother_patient_id` or null), "
+            "gender, contact, address, `rurality`, policy number, blood type, "
+            "`mother_patient_id` or null), "
             "for `CoverageStarted` the spell's `payer_type`, `insurance_plan` (null when "
             "self-pay), `plan_type` and `coverage_basis`, for "
             "`ConditionDiagnosed` the "

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from reporting.continuity import (
+    continuity_by_group_from,
     continuity_counts,
     continuity_section_from,
     continuity_table,
     followup_counts,
     followup_shares_from,
+    group_counts,
 )
 from reporting.realism import Scope, realism_counts, realism_section
 from reporting.recorder import Tables
@@ -86,6 +88,7 @@ class TableFacts:
 
     patients: int
     continuity: dict  # continuity_counts
+    groups: dict  # group_counts
     followups: Counter  # followup_counts
     validation: dict | None  # validation_part; None when validation is skipped
     realism: Counter  # realism_counts
@@ -117,10 +120,12 @@ def table_facts(
                 "Incremental": scenario.incremental_plan_days,
             },
             episodes=episodes,
+            continuity=continuity,
         )
     return TableFacts(
         patients=len(tables.patients),
         continuity=continuity_counts(continuity),
+        groups=group_counts(tables.patients, tables.visits, continuity),
         followups=followup_counts(episodes),
         validation=validation,
         realism=realism_counts(tables, scenario.start, as_of),
@@ -200,6 +205,9 @@ def summary_from(
             "provider_switches": switch_reason_counts(regions),
             "diversions": statistics["events"].get("Diverted", 0),
         },
+        "continuity_by_group": continuity_by_group_from(
+            [part.groups for part in parts], scenario.continuity_min_visits
+        ),
     }
     summary["realism"] = realism_section(
         sum((part.realism for part in parts), Counter()),

@@ -17,9 +17,10 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from reporting.continuity import ALL, OUTPATIENT, continuity_table
 from reporting.recorder import Tables
 from sim.calendar import age_on
-from sim.geography import ZipTable, load_zip_table
+from sim.geography import AREA_NAMES, ZipTable, load_zip_table
 from sim.placement import state_neighbors
 from sim.processes import FOLLOWUP_LAPSE_DAYS
 from sim.refdata import MEDICATION, Catalog, load_catalog
@@ -76,6 +77,7 @@ def validation_part(
     plan_days: dict[str, int] | None = None,
     followups_may_be_pending: bool = True,
     episodes: pd.DataFrame | None = None,
+    continuity: pd.DataFrame | None = None,
 ) -> dict:
     """The checks and counts of one slice of a dataset that holds whole patients (a region),
     to be combined by ``merge_validation``: counts add up, and what spans slices (ID ranges,
@@ -84,7 +86,8 @@ def validation_part(
     With ``followups_may_be_pending`` (the default), a visit marked ``follow_up_required``
     whose follow-up could still be under way on ``today`` (discharged within the follow-up
     window) is not counted as missing its follow-up. ``episodes`` is ``with_episodes`` of
-    the visits when the caller already has it.
+    the visits when the caller already has it, ``continuity`` the slice's continuity table
+    (made from its visits when not given).
     """
     plan_days = plan_days or {
         "Full": DEFAULTS["full_plan_days"],
@@ -108,6 +111,9 @@ def validation_part(
     checks |= _newborn_checks(
         patients, visits, catalog, today64 if followups_may_be_pending else None
     )
+    if continuity is None:
+        continuity = continuity_table(tables.visits)
+    checks |= _continuity_checks(visits, continuity)
     policies = patients["insurance_policy_number"].dropna().astype(str).to_numpy(dtype=object)
     return {
         "checks": {name: int(value) for name, value in checks.items()},
@@ -646,6 +652,22 @@ def _coverage_checks(
     }
 
 
+def _continuity_checks(visits: pd.DataFrame, continuity: pd.DataFrame) -> dict:
+    """A continuity row's N is the patient's number of visits in its setting."""
+    outpatient = _text(visits["encounter_type"]) == OUTPATIENT
+    per_setting = {
+        ALL: visits["patient_id"].value_counts(),
+        OUTPATIENT: visits.loc[outpatient, "patient_id"].value_counts(),
+    }
+    setting = _text(continuity["setting"])
+    wrong = 0
+    for name, counts in per_setting.items():
+        rows = continuity[setting == name]
+        expected = counts.reindex(rows["patient_id"].to_numpy(), fill_value=0).to_numpy()
+        wrong += int((rows["n_visits"].to_numpy() != expected).sum())
+    return {"continuity_visits_not_the_patients": wrong}
+
+
 def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     """Each drug's dose is one that medications.csv lists for the condition at the patient's
     age on the visit (a child never gets an adult-only dose)."""
@@ -855,6 +877,7 @@ def _place_checks(
     patient_zip = patients["zipcode"].astype("string")
     known_state = _by_key(zips.zipcode, zips.state.astype(object), patient_zip)
     known_city = _by_key(zips.zipcode, zips.city, patient_zip)
+    known_area = _by_key(zips.zipcode, np.array(AREA_NAMES, dtype=object)[zips.area], patient_zip)
     disagree = (
         pd.isna(known_state)
         | (_text(known_state) != _text(patients["state"]))
@@ -874,6 +897,7 @@ def _place_checks(
         "zipcodes_not_5_digits": (~patient_zip.str.fullmatch(r"\d{5}").fillna(False)).sum()
         + (~hospital_zip.str.fullmatch(r"\d{5}").fillna(False)).sum(),
         "zip_state_city_disagreement": disagree.sum(),
+        "rurality_not_of_the_zip": (_text(known_area) != _text(patients["rurality"])).sum(),
         "hospital_state_not_its_zip_state": (
             _text(hospital_state) != _text(visits["hospital_state"])
         ).sum(),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reporting.continuity import continuity_indices, indices_by_patient
+from reporting.continuity import continuity_indices, continuity_table, indices_by_patient
 
 
 def visits(*per_provider: int) -> list[str]:
@@ -86,3 +87,31 @@ def test_minimum_visits_threshold():
     provider = np.array(["A", "A", "B", "A", "A", "A"])
     assert list(indices_by_patient(patient, provider, min_visits=2).index) == [2, 3]
     assert list(indices_by_patient(patient, provider, min_visits=3).index) == [3]
+
+
+EMERGENCY, CLINIC = "Emergency", "Outpatient"
+
+
+def test_the_table_measures_every_visit_and_clinic_visits_apart():
+    visits = pd.DataFrame(
+        {
+            "visit_id": [1, 2, 3, 4, 5, 6],
+            "patient_id": [1, 1, 1, 1, 2, 2],
+            "date_of_admission": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2024-01-05", "2024-02-05"]
+            ),
+            "encounter_type": [EMERGENCY, CLINIC, CLINIC, "Inpatient", CLINIC, EMERGENCY],
+            "doctor": ["Dr. A", "Dr. B", "Dr. B", "Dr. C", "Dr. A", "Dr. A"],
+            "hospital": ["H1", "H1", "H1", "H2", "H1", "H1"],
+        }
+    )
+    table = continuity_table(visits)
+    rows = table[table["level"] == "doctor"].astype({"setting": str})
+    assert rows[["patient_id", "setting", "n_visits", "n_providers", "coc"]].to_dict("records") == [
+        {"patient_id": 1, "setting": "All", "n_visits": 4, "n_providers": 3, "coc": 0.166667},
+        {"patient_id": 1, "setting": "Outpatient", "n_visits": 2, "n_providers": 1, "coc": 1.0},
+        {"patient_id": 2, "setting": "All", "n_visits": 2, "n_providers": 1, "coc": 1.0},
+    ]  # patient 2 has one clinic visit: no Outpatient row
+    assert list(table["level"].astype(str)[:6]) == [
+        "doctor", "doctor", "hospital", "hospital", "doctor_hospital", "doctor_hospital"
+    ]  # fmt: skip

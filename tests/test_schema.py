@@ -242,7 +242,7 @@ def test_datapackage_describes_the_written_csv_files(dataset):
     patients = read_table(dataset / "patients.csv", "patients")
     zipcode = next(f for f in resources["patients"]["schema"]["fields"] if f["name"] == "zipcode")
     assert patients["zipcode"].str.fullmatch(zipcode["constraints"]["pattern"]).all()
-    assert resources["continuity"]["schema"]["primaryKey"] == ["patient_id", "level"]
+    assert resources["continuity"]["schema"]["primaryKey"] == ["patient_id", "level", "setting"]
 
 
 def test_datapackage_of_fewer_tables_with_iso_dates():

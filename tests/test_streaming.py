@@ -67,7 +67,8 @@ def test_streamed_files_equal_the_in_memory_tables(streamed, tmp_path):
         assert filecmp.cmp(streamed / f"{name}.csv", tmp_path / f"{name}.csv", shallow=False), name
     written = json.loads((streamed / "validation_summary.json").read_text())
     whole = build_summary(simulation, tables)
-    for section in ("checks", "distributions", "continuity", "simulation", "ok"):
+    sections = ("checks", "distributions", "continuity", "continuity_by_group", "simulation", "ok")
+    for section in sections:
         assert written[section] == json.loads(json.dumps(whole[section])), section
 
 

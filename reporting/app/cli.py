@@ -800,7 +800,8 @@ def simulate_and_write(
             from reporting.report import write_report  # matplotlib is an optional extra
 
             continuity = whole_table(layout, "continuity", days, scenario.start)
-            write_report(staging / "report.html", simulation.tables(), summary, continuity)
+            census = whole_table(layout, "census", days, scenario.start) if args.census else None
+            write_report(staging / "report.html", simulation.tables(), summary, continuity, census)
         outdir.publish(dataset_metadata(scenario))
     if load is not None and load.error is not None:
         raise DatabaseError(f"--duckdb {args.duckdb}: {load.error} (the files are written)")
