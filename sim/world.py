@@ -345,6 +345,11 @@ def build_doctors(
     # a random order of each doctor's candidate hospitals; missing ones (-1) go last
     keys = np.where(others[home] >= 0, rng.random((count, width)), 2.0)
     ranked = np.take_along_axis(others[home], np.argsort(keys, axis=1, kind="stable"), axis=1)
+    # the first ``extra`` of them, in hospital order (-1: none)
+    chosen = np.where((np.arange(width)[None, :] < extra[:, None]) & (ranked >= 0), ranked, -1)
+    chosen = np.where(chosen >= 0, chosen, len(hospitals))
+    chosen.sort(axis=1)
+    chosen[chosen == len(hospitals)] = -1
     style = np.clip(
         rng.normal(0, scenario.doctor_style_sd, count),
         -scenario.doctor_style_clip,
@@ -357,17 +362,10 @@ def build_doctors(
     )
     labels = doctor_names(rng, count, names, taken)
     doctors = []
-    for i, (h, n, picks, kind, s, p) in enumerate(
-        zip(
-            home.tolist(),
-            extra.tolist(),
-            ranked.tolist(),
-            specialty,
-            style.tolist(),
-            prescribing.tolist(),
-        )
+    for i, (h, picks, kind, s, p) in enumerate(
+        zip(home.tolist(), chosen.tolist(), specialty, style.tolist(), prescribing.tolist())
     ):
-        affiliations = (h, *sorted(x for x in picks[:n] if x >= 0))
+        affiliations = (h, *(x for x in picks if x >= 0))
         doctors.append(Doctor(i, labels[i], affiliations, kind, s, p))
         for a in affiliations:
             hospitals[a].hire(i, kind)
