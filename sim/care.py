@@ -133,12 +133,19 @@ class CareRouter:
         return self._on_duty(hospital, chain, day) or current
 
     def elsewhere(self, patient: Patient, condition: Condition, day: int, choice: Choice) -> Choice:
-        """The same arrival at another of the patient's hospitals than the one chosen (an
-        ambulance's or the patient's choice; reason ``readmitted_elsewhere``), with the
-        emergency physician on shift there; the choice itself when there is no other
-        hospital within reach or nobody on duty."""
-        for index in patient.hospital_preference:
-            if index == choice.hospital.index:
+        """The same arrival at another hospital than the one chosen (an ambulance's or the
+        patient's choice; reason ``readmitted_elsewhere``): one of the patient's within reach,
+        else the nearest other of the region, with the emergency physician on shift there;
+        the choice itself when there is no other hospital or nobody on duty."""
+        here = choice.hospital
+        farther = sorted(
+            (h.index for h in self.hospitals if h.index not in patient.hospital_preference),
+            key=lambda i: (
+                (self.hospitals[i].lat - here.lat) ** 2 + (self.hospitals[i].lon - here.lon) ** 2
+            ),
+        )
+        for index in (*patient.hospital_preference, *farther):
+            if index == here.index:
                 continue
             site = self.hospitals[index]
             doctor = self._on_duty(site, self.emergency, day)
