@@ -31,12 +31,12 @@ class Patient:
 
     index: int
     birth_day: int  # simulation day of birth (negative: before --start)
-    hospital_preference: tuple[int, ...]  # hospitals of the state, nearest first
-    continuity_preference: float
-    usual: dict = attrs.field(factory=dict)  # specialty -> (doctor, hospital) first seen for it
+    hospital_preference: tuple[int, ...]  # hospitals within reach, nearest first
+    continuity_preference: float  # chance of going back to the usual source of care
+    usual_source_draw: float = 0.0  # has a usual source of care while below the day's share
+    usual: dict = attrs.field(factory=dict)  # usual doctor key -> (doctor, hospital)
     last_doctor: int = -1
     last_hospital: int = -1
-    last_specialty: str = ""
     in_stay: bool = False
     dead: bool = False
     waiting: deque = attrs.field(factory=deque)
@@ -119,11 +119,11 @@ class Patient:
         others = [name for name in alternatives if name != treatment]
         return others[0] if others else MONITORING
 
-    def remember(self, doctor: int, hospital: int, specialty: str, new_usual: bool) -> None:
-        """Record the provider of a visit. The first doctor seen for a specialty becomes the
-        usual one for it, until ``new_usual`` (the usual doctor left) replaces them."""
-        if new_usual or specialty not in self.usual:
-            self.usual[specialty] = (doctor, hospital)
+    def remember(self, doctor: int, hospital: int, usual_key: str | None, new_usual: bool) -> None:
+        """Record the provider of a visit. A clinic visit of a patient with a usual source of
+        care has a ``usual_key`` (primary care, or a specialty): the first doctor seen for it
+        becomes the usual one, until ``new_usual`` (the usual doctor left) replaces them."""
+        if usual_key is not None and (new_usual or usual_key not in self.usual):
+            self.usual[usual_key] = (doctor, hospital)
         self.last_doctor = doctor
         self.last_hospital = hospital
-        self.last_specialty = specialty

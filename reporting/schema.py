@@ -153,7 +153,8 @@ DOCTORS = Table(
         Column(
             "specialty",
             TEXT,
-            "from `sim/data/conditions.toml`; each hospital's first doctor is a generalist",
+            "from `sim/data/staffing/physicians.csv`: a hospital's roster is the population it "
+            "serves times the physicians per 100,000 residents of each specialty",
         ),
         Column("hospital_id", ID, "the primary hospital", refs="hospitals.hospital_id"),
         Column(
@@ -897,7 +898,8 @@ EVENTS = Table(
             "hospital, by precedence: no free room, the doctor on leave or gone, the "
             "patient's choice, another specialty needed; `back_to_usual_doctor` for a return "
             "to the usual doctor; `readmitted_elsewhere` for an unplanned readmission at "
-            "another hospital; empty for other events",
+            "another hospital; `on_shift` for the ED physician on shift or the inpatient "
+            "doctor on service; empty for other events",
             nullable=True,
             allowed=SWITCH_REASONS,
         ),

@@ -1,30 +1,54 @@
 """Where a patient is seen: the doctor and hospital of each visit, and why they changed.
 
-A follow-up goes back to the episode's doctor at the same hospital; a new episode goes to the
-patient's usual doctor for the condition's specialty. When that is not possible the reason is
-kept, in this order of precedence: no free room (``no_room``), the doctor is on leave
-(``doctor_absent``) or has left (``doctor_left``), the patient chose someone else
-(``patient_choice``), the condition needs another specialty (``new_specialty``). A visit back
-with the usual doctor after seeing someone else is ``back_to_usual_doctor``.
+The setting decides the kind of doctor (``sim.physicians``). An ED visit goes to an emergency
+physician on shift at the hospital (one of the patient's hospitals within reach; a readmission
+where the stay was); an admitted patient to a hospitalist (a paediatrician for a child), or to
+the condition's specialty when it looks after its own inpatients (surgeons, obstetricians).
+A clinic visit (a follow-up, also after a stay, or a chronic review) goes to the patient's usual
+primary-care doctor (family or internal medicine, paediatrics under 18) or, when the condition
+needs a specialist, to their usual specialist for it. Whether a patient has a usual source of
+care depends on age and on being insured that day (NHIS); a patient without one picks a doctor
+afresh at each clinic visit, one with one goes back to it at their continuity preference.
+
+A switch of doctor or hospital keeps its reason, by precedence: no free room (``no_room``),
+the usual doctor on leave (``doctor_absent``) or gone (``doctor_left``), the patient chose
+someone else or has no usual source (``patient_choice``), a kind of doctor not seen before
+(``new_specialty``), the ED physician on shift or the inpatient doctor on service
+(``on_shift``). A clinic visit back with the usual doctor is ``back_to_usual_doctor``.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from entities import Doctor, Hospital, Patient
+from sim.coverage import SELF_PAY
 from sim.events import SWITCH_REASONS
+from sim.physicians import (
+    ADULT_AGE,
+    ADULT_PRIMARY,
+    CHILD_PRIMARY,
+    EMERGENCY,
+    HOSPITAL,
+    PEDIATRICS,
+    SPECIALIST,
+    load_physicians,
+    usual_source_shares,
+)
 from sim.refdata import Condition
 from sim.rng import UniformPool
 from sim.world import RegionWorld
 
 NO_ROOM, DOCTOR_ABSENT, DOCTOR_LEFT, PATIENT_CHOICE, NEW_SPECIALTY, BACK_TO_USUAL = range(6)
-READMITTED_ELSEWHERE = 6
+READMITTED_ELSEWHERE, ON_SHIFT = 6, 7
 assert SWITCH_REASONS[BACK_TO_USUAL] == "back_to_usual_doctor"
 assert SWITCH_REASONS[READMITTED_ELSEWHERE] == "readmitted_elsewhere"
+assert SWITCH_REASONS[ON_SHIFT] == "on_shift"
+ADULT_PRIMARY_CARE = "Primary care"  # the usual-doctor key of an adult's primary care
 
 
 class Choice(NamedTuple):
@@ -33,7 +57,12 @@ class Choice(NamedTuple):
     doctor: Doctor
     hospital: Hospital
     reason: int
-    new_usual: bool  # the usual doctor of this specialty left: the new one takes their place
+    new_usual: bool  # the usual doctor left: the new one takes their place
+    usual_key: str | None = None  # a clinic visit of a patient with a usual source: its key
+
+
+def _chain(*specialties: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(specialties))
 
 
 class CareRouter:
@@ -44,62 +73,82 @@ class CareRouter:
     ) -> None:
         self.doctors = world.doctors
         self.hospitals = world.hospitals
+        self.coverage = world.coverage
         self.draws = draws
+        physicians = load_physicians()
+        self.chains = {
+            s: _chain(*physicians.substitutes(s), generalist) for s in physicians.specialties
+        }
         self.generalist = generalist
+        self.emergency = self._chain_of(physicians.of_kind(EMERGENCY)[0])
+        hospitalist = self._chain_of(physicians.of_kind(HOSPITAL)[0])
+        self.adult_inpatient = hospitalist
+        self.child_inpatient = _chain(PEDIATRICS, *hospitalist)
+        self.own_inpatients = physicians.attends - set(physicians.of_kind(HOSPITAL))
+        self.clinic_specialists = frozenset(physicians.of_kind(SPECIALIST))
+        self.usual_shares = usual_source_shares()
         weights = np.asarray(hospital_choice, dtype=float)
-        self.hospital_choice = list(np.cumsum(weights / weights.sum()))
+        self.hospital_choice = [
+            list(np.cumsum(weights[:n]) / weights[:n].sum()) for n in range(1, len(weights) + 1)
+        ]
+
+    def _chain_of(self, specialty: str) -> tuple[str, ...]:
+        return self.chains.get(specialty, _chain(specialty, self.generalist))
 
     def choose(
-        self,
-        patient: Patient,
-        condition: Condition,
-        day: int,
-        episode_doctor: Doctor | None,
-        episode_hospital: Hospital | None,
+        self, patient: Patient, condition: Condition, day: int, clinic: bool, readmission: bool
     ) -> Choice:
-        """The doctor and hospital for a visit (before looking for a room)."""
+        """The doctor and hospital for a visit (before looking for a room): a clinic visit's
+        usual doctor, else the emergency physician on shift where the patient arrives."""
+        if clinic:
+            return self._clinic(patient, condition, day)
+        if readmission and patient.last_hospital >= 0:
+            site = self.hospitals[patient.last_hospital]
+        else:
+            site = self._pick_hospital(patient)
+        doctor = self._on_duty(site, self.emergency, day)
+        if doctor is None:
+            site, doctor = self._someone_elsewhere(patient, site, self.emergency, day)
+        return Choice(doctor, site, ON_SHIFT, False)
+
+    def attending(
+        self, patient: Patient, condition: Condition, day: int, hospital: Hospital, current: Doctor
+    ) -> Doctor:
+        """The doctor who looks after an admitted patient at ``hospital``: the condition's
+        specialty when it sees its own inpatients (the patient's usual one for it when they
+        work there and are on duty), else a hospitalist (a paediatrician for a child);
+        ``current`` when nobody there is on duty."""
         specialty = condition.specialty
-        keeps = self.draws.one() < patient.continuity_preference
-        if episode_doctor is not None:  # a follow-up
-            target, site = episode_doctor, episode_hospital
-        elif specialty in patient.usual:
-            doctor_index, hospital_index = patient.usual[specialty]
-            target, site = self.doctors[doctor_index], self.hospitals[hospital_index]
+        if specialty in self.own_inpatients:
+            usual = patient.usual.get(specialty)
+            if usual is not None:
+                doctor = self.doctors[usual[0]]
+                if doctor.works_at(hospital.index) and doctor.on_duty(day):
+                    return doctor
+            chain = self._chain_of(specialty)
+        elif patient.age_at(day) < ADULT_AGE:
+            chain = self.child_inpatient
         else:
-            target, site = None, self._hospital_for_new_doctor(patient, keeps)
-        new_usual = False
-        if target is None:
-            reason, doctor = NEW_SPECIALTY, self.doctor_at(site, specialty, day)
-        elif not keeps:
-            if episode_doctor is None:
-                site = self._hospital_for_new_doctor(patient, keeps=False)
-            reason = PATIENT_CHOICE
-            doctor = self.doctor_at(site, specialty, day, exclude=target.index)
-        elif not target.active:
-            reason, new_usual = DOCTOR_LEFT, True
-            doctor = self.doctor_at(site, specialty, day)
-        elif not target.on_duty(day):
-            reason, doctor = (
-                DOCTOR_ABSENT,
-                self.doctor_at(site, specialty, day, exclude=target.index),
-            )
-        else:
-            doctor = target
-            reason = NEW_SPECIALTY if specialty != patient.last_specialty else BACK_TO_USUAL
-        if doctor is None:  # nobody on duty there: the nearest hospital with someone who is
-            site, doctor = self._someone_elsewhere(patient, site, specialty, day)
-        return Choice(doctor, site, reason, new_usual)
+            chain = self.adult_inpatient
+        return self._on_duty(hospital, chain, day) or current
 
     def elsewhere(self, patient: Patient, condition: Condition, day: int, choice: Choice) -> Choice:
-        """The same visit at another of the patient's nearest hospitals than the one chosen
-        (an ambulance's or the patient's choice; reason ``readmitted_elsewhere``), with a
-        doctor on duty there; the choice
-        itself when there is no other hospital or nobody on duty."""
-        for index in patient.hospital_preference:
-            if index == choice.hospital.index:
+        """The same arrival at another hospital than the one chosen (an ambulance's or the
+        patient's choice; reason ``readmitted_elsewhere``): one of the patient's within reach,
+        else the nearest other of the region, with the emergency physician on shift there;
+        the choice itself when there is no other hospital or nobody on duty."""
+        here = choice.hospital
+        farther = sorted(
+            (h.index for h in self.hospitals if h.index not in patient.hospital_preference),
+            key=lambda i: (
+                (self.hospitals[i].lat - here.lat) ** 2 + (self.hospitals[i].lon - here.lon) ** 2
+            ),
+        )
+        for index in (*patient.hospital_preference, *farther):
+            if index == here.index:
                 continue
             site = self.hospitals[index]
-            doctor = self.doctor_at(site, condition.specialty, day)
+            doctor = self._on_duty(site, self.emergency, day)
             if doctor is not None:
                 return Choice(doctor, site, READMITTED_ELSEWHERE, False)
         return choice
@@ -130,39 +179,123 @@ class CareRouter:
     def doctor_at(
         self, hospital: Hospital, specialty: str, day: int, exclude: int = -1
     ) -> Doctor | None:
-        """A doctor on duty at ``hospital``: of the specialty, else a generalist, else anyone
-        (at random among those on duty)."""
-        for group in (
-            hospital.staff.get(specialty, ()),
-            hospital.staff.get(self.generalist, ()),
-            hospital.doctors,
-        ):
-            if not group:
-                continue
-            # Most doctors are on duty: one draw usually settles it without scanning the group.
-            first = self.doctors[group[int(self.draws.one() * len(group))]]
-            if first.index != exclude and first.on_duty(day):
-                return first
-            on_duty = [d for d in group if d != exclude and self.doctors[d].on_duty(day)]
-            if on_duty:
-                return self.doctors[on_duty[int(self.draws.one() * len(on_duty))]]
+        """A doctor on duty at ``hospital``: of the specialty, else of its stand-ins
+        (staffing/physicians.csv, then the generalist specialty), else anyone (at random
+        among those on duty)."""
+        return self._on_duty(hospital, self._chain_of(specialty), day, exclude)
+
+    # ------------------------------------------------------------------ clinic visits
+
+    def _clinic(self, patient: Patient, condition: Condition, day: int) -> Choice:
+        age = patient.age_at(day)
+        specialty = condition.specialty
+        if specialty in self.clinic_specialists:
+            key, wanted = specialty, (specialty,)
+        elif age < ADULT_AGE:
+            key, wanted = PEDIATRICS, CHILD_PRIMARY
+        else:
+            key, wanted = ADULT_PRIMARY_CARE, ADULT_PRIMARY
+        if not self._has_usual_source(patient, age, day):
+            site, doctor = self._find(patient, wanted, day)
+            return Choice(doctor, site, PATIENT_CHOICE, False)
+        usual = patient.usual.get(key)
+        if usual is None:
+            site, doctor = self._find(patient, wanted, day)
+            return Choice(doctor, site, NEW_SPECIALTY, False, key)
+        target, site = self.doctors[usual[0]], self.hospitals[usual[1]]
+        if self.draws.one() >= patient.continuity_preference:
+            site, doctor = self._find(patient, wanted, day, exclude=target.index)
+            return Choice(doctor, site, PATIENT_CHOICE, False, key)
+        if not target.active:
+            doctor = self._on_duty(site, self._wanted_chain(wanted), day)
+            if doctor is None:
+                site, doctor = self._find(patient, wanted, day)
+            return Choice(doctor, site, DOCTOR_LEFT, True, key)
+        if not target.on_duty(day):
+            doctor = self._on_duty(site, self._wanted_chain(wanted), day, exclude=target.index)
+            if doctor is None:
+                site, doctor = self._find(patient, wanted, day, exclude=target.index)
+            return Choice(doctor, site, DOCTOR_ABSENT, False, key)
+        return Choice(target, site, BACK_TO_USUAL, False, key)
+
+    def _has_usual_source(self, patient: Patient, age: int, day: int) -> bool:
+        """Whether the patient has a usual source of care on ``day`` (by age and insurance)."""
+        insured = self.coverage.payer[self.coverage.spell_on(patient.index, day)] != SELF_PAY
+        for low, high, if_insured, if_uninsured in self.usual_shares:
+            if low <= age <= high:
+                return patient.usual_source_draw < (if_insured if insured else if_uninsured)
+        return False
+
+    def _wanted_chain(self, wanted: Sequence[str]) -> tuple[str, ...]:
+        return _chain(*wanted, *self._chain_of(wanted[0]))
+
+    def _find(
+        self, patient: Patient, wanted: Sequence[str], day: int, exclude: int = -1
+    ) -> tuple[Hospital, Doctor]:
+        """A doctor of the wanted specialties: at a hospital drawn from the patient's, else at
+        the nearest other hospital within reach that has one, else a stand-in at the drawn
+        hospital."""
+        first = self._pick_hospital(patient)
+        for index in (first.index, *patient.hospital_preference):
+            hospital = self.hospitals[index]
+            doctor = self._pick(hospital, [hospital.staff.get(s, ()) for s in wanted], day, exclude)
+            if doctor is not None:
+                return hospital, doctor
+        chain = self._wanted_chain(wanted)
+        doctor = self._on_duty(first, chain, day, exclude)
+        if doctor is not None:
+            return first, doctor
+        return self._someone_elsewhere(patient, first, chain, day)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _on_duty(
+        self, hospital: Hospital, chain: Sequence[str], day: int, exclude: int = -1
+    ) -> Doctor | None:
+        for specialty in chain:
+            doctor = self._pick(hospital, [hospital.staff.get(specialty, ())], day, exclude)
+            if doctor is not None:
+                return doctor
+        return self._pick(hospital, [hospital.doctors], day, exclude)
+
+    def _pick(
+        self, hospital: Hospital, groups: list[Sequence[int]], day: int, exclude: int
+    ) -> Doctor | None:
+        """A doctor on duty at random among ``groups`` of doctor indices (or None)."""
+        total = sum(len(group) for group in groups)
+        if not total:
+            return None
+        # Most doctors are on duty: one draw usually settles it without scanning the groups.
+        k = int(self.draws.one() * total)
+        for group in groups:
+            if k < len(group):
+                first = self.doctors[group[k]]
+                if first.index != exclude and first.on_duty(day):
+                    return first
+                break
+            k -= len(group)
+        on_duty = [
+            d for group in groups for d in group if d != exclude and self.doctors[d].on_duty(day)
+        ]
+        if on_duty:
+            return self.doctors[on_duty[int(self.draws.one() * len(on_duty))]]
         return None
 
-    def _hospital_for_new_doctor(self, patient: Patient, keeps: bool) -> Hospital:
-        """Where a patient looks for a doctor they have not seen: where they were last
-        (if they like continuity), else one of their nearest hospitals."""
-        if keeps and patient.last_hospital >= 0:
-            return self.hospitals[patient.last_hospital]
+    def _pick_hospital(self, patient: Patient) -> Hospital:
+        """One of the patient's hospitals within reach, by the hospital-choice weights
+        (nearest first)."""
         choices = patient.hospital_preference
-        rank = min(bisect_right(self.hospital_choice, self.draws.one()), len(choices) - 1)
+        cumulative = self.hospital_choice[min(len(choices), len(self.hospital_choice)) - 1]
+        rank = min(bisect_right(cumulative, self.draws.one()), len(choices) - 1)
         return self.hospitals[choices[rank]]
 
     def _someone_elsewhere(
-        self, patient: Patient, site: Hospital, specialty: str, day: int
+        self, patient: Patient, site: Hospital, chain: Sequence[str], day: int
     ) -> tuple[Hospital, Doctor]:
-        order = [*patient.hospital_preference, *range(len(self.hospitals))]
-        for index in order:
-            doctor = self.doctor_at(self.hospitals[index], specialty, day)
+        """Nobody on duty at ``site``: the first hospital of the patient's (then of the region)
+        with someone who is."""
+        for index in (*patient.hospital_preference, *range(len(self.hospitals))):
+            doctor = self._on_duty(self.hospitals[index], chain, day)
             if doctor is not None:
                 return self.hospitals[index], doctor
         # every doctor of the region is away: the visit goes ahead with an active one

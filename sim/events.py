@@ -18,6 +18,7 @@ SWITCH_REASONS = (
     "new_specialty",
     "back_to_usual_doctor",
     "readmitted_elsewhere",
+    "on_shift",
 )
 PLANS = ("Full", "Incremental")
 # What an encounter is: an emergency-department visit treated and released the same day, a stay

@@ -36,7 +36,6 @@ class RegionSpec:
     residence_weights: np.ndarray  # probability of living in each row of ``zips``
     hospital_rows: np.ndarray | None = None  # fixed hospital sites (rows of ``zips``)
     hospital_name: str | None = None
-    doctors: int | None = None  # None: doctors_per_hospital for each hospital
     residence_groups: np.ndarray | None = None  # locality mode: 0 local, 1 neighbour, 2 other
     part: int | None = None  # a split state's region: which part (0, 1, ...); None: whole state
 
@@ -213,8 +212,6 @@ def single_hospital_region(scenario: Scenario, zips: ZipTable) -> RegionSpec:
         residence_weights=weights / weights.sum(),
         hospital_rows=np.array([site]),
         hospital_name=neutralise_formula(name) if name else None,
-        doctors=scenario.doctors_per_hospital
-        * max(1, round(scenario.patients / scenario.patients_per_hospital)),
         residence_groups=groups,
     )
 

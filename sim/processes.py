@@ -337,7 +337,7 @@ class RegionSimulation:
                 yield env.timeout(self._days_to_weekday(int(env.now)))
             day = int(env.now)
             choice = self.router.choose(
-                patient, condition, day, doctor if followup else None, hospital
+                patient, condition, day, bool(followup) or kind == CLINIC_REVIEW, readmission
             )
             if readmission and not followup and self.clinical.one() < self._elsewhere:
                 choice = self.router.elsewhere(patient, condition, day, choice)
@@ -366,6 +366,9 @@ class RegionSimulation:
                     los = self._weekday_discharge(day, los, condition.los[1])
                 else:
                     los = 0 if encounter == EMERGENCY_VISIT else 1
+                if encounter != EMERGENCY_VISIT:  # admitted: the inpatient doctor takes over
+                    doctor = self.router.attending(patient, condition, day, hospital, doctor)
+                    choice = choice._replace(doctor=doctor)
             room = cot = NO_ROOM_HELD  # cot: the room a delivery takes for the baby
             diverted_from = None
             rooming_in = at is not None and not followup and at[2] is not None
@@ -426,7 +429,7 @@ class RegionSimulation:
                         reason,
                     )
                 )
-            patient.remember(doctor.index, hospital.index, condition.specialty, choice.new_usual)
+            patient.remember(doctor.index, hospital.index, choice.usual_key, choice.new_usual)
             decided = delivery[0] if not followup else None
             treatment, medication, test = self._care(
                 patient, condition, followup, severity, doctor, decided

@@ -294,7 +294,6 @@ class Scenario:
     insured_rate: float | None = _field(None, RATE)  # None: the national figure (NHIS)
     # hospitals
     patients_per_hospital: int = _field("patients_per_hospital", COUNT)
-    doctors_per_hospital: int = _field("doctors_per_hospital", COUNT)
     same_day_bias_sd: float = _field("same_day_bias_sd", NON_NEGATIVE)
     same_day_bias_clip: float = _field("same_day_bias_clip", RATE)
     late_payment_sigma: float = _field("late_payment_sigma", NON_NEGATIVE)

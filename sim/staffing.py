@@ -5,7 +5,8 @@ Each doctor takes absences (vacation, leave) at ``doctor_absence_rate`` per year
 per year; waiting times are exponential. A departed doctor is replaced after
 ``replacement_delay_days`` by a new doctor of the same specialty at the same hospitals (at
 once when the departure left a hospital without any doctor).
-One process per region plays this out from a queue of upcoming changes.
+One process per region plays this out: the changes of the doctors on staff at the start are
+drawn at once as arrays, those of doctors who join later one at a time.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ ABSENCE, DEPARTURE, ARRIVAL = range(3)
 
 
 class Staffing:
-    """The staffing process of a region."""
+    """The staffing process of a region.
+
+    The working lives of the doctors on staff at the start are drawn at once, as arrays (a
+    realistic roster has thousands of doctors per region); the few doctors who join later
+    get theirs one change at a time, in a queue merged with the arrays.
+    """
 
     def __init__(
         self, world: RegionWorld, scenario: Scenario, log: EventLog, rng: np.random.Generator
@@ -35,19 +41,51 @@ class Staffing:
         self.scenario = scenario
         self.log = log
         self.rng = rng
-        self._queue: list[tuple[int, int, int, int]] = []
+        self._queue: list[tuple[int, int, int, int, int]] = []
         self._order = itertools.count()
-        for doctor in world.doctors:
-            self._plan(doctor, 0)
+        self._planned = self._initial_changes(len(world.doctors))
+
+    def _initial_changes(self, count: int) -> list[tuple[int, int, int, int]]:
+        """(day, kind, doctor, last day of absence + 1) of every absence and departure of the
+        first ``count`` doctors up to the horizon, in time order: exponential waits between
+        absences counted from each return, as ``_plan`` does for one doctor."""
+        scenario, rng = self.scenario, self.rng
+        horizon = scenario.horizon
+        changes = []
+        rate = scenario.doctor_departure_rate
+        if rate > 0 and count:
+            day = np.maximum(1, np.ceil(rng.exponential(365.25 / rate, count))).astype(np.int64)
+            for doctor in np.flatnonzero(day <= horizon).tolist():
+                changes.append((int(day[doctor]), DEPARTURE, doctor, 0))
+        rate = scenario.doctor_absence_rate
+        if rate > 0 and count:
+            low, high = scenario.doctor_absence_days
+            width = max(4, math.ceil(2 * horizon * rate / 365.25) + 4)
+            doctors = np.arange(count)
+            back = np.zeros(count, dtype=np.int64)
+            while len(doctors):
+                gap = np.maximum(1, np.ceil(rng.exponential(365.25 / rate, (len(doctors), width))))
+                length = rng.integers(low, high + 1, (len(doctors), width))
+                returns = back[:, None] + np.cumsum(gap + length, axis=1).astype(np.int64)
+                starts = returns - length
+                for row, column in zip(*np.nonzero(starts <= horizon)):
+                    changes.append(
+                        (int(starts[row, column]), ABSENCE, int(doctors[row]),
+                         int(returns[row, column]))
+                    )  # fmt: skip
+                more = starts[:, -1] <= horizon  # rare: more absences than columns drawn
+                doctors, back = doctors[more], returns[more, -1]
+        changes.sort()
+        return changes
 
     def _after(self, day: int, rate: float) -> int | None:
         if rate <= 0:
             return None
         return day + max(1, math.ceil(self.rng.exponential(365.25 / rate)))
 
-    def _push(self, day: int | None, kind: int, doctor: int) -> None:
+    def _push(self, day: int | None, kind: int, doctor: int, back: int = 0) -> None:
         if day is not None and day <= self.scenario.horizon:
-            heapq.heappush(self._queue, (day, next(self._order), kind, doctor))
+            heapq.heappush(self._queue, (day, next(self._order), kind, doctor, back))
 
     def _plan(self, doctor: Doctor, day: int) -> None:
         self._push(self._after(day, self.scenario.doctor_absence_rate), ABSENCE, doctor.index)
@@ -55,24 +93,32 @@ class Staffing:
 
     def process(self, env):
         """The SimPy process: wait for the next change, make it, repeat."""
-        while self._queue:
-            day, _, kind, index = heapq.heappop(self._queue)
+        planned, queue, position = self._planned, self._queue, 0
+        while position < len(planned) or queue:
+            if queue and (position == len(planned) or queue[0][0] < planned[position][0]):
+                day, _, kind, index, back = heapq.heappop(queue)
+            else:
+                day, kind, index, back = planned[position]
+                position += 1
             if day > env.now:
                 yield env.timeout(day - env.now)
             doctor = self.world.doctors[index]
             if kind == ABSENCE and doctor.active:
-                self._absence(doctor, day)
+                self._absence(doctor, day, back)
             elif kind == DEPARTURE and doctor.active:
                 self._departure(doctor, day)
             elif kind == ARRIVAL:
                 self._arrival(doctor, day)
 
-    def _absence(self, doctor: Doctor, day: int) -> None:
-        low, high = self.scenario.doctor_absence_days
-        back = day + int(self.rng.integers(low, high + 1))
+    def _absence(self, doctor: Doctor, day: int, back: int) -> None:
+        """An absence until ``back``; a doctor who joined later draws its length now and
+        plans the next absence from their return."""
+        if not back:
+            low, high = self.scenario.doctor_absence_days
+            back = day + int(self.rng.integers(low, high + 1))
+            self._push(self._after(back, self.scenario.doctor_absence_rate), ABSENCE, doctor.index)
         doctor.absent_until = back
         self.log.doctor_absent((day, doctor.index, back))
-        self._push(self._after(back, self.scenario.doctor_absence_rate), ABSENCE, doctor.index)
 
     def _departure(self, doctor: Doctor, day: int) -> None:
         doctor.active = False
@@ -84,7 +130,7 @@ class Staffing:
         delay = int(self.rng.integers(low, high + 1))
         if any(not self.world.hospitals[h].doctors for h in doctor.hospitals):
             delay = 0  # a hospital is never left without a doctor: a locum starts at once
-        heapq.heappush(self._queue, (day + delay, next(self._order), ARRIVAL, doctor.index))
+        heapq.heappush(self._queue, (day + delay, next(self._order), ARRIVAL, doctor.index, 0))
 
     def _arrival(self, departed: Doctor, day: int) -> None:
         scenario = self.scenario

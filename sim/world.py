@@ -21,6 +21,7 @@ from sim.coverage import Coverage, PlanCatalog, coverage_rules, draw_coverage
 from sim.epidemiology import DELIVERY_CONDITION
 from sim.geography import ZipTable, miles_between
 from sim.illness import Diagnoses, EpisodePlan
+from sim.physicians import access_figures, load_physicians
 from sim.placement import RegionSpec
 from sim.population import PatientRegistry, build_patients
 from sim.refdata import Catalog, NameLists, load_catalog, load_demography, load_names
@@ -87,23 +88,25 @@ def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> Re
     hospitals = build_hospitals(env, providers, zips, hospital_rows, sample_people, scenario, names)
     if spec.hospital_name is not None:
         hospitals[0].name = spec.hospital_name
-    doctor_count = spec.doctors or scenario.doctors_per_hospital * len(hospitals)
     taken: set[str] = set()
-    doctors = build_doctors(providers, hospitals, doctor_count, scenario, names, taken)
+    doctors = build_doctors(providers, hospitals, scenario, names, taken)
     continuity = personal_preferences(providers, scenario.continuity_preference, patient_count)
+    usual_source = stream(scenario.seed, key, "usual_source").random(patient_count)
     birth_days = (registry.birth - to_datetime64(scenario.start)).astype(np.int64)
     patients = [
         Patient(
             index=i,
             birth_day=born,
-            hospital_preference=tuple(ranked),
+            hospital_preference=tuple(h for h in ranked if h >= 0),
             continuity_preference=taste,
+            usual_source_draw=draw,
         )
-        for i, (born, ranked, taste) in enumerate(
+        for i, (born, ranked, taste, draw) in enumerate(
             zip(
                 birth_days.tolist(),
                 preference.tolist(),
                 continuity.tolist(),
+                usual_source.tolist(),
             )
         )
     ]
@@ -161,8 +164,9 @@ PREFERENCE_CONCENTRATION = 50.0  # Beta(p k, (1 - p) k): sd about 0.04 around p 
 
 
 def personal_preferences(rng: np.random.Generator, mean: float, count: int) -> np.ndarray:
-    """Each patient's taste for continuity, varied around the scenario's value (a Beta
-    distribution with that mean; exactly 0 or 1 when the scenario says so)."""
+    """Each patient's chance of going back to their usual source of care when they have one,
+    varied around the scenario's value (a Beta distribution with that mean; exactly 0 or 1
+    when the scenario says so)."""
     if mean <= 0.0 or mean >= 1.0:
         return np.full(count, float(mean))
     k = PREFERENCE_CONCENTRATION
@@ -172,9 +176,12 @@ def personal_preferences(rng: np.random.Generator, mean: float, count: int) -> n
 def hospital_preferences(
     rng: np.random.Generator, zips: ZipTable, patient_rows: np.ndarray, hospital_rows: np.ndarray
 ) -> np.ndarray:
-    """Each patient's hospitals of the state, nearest first (with some personal taste).
+    """Each patient's hospitals within reach, nearest first (with some personal taste).
 
-    Returns an array (patient, rank) of hospital indices, at most HOSPITAL_CHOICES wide.
+    Within reach are the hospitals within ``hospital_reach_miles`` (staffing/figures.csv) and
+    always the nearest one, so that rural patients, far from hospitals, have fewer to choose
+    from. Returns an array (patient, rank) of hospital indices, at most HOSPITAL_CHOICES wide,
+    padded with -1 where a patient has fewer.
     """
     used, inverse = np.unique(patient_rows, return_inverse=True)
     miles = miles_between(
@@ -187,8 +194,12 @@ def hospital_preferences(
     nearest = np.argsort(miles, axis=1, kind="stable")[:, :width]
     candidates = nearest[inverse]
     distance = np.take_along_axis(miles, nearest, axis=1)[inverse]
+    reach = distance <= access_figures()["hospital_reach_miles"]
+    reach[:, 0] = True
     taste = (distance + 2.0) * np.exp(rng.normal(0.0, 0.35, candidates.shape))
-    ranked = np.take_along_axis(candidates, np.argsort(taste, axis=1, kind="stable"), axis=1)
+    taste[~reach] = np.inf
+    order = np.argsort(taste, axis=1, kind="stable")
+    ranked = np.take_along_axis(np.where(reach, candidates, -1), order, axis=1)
     return ranked[:, : min(HOSPITAL_CHOICES, width)]
 
 
@@ -305,13 +316,14 @@ def doctor_name_candidates(name: str, names: NameLists) -> Iterator[str]:
 def build_doctors(
     rng: np.random.Generator,
     hospitals: list[Hospital],
-    count: int,
     scenario: Scenario,
     names: NameLists,
     taken: set[str],
 ) -> list[Doctor]:
-    """``count`` doctors spread over the hospitals, each at 1-3 nearby hospitals."""
-    primary = np.arange(count) % len(hospitals)
+    """Each hospital's roster (``doctor_specialties``), each doctor working there and at up to
+    two of its nearest other hospitals."""
+    home, specialty = doctor_specialties(hospitals)
+    count = len(home)
     weights = np.asarray(scenario.affiliation_weights, dtype=float)
     extra = np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(count), side="right")
     lat = np.array([h.lat for h in hospitals])
@@ -319,6 +331,19 @@ def build_doctors(
     nearby = np.argsort(
         miles_between(lat[:, None], lon[:, None], lat[None, :], lon[None, :]), axis=1, kind="stable"
     )
+    width = len(scenario.affiliation_weights)
+    others = np.full((len(hospitals), width), -1)
+    for h in range(len(hospitals)):
+        near = nearby[h][nearby[h] != h][:width]
+        others[h, : len(near)] = near
+    # a random order of each doctor's candidate hospitals; missing ones (-1) go last
+    keys = np.where(others[home] >= 0, rng.random((count, width)), 2.0)
+    ranked = np.take_along_axis(others[home], np.argsort(keys, axis=1, kind="stable"), axis=1)
+    # the first ``extra`` of them, in hospital order (-1: none)
+    chosen = np.where((np.arange(width)[None, :] < extra[:, None]) & (ranked >= 0), ranked, -1)
+    chosen = np.where(chosen >= 0, chosen, len(hospitals))
+    chosen.sort(axis=1)
+    chosen[chosen == len(hospitals)] = -1
     style = np.clip(
         rng.normal(0, scenario.doctor_style_sd, count),
         -scenario.doctor_style_clip,
@@ -330,37 +355,31 @@ def build_doctors(
         scenario.prescribing_bias_clip,
     )
     labels = doctor_names(rng, count, names, taken)
-    specialties = doctor_specialties(rng, primary, scenario.generalist_specialty)
     doctors = []
-    for i in range(count):
-        home = int(primary[i])
-        others = [int(h) for h in nearby[home] if h != home][:3]
-        picked = rng.permutation(others)[: min(int(extra[i]), len(others))].tolist()
-        affiliations = (home, *sorted(picked))
-        doctor = Doctor(
-            index=i,
-            name=labels[i],
-            hospitals=affiliations,
-            specialty=specialties[i],
-            style=float(style[i]),
-            prescribing_bias=float(prescribing[i]),
-        )
-        doctors.append(doctor)
-        for h in affiliations:
-            hospitals[h].hire(i, doctor.specialty)
+    for i, (h, picks, kind, s, p) in enumerate(
+        zip(home.tolist(), chosen.tolist(), specialty, style.tolist(), prescribing.tolist())
+    ):
+        affiliations = (h, *(x for x in picks if x >= 0))
+        doctors.append(Doctor(i, labels[i], affiliations, kind, s, p))
+        for a in affiliations:
+            hospitals[a].hire(i, kind)
     return doctors
 
 
-def doctor_specialties(rng: np.random.Generator, primary: np.ndarray, generalist: str) -> list[str]:
-    """Each hospital's first doctor is a generalist; the others' specialties follow demand."""
-    catalog = load_catalog()
-    drawn = rng.choice(len(catalog.specialties), size=len(primary), p=catalog.specialty_weights)
-    first_of_hospital = np.zeros(len(primary), dtype=bool)
-    first_of_hospital[np.unique(primary, return_index=True)[1]] = True
-    return [
-        generalist if first else catalog.specialties[k]
-        for first, k in zip(first_of_hospital.tolist(), drawn.tolist())
-    ]
+def doctor_specialties(hospitals: list[Hospital]) -> tuple[np.ndarray, list[str]]:
+    """The doctors of every hospital's roster: their home hospital and specialty, hospital by
+    hospital. A roster is the hospital's population times the physicians per 100,000
+    residents of each specialty (staffing/physicians.csv), rounded, with at least the
+    specialty's minimum (an emergency physician, a hospitalist, a family physician), so small
+    hospitals have few or no specialists."""
+    physicians = load_physicians()
+    population = np.array([h.population for h in hospitals], dtype=float)
+    counts = np.floor(population[:, None] * physicians.per_100k[None, :] / 100_000.0 + 0.5)
+    counts = np.maximum(counts.astype(np.int64), physicians.minimum[None, :])
+    home = np.repeat(np.arange(len(hospitals)), counts.sum(axis=1))
+    kinds = np.tile(np.arange(len(physicians.specialties)), len(hospitals))
+    specialty = np.repeat(kinds, counts.ravel())
+    return home, [physicians.specialties[k] for k in specialty.tolist()]
 
 
 def doctor_names(

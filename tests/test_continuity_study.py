@@ -29,9 +29,10 @@ def continuity(**values) -> dict:
 
 def test_default_scenario_lands_in_published_ranges():
     summary = simulate(patients=8000, seed=42)[2]
+    # continuity studies measure ambulatory visits: the scorecard's row is over clinic visits
+    (row,) = [row for row in summary["realism"] if row["id"] == "doctor_coc"]
+    assert 0.4 <= row["value"] <= 0.7
     levels = summary["continuity"]["levels"]
-    assert 0.4 <= levels["doctor"]["coc"]["mean"] <= 0.65
-    assert 0.5 <= levels["doctor"]["upc"]["mean"] <= 0.8
     for index in ("upc", "coc", "secon"):
         assert levels["hospital"][index]["mean"] > levels["doctor"][index]["mean"]
 
@@ -58,17 +59,16 @@ def test_more_departures_mean_lower_doctor_continuity():
     assert churn["levels"]["doctor"]["coc"]["mean"] < stable["levels"]["doctor"]["coc"]["mean"]
 
 
-def test_perfect_continuity_keeps_every_followup_with_its_doctor_and_hospital():
-    result = continuity(
-        continuity_preference=1.0,
-        doctor_absence_rate=0.0,
-        doctor_departure_rate=0.0,
-        room_scale=3.0,
-    )
-    assert result["diversions"] == 0
-    assert result["followups"]["same_doctor_and_hospital"] == 1.0
-    switches = result["provider_switches"]
-    assert switches["patient_choice"] == switches["doctor_absent"] == switches["doctor_left"] == 0
+def test_perfect_continuity_keeps_patients_with_a_usual_source_with_it():
+    steady = {"doctor_absence_rate": 0.0, "doctor_departure_rate": 0.0, "room_scale": 3.0}
+    perfect = continuity(continuity_preference=1.0, **steady)
+    usual = continuity(**steady)
+    assert perfect["diversions"] == 0
+    switches = perfect["provider_switches"]
+    assert switches["doctor_absent"] == switches["doctor_left"] == 0
+    # the patients without a usual source of care still pick a doctor afresh
+    assert 0 < switches["patient_choice"] < usual["provider_switches"]["patient_choice"]
+    assert perfect["levels"]["doctor"]["coc"]["mean"] > usual["levels"]["doctor"]["coc"]["mean"]
 
 
 def test_the_continuity_table_matches_the_scalar_definition(small_run):

@@ -132,7 +132,7 @@ SCENARIO_FLAGS = (
     (GEO, "local_top_n", "in-state ZIPs nearest the hospital for locals (default)"),
     (GEO, "local_decay", "miles: a ZIP weighs exp(-d/decay) (default)"),
     (GEO, "outstate_neighbor_share", "out-of-state share from bordering states (default)"),
-    (CARE, "continuity_preference", "chance to go back to the usual doctor (default)"),
+    (CARE, "continuity_preference", "chance to go back to the usual source of care (default)"),
     (CARE, "doctor_absence_rate", "absences per doctor per year (default)"),
     (CARE, "doctor_departure_rate", "departures per doctor per year (default)"),
     (CARE, "room_scale", "multiply every hospital's room count (default)"),
