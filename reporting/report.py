@@ -133,9 +133,9 @@ FIGURES = (
     (
         "fig-occupancy",
         "Occupancy over time",
-        "Share of the hospitals' rooms occupied at the end of the day, pooled over hospitals "
-        "and averaged by week (from the census), and the part held by the dataset's own stays "
-        "when the census reports it.",
+        "Share of the hospitals' rooms occupied at the end of the day (the dataset's stays and "
+        "the unwritten load), pooled over hospitals and averaged by week; with the census "
+        "(--census) also the part held by the dataset's own stays.",
     ),
     (
         "fig-patients-per-state",
@@ -205,7 +205,7 @@ def build_report(
         "fig-revenue-by-payer": lambda: _revenue_by_payer(tables.billing),
         "fig-same-day-by-hospital": lambda: _same_day_by_hospital(tables.visits),
         "fig-continuity": lambda: _continuity(continuity),
-        "fig-occupancy": lambda: _occupancy(census),
+        "fig-occupancy": lambda: _occupancy(census, summary.get("capacity")),
         "fig-patients-per-state": lambda: _patients_per_state(tables.patients),
     }
     sections, entries = [], []  # the page's sections and their (id, title) for the contents
@@ -841,9 +841,21 @@ def _continuity(continuity: pd.DataFrame | None) -> Figure | str:
     return figure
 
 
-def _occupancy(census: pd.DataFrame | None) -> Figure | str:
+def _occupancy(census: pd.DataFrame | None, capacity: dict | None) -> Figure | str:
+    """Weekly pooled occupancy from the census, else from the summary's ``capacity`` section
+    (without the dataset's part)."""
     if census is None:
-        return "The census was not written (--census)."
+        weekly = (capacity or {}).get("occupancy_by_week")
+        if not weekly:
+            return "Neither the census (--census) nor the summary has the occupancy."
+        figure, ax = _figure(3.6)
+        ax.plot(np.arange(len(weekly)), weekly, color=BAR_COLOR, linewidth=1.4)
+        ax.set_ylim(0, max(1.0, max(weekly) * 1.05))
+        ax.yaxis.set_major_formatter("{x:.0%}")
+        ax.set_ylabel("rooms occupied (weekly mean)")
+        ax.set_xlabel(f"week from the first day; {capacity['hospitals']:,} hospitals pooled")
+        ax.grid(axis="y")
+        return figure
     if census.empty:
         return "The census has no days."
     day = pd.to_datetime(census["date"])

@@ -190,7 +190,11 @@ class CareRouter:
         age = patient.age_at(day)
         specialty = condition.specialty
         if specialty in self.clinic_specialists:
-            key, wanted = specialty, (specialty,)
+            # a child without the specialist at hand sees a paediatrician, not an internist
+            key, wanted = (
+                specialty,
+                (specialty, *CHILD_PRIMARY) if age < ADULT_AGE else (specialty,),
+            )
         elif age < ADULT_AGE:
             key, wanted = PEDIATRICS, CHILD_PRIMARY
         else:

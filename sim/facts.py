@@ -88,6 +88,7 @@ class RegionFacts:
     # (sex, age 0..100): the person-years the patients' deaths on the timeline add to the
     # population's (negative where a patient died in hospital before the day drawn)
     person_years_change: np.ndarray
+    occupied_by_day: np.ndarray  # rooms occupied at the end of days 0..the last day run, all
 
 
 def region_facts(region, day: int) -> RegionFacts:
@@ -101,8 +102,9 @@ def region_facts(region, day: int) -> RegionFacts:
             doctors["on_duty"] += 1
         else:
             doctors["absent"] += 1
-    sample_days = sample_room_days(log, len(world.hospitals), day)
-    unwritten_days = region.load.history[: max(day, -1) + 1].sum(axis=0, dtype=np.int64)
+    sample_days, sample_by_day = sample_room_days(log, len(world.hospitals), day)
+    unwritten = region.load.history[: max(day, -1) + 1]
+    unwritten_days = unwritten.sum(axis=0, dtype=np.int64)
     reasons = Counter(SWITCH_REASONS[c] for c in log.columns("ProviderSwitched")["reason"].tolist())
     discharged = log.columns("Discharged")
     dying = discharged["disposition"] == EXPIRED
@@ -156,6 +158,7 @@ def region_facts(region, day: int) -> RegionFacts:
         deaths_in_hospital=len(expired),
         deaths_elsewhere=len(log.columns("Died")["patient"]) + world.population.other_deaths,
         person_years_change=_person_years_change(region, expired, day),
+        occupied_by_day=sample_by_day + unwritten.sum(axis=1, dtype=np.int64),
     )
 
 
@@ -178,8 +181,9 @@ def own_room(admitted: dict[str, np.ndarray]) -> np.ndarray:
     return in_room & ~rooming_in
 
 
-def sample_room_days(log, hospitals: int, day: int) -> np.ndarray:
-    """Per hospital, the rooms the dataset's stays held at the end of days 0..``day``."""
+def sample_room_days(log, hospitals: int, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rooms the dataset's stays held at the end of days 0..``day``: summed per hospital,
+    and per day over the hospitals."""
     admitted = log.columns("Admitted")
     discharged = log.columns("Discharged")
     in_room = own_room(admitted)
@@ -187,8 +191,16 @@ def sample_room_days(log, hospitals: int, day: int) -> np.ndarray:
     end = np.full(int(visits.max()) + 1 if len(visits) else 0, day + 1, dtype=np.int64)
     known = discharged["visit"] < len(end)
     end[discharged["visit"][known]] = np.minimum(discharged["day"][known], day + 1)
-    nights = np.maximum(end[visits] - admitted["day"][in_room], 0)
-    return np.bincount(admitted["hospital"][in_room], weights=nights, minlength=hospitals)
+    first, last = admitted["day"][in_room], end[visits]
+    nights = np.maximum(last - first, 0)
+    per_hospital = np.bincount(admitted["hospital"][in_room], weights=nights, minlength=hospitals)
+    days = max(day + 1, 0)
+    held = nights > 0
+    change = (
+        np.bincount(first[held], minlength=days + 1)[: days + 1]
+        - np.bincount(last[held], minlength=days + 1)[: days + 1]
+    )
+    return per_hospital, np.cumsum(change)[:days]
 
 
 def _person_years_change(region, expired: np.ndarray, day: int) -> np.ndarray:
@@ -255,7 +267,19 @@ def capacity_section(regions: list[RegionFacts], days: int) -> dict:
         "unwritten_admissions": sum(h.unwritten_admissions for h in hospitals),
         "unwritten_turned_away": sum(h.unwritten_turned_away for h in hospitals),
         "sampling_fraction_by_hospital": [round(f, 6) for f in fractions],
+        "occupancy_by_week": occupancy_by_week(regions, rooms, days),
     }
+
+
+def occupancy_by_week(regions: list[RegionFacts], rooms: int, days: int) -> list[float]:
+    """Pooled occupancy (rooms occupied at the end of the day over rooms) averaged over each
+    week from the first day run (the last week may be shorter)."""
+    if not regions or not rooms or days <= 0:
+        return []
+    occupied = sum(region.occupied_by_day[:days].astype(np.float64) for region in regions)
+    weeks = np.arange(len(occupied)) // 7
+    means = np.bincount(weeks, weights=occupied) / np.bincount(weeks) / rooms
+    return [round(float(m), 6) for m in means]
 
 
 def switch_reason_counts(regions: list[RegionFacts]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from sim.capacity import capacity_figures
 from sim.refdata import read_csv
 
 WARM_UP_DAYS = 120  # long enough for all but the longest stays to turn over
+BLOCK_DAYS = 365  # days of stays drawn at once
 WEEKDAY_SERIES = "urgent_admissions"  # most admissions are unplanned
 SEASON_SERIES = "all_admissions"
 
@@ -75,24 +76,43 @@ class UnwrittenLoad:
         count = len(hospitals)
         days = WARM_UP_DAYS + horizon + 1
         daily = unwritten_people * figures["community_admissions_per_1000"] / 1000.0 / 365.25
-        rates = day_factors(start, -WARM_UP_DAYS, horizon)[:, None] * daily[None, :]
-        arrivals = rng.poisson(rates)  # (day from the warm-up's first, hospital)
+        factors = day_factors(start, -WARM_UP_DAYS, horizon)
         sigma = figures["unwritten_stay_sigma"]
         mu = np.log(figures["community_average_stay_days"]) - sigma**2 / 2.0
         longest = int(figures["longest_unwritten_stay_days"])
-        stays = np.rint(rng.lognormal(mu, sigma, int(arrivals.sum()))).astype(np.int64)
-        stays = np.clip(stays, 1, longest)
-        # every stay, in order of day then hospital
-        cell = np.repeat(np.arange(days * count), arrivals.ravel())
-        leaving = np.bincount(cell + stays * count, minlength=(days + longest + 1) * count)
-        occupied = np.cumsum(arrivals - leaving[: days * count].reshape(days, count), axis=0)
         capacity = np.array([pool.capacity for pool in self.pools], dtype=np.int64)
-        taken = arrivals.copy()
-        by_hospital = np.argsort(cell % count, kind="stable")
-        offsets = np.concatenate([[0], np.cumsum(arrivals.sum(axis=0))])
-        for h in np.flatnonzero((occupied > capacity).any(axis=0)).tolist():
-            own = stays[by_hospital[offsets[h] : offsets[h + 1]]]
-            occupied[:, h], taken[:, h] = _capped(arrivals[:, h], own, int(capacity[h]))
+        # by day from the warm-up's first, and hospital; stays leave on the day they end
+        leaving = np.zeros((days + longest + 1, count), dtype=np.int64)
+        occupied = np.zeros((days, count), dtype=np.int64)
+        arrivals = np.zeros((days, count), dtype=np.int64)
+        taken = np.zeros((days, count), dtype=np.int64)
+        before = np.zeros(count, dtype=np.int64)
+        for first in range(0, days, BLOCK_DAYS):  # in blocks, so memory stays bounded
+            last = min(first + BLOCK_DAYS, days)
+            block = rng.poisson(factors[first:last, None] * daily[None, :])
+            stays = np.rint(rng.lognormal(mu, sigma, int(block.sum()))).astype(np.int64)
+            stays = np.clip(stays, 1, longest)
+            cell = np.repeat(np.arange(block.size), block.ravel())  # day then hospital order
+            ends = (cell // count + stays) * count + cell % count
+            width = (last - first + longest + 1) * count
+            leaving[first : last + longest + 1] += np.bincount(ends, minlength=width).reshape(
+                -1, count
+            )
+            now = before + np.cumsum(block - leaving[first:last], axis=0)
+            admitted = block.copy()
+            over = np.flatnonzero((now > capacity).any(axis=0))
+            if len(over):
+                order = np.argsort(cell % count, kind="stable")
+                offsets = np.concatenate([[0], np.cumsum(block.sum(axis=0))])
+                for h in over.tolist():
+                    own = stays[order[offsets[h] : offsets[h + 1]]]
+                    column = leaving[first:, h]
+                    np.subtract.at(column, np.repeat(np.arange(last - first), block[:, h]) + own, 1)
+                    now[:, h], admitted[:, h] = _capped(
+                        block[:, h], own, int(capacity[h]), int(before[h]), column
+                    )
+            occupied[first:last], arrivals[first:last], taken[first:last] = now, block, admitted
+            before = now[-1]
         window = slice(WARM_UP_DAYS, None)
         self.history = occupied[window].astype(np.int32)
         self.admitted = taken[window].sum(axis=0)
@@ -120,22 +140,25 @@ class UnwrittenLoad:
 
 
 def _capped(
-    arrivals: np.ndarray, stays: np.ndarray, capacity: int
+    arrivals: np.ndarray, stays: np.ndarray, capacity: int, occupied: int, leaving: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One hospital's occupancy and admitted stays per day when stays that find every bed
-    taken go elsewhere (``stays``: the lengths of its ``arrivals``, in day order)."""
+    """One hospital's occupancy and admitted stays per day of a block when stays that find
+    every bed taken go elsewhere: ``stays`` are the lengths of its ``arrivals`` in day order,
+    ``occupied`` the beds taken before the block, ``leaving`` the stays ending on each day from
+    the block's first (those admitted here are added to it)."""
     days = len(arrivals)
-    leaving = [0] * (days + int(stays.max(initial=0)) + 1)
-    occupied = np.zeros(days, dtype=np.int64)
+    now = np.zeros(days, dtype=np.int64)
     taken = np.zeros(days, dtype=np.int64)
+    ends = leaving.tolist()
     lengths = stays.tolist()
-    now = first = 0
+    first = 0
     for day, count in enumerate(arrivals.tolist()):
-        now -= leaving[day]
-        admit = min(count, capacity - now)
+        occupied -= ends[day]
+        admit = min(count, capacity - occupied)
         for length in lengths[first : first + admit]:
-            leaving[day + length] += 1
+            ends[day + length] += 1
         first += count
-        now += admit
-        occupied[day], taken[day] = now, admit
-    return occupied, taken
+        occupied += admit
+        now[day], taken[day] = occupied, admit
+    leaving[:] = ends
+    return now, taken

@@ -162,3 +162,15 @@ def test_compare_shows_that_fuller_hospitals_divert_more():
     assert tight["diversions"] > roomy["diversions"] + 10
     assert tight["switches: no room"] > roomy["switches: no room"]
     assert tight["unwritten stays turned away"] > 3 * roomy["unwritten stays turned away"]
+
+
+def test_the_summary_has_the_censuss_weekly_occupancy_without_a_census():
+    simulation, _, summary = simulate(patients=300, seed=6)
+    census = simulation.census()
+    day = (census["date"] - census["date"].min()).dt.days
+    pooled = census.groupby(day)[["occupied_rooms", "rooms"]].sum()
+    weekly = (pooled["occupied_rooms"] / pooled["rooms"]).groupby(pooled.index // 7).mean()
+    assert np.allclose(summary["capacity"]["occupancy_by_week"], weekly.to_numpy(), atol=1e-6)
+    assert summary["capacity"]["pooled_occupancy"] == pytest.approx(
+        census["occupied_rooms"].sum() / census["rooms"].sum(), abs=1e-6
+    )

@@ -61,7 +61,7 @@ def test_patients_far_from_hospitals_have_only_the_nearest_within_reach():
 
 @pytest.fixture(scope="module")
 def staffed_run():
-    """A small run whose hospitals are big enough (room scale 15) for full rosters."""
+    """A small run (hospitals of real size have full rosters)."""
     return simulate(patients=1200, seed=5)
 
 
@@ -78,7 +78,8 @@ def test_each_setting_has_its_kind_of_doctor(staffed_run):
     visits = _visits_with_doctors(staffed_run)
     kind = visits["specialty"].astype(str).map(load_physicians().kind)
     emergency = visits["encounter_type"] == "Emergency"
-    assert (kind[emergency] == "emergency").mean() > 0.98
+    # a small hospital's one emergency physician is sometimes away: another doctor covers
+    assert (kind[emergency] == "emergency").mean() > 0.95
     clinic = visits["encounter_type"] == "Outpatient"
     assert kind[clinic].isin(["primary", "specialist"]).mean() > 0.98
     inpatient = visits["encounter_type"].isin(["Inpatient", "Observation"])
