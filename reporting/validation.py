@@ -107,7 +107,9 @@ def validation_part(
     if tables.conditions is not None:
         checks |= _problem_list_checks(patients, visits, tables.conditions)
     if tables.coverage is not None:
-        checks |= _coverage_checks(patients, visits, billing, tables.coverage, today64)
+        checks |= _coverage_checks(
+            patients, visits, billing, tables.coverage, today64, tables.conditions
+        )
     checks |= _newborn_checks(
         patients, visits, catalog, today64 if followups_may_be_pending else None
     )
@@ -578,6 +580,7 @@ def _coverage_checks(
     billing: pd.DataFrame,
     coverage: pd.DataFrame,
     today: np.datetime64,
+    conditions: pd.DataFrame | None = None,
 ) -> dict:
     """The coverage spells against themselves, the patients and the bills: each patient's rows
     follow each other without gap or overlap, within life and the window; the patient's
@@ -640,7 +643,9 @@ def _coverage_checks(
         "coverage_after_today": (start > today).sum(),
         "coverage_after_death": (died & ((start > death) | (end > death))).sum(),
         "coverage_open_after_death": (died & last & np.isnat(end)).sum(),
-        "coverage_basis_not_fitting": _basis_not_fitting(coverage, visits, birth, start),
+        "coverage_basis_not_fitting": _basis_not_fitting(
+            coverage, visits, birth, start, conditions
+        ),
         "bills_not_matching_coverage": len(billing)  # a bill without its visit counts
         - len(bills)
         + (
@@ -818,16 +823,32 @@ def _service_days(visits: pd.DataFrame, billing: pd.DataFrame) -> np.ndarray:
 
 
 def _basis_not_fitting(
-    coverage: pd.DataFrame, visits: pd.DataFrame, birth: np.ndarray, start: np.ndarray
+    coverage: pd.DataFrame,
+    visits: pd.DataFrame,
+    birth: np.ndarray,
+    start: np.ndarray,
+    conditions: pd.DataFrame | None = None,
 ) -> int:
     """Coverage rows (sorted by patient and start) whose basis does not fit: Medicare by age
-    before 65, by disability outside 19-64, by end-stage renal disease without a
-    kidney-failure encounter before the spell, or on any other basis; private coverage not
-    by a plan; self-pay with one; a child's basis from 19."""
+    before 65, by disability outside 19-64, by end-stage renal disease without kidney failure
+    before the spell (an encounter for it, or its diagnosis on the problem list: a stay may
+    wait long for a room), or on any other basis; private coverage not by a plan; self-pay
+    with one; a child's basis from 19."""
     basis, payer = _text(coverage["coverage_basis"]), _text(coverage["payer_type"])
     age = age_on(birth.astype("datetime64[D]"), start.astype("datetime64[D]"))
     kidney = visits[_text(visits["condition"]) == "Kidney failure"]
-    first_kidney = kidney.groupby("patient_id")["admission"].min()
+    known = [kidney[["patient_id", "admission"]]]
+    if conditions is not None:
+        listed = conditions[_text(conditions["condition"]) == "Kidney failure"]
+        known.append(
+            pd.DataFrame(
+                {
+                    "patient_id": listed["patient_id"].to_numpy(),
+                    "admission": _days(listed["diagnosis_date"]),
+                }
+            )
+        )
+    first_kidney = pd.concat(known).groupby("patient_id")["admission"].min()
     first = first_kidney.reindex(coverage["patient_id"]).to_numpy().astype("datetime64[D]")
     medicare_bases = ("Age 65 and over", "Disability", "End-stage renal disease")
     return int(

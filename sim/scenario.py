@@ -300,7 +300,9 @@ class Scenario:
     late_payment_clip: tuple = _field("late_payment_clip", RANGE)
     charge_multiplier_range: tuple = _field("charge_multiplier_range", RANGE)
     room_scale: float = _field("room_scale", Rule("number", above=0.0, high=100.0))
-    rooms_per_hospital: int | None = _field(None, Rule("whole", low=1, high=100_000))
+    # the largest US hospitals have about 2,500 beds; a hospital serves its beds' people, and
+    # its doctors follow (a bigger one would be a region of its own)
+    rooms_per_hospital: int | None = _field(None, Rule("whole", low=1, high=5_000))
     # staffing
     generalist_specialty: str = _field("generalist_specialty", Rule("text", normalize=_specialty))
     doctor_absence_rate: float = _field("doctor_absence_rate", NON_NEGATIVE)

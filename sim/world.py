@@ -208,7 +208,7 @@ def sample_residents(
 ) -> np.ndarray:
     """The dataset's residents (patients or not; the mean alive over the window) each hospital
     serves: the region's residents shared out as the patients' first-choice hospitals are."""
-    residents = population.person_years.sum() / max(scenario.horizon / 365.25, 1e-9)
+    residents = population.person_years.sum() / ((scenario.horizon + 1) / 365.25)
     patients = np.bincount(home, minlength=hospitals).astype(float)
     return residents * patients / max(patients.sum(), 1.0)
 
