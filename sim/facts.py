@@ -51,6 +51,7 @@ class HospitalFacts:
     unwritten_room_days: int  # the same, of the unwritten load
     unwritten_admissions: int  # the unwritten load's stays begun on days 0..the last day run
     unwritten_turned_away: int  # and those that found every bed taken
+    unwritten_occupied: int  # beds the unwritten load holds at the end of the last day run
 
     @property
     def sampling_fraction(self) -> float:
@@ -136,6 +137,7 @@ def region_facts(region, day: int) -> RegionFacts:
                 unwritten_room_days=int(unwritten_days[h.index]),
                 unwritten_admissions=int(region.load.admitted[h.index]),
                 unwritten_turned_away=int(region.load.turned_away[h.index]),
+                unwritten_occupied=int(unwritten[-1, h.index]) if len(unwritten) else 0,
             )
             for h in world.hospitals
         ],

@@ -434,7 +434,7 @@ class RegionSimulation:
             treatment, medication, test = self._care(
                 patient, condition, followup, severity, doctor, decided
             )
-            if room != NO_ROOM_HELD:
+            if room != NO_ROOM_HELD and not rooming_in:  # a baby in her room is not one
                 hospital.admissions += 1
             self.log.admitted(
                 (

@@ -97,8 +97,9 @@ def test_state_and_census_agree_with_the_event_log():
     last = census[census["date"] == census["date"].max()].set_index("hospital")
     assert state.date == simulation.as_of and census["date"].max() == pd.Timestamp(state.date)
     assert (state.hospitals["occupied_rooms"] <= state.hospitals["rooms"]).all()
-    assert state.patients_admitted == state.hospitals["occupied_rooms"].sum()
+    assert state.patients_admitted == state.hospitals["sample_occupied_rooms"].sum()
     assert last["occupied_rooms"].sum() == state.hospitals["occupied_rooms"].sum()
+    assert last["sample_occupied_rooms"].sum() == state.patients_admitted
     assert census["admissions"].sum() == state.hospitals["admissions"].sum()
     assert census["diversions"].sum() == state.hospitals["diversions"].sum() > 0
     assert sum(state.doctors.values()) >= 1 and state.open_bills > 0
@@ -186,6 +187,7 @@ def test_census_and_continuity_files(tmp_path):
         "hospital",
         "rooms",
         "occupied_rooms",
+        "sample_occupied_rooms",
         "admissions",
         "discharges",
         "diversions",
