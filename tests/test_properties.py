@@ -25,7 +25,7 @@ scenarios = st.fixed_dictionaries(
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios)
 def test_rule_checks_hold_for_any_scenario(values):
     history = values.pop("history_days")
