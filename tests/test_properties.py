@@ -37,7 +37,7 @@ def test_rule_checks_hold_for_any_scenario(values):
     assert len(tables.visits) == len(tables.billing)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     patients=st.integers(1, 400),
     seed=st.integers(0, 2**32 - 1),
