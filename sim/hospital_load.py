@@ -118,6 +118,17 @@ class UnwrittenLoad:
         self.admitted = taken[window].sum(axis=0)
         self.turned_away = (arrivals[window] - taken[window]).sum(axis=0)
 
+    def make_way(self, hospital: int, day: int) -> bool:
+        """Free a bed of ``hospital`` held by its unwritten load on ``day`` for a patient who
+        cannot wait (a woman in labour): one of the load's patients moves on (an early
+        discharge or a transfer). False when the load holds none of its beds."""
+        pool = self.pools[hospital]
+        if pool.background <= 0:
+            return False
+        pool.background -= 1
+        self.history[day, hospital] = pool.background
+        return True
+
     def process(self, env: simpy.Environment):
         """The SimPy process: each day, the beds the load holds go to the pools."""
         pools = self.pools

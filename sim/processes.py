@@ -296,8 +296,13 @@ class RegionSimulation:
             self.declined_episodes += 1
             return
         birth = condition.name == DELIVERY_CONDITION and not readmission
-        # a delivery was drawn within the caps (sim.catchment): it is never declined
-        if not birth and not patient.accepts_episode(condition, day, self.year_of_day[day]):
+        # a delivery was drawn within the caps (sim.catchment) and a baby's birth stay has begun
+        # (_newborn_of): neither is declined
+        if (
+            not birth
+            and at is None
+            and not patient.accepts_episode(condition, day, self.year_of_day[day])
+        ):
             self.declined_episodes += 1
             return
         patient.expect_episode(condition)  # the caps count it from its first encounter
@@ -313,7 +318,9 @@ class RegionSimulation:
         delivery = (None, 0)  # a delivery's mode (its treatment) and length of stay
         booking = None  # a follow-up's (booking visit, last day it may take place)
         while True:
-            if patient.in_stay:  # in another stay: this encounter waits for its end
+            if at is not None and not followup:
+                pass  # a birth stay: _newborn_of took the baby's stay when it was born
+            elif patient.in_stay:  # in another stay: this encounter waits for its end
                 free = patient.wait_until_free(env)
                 if booking is None:
                     yield free
@@ -384,6 +391,10 @@ class RegionSimulation:
                         diverted_from, reason = choice.hospital, NO_ROOM
                 while room is None and planned:  # full: rebooked for the next weekday
                     yield env.timeout(self._days_to_weekday(int(env.now) + 1) + 1)
+                    room = hospital.rooms.acquire()
+                if room is None and birth and not followup and self.load.make_way(
+                    hospital.index, day
+                ):  # labour does not wait: a bed held by the unwritten load is made free
                     room = hospital.rooms.acquire()
                 if room is None:  # every hospital of the state is full: wait for a room
                     room = yield hospital.rooms.request()
@@ -518,6 +529,9 @@ class RegionSimulation:
         registry.birth[index] = to_datetime64(self.scenario.start) + day
         child.birth_day = day
         self._birth_key[index] = int(date_keys(registry.birth[index : index + 1])[0])
+        # in its birth stay from now: an encounter of the baby's that starts later today, before
+        # the birth stay's process runs, waits for the stay's end instead of taking the day
+        child.in_stay = True
         place = (hospital, room, los) if cot is None else (hospital, cot, None)
         self.env.process(self._episode(child, self._newborn, DIRECT_STAY, at=place))
 

@@ -122,6 +122,19 @@ def test_written_stays_and_the_unwritten_load_share_the_beds():
     assert pool.occupied == 2 and pool.peak == 3
 
 
+def test_the_unwritten_load_makes_way_for_labour_and_the_history_shows_it():
+    load, pool = _load(3, float(served_population(np.array([3]))[0]) * 5, horizon=40)
+    day = int(np.argmax(load.history[:, 0] == 3))
+    assert load.history[day, 0] == 3  # a day when the load held every bed
+    pool.background = 3
+    assert pool.acquire() is None
+    assert load.make_way(0, day)  # one of its patients moves on
+    assert pool.acquire() is not None
+    assert load.history[day, 0] == 2 and pool.background == 2
+    pool.background = 0
+    assert not load.make_way(0, day)  # nothing of the load's to move: labour waits
+
+
 def test_census_totals_include_the_unwritten_load_and_never_exceed_the_beds():
     simulation, _, summary = simulate(patients=400, seed=5)
     census = simulation.census()

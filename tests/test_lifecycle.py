@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reporting.app import Simulation
 from reporting.eventlog import event_log_table, tables_from_events
 from reporting.realism import COMPUTATIONS, load_targets, scorecard
 from reporting.validation import validate
@@ -22,12 +23,15 @@ from sim.catchment import (
     yearly_death_hazard,
 )
 from sim.epidemiology import load_rate_tables, population_figures
+from sim.illness import ED_ARRIVAL, EpisodePlan
 from sim.population import FEMALE, MALE, Residents
 from sim.refdata import load_catalog
 from sim.rng import stream
+from sim.scenario import Scenario
 from tests.conftest import TODAY, simulate
 
 START = np.datetime64("2022-01-01")
+PLAN_FIELDS = ("patient", "condition", "day", "kind", "release")
 END = np.datetime64("2024-12-31")
 
 
@@ -297,3 +301,45 @@ def test_mothers_rebuild_from_the_event_log(run):
         tables.patients["mother_patient_id"].reset_index(drop=True),
         check_names=False,
     )
+
+
+def _babies(region) -> tuple[np.ndarray, np.ndarray]:
+    """The region's residents born to a mother in the window, and their birthdays as drawn."""
+    registry = region.world.registry
+    babies = np.flatnonzero(registry.mother >= 0)
+    return babies, registry.birth[babies].copy()
+
+
+def test_an_encounter_on_the_day_of_birth_waits_for_the_birth_stay():
+    # A baby's own onset on its birthday, planned after its mother's delivery that day: the
+    # birth stay comes first (it used to be pushed behind the other encounter's stay)
+    simulation = Simulation(Scenario(patients=1500, seed=5, today=TODAY))
+    start = np.datetime64(simulation.scenario.start, "D")
+    for region in simulation.regions:
+        babies, birth = _babies(region)
+        day = (birth - start).astype(np.int64)
+        babies, day = babies[day >= 0], day[day >= 0]
+        plan = region.world.plan
+        sepsis = region.catalog.by_name["Sepsis"].code
+        extra = EpisodePlan(
+            patient=babies.astype(plan.patient.dtype),
+            condition=np.full(len(babies), sepsis, dtype=plan.condition.dtype),
+            day=day.astype(plan.day.dtype),
+            kind=np.full(len(babies), ED_ARRIVAL, dtype=plan.kind.dtype),
+            release=np.zeros(len(babies), dtype=plan.release.dtype),
+        )
+        joined = [np.concatenate([getattr(plan, f), getattr(extra, f)]) for f in PLAN_FIELDS]
+        order = np.lexsort((joined[0], joined[2]))  # by day, then resident: mothers come first
+        region.world.plan = EpisodePlan(*(column[order] for column in joined))
+    tables = simulation.run().tables()
+    assert set(_newborn_checks(tables).values()) == {0}
+    visits = tables.visits.merge(tables.patients[["patient_id", "date_of_birth"]])
+    stays = visits[visits["admission_type"] == "Newborn"]
+    assert (stays["date_of_admission"] == stays["date_of_birth"]).all()
+    sick = visits[(visits["condition"] == "Sepsis") & (visits["age"] == 0)]
+    first = sick.groupby("patient_id")["date_of_admission"].min()
+    births = stays.set_index("patient_id")["date_of_discharge"]
+    both = first.index.intersection(births.index)
+    assert len(both) >= 3
+    assert (first[both] >= births[both]).all()  # after the birth stay, not before it
+
