@@ -392,8 +392,11 @@ class RegionSimulation:
                 while room is None and planned:  # full: rebooked for the next weekday
                     yield env.timeout(self._days_to_weekday(int(env.now) + 1) + 1)
                     room = hospital.rooms.acquire()
-                if room is None and birth and not followup and self.load.make_way(
-                    hospital.index, day
+                if (
+                    room is None
+                    and birth
+                    and not followup
+                    and self.load.make_way(hospital.index, day)
                 ):  # labour does not wait: a bed held by the unwritten load is made free
                     room = hospital.rooms.acquire()
                 if room is None:  # every hospital of the state is full: wait for a room

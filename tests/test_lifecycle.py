@@ -342,4 +342,3 @@ def test_an_encounter_on_the_day_of_birth_waits_for_the_birth_stay():
     both = first.index.intersection(births.index)
     assert len(both) >= 3
     assert (first[both] >= births[both]).all()  # after the birth stay, not before it
-
