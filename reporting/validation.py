@@ -476,8 +476,6 @@ def _clinical_checks(
     disposition = _text(visits["discharge_disposition"])
     booked = _text(visits["follow_up_required"]) == "Y"
     due = _days(visits["follow_up_date"])
-    admission_type = _text(visits["admission_type"])
-    weekday = (_days(visits["admission"]).astype(np.int64) + 3) % 7  # 0 = Monday
     episode_start = _by_key(visits["visit_id"], visits["admission"].to_numpy(), visits["episode"])
     episode_condition = _by_key(visits["visit_id"], _text(condition), visits["episode"])
     # the booked date of the visit before each follow-up (rows are sorted by episode)
@@ -502,9 +500,6 @@ def _clinical_checks(
         ).sum(),
         "followups_before_booked_day": (
             followup & ~np.isnat(due_before) & (visits["admission"].to_numpy() < due_before)
-        ).sum(),
-        "elective_admissions_on_weekends": (
-            ~followup & ~same_day & (admission_type == "Elective") & (weekday >= 5)
         ).sum(),
         "disposition_not_home_after_non_inpatient": (~inpatient & (disposition != "Home")).sum(),
         "followup_after_transfer_or_leaving": (

@@ -66,3 +66,9 @@ def year_of_sim_day(start: dt.date, horizon: int) -> np.ndarray:
     """Calendar year of each simulation day 0..horizon."""
     days = to_datetime64(start) + np.arange(horizon + 1)
     return days.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def weekday_of_days(start: dt.date, first: int, last: int) -> np.ndarray:
+    """Weekday (0 = Monday) of simulation days ``first..last`` (may be negative)."""
+    days = np.datetime64(start, "D") + np.arange(first, last + 1)
+    return (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday

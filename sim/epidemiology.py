@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from sim.population import FEMALE, GENDERS, MALE
-from sim.refdata import Catalog, read_csv
+from sim.refdata import Catalog, read_csv, weekday_factors
 
 TOP_AGE = 100
 DELIVERY_CONDITION = "Childbirth"  # its stays are deliveries: births by the mother's age
@@ -52,10 +52,7 @@ def weekend_discharge_move() -> tuple[float, ...]:
     """Per weekday (0 = Monday): the chance that a stay due to end that day ends on a weekday
     instead. Weekdays move none; a weekend day moves what its discharges fall short of the
     weekday mean (``demography/weekdays.csv``, series ``discharges``)."""
-    table = read_csv("demography/weekdays.csv")
-    factor = (
-        table[table["series"] == "discharges"].set_index("weekday")["factor"].sort_index().tolist()
-    )
+    factor = weekday_factors("discharges")
     weekday_mean = sum(factor[:5]) / 5
     return tuple(0.0 if day < 5 else max(0.0, 1.0 - factor[day] / weekday_mean) for day in range(7))
 

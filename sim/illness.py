@@ -2,7 +2,9 @@
 
 For every condition of the catalog and every resident, encounters come as Poisson counts over
 the days the condition's gating allows, at the rates of the resident's sex and age (the age in
-the middle of those days), spread over the days by the condition's season. Three kinds:
+the middle of those days), spread over the days by the condition's season and by the weekday
+pattern of the kind (``demography/weekdays.csv``: ED visits peak on Mondays, urgent stays dip
+at weekends, clinic reviews are booked on weekdays). Three kinds:
 
 - an *ED arrival* (treated and released, or admitted through the ED: the ED's release share of
   the resident's age is kept with it);
@@ -27,14 +29,21 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from sim.calendar import add_years
+from sim.calendar import add_years, weekday_of_days
 from sim.epidemiology import TOP_AGE, RateTables
 from sim.population import FEMALE, MALE
-from sim.refdata import Catalog
+from sim.refdata import Catalog, weekday_factors
 
 ED_ARRIVAL, DIRECT_STAY, CLINIC_REVIEW = range(3)
 NEWBORN_CONDITION = "Newborn"  # a resident born in the window has one birth stay, that day
 DAYS_PER_YEAR = 365.25
+# the weekday pattern each kind's days follow (a planned stay is then booked by the pattern of
+# planned admissions on the timeline: sim.processes)
+WEEKDAY_SERIES = {
+    ED_ARRIVAL: "ed_visits",
+    DIRECT_STAY: "urgent_admissions",
+    CLINIC_REVIEW: "clinic_visits",
+}
 
 
 @attrs.frozen
@@ -141,7 +150,17 @@ def plan_encounters(
     first = np.maximum(first, 0)
     born = (np.asarray(birth, dtype="datetime64[D]") - start).astype(np.int64)
     weights = rates.day_weights(start.astype(object), horizon)
-    cumulative = np.concatenate([np.zeros((len(weights), 1)), np.cumsum(weights, axis=1)], axis=1)
+    weekday = weekday_of_days(start.astype(object), 0, horizon)
+    cumulative = {
+        kind: np.concatenate(
+            [
+                np.zeros((len(weights), 1)),
+                np.cumsum(weights * np.asarray(weekday_factors(series))[weekday], axis=1),
+            ],
+            axis=1,
+        )
+        for kind, series in WEEKDAY_SERIES.items()
+    }
     sex = np.asarray(gender, dtype=np.int64)
     parts = []
     prevalent = []
@@ -177,15 +196,14 @@ def plan_encounters(
         through_ed = stays * condition.ed_admit_share
         arrivals = emergency + through_ed
         release = np.divide(emergency, arrivals, out=np.zeros(n), where=arrivals > 0)
-        span = cumulative[code]
         lo, hi = np.where(open_, lo, 0), np.where(open_, hi, -1)
-        exposure = span[hi + 1] - span[lo]
-        exposure /= DAYS_PER_YEAR
         for kind, rate in (
             (ED_ARRIVAL, arrivals),
             (DIRECT_STAY, stays - through_ed),
             (CLINIC_REVIEW, clinic),
         ):
+            span = cumulative[kind][code]
+            exposure = (span[hi + 1] - span[lo]) / DAYS_PER_YEAR
             count = rng.poisson(np.maximum(rate, 0.0) * exposure)
             who = np.repeat(np.arange(n), count)
             low, total = span[lo[who]], exposure[who] * DAYS_PER_YEAR

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.calendar import years_before
 from sim.geography import ZipTable
-from sim.refdata import Demography, NameLists
+from sim.refdata import Demography, NameLists, weekday_factors
 from sim.rng import stream
 
 MALE, FEMALE = 0, 1
@@ -82,12 +82,30 @@ def draw_ages(
     return np.minimum(ages, 90)
 
 
+BIRTH_SERIES = "births"  # demography/weekdays.csv
+
+
 def birth_dates(rng: np.random.Generator, ages: np.ndarray, today: dt.date) -> np.ndarray:
-    """A birth date for each age such that the age at ``today`` is exact."""
-    latest = years_before(today, ages)  # the last birthday was at most today
-    earliest = years_before(today, ages + 1) + np.timedelta64(1, "D")
-    span = (latest - earliest).astype(np.int64) + 1
-    return earliest + np.floor(rng.random(len(ages)) * span).astype(np.int64)
+    """A birth date for each age such that the age at ``today`` is exact, its weekday drawn by
+    the pattern of US births (``demography/weekdays.csv``, series ``births``: scheduled
+    cesareans and inductions avoid weekends)."""
+    latest = years_before(today, ages).astype(np.int64)  # the last birthday was at most today
+    earliest = (years_before(today, ages + 1) + np.timedelta64(1, "D")).astype(np.int64)
+    factors = weekday_factors(BIRTH_SERIES)
+    # the weight of all days before day d (days since 1970-01-01, a Thursday): whole weeks, then
+    # the days of d's week before it
+    before = np.concatenate([[0.0], np.cumsum([factors[(k + 3) % 7] for k in range(7)])])
+    week = before[-1]
+
+    def weight_before(day: np.ndarray) -> np.ndarray:
+        return (day // 7) * week + before[day % 7]
+
+    low = weight_before(earliest)
+    target = low + rng.random(len(ages)) * (weight_before(latest + 1) - low)
+    weeks = np.floor(target / week)
+    within = np.searchsorted(before[1:], target - weeks * week, side="right")
+    day = weeks.astype(np.int64) * 7 + np.minimum(within, 6)
+    return np.clip(day, earliest, latest).astype("datetime64[D]")
 
 
 def courtesy_prefixes(

@@ -5,9 +5,11 @@ their coverage spells as they start):
 
 - the *onset* process walks the illness plan and starts an episode process on each onset day;
 - an *episode* process lives while an episode lasts. Its first encounter is an ED visit
-  treated and released, or a stay in a bed (through the ED, urgent, or planned for a weekday;
+  treated and released, or a stay in a bed (through the ED, urgent, or planned: booked in the
+  week ahead by the weekday pattern of planned admissions;
   waiting if the patient is still in another stay, diverting if the hospital has no free room);
-  then come the clinic follow-ups the recurrence rules book, one after another (no bed; missed
+  then come the clinic follow-ups the recurrence rules book, one after another, each on a day
+  of the week it is due drawn by the weekday pattern of clinic visits (no bed; missed
   when the patient is still in hospital a month after the day);
 - the *billing office* wakes once a day to issue the bills and record the payments due that
   day (one long-lived process instead of a timer per bill);
@@ -56,6 +58,7 @@ from sim.refdata import (
     load_catalog,
     read_csv,
     stay_figures,
+    weekday_factors,
 )
 from sim.revenue import Claim, RevenueCycle
 from sim.rng import UniformPool, normal_quantile, stream
@@ -87,6 +90,12 @@ VAGINAL, CESAREAN = "Delivery", "Cesarean Section"  # the delivery's treatment
 FOLLOWUP_LAPSE_DAYS = 30
 NO_ROOM_HELD = -1
 SATURDAY = 5  # numpy weekday numbers: Monday 0 ... Sunday 6
+# Planned encounters are booked on a day of a seven-day window drawn by the weekday pattern of
+# their kind (demography/weekdays.csv): a window holds each weekday once, so the booked days
+# follow the pattern exactly. A planned admission is booked in the week from its onset; a clinic
+# follow-up in the week around the day it is due.
+BOOKING_WINDOW_DAYS = 7
+ELECTIVE_SERIES, CLINIC_SERIES = "elective_admissions", "clinic_visits"
 PACK_EVERY_DAYS = 30  # how often the event log moves pending rows into column blocks
 
 
@@ -129,6 +138,9 @@ class RegionSimulation:
         start = to_datetime64(scenario.start)
         weekday = ((start + np.arange(self.horizon + 1)).astype(np.int64) + 3) % 7
         self.weekday_of_day = weekday.tolist()  # 0 = Monday
+        self._first_weekday = int(weekday[0])
+        self._elective_booking = _booking_table(weekday_factors(ELECTIVE_SERIES))
+        self._clinic_booking = _booking_table(weekday_factors(CLINIC_SERIES))
         self.dispositions = [
             list(np.cumsum(_normalised(weights)))
             for weights in (
@@ -311,6 +323,11 @@ class RegionSimulation:
         self.log.episode_started((day, patient.index, episode, condition.code))
         rules = self.catalog.categories[condition.category]
         admission_type = self._admission_route(condition, kind, readmission)
+        planned = admission_type == ELECTIVE and kind == DIRECT_STAY and not birth
+        if planned:  # booked for a day of the week ahead
+            booked = self._booked_day(day, self._elective_booking, self.clinical.one())
+            if booked > day:
+                yield env.timeout(booked - day)
         charges = EpisodeCharges(admission_type)
         followup = 0
         severity = NORMAL
@@ -339,9 +356,6 @@ class RegionSimulation:
                 patient.leave()
                 patient.end_episode(condition)
                 return
-            planned = admission_type == ELECTIVE and not followup and not birth
-            if planned:  # a planned admission is booked for a weekday
-                yield env.timeout(self._days_to_weekday(int(env.now)))
             day = int(env.now)
             choice = self.router.choose(
                 patient, condition, day, bool(followup) or kind == CLINIC_REVIEW, readmission
@@ -389,7 +403,7 @@ class RegionSimulation:
                     doctor, hospital, room = self.router.divert(patient, choice, day)
                     if hospital is not choice.hospital:
                         diverted_from, reason = choice.hospital, NO_ROOM
-                while room is None and planned:  # full: rebooked for the next weekday
+                while room is None and planned and not followup:  # full: the next weekday
                     yield env.timeout(self._days_to_weekday(int(env.now) + 1) + 1)
                     room = hospital.rooms.acquire()
                 if (
@@ -759,12 +773,20 @@ class RegionSimulation:
         """The due day of the episode's next clinic visit, or None when the episode ends: the
         first is booked at the condition's follow-up share, later ones by the category's
         recurrence rules."""
-        u = self.clinical.take(2)
+        u = self.clinical.take(3)
         chance = condition.followup_share if followup == 0 else rules.followup_probability
         if followup >= rules.max_followups or u[0] >= chance:
             return None
         lo, hi = rules.followup_gap_days
-        return day + lo + int(u[1] * (hi - lo + 1))
+        due = day + lo + int(u[1] * (hi - lo + 1))
+        first = max(due - BOOKING_WINDOW_DAYS // 2, day + 1)  # the week around it, after today
+        return self._booked_day(first, self._clinic_booking, u[2])
+
+    def _booked_day(self, first: int, booking: list[list[float]], u: float) -> int:
+        """The day of the seven from ``first`` that a booking lands on, drawn with ``u`` by
+        the weekday pattern ``booking`` (``_booking_table``)."""
+        cumulative = booking[(self._first_weekday + first) % 7]
+        return first + min(bisect_right(cumulative, u * cumulative[-1]), BOOKING_WINDOW_DAYS - 1)
 
     # ----------------------------------------------------------------- billing
 
@@ -860,6 +882,15 @@ class RegionSimulation:
             pay_day = max(day, due - lo - int(u[3] * (hi - lo + 1)))
         if pay_day <= self.horizon:
             self.payments_due[pay_day].append((pay_day, patient.index, visit, claim.patient))
+
+
+def _booking_table(factors: tuple[float, ...]) -> list[list[float]]:
+    """For each weekday a window may start on (0 = Monday), the cumulative weights of its
+    seven days by the weekday ``factors``."""
+    return [
+        list(np.cumsum([factors[(start + k) % 7] for k in range(BOOKING_WINDOW_DAYS)]))
+        for start in range(7)
+    ]
 
 
 class _DayStart(simpy.Event):

@@ -501,3 +501,13 @@ def money_figures() -> dict[str, float]:
     behaviour), by name."""
     frame = read_csv("money/figures.csv")
     return dict(zip(frame["figure"], frame["value"].astype(float)))
+
+
+@functools.cache
+def weekday_factors(series: str) -> tuple[float, ...]:
+    """Monday-to-Sunday rate factors of a series of ``demography/weekdays.csv`` (mean 1)."""
+    table = read_csv("demography/weekdays.csv")
+    factor = table[table["series"] == series].set_index("weekday")["factor"].sort_index()
+    if len(factor) != 7:
+        raise ValueError(f"demography/weekdays.csv: series {series!r} needs 7 weekdays")
+    return tuple(float(f) for f in factor / factor.mean())

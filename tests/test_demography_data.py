@@ -210,6 +210,7 @@ def test_weekday_factors_average_one_and_the_weekend_ratio_is_in_band() -> None:
         "discharges",
         "births",
         "ed_visits",
+        "clinic_visits",
     }
     for _, series in weekdays.groupby("series"):
         assert sorted(series["weekday"]) == list(range(7))

@@ -48,7 +48,6 @@ def test_the_summary_has_every_check_of_the_domain(small_run):
         "followups_not_clinic_visits",
         "followups_outside_their_episode",
         "episode_ids_not_matching_visit_type",
-        "elective_admissions_on_weekends",
         "room_not_matching_encounter",
         "overlapping_stays",
         "double_booked_rooms",
