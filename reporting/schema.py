@@ -358,8 +358,8 @@ VISITS = Table(
             "admission_type",
             CATEGORY,
             "UB-04 type of admission or visit: `Emergency` (through the ED), `Trauma` (injuries "
-            "through the ED), `Urgent`, `Elective` (planned ahead, mostly on weekdays; every clinic "
-            "follow-up); `Newborn` is reserved for birth encounters",
+            "through the ED), `Urgent`, `Elective` (planned ahead, mostly on weekdays; every "
+            "clinic follow-up); `Newborn` is reserved for birth encounters",
             allowed=ADMISSION_TYPES,
         ),
         Column(
