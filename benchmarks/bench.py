@@ -73,7 +73,14 @@ def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
     the event and row counts: the tasks, then the assembly that writes every table."""
     import reporting.app.simulation
     import reporting.writers
-    from reporting.app.cli import build_parser, scenario_from_args, simulate_and_write, table_names
+    from reporting.app.cli import (
+        build_parser,
+        dataset_files,
+        scenario_from_args,
+        simulate_and_write,
+        table_names,
+    )
+    from reporting.publication import DatasetFolder
 
     args = build_parser().parse_args(
         ["--patients", str(patients), "--today", TODAY, "--outdir", str(outdir), "--quiet",
@@ -98,7 +105,8 @@ def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
     reporting.writers.TableFiles.write = timed(write, writing)
     try:
         clock = time.perf_counter()
-        simulation, _, rows = simulate_and_write(args, scenario_from_args(args), names)
+        with DatasetFolder(args.outdir, dataset_files(args, names), args.overwrite) as folder:
+            simulation, _, rows = simulate_and_write(args, scenario_from_args(args), names, folder)
         total = time.perf_counter() - clock
     finally:
         reporting.app.simulation.group_task, reporting.writers.TableFiles.write = task, write

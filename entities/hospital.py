@@ -68,6 +68,19 @@ class RoomPool:
         else:
             self._free.append(room)
 
+    def hold_background(self, beds: int) -> int:
+        """Let the unwritten load hold ``beds`` beds, or as many as are free once the waiting
+        requests have had theirs (they came first), then serve those requests; returns the
+        beds held."""
+        free = len(self._free)
+        if not self._waiting:
+            self.background = beds if beds <= free else free
+            return self.background
+        free = max(free - len(self._waiting), 0)
+        self.background = beds if beds <= free else free
+        self.serve_waiting()
+        return self.background
+
     def serve_waiting(self) -> int:
         """Give free beds (the unwritten load's discharges free some) to waiting requests;
         returns how many were served."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -228,6 +229,24 @@ def _by_key(keys, values, wanted) -> np.ndarray:
     return series.reindex(np.asarray(wanted)).to_numpy()
 
 
+def _zip_rows(zips: ZipTable) -> Callable[[pd.Series], np.ndarray]:
+    """A function giving the row in ``zips`` of each ZIP of a series (the first row of a ZIP
+    listed twice; -1 where absent or missing). Faster than ``_by_key`` on the whole table."""
+    codes = zips.zipcode.tolist()
+    first = dict(zip(reversed(codes), range(len(codes) - 1, -1, -1)))
+
+    def rows(wanted: pd.Series) -> np.ndarray:
+        found, distinct = pd.factorize(wanted)  # -1 where missing
+        return np.array([*(first.get(z, -1) for z in distinct.tolist()), -1])[found]
+
+    return rows
+
+
+def _at(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values`` at ``rows`` as objects, NaN at row -1 (as ``_by_key`` gives)."""
+    return np.append(values, np.nan)[rows]
+
+
 def _lookup(values: pd.Series, mapping: dict, default) -> np.ndarray:
     """``mapping[value]`` for each value, ``default`` for values not in the mapping."""
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -420,7 +439,12 @@ def _clinical_checks(
         below_min_age += (age[starts] < c.min_age).sum()
         if c.max_age is not None:
             age_wrong += (age[starts] > c.max_age).sum()
-        firsts = visits.loc[rows & ~followup, ["patient_id", "admission"]]
+        capped = (
+            c.max_episodes_per_patient is not None
+            or c.min_days_between_episodes is not None
+            or c.max_episodes_per_year is not None
+        )
+        firsts = visits.loc[rows & ~followup, ["patient_id", "admission"]] if capped else None
         if not c.first_visit_monitoring:
             first_treatment_wrong += (~treatment[rows & ~followup].isin(c.treatments)).sum()
         if c.followup_treatments:
@@ -891,16 +915,18 @@ def _place_checks(
     patients: pd.DataFrame, visits: pd.DataFrame, zips: ZipTable, nationwide: bool
 ) -> dict:
     patient_zip = patients["zipcode"].astype("string")
-    known_state = _by_key(zips.zipcode, zips.state.astype(object), patient_zip)
-    known_city = _by_key(zips.zipcode, zips.city, patient_zip)
-    known_area = _by_key(zips.zipcode, np.array(AREA_NAMES, dtype=object)[zips.area], patient_zip)
+    row_of = _zip_rows(zips)
+    patient_row = row_of(patient_zip)
+    known_state = _at(zips.state.astype(object), patient_row)
+    known_city = _at(zips.city.astype(object), patient_row)
+    known_area = _at(np.array(AREA_NAMES, dtype=object)[zips.area], patient_row)
     disagree = (
         pd.isna(known_state)
         | (_text(known_state) != _text(patients["state"]))
         | (_text(known_city) != _text(patients["city"]))
     )
     hospital_zip = visits["hospital_zipcode"].astype("string")
-    hospital_state = _by_key(zips.zipcode, zips.state.astype(object), hospital_zip)
+    hospital_state = _at(zips.state.astype(object), row_of(hospital_zip))
     pairs = pd.DataFrame(
         {"hospital": pd.factorize(visits["hospital"])[0], "zip": pd.factorize(hospital_zip)[0]}
     ).drop_duplicates()

@@ -87,6 +87,12 @@ class CareRouter:
         self.own_inpatients = physicians.attends - set(physicians.of_kind(HOSPITAL))
         self.clinic_specialists = frozenset(physicians.of_kind(SPECIALIST))
         self.usual_shares = usual_source_shares()
+        self._insured = (world.coverage.payer != SELF_PAY).tolist()  # per coverage spell
+        # (share if insured, share if uninsured) by age, the first band of each age
+        self._usual_by_age: list[tuple[float, float] | None] = [
+            next(((i, u) for low, high, i, u in self.usual_shares if low <= age <= high), None)
+            for age in range(max((high for _, high, _, _ in self.usual_shares), default=-1) + 1)
+        ]
         weights = np.asarray(hospital_choice, dtype=float)
         self.hospital_choice = [
             list(np.cumsum(weights[:n]) / weights[:n].sum()) for n in range(1, len(weights) + 1)
@@ -224,11 +230,11 @@ class CareRouter:
 
     def _has_usual_source(self, patient: Patient, age: int, day: int) -> bool:
         """Whether the patient has a usual source of care on ``day`` (by age and insurance)."""
-        insured = self.coverage.payer[self.coverage.spell_on(patient.index, day)] != SELF_PAY
-        for low, high, if_insured, if_uninsured in self.usual_shares:
-            if low <= age <= high:
-                return patient.usual_source_draw < (if_insured if insured else if_uninsured)
-        return False
+        shares = self._usual_by_age[age] if 0 <= age < len(self._usual_by_age) else None
+        if shares is None:
+            return False
+        insured = self._insured[self.coverage.spell_on(patient.index, day)]
+        return patient.usual_source_draw < (shares[0] if insured else shares[1])
 
     def _wanted_chain(self, wanted: Sequence[str]) -> tuple[str, ...]:
         return _chain(*wanted, *self._chain_of(wanted[0]))

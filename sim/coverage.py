@@ -166,11 +166,16 @@ class Coverage:
     income_ratio: np.ndarray  # per patient: family income / poverty line
     esrd_day: np.ndarray  # per patient: first day of Medicare for end-stage renal disease
     starts: list = attrs.field(eq=False, repr=False)  # ``start`` as a list, for bisect
+    _bounds: list = attrs.field(init=False, eq=False, repr=False)  # ``offsets`` as a list
+
+    @_bounds.default
+    def _offsets_list(self) -> list:
+        return self.offsets.tolist()
 
     def spell_on(self, patient: int, day: int) -> int:
         """The index of the spell that covers ``patient`` on ``day``."""
-        lo, hi = int(self.offsets[patient]), int(self.offsets[patient + 1])
-        return max(lo, bisect_right(self.starts, day, lo, hi) - 1)
+        lo = self._bounds[patient]
+        return max(lo, bisect_right(self.starts, day, lo, self._bounds[patient + 1]) - 1)
 
     def on_day(self, day: int) -> np.ndarray:
         """Every patient's spell on ``day`` (one index per patient)."""

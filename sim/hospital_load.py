@@ -131,20 +131,13 @@ class UnwrittenLoad:
 
     def process(self, env: simpy.Environment):
         """The SimPy process: each day, the beds the load holds go to the pools."""
-        pools = self.pools
+        pools, history = self.pools, self.history
         while True:
             day = int(env.now)
-            wanted = self.history[day].tolist()
-            for h, pool in enumerate(pools):
-                free = pool.capacity - pool.occupied
-                if pool.waiting:  # patients waiting for a bed come before new arrivals
-                    free = max(free - pool.waiting, 0)
-                beds = wanted[h] if wanted[h] <= free else free
-                if beds != wanted[h]:
-                    self.history[day, h] = beds
-                pool.background = beds
-                if pool.waiting:
-                    pool.serve_waiting()
+            wanted = history[day].tolist()
+            held = [pool.hold_background(beds) for pool, beds in zip(pools, wanted)]
+            if held != wanted:
+                history[day] = held
             if day >= self.horizon:
                 return
             yield env.timeout(1)
