@@ -30,6 +30,7 @@ Every fact goes to the event log; nothing here writes a table.
 
 from __future__ import annotations
 
+import functools
 import math
 from bisect import bisect_right
 from collections import defaultdict, deque
@@ -918,13 +919,14 @@ def _move_weight(
     return tuple(moved)
 
 
-def cesarean_share_by_age() -> list[float]:
+@functools.lru_cache(maxsize=1)
+def cesarean_share_by_age() -> tuple[float, ...]:
     """The share of deliveries by cesarean at each maternal age 0..100 (NCHS)."""
     share = [0.0] * 101
     for row in read_csv("demography/cesarean.csv").itertuples(index=False):
         for age in range(int(row.age_low), min(int(row.age_high), 100) + 1):
             share[age] = float(row.cesarean_share)
-    return share
+    return tuple(share)
 
 
 def delivery_stay_shapes(catalog: Catalog) -> dict[bool, tuple[float, float, tuple[int, int]]]:
