@@ -106,3 +106,11 @@ def teaching(zips: ZipTable, rows: np.ndarray, beds: np.ndarray) -> np.ndarray:
 def served_population(beds: np.ndarray) -> np.ndarray:
     """The people hospitals of ``beds`` beds serve (AHA's community beds per 1,000)."""
     return beds * 1000.0 / capacity_figures()["community_beds_per_1000"]
+
+
+def beds_serving(people: np.ndarray) -> np.ndarray:
+    """The beds hospitals need to serve ``people`` (``served_population`` inverted, rounded up
+    to whole beds)."""
+    beds = people / served_population(np.ones(1))[0]
+    # a hospital's own beds' people give back its beds, not one more through rounding error
+    return np.ceil(beds - 1e-9).astype(int)

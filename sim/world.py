@@ -15,7 +15,7 @@ import simpy
 
 from entities import Doctor, Hospital, Patient, RoomPool
 from sim.calendar import to_datetime64
-from sim.capacity import bed_counts, hospital_sites, served_population, teaching
+from sim.capacity import bed_counts, beds_serving, hospital_sites, served_population, teaching
 from sim.catchment import Population, draw_catchment
 from sim.coverage import Coverage, PlanCatalog, coverage_rules, draw_coverage
 from sim.epidemiology import DELIVERY_CONDITION
@@ -247,7 +247,7 @@ def build_hospitals(
     fixed = scenario.rooms_per_hospital
     drawn = np.full(count, fixed) if fixed else bed_counts(rng, zips, rows)
     served = np.maximum(served_population(drawn), sample_people)
-    sized = drawn if fixed else np.ceil(served / served_population(np.ones(1))[0]).astype(int)
+    sized = drawn if fixed else beds_serving(served)
     teaches = teaching(zips, rows, sized)
     hospitals = []
     for i, row in enumerate(rows.tolist()):

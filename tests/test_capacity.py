@@ -10,7 +10,14 @@ import pytest
 import simpy
 
 from entities import RoomPool
-from sim.capacity import bed_counts, capacity_figures, hospital_sites, served_population, size_mix
+from sim.capacity import (
+    bed_counts,
+    beds_serving,
+    capacity_figures,
+    hospital_sites,
+    served_population,
+    size_mix,
+)
 from sim.geography import METROPOLITAN, load_zip_table
 from sim.hospital_load import UnwrittenLoad, day_factors
 from sim.refdata import read_csv
@@ -52,6 +59,12 @@ def test_hospitals_are_placed_and_sized_by_population():
 
 def test_a_hospital_serves_its_beds_worth_of_people():
     assert served_population(np.array([240]))[0] == pytest.approx(100_000)
+
+
+def test_the_beds_for_a_population_invert_the_people_served():
+    beds = np.arange(1, 5001)
+    np.testing.assert_array_equal(beds_serving(served_population(beds)), beds)
+    assert beds_serving(served_population(np.array([40])) + 1)[0] == 41  # one more person
 
 
 def test_day_factors_swing_by_season_and_weekday():
