@@ -471,6 +471,14 @@ def _emergency(s: _Slice) -> Counter:
     return Counter({("ed_visits",): count})
 
 
+def _clinic(s: _Slice) -> Counter:
+    """Clinic visits (outpatient encounters) by weekday."""
+    if not s.has("visits", "encounter_type"):
+        return Counter()
+    admitted = _days(s.encounters(OUTPATIENT)["date_of_admission"])
+    return _tally("clinic_by_weekday", (admitted + 3) % 7)  # 1970-01-01 was a Thursday
+
+
 def _occupancy(s: _Slice) -> Counter:
     """Occupied room-nights in the window: from the census when given, else from the nights
     of bed-holding visits (admission to the day before discharge)."""
@@ -515,6 +523,7 @@ COUNTERS: tuple[Callable[[_Slice], Counter], ...] = (
     _deliveries,
     _readmissions,
     _emergency,
+    _clinic,
     _occupancy,
     _continuity,
 )
@@ -924,6 +933,12 @@ def _weekend_ratio(run: _Run, target: Target) -> Result:
     if not (weekend_days and weekday_days and weekday):
         return Result(None, ("not measurable: no weekday admissions or no weekend in the window",))
     return Result((weekend / weekend_days) / (weekday / weekday_days))
+
+
+@computation("clinic_weekend_share")
+def _clinic_weekend_share(run: _Run, target: Target) -> Result:
+    weekend = run.total("clinic_by_weekday", lambda day: day >= 5)
+    return _ratio(weekend, run.total("clinic_by_weekday"), "clinic visits", 100)
 
 
 @computation("prevalence")

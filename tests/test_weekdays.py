@@ -66,3 +66,12 @@ def test_planned_admissions_spread_over_the_week_and_ed_visits_peak_on_mondays(v
         visits.loc[visits["encounter_type"] == "Emergency", "date_of_admission"]
     )
     assert emergency[MONDAY] > emergency[1:5].mean() * 1.04
+
+
+def test_the_scorecard_measures_clinic_visits_at_weekends(medium_run):
+    _, tables, summary = medium_run
+    row = next(r for r in summary["realism"] if r["id"] == "clinic_weekend_share")
+    clinic = tables.visits[tables.visits["encounter_type"] == "Outpatient"]
+    weekend = pd.to_datetime(clinic["date_of_admission"]).dt.day_of_week >= SATURDAY
+    assert row["value"] == pytest.approx(100 * weekend.mean(), abs=1e-3)
+    assert row["ok"] and 1.0 < row["value"] < 6.0
