@@ -44,7 +44,9 @@ def test_every_switch_reason_occurs_in_a_strained_system():
 
 def test_fewer_rooms_mean_more_diversions_and_lower_hospital_continuity():
     roomy = continuity(room_scale=2.0)
-    tight = continuity(room_scale=0.1)
+    # half the beds: often full, with beds free elsewhere to divert to (with a tenth, nearly
+    # every hospital is full at once and patients wait instead of diverting)
+    tight = continuity(room_scale=0.5)
     # only stays take rooms: a few thousand patients divert a handful of times when tight
     assert tight["diversions"] >= max(5, 3 * roomy["diversions"])
     assert tight["levels"]["hospital"]["coc"]["mean"] < roomy["levels"]["hospital"]["coc"]["mean"]
