@@ -22,6 +22,7 @@ MALE, FEMALE = 0, 1
 NO_DEATH = np.datetime64("NaT", "D")
 NO_MOTHER = -1
 GENDERS = ("Male", "Female")
+BIRTH_SERIES = "births"  # demography/weekdays.csv: the weekday pattern of birthdays
 POLICY_DIGITS = 10_000_000  # seven digits, unique within a region
 POLICY_PART_BLOCK = 100_000  # serials of one part of a split state (at most 100 parts)
 
@@ -80,9 +81,6 @@ def draw_ages(
         mask = band == b
         ages[mask] = lo + np.searchsorted(within[b], u[mask], side="right")
     return np.minimum(ages, 90)
-
-
-BIRTH_SERIES = "births"  # demography/weekdays.csv
 
 
 def birth_dates(rng: np.random.Generator, ages: np.ndarray, today: dt.date) -> np.ndarray:

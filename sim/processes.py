@@ -404,7 +404,7 @@ class RegionSimulation:
                     doctor, hospital, room = self.router.divert(patient, choice, day)
                     if hospital is not choice.hospital:
                         diverted_from, reason = choice.hospital, NO_ROOM
-                while room is None and planned and not followup:  # full: the next weekday
+                while room is None and planned:  # full: rebooked for the next weekday
                     yield env.timeout(self._days_to_weekday(int(env.now) + 1) + 1)
                     room = hospital.rooms.acquire()
                 if (
