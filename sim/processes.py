@@ -140,8 +140,8 @@ class RegionSimulation:
         weekday = ((start + np.arange(self.horizon + 1)).astype(np.int64) + 3) % 7
         self.weekday_of_day = weekday.tolist()  # 0 = Monday
         self._first_weekday = int(weekday[0])
-        self._elective_booking = _booking_table(weekday_factors(ELECTIVE_SERIES))
-        self._clinic_booking = _booking_table(weekday_factors(CLINIC_SERIES))
+        self._elective_booking = booking_table(weekday_factors(ELECTIVE_SERIES))
+        self._clinic_booking = booking_table(weekday_factors(CLINIC_SERIES))
         self.dispositions = [
             list(np.cumsum(_normalised(weights)))
             for weights in (
@@ -785,9 +785,8 @@ class RegionSimulation:
 
     def _booked_day(self, first: int, booking: list[list[float]], u: float) -> int:
         """The day of the seven from ``first`` that a booking lands on, drawn with ``u`` by
-        the weekday pattern ``booking`` (``_booking_table``)."""
-        cumulative = booking[(self._first_weekday + first) % 7]
-        return first + min(bisect_right(cumulative, u * cumulative[-1]), BOOKING_WINDOW_DAYS - 1)
+        the weekday pattern ``booking`` (``booking_table``)."""
+        return first + booked_offset(booking, (self._first_weekday + first) % 7, u)
 
     # ----------------------------------------------------------------- billing
 
@@ -885,13 +884,20 @@ class RegionSimulation:
             self.payments_due[pay_day].append((pay_day, patient.index, visit, claim.patient))
 
 
-def _booking_table(factors: tuple[float, ...]) -> list[list[float]]:
-    """For each weekday a window may start on (0 = Monday), the cumulative weights of its
-    seven days by the weekday ``factors``."""
+def booking_table(factors: tuple[float, ...]) -> list[list[float]]:
+    """For each weekday a booking window may start on (0 = Monday), the cumulative weights of
+    its seven days by the weekday ``factors``."""
     return [
         list(np.cumsum([factors[(start + k) % 7] for k in range(BOOKING_WINDOW_DAYS)]))
         for start in range(7)
     ]
+
+
+def booked_offset(booking: list[list[float]], weekday: int, u: float) -> int:
+    """Days from the first day of a booking window (a ``weekday``) to the day booked, drawn
+    with the uniform ``u`` by the window's cumulative weights (``booking_table``)."""
+    cumulative = booking[weekday]
+    return min(bisect_right(cumulative, u * cumulative[-1]), BOOKING_WINDOW_DAYS - 1)
 
 
 class _DayStart(simpy.Event):

@@ -9,8 +9,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.population import BIRTH_SERIES, birth_dates
+from sim.processes import BOOKING_WINDOW_DAYS, booked_offset, booking_table
 from sim.refdata import weekday_factors
 
 MONDAY, FRIDAY, SATURDAY, SUNDAY = 0, 4, 5, 6
@@ -34,6 +37,23 @@ def test_birthdays_follow_the_weekday_pattern_of_births_and_keep_the_age_exact()
     pattern = _per_weekday(pd.Series(birth))
     np.testing.assert_allclose(pattern, weekday_factors(BIRTH_SERIES), atol=0.03)
     assert pattern[SUNDAY] < 0.7 < 1.1 < pattern[1]  # Tuesdays are the busiest
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    factors=st.lists(st.floats(0.0, 3.0), min_size=7, max_size=7).filter(lambda f: sum(f) > 0.1),
+    start=st.integers(0, 6),
+)
+def test_a_booking_window_books_each_weekday_by_its_factor(factors, start):
+    # seven consecutive days hold each weekday once: uniform draws land on the weekdays in
+    # proportion to their factors, never on a weekday whose factor is 0
+    booking = booking_table(tuple(factors))
+    u = (np.arange(7000) + 0.5) / 7000
+    offsets = np.array([booked_offset(booking, start, x) for x in u])
+    assert offsets.min() >= 0 and offsets.max() < BOOKING_WINDOW_DAYS
+    weekday = (start + offsets) % 7
+    share = np.bincount(weekday, minlength=7) / len(u)
+    np.testing.assert_allclose(share, np.array(factors) / sum(factors), atol=2e-3)
 
 
 @pytest.fixture(scope="module")
