@@ -24,8 +24,9 @@ import numpy as np
 import simpy
 
 from entities import Hospital
+from sim.calendar import weekday_of_days
 from sim.capacity import capacity_figures
-from sim.refdata import read_csv
+from sim.refdata import read_csv, weekday_factors
 
 WARM_UP_DAYS = 120  # long enough for all but the longest stays to turn over
 BLOCK_DAYS = 365  # days of stays drawn at once
@@ -34,14 +35,11 @@ SEASON_SERIES = "all_admissions"
 
 
 @functools.lru_cache(maxsize=1)
-def _calendar_factors() -> tuple[np.ndarray, np.ndarray]:
+def _season_factors() -> np.ndarray:
     seasons = read_csv("demography/seasonality.csv")
     season = seasons[seasons["series"] == SEASON_SERIES].sort_values("month")["factor"]
-    weekdays = read_csv("demography/weekdays.csv")
-    week = weekdays[weekdays["series"] == WEEKDAY_SERIES].sort_values("weekday")["factor"]
     season_factor = season.to_numpy(dtype=float)
-    week_factor = week.to_numpy(dtype=float)
-    return season_factor / season_factor.mean(), week_factor / week_factor.mean()
+    return season_factor / season_factor.mean()
 
 
 def day_factors(start: dt.date, first: int, last: int) -> np.ndarray:
@@ -49,9 +47,8 @@ def day_factors(start: dt.date, first: int, last: int) -> np.ndarray:
     the month's factor for all admissions times the weekday's for urgent admissions."""
     days = np.datetime64(start, "D") + np.arange(first, last + 1)
     month = days.astype("datetime64[M]").astype(np.int64) % 12
-    weekday = (days.astype(np.int64) + 3) % 7  # 0 = Monday
-    season, week = _calendar_factors()
-    return season[month] * week[weekday]
+    week = np.asarray(weekday_factors(WEEKDAY_SERIES))
+    return _season_factors()[month] * week[weekday_of_days(start, first, last)]
 
 
 class UnwrittenLoad:

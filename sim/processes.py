@@ -39,7 +39,7 @@ import numpy as np
 import simpy
 
 from entities import Doctor, Hospital, Patient
-from sim.calendar import date_keys, to_datetime64, year_of_sim_day
+from sim.calendar import date_keys, to_datetime64, weekday_of_days, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
 from sim.epidemiology import population_figures, weekend_discharge_move
 from sim.events import (
@@ -136,8 +136,7 @@ class RegionSimulation:
         self.next_visit = 0
         self.next_episode = 0
         self.declined_episodes = 0
-        start = to_datetime64(scenario.start)
-        weekday = ((start + np.arange(self.horizon + 1)).astype(np.int64) + 3) % 7
+        weekday = weekday_of_days(scenario.start, 0, self.horizon)
         self.weekday_of_day = weekday.tolist()  # 0 = Monday
         self._first_weekday = int(weekday[0])
         self._elective_booking = booking_table(weekday_factors(ELECTIVE_SERIES))
