@@ -29,7 +29,7 @@ def census_table(simulation) -> pd.DataFrame:
     names = dataset_names([region_facts(region, simulation.day) for region in regions])
     frames = [
         globalize_census(
-            region_census(region, days, simulation.scenario.start),
+            region_census(region, days, simulation.scenario.clock_start),
             region_names.hospitals,
             region_names.hospital_offset,
         )
@@ -39,11 +39,14 @@ def census_table(simulation) -> pd.DataFrame:
 
 
 def region_census(region, days: int, start: dt.date) -> pd.DataFrame:
-    """One region's hospitals (as the region's codes) on each of ``days`` days."""
+    """One region's hospitals (as the region's codes) on each simulation day from the first
+    written to ``days - 1`` (``start``: the date of day 0). The burn-in's stays count in the
+    beds occupied on the first days."""
     log, count = region.log, len(region.world.hospitals)
-    admitted = log.columns("Admitted")
-    discharged = log.columns("Discharged")
-    diverted = log.columns("Diverted")
+    first = min(region.scenario.first_day, days)
+    admitted = log.all_columns("Admitted")
+    discharged = log.all_columns("Discharged")
+    diverted = log.all_columns("Diverted")
     hospital_of_visit = np.full(region.next_visit, -1, dtype=np.int64)
     hospital_of_visit[admitted["visit"]] = admitted["hospital"]
 
@@ -55,19 +58,20 @@ def region_census(region, days: int, start: dt.date) -> pd.DataFrame:
     left = hospital_of_visit[discharged["visit"]]
     discharges = _per_day(discharged["day"][left >= 0], left[left >= 0], days, count)
     diversions = _per_day(diverted["day"], diverted["from_hospital"], days, count)
-    occupied = np.cumsum(admissions, axis=0) - np.cumsum(discharges, axis=0)
+    occupied = (np.cumsum(admissions, axis=0) - np.cumsum(discharges, axis=0))[first:]
+    written = days - first
     return pd.DataFrame(
         {
-            "date": np.repeat(np.datetime64(start, "D") + np.arange(days), count).astype(
+            "date": np.repeat(np.datetime64(start, "D") + np.arange(first, days), count).astype(
                 "datetime64[s]"
             ),
-            "hospital": np.tile(np.arange(count, dtype=np.int64), days),
-            "rooms": np.tile([h.rooms.capacity for h in region.world.hospitals], days),
-            "occupied_rooms": (occupied + region.load.history[:days]).ravel(),
+            "hospital": np.tile(np.arange(count, dtype=np.int64), written),
+            "rooms": np.tile([h.rooms.capacity for h in region.world.hospitals], written),
+            "occupied_rooms": (occupied + region.load.history[first:days]).ravel(),
             "sample_occupied_rooms": occupied.ravel(),
-            "admissions": admissions.ravel(),
-            "discharges": discharges.ravel(),
-            "diversions": diversions.ravel(),
+            "admissions": admissions[first:].ravel(),
+            "discharges": discharges[first:].ravel(),
+            "diversions": diversions[first:].ravel(),
         }
     )
 

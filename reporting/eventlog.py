@@ -128,7 +128,7 @@ class _EventRows:
 def event_log_table(simulation, tables: Tables) -> pd.DataFrame:
     """Every event of the run up to the last day run, with the dataset's IDs and names
     (regions stepped in this process)."""
-    start = simulation.scenario.start
+    start = simulation.scenario.clock_start
     regions = {r.world.key: r for r in simulation.regions}
     frames = []
     for index, keys in enumerate(tables.keys):
@@ -216,7 +216,7 @@ def region_events(region, keys, insurers: list[str]) -> pd.DataFrame:
         ),
     )  # fmt: skip
     diagnosed = log.columns("ConditionDiagnosed")
-    diagnosis = np.datetime64(region.scenario.start, "D") + diagnosed["diagnosis_day"]
+    diagnosis = np.datetime64(region.scenario.clock_start, "D") + diagnosed["diagnosis_day"]
     rows(
         "ConditionDiagnosed", diagnosed, patient=diagnosed["patient"],
         condition=diagnosed["condition"],
@@ -391,19 +391,23 @@ def finish_events(events: pd.DataFrame, start: dt.date, first_id: int) -> pd.Dat
 
 def _episodes(stays: pd.DataFrame, facts: pd.DataFrame) -> np.ndarray:
     """Each encounter's episode: the visit ID of the patient's latest initial encounter for
-    the condition (a patient's episodes of one condition never overlap)."""
+    the condition (a patient's episodes of one condition never overlap), or for follow-ups
+    before the first (an episode begun before --start) the first of them."""
     initial = (facts["followup"] == 0).to_numpy()
     frame = pd.DataFrame(
         {
             "patient": stays["patient_id"].astype(np.int64).to_numpy(),
             "condition": stays["condition"].astype(str).to_numpy(),
             "visit": stays["visit_id"].astype(np.int64).to_numpy(),
-            "initial": np.where(initial, stays["visit_id"].astype(np.int64).to_numpy(), np.nan),
+            "initial": initial,
         }
     )
-    order = frame.sort_values(["patient", "condition", "visit"], kind="stable").index
-    started = frame.loc[order].groupby(["patient", "condition"])["initial"].ffill()
-    return started.reindex(frame.index).to_numpy().astype(np.int64)
+    frame = frame.sort_values(["patient", "condition", "visit"], kind="stable")
+    group = ["patient", "condition"]
+    begins = frame["initial"].to_numpy() | ~frame.duplicated(group, keep="first").to_numpy()
+    frame["start"] = np.where(begins, frame["visit"].to_numpy(), np.nan)
+    started = frame.groupby(group)["start"].ffill()
+    return started.sort_index().to_numpy().astype(np.int64)
 
 
 def tables_from_events(events: pd.DataFrame, as_of: dt.date) -> Tables:

@@ -143,10 +143,12 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
     followup_due[log.columns("FollowUpMissed")["visit"]] = NO_FOLLOWUP
     disposition = np.zeros(region.next_visit, dtype=np.int64)
     disposition[discharged["visit"]] = discharged["disposition"]
-    # An episode is known by its initial encounter's visit (numbered like the visits).
-    initial = admitted["followup"] == 0
+    # An episode is known by its first visit in the tables (numbered like the visits): its
+    # initial encounter, or the first follow-up written of an episode begun in the burn-in.
+    # Admissions are logged in visit order, so an episode's first row is its first visit.
     first_visit = np.full(region.next_episode, -1, dtype=np.int64)
-    first_visit[admitted["episode"][initial]] = admitted["visit"][initial]
+    episodes, first_row = np.unique(admitted["episode"], return_index=True)
+    first_visit[episodes] = admitted["visit"][first_row]
     visits = {
         "visit_id": visit_ids[visit],
         "episode_id": visit_ids[first_visit[admitted["episode"][done]]],
@@ -193,7 +195,7 @@ def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndar
     # a baby whose mother waited for a room is born later than registered: nothing before birth
     birth_day = (
         np.asarray(registry.birth[registered], dtype="datetime64[D]")
-        - to_datetime64(region.scenario.start)
+        - to_datetime64(region.scenario.clock_start)
     ).astype(np.int64)
     diagnosed = log.columns("ConditionDiagnosed")
     problems = problem_list(
@@ -337,8 +339,8 @@ def record_regions(regions: list, scenario, insurers: list[str], last_day: int) 
     these regions were the whole dataset; ``keys`` holds one entry per region."""
     catalog = load_catalog()
     blood_labels = load_demography().blood_types.labels
-    start = to_datetime64(scenario.start)
-    as_of = scenario.start + dt.timedelta(days=last_day)
+    start = to_datetime64(scenario.clock_start)  # of simulation day 0
+    as_of = scenario.clock_start + dt.timedelta(days=last_day)
     columns = [_region_columns(region) for region in regions]
     names = dataset_names([region_facts(region, last_day) for region in regions])
 

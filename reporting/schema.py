@@ -345,14 +345,16 @@ VISITS = Table(
             "visit_type",
             CATEGORY,
             "`Initial`: the first encounter of an episode of illness; `Follow-up`: a planned "
-            "clinic visit of the same episode",
+            "clinic visit of the same episode (of an episode begun before the history's first "
+            "day, the first rows are follow-ups)",
             allowed=VISIT_TYPES,
         ),
         Column(
             "episode_id",
             ID,
             "the episode: the `visit_id` of its initial encounter (equal to `visit_id` on an "
-            "initial encounter)",
+            "initial encounter); for an episode begun before the history's first day (its "
+            "initial encounter is not in the tables), the `visit_id` of its first follow-up",
         ),
         Column(
             "admission_type",
@@ -617,7 +619,8 @@ CONDITIONS = Table(
             "chronic: drawn from the patient's own prevalence curve by age and sex (the age at "
             "which the prevalence rises), on or after the condition's minimum age, never after "
             "the patient's first encounter for it; may lie before `--start`. Otherwise the "
-            "admission date of the episode's initial encounter",
+            "admission date of the episode's initial encounter (of its first visit in the "
+            "tables for an episode begun before `--start`)",
         ),
         Column(
             "resolution_date",

@@ -189,6 +189,7 @@ def summary_from(
             "today": scenario.today.isoformat(),
             "as_of": simulation.as_of.isoformat(),
             "start": scenario.start.isoformat(),
+            "burn_in_days": scenario.burn_in_days,  # simulated before start, not written
             "patients": scenario.patients,
             "scenario": scenario.as_dict(),
             "environment": environment(),

@@ -500,11 +500,22 @@ def _clinical_checks(
     disposition = _text(visits["discharge_disposition"])
     booked = _text(visits["follow_up_required"]) == "Y"
     due = _days(visits["follow_up_date"])
+    episode = visits["episode"].to_numpy()
+    own_episode = episode == visits["visit_id"].to_numpy()
     episode_start = _by_key(visits["visit_id"], visits["admission"].to_numpy(), visits["episode"])
     episode_condition = _by_key(visits["visit_id"], _text(condition), visits["episode"])
-    # the booked date of the visit before each follow-up (rows are sorted by episode)
+    # rows are sorted by patient, condition and admission: an episode begun before --start
+    # (its initial encounter is not in the tables) is the first of its condition's rows
+    patient = visits["patient_id"].to_numpy()
+    first_of_condition = np.ones(len(visits), dtype=bool)
+    first_of_condition[1:] = (patient[1:] != patient[:-1]) | (
+        _text(condition)[1:] != _text(condition)[:-1]
+    )
+    # the booked date of the visit before each follow-up of the same episode
     due_before = np.full(len(visits), np.datetime64("NaT"), dtype="datetime64[D]")
-    due_before[1:] = np.where(followup[1:], due[:-1], np.datetime64("NaT"))
+    due_before[1:] = np.where(
+        followup[1:] & (episode[1:] == episode[:-1]), due[:-1], np.datetime64("NaT")
+    )
     checks |= {
         "once_per_patient_treatment_repeated": (once > 1).sum(),
         "once_per_patient_treatment_on_followup": (
@@ -516,10 +527,10 @@ def _clinical_checks(
         "same_day_encounters_with_nights": (same_day & (los != 0)).sum(),
         "followups_not_clinic_visits": (followup & (encounter != "Outpatient")).sum(),
         "episode_ids_not_matching_visit_type": (
-            followup == (visits["episode"].to_numpy() == visits["visit_id"].to_numpy())
+            (~followup & ~own_episode) | (followup & own_episode & ~first_of_condition)
         ).sum(),
         "followups_outside_their_episode": (
-            (followup & (episode_start >= visits["admission"].to_numpy()))
+            (followup & ~own_episode & (episode_start >= visits["admission"].to_numpy()))
             | (episode_condition != _text(condition))
         ).sum(),
         "followups_before_booked_day": (

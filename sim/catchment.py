@@ -4,10 +4,13 @@ Residents are drawn in blocks (ZIP, age, sex, family income and disability); the
 are planned at national rates (``sim.illness.plan_encounters``), more often for poorer and
 disabled residents (``sim.coverage.utilisation_factor``, keeping the national rates);
 residents are taken in order until the region's number of patients (residents with at least
-one encounter in the window) is reached. The patients' chronic conditions get their diagnosis
-days (``sim.illness.diagnosis_days``, from a stream of their own, so that no other draw moves).
-The residents without an encounter are counted, never simulated: the population figures below
-let rates per 1,000 residents be computed from the written tables.
+one encounter in the window) is reached. Encounters are planned from the burn-in's first day
+(``Scenario.clock_start``), so that the patients' episodes begun before ``--start`` bring their
+follow-ups into the window; a resident whose only encounters fall in the burn-in is no patient.
+The patients' chronic conditions get their diagnosis days (``sim.illness.diagnosis_days``, from
+a stream of their own, so that no other draw moves). The residents without an encounter are
+counted, never simulated: the population figures below let rates per 1,000 residents be
+computed from the written tables.
 
 Every resident drawn may die outside hospital in the window, at the US life table's rate for
 their sex and age (times the calendar year's trend) times the share of deaths that happen
@@ -86,7 +89,7 @@ def draw_catchment(
     """The region's ``wanted`` patients (as residents), their encounters, their chronic
     conditions' diagnoses and the population."""
     rates = load_rate_tables(catalog)
-    start = to_datetime64(scenario.start)
+    start = to_datetime64(scenario.clock_start)  # simulation day 0: the burn-in's first
     patients: list[Residents] = []
     plans: list[EpisodePlan] = []
     diagnoses: list[Diagnoses] = []
@@ -122,7 +125,7 @@ def draw_catchment(
                 stream(scenario.seed, key, f"deaths-{block}"),
                 residents.birth,
                 residents.gender,
-                start,
+                to_datetime64(scenario.start),
                 to_datetime64(scenario.today),
             ),
             income=income,
@@ -149,7 +152,8 @@ def draw_catchment(
         death_day = _sim_days(residents.death, start, scenario.horizon + 1)
         plan = plan.subset(plan.day < death_day[plan.patient])
         plan = _deliveries_from_births(plan, residents, catalog, start)
-        has = np.bincount(plan.patient, minlength=size) > 0
+        written = plan.day >= scenario.first_day
+        has = np.bincount(plan.patient[written], minlength=size) > 0
         used_rows = take_families(has, residents.mother, wanted - found)
         chosen = used_rows[has[used_rows]]
         number = np.full(size, -1, dtype=np.int64)

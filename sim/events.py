@@ -3,6 +3,13 @@
 Each event type has a fixed list of integer fields (codes for text such as conditions or
 reasons). The simulation appends a tuple per event; rows are packed into int64 column
 blocks every simulated day, so a long run holds arrays, not millions of Python objects.
+
+The log holds the whole timeline, burn-in included (``all_columns``); what it shows the tables
+(``columns``) is the extract from the first day written on: the events of that day and later,
+without those of a visit admitted before it (a stay open at ``--start``, its bill and payment)
+and without a change of provider at a patient's first visit written (the provider before it is
+not in the tables), and with what was in force on the first day (registrations, chronic
+diagnoses, the coverage spell then current) moved to it.
 """
 
 from __future__ import annotations
@@ -207,10 +214,17 @@ class EventColumns:
         return {name: table[:, i] for i, name in enumerate(self.event_type.fields)}
 
 
-class EventLog:
-    """The append-only log of a region: one ``EventColumns`` per event type."""
+# Events that say what holds from their day on: in the extract, those of the burn-in are shown
+# on its first day.
+STATE_EVENTS = ("PatientRegistered", "ConditionDiagnosed", "CoverageStarted")
 
-    def __init__(self) -> None:
+
+class EventLog:
+    """The append-only log of a region: one ``EventColumns`` per event type. Days before
+    ``first_day`` are the burn-in: simulated, not written (see the module)."""
+
+    def __init__(self, first_day: int = 0) -> None:
+        self.first_day = first_day
         self.by_type = {name: EventColumns(event_type) for name, event_type in EVENT_TYPES.items()}
         self.registered = self.by_type["PatientRegistered"].add
         self.condition_diagnosed = self.by_type["ConditionDiagnosed"].add
@@ -234,9 +248,50 @@ class EventLog:
         for store in self.by_type.values():
             store.pack(store.block_rows)
 
-    def columns(self, name: str) -> dict[str, np.ndarray]:
-        """The events of one type as columns."""
+    def all_columns(self, name: str) -> dict[str, np.ndarray]:
+        """Every event of one type as columns, burn-in included."""
         return self.by_type[name].columns()
 
+    def columns(self, name: str) -> dict[str, np.ndarray]:
+        """The written events of one type as columns: the extract (see the module)."""
+        rows = self.all_columns(name)
+        first = self.first_day
+        if not first:
+            return rows
+        day = rows["day"]
+        if "visit" in rows:
+            keep = rows["visit"] >= self._first_written_visit()
+            if name == "ProviderSwitched":
+                keep &= rows["visit"] > self._first_visits_written(rows["patient"])
+        elif name == "CoverageStarted":
+            # the spell in force on the first day is the patient's last begun by then
+            upto = np.flatnonzero(day <= first)
+            _, last_from_end = np.unique(rows["patient"][upto][::-1], return_index=True)
+            keep = day > first
+            keep[upto[len(upto) - 1 - last_from_end]] = True
+        elif name in STATE_EVENTS:
+            keep = np.ones(len(day), dtype=bool)
+        else:
+            keep = day >= first
+        rows = {field: values[keep] for field, values in rows.items()}
+        if name in STATE_EVENTS:
+            rows["day"] = np.maximum(rows["day"], first)
+        return rows
+
+    def _first_written_visit(self) -> int:
+        # visits are numbered as they are admitted, so those of the burn-in come first
+        admitted = self.all_columns("Admitted")
+        return int(np.count_nonzero(admitted["day"] < self.first_day))
+
+    def _first_visits_written(self, patients: np.ndarray) -> np.ndarray:
+        """Each of ``patients``' first visit written (-1 for none)."""
+        admitted = self.columns("Admitted")
+        size = int(max(patients.max(initial=-1), admitted["patient"].max(initial=-1))) + 1
+        first = np.full(size, -1, dtype=np.int64)
+        who, row = np.unique(admitted["patient"], return_index=True)  # rows in visit order
+        first[who] = admitted["visit"][row]
+        return first[patients]
+
     def counts(self) -> dict[str, int]:
-        return {name: len(store) for name, store in self.by_type.items()}
+        """How many events of each type the extract holds."""
+        return {name: len(self.columns(name)["day"]) for name in self.by_type}

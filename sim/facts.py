@@ -103,8 +103,9 @@ def region_facts(region, day: int) -> RegionFacts:
             doctors["on_duty"] += 1
         else:
             doctors["absent"] += 1
-    sample_days, sample_by_day = sample_room_days(log, len(world.hospitals), day)
-    unwritten = region.load.history[: max(day, -1) + 1]
+    first = region.scenario.first_day
+    sample_days, sample_by_day = sample_room_days(log, len(world.hospitals), day, first)
+    unwritten = region.load.history[first : max(day, first - 1) + 1]
     unwritten_days = unwritten.sum(axis=0, dtype=np.int64)
     reasons = Counter(SWITCH_REASONS[c] for c in log.columns("ProviderSwitched")["reason"].tolist())
     discharged = log.columns("Discharged")
@@ -183,26 +184,28 @@ def own_room(admitted: dict[str, np.ndarray]) -> np.ndarray:
     return in_room & ~rooming_in
 
 
-def sample_room_days(log, hospitals: int, day: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rooms the dataset's stays held at the end of days 0..``day``: summed per hospital,
-    and per day over the hospitals."""
-    admitted = log.columns("Admitted")
-    discharged = log.columns("Discharged")
+def sample_room_days(
+    log, hospitals: int, day: int, first: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rooms the dataset's stays (burn-in included) held at the end of days
+    ``first..day``: summed per hospital, and per day over the hospitals."""
+    admitted = log.all_columns("Admitted")
+    discharged = log.all_columns("Discharged")
     in_room = own_room(admitted)
     visits = admitted["visit"][in_room]
     end = np.full(int(visits.max()) + 1 if len(visits) else 0, day + 1, dtype=np.int64)
     known = discharged["visit"] < len(end)
     end[discharged["visit"][known]] = np.minimum(discharged["day"][known], day + 1)
-    first, last = admitted["day"][in_room], end[visits]
-    nights = np.maximum(last - first, 0)
+    begin, last = admitted["day"][in_room], end[visits]
+    nights = np.maximum(last - np.maximum(begin, first), 0)
     per_hospital = np.bincount(admitted["hospital"][in_room], weights=nights, minlength=hospitals)
     days = max(day + 1, 0)
-    held = nights > 0
+    held = last > begin
     change = (
-        np.bincount(first[held], minlength=days + 1)[: days + 1]
+        np.bincount(begin[held], minlength=days + 1)[: days + 1]
         - np.bincount(last[held], minlength=days + 1)[: days + 1]
     )
-    return per_hospital, np.cumsum(change)[:days]
+    return per_hospital, np.cumsum(change)[first:days]
 
 
 def _person_years_change(region, expired: np.ndarray, day: int) -> np.ndarray:
@@ -211,13 +214,13 @@ def _person_years_change(region, expired: np.ndarray, day: int) -> np.ndarray:
     ends them earlier, a death outside hospital put off by a stay later (past ``day``: alive
     through it)."""
     registry, scenario = region.world.registry, region.scenario
-    start = to_datetime64(scenario.start)
+    start, clock = to_datetime64(scenario.start), to_datetime64(scenario.clock_start)
     end = to_datetime64(scenario.today) + np.timedelta64(1, "D")
     drawn = np.where(np.isnat(registry.death), end, registry.death)
-    actual = np.where(drawn <= start + day, np.minimum(start + day + 1, end), drawn)
+    actual = np.where(drawn <= clock + day, np.minimum(clock + day + 1, end), drawn)
     died = region.log.columns("Died")
-    actual[died["patient"]] = start + died["day"]
-    actual[expired[:, 0]] = start + expired[:, 1]
+    actual[died["patient"]] = clock + died["day"]
+    actual[expired[:, 0]] = clock + expired[:, 1]
     moved = np.flatnonzero(actual != drawn)
     birth, gender = registry.birth[moved], registry.gender[moved]
     return person_years(birth, gender, start, actual[moved]) - person_years(

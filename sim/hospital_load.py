@@ -66,6 +66,7 @@ class UnwrittenLoad:
         start: dt.date,
         horizon: int,
         rng: np.random.Generator,
+        first_day: int = 0,
     ) -> None:
         figures = capacity_figures()
         self.pools = [h.rooms for h in hospitals]
@@ -110,10 +111,10 @@ class UnwrittenLoad:
                     )
             occupied[first:last], arrivals[first:last], taken[first:last] = now, block, admitted
             before = now[-1]
-        window = slice(WARM_UP_DAYS, None)
-        self.history = occupied[window].astype(np.int32)
-        self.admitted = taken[window].sum(axis=0)
-        self.turned_away = (arrivals[window] - taken[window]).sum(axis=0)
+        self.history = occupied[WARM_UP_DAYS:].astype(np.int32)
+        written = slice(WARM_UP_DAYS + first_day, None)  # counted from the first day written
+        self.admitted = taken[written].sum(axis=0)
+        self.turned_away = (arrivals[written] - taken[written]).sum(axis=0)
 
     def make_way(self, hospital: int, day: int) -> bool:
         """Free a bed of ``hospital`` held by its unwritten load on ``day`` for a patient who

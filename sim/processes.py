@@ -121,10 +121,11 @@ class RegionSimulation:
         self.scenario = scenario
         self.catalog = catalog or load_catalog()
         self.env = world.env
-        self.log = EventLog()
+        self.log = EventLog(scenario.first_day)
         self.horizon = scenario.horizon
-        self.year_of_day = year_of_sim_day(scenario.start, self.horizon).tolist()
-        days = to_datetime64(scenario.start) + np.arange(self.horizon + 1)
+        self.first_day = scenario.first_day
+        self.year_of_day = year_of_sim_day(scenario.clock_start, self.horizon).tolist()
+        days = to_datetime64(scenario.clock_start) + np.arange(self.horizon + 1)
         self._day_key = date_keys(days).tolist()  # a patient's exact age on a day: see _care
         self._birth_key = date_keys(world.registry.birth).tolist()
         self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
@@ -136,7 +137,7 @@ class RegionSimulation:
         self.next_visit = 0
         self.next_episode = 0
         self.declined_episodes = 0
-        weekday = weekday_of_days(scenario.start, 0, self.horizon)
+        weekday = weekday_of_days(scenario.clock_start, 0, self.horizon)
         self.weekday_of_day = weekday.tolist()  # 0 = Monday
         self._first_weekday = int(weekday[0])
         self._elective_booking = booking_table(weekday_factors(ELECTIVE_SERIES))
@@ -188,9 +189,10 @@ class RegionSimulation:
         self.load = UnwrittenLoad(
             world.hospitals,
             np.array([h.unwritten_people for h in world.hospitals]),
-            scenario.start,
+            scenario.clock_start,
             self.horizon,
             stream(scenario.seed, world.key, "unwritten-load"),
+            self.first_day,
         )
         self.env.process(self.load.process(self.env))
         self.env.process(self._registrations())
@@ -202,13 +204,26 @@ class RegionSimulation:
         self.env.process(self._onsets())
         self.env.process(self._deaths())
         self.env.process(self._billing_office())
+        if self.first_day:
+            self.env.process(self._open_extract())
 
     # ----------------------------------------------------------------- processes
+
+    def _open_extract(self):
+        """On the first day written, the hospitals' counts start again: the burn-in's
+        admissions, discharges, diversions and declined episodes are not the dataset's."""
+        yield _DayStart(self.env, self.first_day)
+        for hospital in self.world.hospitals:
+            hospital.admissions = hospital.discharges = hospital.diversions = 0
+            hospital.rooms.peak = hospital.rooms.occupied + hospital.rooms.background
+        self.declined_episodes = 0
 
     def _registrations(self):
         """Patients join the population at the start, or at birth when born later."""
         env = self.env
-        born = (self.world.registry.birth - to_datetime64(self.scenario.start)).astype(np.int64)
+        born = (self.world.registry.birth - to_datetime64(self.scenario.clock_start)).astype(
+            np.int64
+        )
         day = np.maximum(born, 0)
         for patient in np.argsort(day, kind="stable").tolist():
             if day[patient] > env.now:
@@ -240,7 +255,7 @@ class RegionSimulation:
         """Patients die outside hospital on their day (none after the horizon)."""
         env = self.env
         death = self.world.registry.death
-        day = (death - to_datetime64(self.scenario.start)).astype(np.int64)
+        day = (death - to_datetime64(self.scenario.clock_start)).astype(np.int64)
         dying = np.flatnonzero(~np.isnat(death) & (day <= self.horizon))
         for patient in dying[np.argsort(day[dying], kind="stable")].tolist():
             if day[patient] > env.now:
@@ -436,6 +451,7 @@ class RegionSimulation:
                 admission_type = URGENT  # a delivery keeps its day: planned ones are weekdays
             visit = self.next_visit
             self.next_visit += 1
+            written = day >= self.first_day
             if not followup:
                 patient.begin_episode(condition, day, self.year_of_day[day])
             if diverted_from is not None:
@@ -493,6 +509,10 @@ class RegionSimulation:
                 hospital.discharges += 1
             patient.leave()
             disposition = self._disposition(patient, condition, encounter, severity, day)
+            if disposition == EXPIRED and not written:
+                # a stay not written ends alive: every patient lives to see --start (the
+                # catchment draws residents alive on it), and no death can go unrecorded
+                disposition = HOME
             self.log.discharged((day, patient.index, visit, disposition))
             self._bill(patient, condition, visit, day, encounter, (los, severity, treatment),
                        charges, hospital)  # fmt: skip
@@ -534,16 +554,18 @@ class RegionSimulation:
         in ``cot``, or in the mother's ``room`` for at most her ``los`` when no other room
         was free."""
         children = self._children.get(mother.index)
-        if not children:
+        day = int(self.env.now)
+        # no baby of hers due by today: this delivery's baby is not a patient (born in the
+        # burn-in, with no encounter after it); a baby is born on its day, or later
+        if not children or self.world.patients[children[0]].birth_day > day:
             if cot is not None:
                 hospital.rooms.release(cot)
             return
         index = children.popleft()
         child = self.world.patients[index]
-        day = int(self.env.now)
         self._unborn.discard(index)
         registry = self.world.registry
-        registry.birth[index] = to_datetime64(self.scenario.start) + day
+        registry.birth[index] = to_datetime64(self.scenario.clock_start) + day
         child.birth_day = day
         self._birth_key[index] = int(date_keys(registry.birth[index : index + 1])[0])
         # in its birth stay from now: an encounter of the baby's that starts later today, before

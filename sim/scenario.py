@@ -236,6 +236,7 @@ def _zipcode(field: str, value: str) -> str:
 REGION_PATIENTS_CEILING = 50_000
 SINGLE_HOSPITAL_CEILING = 10_000_000  # one region: its policy numbers have seven digits
 PATIENTS_CEILING = 50_000_000
+BURN_IN_CEILING = 3_660  # ten years: longer adds nothing but time
 
 COUNT = Rule("whole", low=1)
 WHOLE = Rule("whole", low=0)
@@ -275,6 +276,7 @@ class Scenario:
     start: dt.date | None = attrs.field(
         default=None, metadata={"rule": Rule("date", optional=True)}
     )
+    burn_in_days: int = _field("burn_in_days", Rule("whole", low=0, high=BURN_IN_CEILING))
     date_format: str = _field("date_format", Rule("text", choices=("slash", "iso")))
     max_region_patients: int = _field(
         "max_region_patients", Rule("whole", low=1, high=REGION_PATIENTS_CEILING)
@@ -370,10 +372,11 @@ class Scenario:
             raise ScenarioError(
                 f"{{0}} ({self.start}) is after {{1}} ({self.today})", "start", "today"
             )
-        if not EARLIEST_DATE <= self.start <= self.today <= LATEST_DATE:
+        if not EARLIEST_DATE <= self.clock_start <= self.start <= self.today <= LATEST_DATE:
             raise ScenarioError(
-                f"{{0}} and {{1}} must lie between {EARLIEST_DATE} and {LATEST_DATE}",
+                f"{{0}} (less {{1}}) and {{2}} must lie between {EARLIEST_DATE} and {LATEST_DATE}",
                 "start",
+                "burn_in_days",
                 "today",
             )
         if (self.today - self.start).days > 366 * 30:
@@ -398,9 +401,20 @@ class Scenario:
         )
 
     @property
+    def clock_start(self) -> dt.date:
+        """The date of simulation day 0: ``start`` less the burn-in (simulated, not written)."""
+        return self.start - dt.timedelta(days=self.burn_in_days)
+
+    @property
+    def first_day(self) -> int:
+        """Simulation day of ``start``, the first day written (the burn-in's length)."""
+        return self.burn_in_days
+
+    @property
     def horizon(self) -> int:
-        """Simulation day of ``today``: the clock runs from day 0 (``start``) to this day."""
-        return (self.today - self.start).days
+        """Simulation day of ``today``: the clock runs from day 0 (``clock_start``) to this
+        day; the tables hold days ``first_day..horizon``."""
+        return (self.today - self.clock_start).days
 
     def evolve(self, **changes: Any) -> Scenario:
         """A copy with some values changed (validated again)."""

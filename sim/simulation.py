@@ -4,6 +4,10 @@
     simulation.run(until=date(2024, 1, 1))   # step the clock, look at simulation.state()
     simulation.run()                          # ... and go on to --today
 
+The clock starts ``burn_in_days`` before ``--start`` (``Scenario.clock_start``): the burn-in is
+simulated, not written. ``run(until=...)`` and ``SimulationState.day`` count days from
+``--start``; ``Simulation.day`` is the clock's own day.
+
 The tables come from the layer above (``reporting.recorder.record(simulation)``, or
 ``reporting.app.Simulation``, which also runs regions as tasks in worker processes).
 """
@@ -34,7 +38,7 @@ class SimulationState:
     admitted and waiting for a room, doctors on duty / on leave / departed, and bills issued
     and not (yet) paid."""
 
-    day: int
+    day: int  # days after --start
     date: dt.date
     hospitals: pd.DataFrame
     patients_admitted: int
@@ -70,7 +74,7 @@ class Simulation:
                 f"fewer than the {hospitals_needed} hospitals this run needs"
             )
         self.regions: list[RegionSimulation] = self._build_regions()
-        self.day = -1  # the last simulation day that has been run
+        self.day = -1  # the last clock day that has been run
         self.progress: Callable[[int, int], None] | None = None  # (regions done, regions)
 
     def _build_regions(self) -> list[RegionSimulation]:
@@ -86,21 +90,21 @@ class Simulation:
         return len(self.specs)
 
     def _until_day(self, until: dt.date | int | None) -> int:
+        scenario = self.scenario
         if until is None:
-            day = self.scenario.horizon
+            day = scenario.horizon
         elif isinstance(until, dt.date):
-            day = (until - self.scenario.start).days
+            day = (until - scenario.clock_start).days
         else:
-            day = int(until)
-        if not 0 <= day <= self.scenario.horizon:
-            raise ValueError(
-                f"run(until={until}) lies outside {self.scenario.start}..{self.scenario.today}"
-            )
+            day = scenario.first_day + int(until)
+        if not scenario.first_day <= day <= scenario.horizon:
+            raise ValueError(f"run(until={until}) lies outside {scenario.start}..{scenario.today}")
         return day
 
     def run(self, until: dt.date | int | None = None) -> Simulation:
-        """Advance every region's clock through day ``until`` (a date or a simulation day;
-        default ``today``). Can be called again with a later day to go on."""
+        """Advance every region's clock through day ``until`` (a date, or a number of days
+        after ``--start``; default ``today``), the burn-in first. Can be called again with a
+        later day to go on."""
         day = self._until_day(until)
         for done, region in enumerate(self.regions, start=1):
             if day + 1 > region.env.now:
@@ -115,7 +119,7 @@ class Simulation:
         """The date the clock has reached: the last day run (``--today`` after ``run()``)."""
         if self.day < 0:
             raise RuntimeError("the simulation has not run yet: call run() first")
-        return self.scenario.start + dt.timedelta(days=self.day)
+        return self.scenario.clock_start + dt.timedelta(days=self.day)
 
     def facts(self) -> list[RegionFacts]:
         """Each region's places, staff and event counts at the last day run, in key order."""
@@ -147,7 +151,7 @@ class Simulation:
                 doctors[status] += count
             open_bills += region.events["BillIssued"] - region.events["PaymentMade"]
         return SimulationState(
-            day=self.day,
+            day=self.day - self.scenario.first_day,
             date=self.as_of,
             hospitals=pd.DataFrame(rows),
             patients_admitted=admitted,

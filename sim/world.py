@@ -92,7 +92,7 @@ def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> Re
     doctors = build_doctors(providers, hospitals, scenario, names, taken)
     continuity = personal_preferences(providers, scenario.continuity_preference, patient_count)
     usual_source = stream(scenario.seed, key, "usual_source").random(patient_count)
-    birth_days = (registry.birth - to_datetime64(scenario.start)).astype(np.int64)
+    birth_days = (registry.birth - to_datetime64(scenario.clock_start)).astype(np.int64)
     patients = [
         Patient(
             index=i,
@@ -138,7 +138,7 @@ def patient_coverage(
 ) -> Coverage:
     """The patients' coverage spells, with their planned deliveries and kidney failures."""
     codes = {c.name: c.code for c in catalog.conditions}
-    start = to_datetime64(scenario.start)
+    start = to_datetime64(scenario.clock_start)
 
     def planned(condition: str) -> tuple[np.ndarray, np.ndarray]:
         rows = plan.condition == codes[condition]
@@ -149,7 +149,7 @@ def patient_coverage(
         key,
         plans,
         coverage_rules(scenario.insured_rate, scenario.today),
-        start=scenario.start,
+        start=scenario.clock_start,
         horizon=scenario.horizon,
         birth_day=(np.asarray(residents.birth, dtype="datetime64[D]") - start).astype(np.int64),
         state=zips.state[residents.zip_row],
@@ -208,7 +208,8 @@ def sample_residents(
 ) -> np.ndarray:
     """The dataset's residents (patients or not; the mean alive over the window) each hospital
     serves: the region's residents shared out as the patients' first-choice hospitals are."""
-    residents = population.person_years.sum() / ((scenario.horizon + 1) / 365.25)
+    window_days = scenario.horizon - scenario.first_day + 1
+    residents = population.person_years.sum() / (window_days / 365.25)
     patients = np.bincount(home, minlength=hospitals).astype(float)
     return residents * patients / max(patients.sum(), 1.0)
 

@@ -137,4 +137,6 @@ def test_scenario_defaults_come_from_the_data_file():
     scenario = Scenario(today=dt.date(2024, 2, 29))
     assert scenario.patients == 1000 and scenario.seed == 42 and scenario.insured_rate is None
     assert scenario.start == dt.date(2021, 2, 28)
-    assert scenario.horizon == (dt.date(2024, 2, 29) - dt.date(2021, 2, 28)).days
+    assert scenario.first_day == scenario.burn_in_days == 365  # the clock starts a year before
+    assert scenario.clock_start == dt.date(2020, 2, 29)
+    assert scenario.horizon == (dt.date(2024, 2, 29) - dt.date(2020, 2, 29)).days

@@ -80,8 +80,9 @@ def test_planned_admissions_spread_over_the_week_and_ed_visits_peak_on_mondays(v
     ]
     pattern = _per_weekday(elective["date_of_admission"])
     assert len(elective) > 120
-    assert pattern[MONDAY] < 1.7  # not every weekend booking moved to Monday
-    assert pattern[SATURDAY] + pattern[SUNDAY] < 0.8  # few at weekends (HCUP: about 6%)
+    # few at weekends (HCUP: about 6%), but some: not every weekend booking moved to Monday
+    assert 0.1 < pattern[SATURDAY] + pattern[SUNDAY] < 0.8
+    assert pattern[MONDAY] < 2.0
     emergency = _per_weekday(
         visits.loc[visits["encounter_type"] == "Emergency", "date_of_admission"]
     )

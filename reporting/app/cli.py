@@ -116,6 +116,12 @@ SCENARIO_FLAGS = (
     (None, "seed", "random seed (default)"),
     (None, "today", "anchor date: nothing happens after it (default: the current date)"),
     (None, "start", "first day of the history (default: three years before --today)"),
+    (
+        None,
+        "burn_in_days",
+        "days simulated before --start and not written, so that the history starts in a "
+        "steady state (default)",
+    ),
     (None, "minor_same_day_rate", "same-day rate of minor and chronic cases (default)"),
     (
         None,
@@ -775,7 +781,7 @@ def simulate_and_write(
         with progress_bar("writing", total_rows, args.quiet, unit="row") as advance:
             done = 0
             for name in names:
-                for rows in table_slices(layout, name, days, scenario.start):
+                for rows in table_slices(layout, name, days, scenario.clock_start):
                     files[name].write(rows)
                     if load is not None:
                         load.insert(name, rows)
@@ -799,8 +805,9 @@ def simulate_and_write(
         if args.report:
             from reporting.report import write_report  # matplotlib is an optional extra
 
-            continuity = whole_table(layout, "continuity", days, scenario.start)
-            census = whole_table(layout, "census", days, scenario.start) if args.census else None
+            day_0 = scenario.clock_start
+            continuity = whole_table(layout, "continuity", days, day_0)
+            census = whole_table(layout, "census", days, day_0) if args.census else None
             write_report(staging / "report.html", simulation.tables(), summary, continuity, census)
         outdir.publish(dataset_metadata(scenario))
     if load is not None and load.error is not None:

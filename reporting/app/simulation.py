@@ -133,13 +133,13 @@ class Simulation(EngineSimulation):
     def tables(self) -> Tables:
         """The patients, visits and billing tables as of the last day run."""
         if self.runs_tasks:
-            return tables_from_parts(self.layout, self.day + 1, self.scenario.start)
+            return tables_from_parts(self.layout, self.day + 1, self.scenario.clock_start)
         return record(self)
 
     def doctors(self) -> pd.DataFrame:
         """Every doctor who worked in the run up to the last day run (``reporting.dimensions``)."""
         facts = self.facts()
-        return doctors_table(facts, dataset_names(facts), self.scenario.start)
+        return doctors_table(facts, dataset_names(facts), self.scenario.clock_start)
 
     def hospitals(self) -> pd.DataFrame:
         """Every hospital of the run, with its rooms and profile."""
@@ -149,12 +149,12 @@ class Simulation(EngineSimulation):
     def census(self) -> pd.DataFrame:
         """Every hospital on every day from ``--start`` to the last day run."""
         if self.runs_tasks:
-            return whole_table(self.layout, "census", self.day + 1, self.scenario.start)
+            return whole_table(self.layout, "census", self.day + 1, self.scenario.clock_start)
         return census_table(self)
 
     def event_log(self, tables: Tables | None = None) -> pd.DataFrame:
         """Every event up to the last day run, with the dataset's IDs and names (``tables``:
         this simulation's tables, if already at hand)."""
         if self.runs_tasks:
-            return whole_table(self.layout, "events", self.day + 1, self.scenario.start)
+            return whole_table(self.layout, "events", self.day + 1, self.scenario.clock_start)
         return event_log_table(self, tables if tables is not None else self.tables())

@@ -109,9 +109,9 @@ def group_task(
     rows = {name: len(frame) for name, frame in written.items()}
     days = day + 1
     if options.census:
-        census = group_census(regions, days, scenario.start)
+        census = group_census(regions, days, scenario.clock_start)
         census_day = census["date"].to_numpy().astype("datetime64[D]") - np.datetime64(
-            scenario.start, "D"
+            scenario.clock_start, "D"
         )
         write_windowed_part(census, census_day.astype(np.int64), days, folder, "census")
         rows["census"] = len(census)
