@@ -148,6 +148,7 @@ def draw_catchment(
             clinic_share=scenario.clinic_review_share,
             utilisation=utilisation_factor(income, residents.age, disabled),
             pregnancy_utilisation=utilisation_factor(income, residents.age),
+            written_from=scenario.first_day,
         )
         death_day = _sim_days(residents.death, start, scenario.horizon + 1)
         plan = plan.subset(plan.day < death_day[plan.patient])

@@ -1,10 +1,11 @@
 """When residents need a hospital: each resident's encounters, drawn from national rates.
 
 For every condition of the catalog and every resident, encounters come as Poisson counts over
-the days the condition's gating allows, at the rates of the resident's sex and age (the age in
-the middle of those days), spread over the days by the condition's season and by the weekday
-pattern of the kind (``demography/weekdays.csv``: ED visits peak on Mondays, urgent stays dip
-at weekends, clinic reviews are booked on weekdays). Three kinds:
+the days the condition's gating allows, at the rates of the resident's sex and age (year of age
+by year of age, so that rates rise as residents grow older in the window), spread over the days
+by the condition's season and by the weekday pattern of the kind (``demography/weekdays.csv``:
+ED visits peak on Mondays, urgent stays dip at weekends, clinic reviews are booked on weekdays).
+Three kinds:
 
 - an *ED arrival* (treated and released, or admitted through the ED: the ED's release share of
   the resident's age is kept with it);
@@ -29,7 +30,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from sim.calendar import add_years, weekday_of_days
+from sim.calendar import add_years, age_on, weekday_of_days
 from sim.epidemiology import TOP_AGE, RateTables
 from sim.population import FEMALE, MALE
 from sim.refdata import Catalog, weekday_factors
@@ -137,18 +138,21 @@ def plan_encounters(
     clinic_share: float,
     utilisation: np.ndarray | None = None,
     pregnancy_utilisation: np.ndarray | None = None,
+    written_from: int = 0,
 ) -> tuple[EpisodePlan, Prevalent]:
     """Draw the residents' encounters over simulation days 0..horizon (see the module);
     ``clinic_share`` of the clinic reviews of chronic conditions take place in the system;
     ``utilisation`` (per resident, mean 1) scales their stays and ED visits (poorer and
     disabled residents need a hospital more often: ``sim.coverage.utilisation_factor``);
     ``pregnancy_utilisation`` replaces it for the conditions of pregnancy (women only), which
-    follow income but not disability.
+    follow income but not disability. ``written_from`` is the first day written (the days
+    before it are the burn-in).
     Also returns who has each chronic condition, whether or not they have an encounter."""
     n = len(birth)
     first, last = onset_windows(catalog, birth, gender, start, horizon)
     first = np.maximum(first, 0)
     born = (np.asarray(birth, dtype="datetime64[D]") - start).astype(np.int64)
+    birthdays = Birthdays.of(birth, start, horizon)
     weights = rates.day_weights(start.astype(object), horizon)
     weekday = weekday_of_days(start.astype(object), 0, horizon)
     cumulative = {
@@ -174,13 +178,12 @@ def plan_encounters(
             )
             continue
         lo, hi = first[:, code], last[:, code]
-        open_ = hi >= lo
-        middle = (lo + hi) // 2
+        # who has a chronic condition: the prevalence at the age in the middle of the days
+        # written (from ``written_from``), or of all the days when none is
+        written_lo = np.where(np.maximum(lo, written_from) <= hi, np.maximum(lo, written_from), lo)
+        middle = (written_lo + hi) // 2
         age = np.clip((middle - born) / DAYS_PER_YEAR, 0, TOP_AGE).astype(np.int64)
-        # the national stays include readmissions, which the timeline adds to the first stays
-        stays = rates.stays[code, sex, age] / (1.0 + condition.readmission)
-        # a condition that is never sent home from the ED has no visits treated and released
-        emergency = rates.emergency[code, sex, age] * condition.same_day_ok
+        share = np.ones(n)
         clinic = np.zeros(n)
         if rates.chronic[code]:
             prevalence = rates.prevalence[code, sex, age]
@@ -188,29 +191,43 @@ def plan_encounters(
             held = np.flatnonzero(has)
             prevalent.append((held, np.full(len(held), code), age[held]))
             share = np.where(has, 1.0 / np.maximum(prevalence, 1e-12), 0.0)
-            stays, emergency = stays * share, emergency * share
             clinic = np.where(has, rates.clinic[code] * clinic_share, 0.0)
         factor = pregnancy_utilisation if condition.sex == "Female" else utilisation
-        if factor is not None:
-            stays, emergency = stays * factor, emergency * factor
+        scale = share if factor is None else share * factor
+        # the national stays include readmissions, which the timeline adds to the first stays;
+        # a condition never sent home from the ED has no visits treated and released
+        stays = rates.stays[code] / (1.0 + condition.readmission)
+        emergency = rates.emergency[code] * condition.same_day_ok
         through_ed = stays * condition.ed_admit_share
         arrivals = emergency + through_ed
-        release = np.divide(emergency, arrivals, out=np.zeros(n), where=arrivals > 0)
-        lo, hi = np.where(open_, lo, 0), np.where(open_, hi, -1)
-        for kind, rate in (
+        release = np.divide(emergency, arrivals, out=np.zeros_like(arrivals), where=arrivals > 0)
+        lo, hi = np.where(hi >= lo, lo, 0), np.where(hi >= lo, hi, -1)
+        first_age = birthdays.age_on(lo)
+        for kind, by_age in (
             (ED_ARRIVAL, arrivals),
             (DIRECT_STAY, stays - through_ed),
-            (CLINIC_REVIEW, clinic),
+            (CLINIC_REVIEW, None),
         ):
             span = cumulative[kind][code]
             exposure = (span[hi + 1] - span[lo]) / DAYS_PER_YEAR
-            count = rng.poisson(np.maximum(rate, 0.0) * exposure)
+            if by_age is None:  # reviews: the same rate at every age
+                bound = clinic
+            else:  # the highest rate of the ages lived, thinned below to each day's age
+                bound = scale * _highest_ahead(by_age, birthdays.years)[sex, first_age]
+            count = rng.poisson(np.maximum(bound, 0.0) * exposure)
             who = np.repeat(np.arange(n), count)
             low, total = span[lo[who]], exposure[who] * DAYS_PER_YEAR
             target = low + rng.random(len(who)) * total
             day = np.searchsorted(span, target, side="right") - 1
             day = np.clip(day, lo[who], hi[who])
-            parts.append((who, np.full(len(who), code), day, np.full(len(who), kind), release[who]))
+            if by_age is None:
+                chance = np.zeros(len(who))
+            else:
+                age = birthdays.age_on(day, who)
+                accept = rng.random(len(who)) * bound[who] < scale[who] * by_age[sex[who], age]
+                who, day, age = who[accept], day[accept], age[accept]
+                chance = release[sex[who], age]
+            parts.append((who, np.full(len(who), code), day, np.full(len(who), kind), chance))
     patient, condition_code, day, kind, release = (np.concatenate(c) for c in zip(*parts))
 
     order = np.lexsort((kind, day, condition_code, patient))
@@ -228,6 +245,49 @@ def plan_encounters(
         else (np.empty(0, dtype=np.int64),) * 3
     )
     return plan.subset(order), held
+
+
+@attrs.frozen
+class Birthdays:
+    """Each resident's age on day 0 (``first_age``, negative for one born later) and the
+    days on which they turn each age after it: column ``k`` of ``days`` begins the days lived
+    at ``first_age + k`` (column 0 is open to the past)."""
+
+    first_age: np.ndarray
+    days: np.ndarray  # (resident, k)
+
+    @classmethod
+    def of(cls, birth: np.ndarray, start: np.datetime64, horizon: int) -> Birthdays:
+        """The birthdays of residents born on ``birth`` over simulation days 0..horizon."""
+        birth = np.asarray(birth, dtype="datetime64[D]")
+        first_age = age_on(birth, np.full(len(birth), start))
+        steps = int(horizon // 365) + 2
+        days = np.empty((len(birth), steps + 1), dtype=np.int64)
+        days[:, 0] = np.iinfo(np.int64).min // 2
+        for k in range(1, steps + 1):
+            days[:, k] = (add_years(birth, first_age + k) - start).astype(np.int64)
+        return cls(first_age, days)
+
+    @property
+    def years(self) -> int:
+        """How many birthdays the days hold at most."""
+        return self.days.shape[1] - 1
+
+    def age_on(self, day: np.ndarray, resident: np.ndarray | None = None) -> np.ndarray:
+        """The age (clipped to the rate tables') of each resident (or of ``resident[i]``) on
+        simulation ``day[i]``."""
+        rows = self.days if resident is None else self.days[resident]
+        first = self.first_age if resident is None else self.first_age[resident]
+        passed = (rows[:, 1:] <= np.asarray(day)[:, None]).sum(axis=1)
+        return np.clip(first + passed, 0, TOP_AGE)
+
+
+def _highest_ahead(table: np.ndarray, years: int) -> np.ndarray:
+    """(sex, age): the highest of ``table``'s values from that age to ``years`` later."""
+    highest = table.copy()
+    for step in range(1, years + 1):
+        highest[:, :-step] = np.maximum(highest[:, :-step], table[:, step:])
+    return highest
 
 
 def diagnosis_days(
