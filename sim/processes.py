@@ -808,37 +808,44 @@ class RegionSimulation:
         and always below the first encounter's charge.
         """
         scenario = self.scenario
+        revenue = self.revenue
         days, severity, treatment = stay
         treatment_name = self.catalog.treatments[treatment]
-        u = self.billing.take(5)
+        u_charge, u_bump, u_size, u_charity, u_delay = self.billing.take(5)
         factor = hospital.charge_multiplier
         if charges.first:
             if not charges.followup_base:
-                charges.followup_base = self.revenue.follow_up_charge(treatment_name, factor, u[0])
+                charges.followup_base = revenue.follow_up_charge(treatment_name, factor, u_charge)
             charge = charges.followup_base
-            if u[1] < scenario.followup_bump_probability:  # over the previous follow-up
+            if u_bump < scenario.followup_bump_probability:  # over the previous follow-up
                 lo, hi = scenario.followup_bump
                 reference = max(charges.previous, charge)
-                charge = reference * (1.0 + lo + u[2] * (hi - lo))
+                charge = reference * (1.0 + lo + u_size * (hi - lo))
             total = max(min(round(charge), charges.first - 1), scenario.minimum_charge)
             charges.previous = total
         else:
             through_ed = charges.admission_type in (VIA_ED, TRAUMA)
-            charge = self.revenue.gross_charge(
-                condition.name, treatment_name, encounter, severity, days, through_ed, factor, u[0]
+            charge = revenue.gross_charge(
+                condition.name,
+                treatment_name,
+                encounter,
+                severity,
+                days,
+                through_ed,
+                factor,
+                u_charge,
             )
             total = max(round(charge), scenario.minimum_charge)
             charges.first = total
-        claim = self.revenue.adjudicate(
-            patient.index, day - days, day, total, encounter, days, factor, u[3]
+        claim = revenue.adjudicate(
+            patient.index, day - days, day, total, encounter, days, factor, u_charity
         )
         delay_lo, delay_hi = scenario.bill_delay_days
-        bill_day = min(day + delay_lo + int(u[4] * (delay_hi - delay_lo + 1)), self.horizon)
-        bill = (patient, hospital, visit, total, claim)
+        bill_day = min(day + delay_lo + int(u_delay * (delay_hi - delay_lo + 1)), self.horizon)
         if bill_day == day:
-            self._issue_bill(*bill)
+            self._issue_bill(patient, hospital, visit, total, claim)
         else:
-            self.bills_due[bill_day].append(bill)
+            self.bills_due[bill_day].append((patient, hospital, visit, total, claim))
 
     def _issue_bill(
         self, patient: Patient, hospital: Hospital, visit: int, total: int, claim: Claim
@@ -846,41 +853,42 @@ class RegionSimulation:
         """Issue a bill today: plan, due date, and the patient's payment (booked for its day).
         A bill with nothing left for the patient to pay is settled the day it is issued."""
         scenario = self.scenario
-        day = int(self.env.now)
-        u = self.billing.take(4)
         revenue = self.revenue
-        plan = INCREMENTAL if revenue.chooses_plan(claim.patient, u[0]) else FULL
-        due = day + (
-            scenario.incremental_plan_days if plan == INCREMENTAL else scenario.full_plan_days
-        )
+        day = int(self.env.now)
+        u_plan, u_unpaid, u_late, u_day = self.billing.take(4)
+        payer, insurance_plan, adjustment, charity, insurance, owed = claim
+        if revenue.chooses_plan(owed, u_plan):
+            plan, due = INCREMENTAL, day + scenario.incremental_plan_days
+        else:
+            plan, due = FULL, day + scenario.full_plan_days
         self.log.bill_issued(
             (
                 day,
                 patient.index,
                 visit,
                 total,
-                claim.insurance,
-                claim.patient,
+                insurance,
+                owed,
                 plan,
                 due,
-                claim.payer,
-                claim.plan,
-                claim.adjustment,
-                claim.charity,
+                payer,
+                insurance_plan,
+                adjustment,
+                charity,
             )
         )
-        if claim.patient <= 0:
+        if owed <= 0:
             pay_day = day
-        elif revenue.never_pays(claim, patient.index, hospital.late_payment_multiplier, u[1]):
+        elif revenue.never_pays(claim, patient.index, hospital.late_payment_multiplier, u_unpaid):
             return
-        elif revenue.pays_late(claim, patient.index, u[2]):
+        elif revenue.pays_late(claim, patient.index, u_late):
             lo, hi = scenario.late_days
-            pay_day = due + lo + int(u[3] * (hi - lo + 1))
+            pay_day = due + lo + int(u_day * (hi - lo + 1))
         else:
             lo, hi = scenario.on_time_days_early
-            pay_day = max(day, due - lo - int(u[3] * (hi - lo + 1)))
+            pay_day = max(day, due - lo - int(u_day * (hi - lo + 1)))
         if pay_day <= self.horizon:
-            self.payments_due[pay_day].append((pay_day, patient.index, visit, claim.patient))
+            self.payments_due[pay_day].append((pay_day, patient.index, visit, owed))
 
 
 def booking_table(factors: tuple[float, ...]) -> list[list[float]]:
