@@ -34,6 +34,7 @@ import functools
 import math
 from bisect import bisect_right
 from collections import defaultdict, deque
+from itertools import accumulate
 
 import numpy as np
 import simpy
@@ -628,20 +629,23 @@ class RegionSimulation:
         Severe raised at 65 and over and for each other condition under treatment; a patient
         sent home from the ED is never Severe."""
         scenario = self.scenario
-        weights = list(self.catalog.categories[condition.category].severity)
+        normal, mild, moderate, severe = self.catalog.categories[condition.category].severity
         if released:
-            weights[SEVERE] = 0.0
+            severe = 0.0
         factor = scenario.comorbidity_severity_factor ** max(len(patient.active_conditions) - 1, 0)
         if patient.age_at(int(self.env.now)) >= 65:
             factor *= scenario.older_severity_factor
-        weights[MODERATE] *= factor
-        weights[SEVERE] *= factor
-        r = self.clinical.one() * sum(weights)
-        for severity, weight in enumerate(weights):
-            r -= weight
-            if r < 0:
-                return severity
-        return SEVERE
+        moderate *= factor
+        severe *= factor
+        r = self.clinical.one() * sum((normal, mild, moderate, severe))
+        r -= normal
+        if r < 0:
+            return NORMAL
+        r -= mild
+        if r < 0:
+            return MILD
+        r -= moderate
+        return MODERATE if r < 0 else SEVERE
 
     def _first_encounter(
         self,
@@ -730,11 +734,11 @@ class RegionSimulation:
     ) -> tuple[int, int, int]:
         """Treatment (``decided`` already, for a delivery), medication and test result of an
         encounter."""
-        u = self.clinical.take(3)
+        u_treatment, u_medication, u_test = self.clinical.take(3)
         options, cumulative = self._treatments_for(
             doctor, condition, followup > 0, severity >= MODERATE
         )
-        name = decided or options[min(bisect_right(cumulative, u[0]), len(options) - 1)]
+        name = decided or options[min(bisect_right(cumulative, u_treatment), len(options) - 1)]
         if name in self.catalog.once_per_patient:
             name = patient.receive_once(name, condition.treatments)
         medication = NO_MEDICATION
@@ -742,9 +746,9 @@ class RegionSimulation:
             rows = self.catalog.medications.rows_for(
                 condition.code, self._exact_age(patient, int(self.env.now))
             )
-            medication = rows[int(u[1] * len(rows))]
+            medication = rows[int(u_medication * len(rows))]
         tests = self._test_cumulative[severity]
-        test = min(bisect_right(tests, u[2]), len(tests) - 1)
+        test = min(bisect_right(tests, u_test), len(tests) - 1)
         return self._treatment_codes[name], medication, test
 
     def _treatments_for(
@@ -766,7 +770,8 @@ class RegionSimulation:
             if followup:  # a once-in-a-lifetime procedure (a bypass) belongs to a first visit
                 weights = _move_weight(options, weights, self.catalog.once_per_patient)
             weights = doctor.treatment_weights(options, weights)
-            cached = self._treatment_table[key] = (options, list(np.cumsum(weights)))
+            # running sums in order, as numpy's cumsum adds, without its per-call cost
+            cached = self._treatment_table[key] = (options, list(accumulate(weights)))
         return cached
 
     def _followup_day(self, condition: Condition, rules, followup: int, day: int) -> int | None:
