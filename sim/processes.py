@@ -734,7 +734,8 @@ class RegionSimulation:
     ) -> tuple[int, int, int]:
         """Treatment (``decided`` already, for a delivery), medication and test result of an
         encounter."""
-        u_treatment, u_medication, u_test = self.clinical.take(3)
+        draw = self.clinical.one
+        u_treatment, u_medication, u_test = draw(), draw(), draw()
         options, cumulative = self._treatments_for(
             doctor, condition, followup > 0, severity >= MODERATE
         )
@@ -816,7 +817,8 @@ class RegionSimulation:
         revenue = self.revenue
         days, severity, treatment = stay
         treatment_name = self.catalog.treatments[treatment]
-        u_charge, u_bump, u_size, u_charity, u_delay = self.billing.take(5)
+        draw = self.billing.one
+        u_charge, u_bump, u_size, u_charity, u_delay = draw(), draw(), draw(), draw(), draw()
         factor = hospital.charge_multiplier
         if charges.first:
             if not charges.followup_base:
@@ -860,7 +862,8 @@ class RegionSimulation:
         scenario = self.scenario
         revenue = self.revenue
         day = int(self.env.now)
-        u_plan, u_unpaid, u_late, u_day = self.billing.take(4)
+        draw = self.billing.one
+        u_plan, u_unpaid, u_late, u_day = draw(), draw(), draw(), draw()
         payer, insurance_plan, adjustment, charity, insurance, owed = claim
         if revenue.chooses_plan(owed, u_plan):
             plan, due = INCREMENTAL, day + scenario.incremental_plan_days
