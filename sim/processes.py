@@ -559,14 +559,16 @@ class RegionSimulation:
 
     def _billing_office(self):
         env = self.env
+        issue, bills_due, payments_due = self._issue_bill, self.bills_due, self.payments_due
         while True:
             today = int(env.now)
-            for bill in self.bills_due.pop(today, ()):
-                self._issue_bill(*bill)
-            for payment in self.payments_due.pop(today, ()):
-                self.log.payment_made(payment)
+            for bill in bills_due.pop(today, ()):
+                issue(*bill)
+            log = self.log
+            for payment in payments_due.pop(today, ()):
+                log.payment_made(payment)
             if today % PACK_EVERY_DAYS == 0:
-                self.log.pack()
+                log.pack()
             yield env.timeout(1)
 
     # ----------------------------------------------------------------- decisions
