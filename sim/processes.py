@@ -34,6 +34,7 @@ import functools
 import math
 from bisect import bisect_right
 from collections import defaultdict, deque
+from itertools import accumulate
 
 import numpy as np
 import simpy
@@ -580,14 +581,16 @@ class RegionSimulation:
 
     def _billing_office(self):
         env = self.env
+        issue, bills_due, payments_due = self._issue_bill, self.bills_due, self.payments_due
         while True:
             today = int(env.now)
-            for bill in self.bills_due.pop(today, ()):
-                self._issue_bill(*bill)
-            for payment in self.payments_due.pop(today, ()):
-                self.log.payment_made(payment)
+            for bill in bills_due.pop(today, ()):
+                issue(*bill)
+            log = self.log
+            for payment in payments_due.pop(today, ()):
+                log.payment_made(payment)
             if today % PACK_EVERY_DAYS == 0:
-                self.log.pack()
+                log.pack()
             yield env.timeout(1)
 
     # ----------------------------------------------------------------- decisions
@@ -650,20 +653,23 @@ class RegionSimulation:
         Severe raised at 65 and over and for each other condition under treatment; a patient
         sent home from the ED is never Severe."""
         scenario = self.scenario
-        weights = list(self.catalog.categories[condition.category].severity)
+        normal, mild, moderate, severe = self.catalog.categories[condition.category].severity
         if released:
-            weights[SEVERE] = 0.0
+            severe = 0.0
         factor = scenario.comorbidity_severity_factor ** max(len(patient.active_conditions) - 1, 0)
         if patient.age_at(int(self.env.now)) >= 65:
             factor *= scenario.older_severity_factor
-        weights[MODERATE] *= factor
-        weights[SEVERE] *= factor
-        r = self.clinical.one() * sum(weights)
-        for severity, weight in enumerate(weights):
-            r -= weight
-            if r < 0:
-                return severity
-        return SEVERE
+        moderate *= factor
+        severe *= factor
+        r = self.clinical.one() * sum((normal, mild, moderate, severe))
+        r -= normal
+        if r < 0:
+            return NORMAL
+        r -= mild
+        if r < 0:
+            return MILD
+        r -= moderate
+        return MODERATE if r < 0 else SEVERE
 
     def _first_encounter(
         self,
@@ -752,11 +758,12 @@ class RegionSimulation:
     ) -> tuple[int, int, int]:
         """Treatment (``decided`` already, for a delivery), medication and test result of an
         encounter."""
-        u = self.clinical.take(3)
+        draw = self.clinical.one
+        u_treatment, u_medication, u_test = draw(), draw(), draw()
         options, cumulative = self._treatments_for(
             doctor, condition, followup > 0, severity >= MODERATE
         )
-        name = decided or options[min(bisect_right(cumulative, u[0]), len(options) - 1)]
+        name = decided or options[min(bisect_right(cumulative, u_treatment), len(options) - 1)]
         if name in self.catalog.once_per_patient:
             name = patient.receive_once(name, condition.treatments)
         medication = NO_MEDICATION
@@ -764,9 +771,9 @@ class RegionSimulation:
             rows = self.catalog.medications.rows_for(
                 condition.code, self._exact_age(patient, int(self.env.now))
             )
-            medication = rows[int(u[1] * len(rows))]
+            medication = rows[int(u_medication * len(rows))]
         tests = self._test_cumulative[severity]
-        test = min(bisect_right(tests, u[2]), len(tests) - 1)
+        test = min(bisect_right(tests, u_test), len(tests) - 1)
         return self._treatment_codes[name], medication, test
 
     def _treatments_for(
@@ -788,7 +795,8 @@ class RegionSimulation:
             if followup:  # a once-in-a-lifetime procedure (a bypass) belongs to a first visit
                 weights = _move_weight(options, weights, self.catalog.once_per_patient)
             weights = doctor.treatment_weights(options, weights)
-            cached = self._treatment_table[key] = (options, list(np.cumsum(weights)))
+            # running sums in order, as numpy's cumsum adds, without its per-call cost
+            cached = self._treatment_table[key] = (options, list(accumulate(weights)))
         return cached
 
     def _followup_day(self, condition: Condition, rules, followup: int, day: int) -> int | None:
@@ -830,37 +838,45 @@ class RegionSimulation:
         and always below the first encounter's charge.
         """
         scenario = self.scenario
+        revenue = self.revenue
         days, severity, treatment = stay
         treatment_name = self.catalog.treatments[treatment]
-        u = self.billing.take(5)
+        draw = self.billing.one
+        u_charge, u_bump, u_size, u_charity, u_delay = draw(), draw(), draw(), draw(), draw()
         factor = hospital.charge_multiplier
         if charges.first:
             if not charges.followup_base:
-                charges.followup_base = self.revenue.follow_up_charge(treatment_name, factor, u[0])
+                charges.followup_base = revenue.follow_up_charge(treatment_name, factor, u_charge)
             charge = charges.followup_base
-            if u[1] < scenario.followup_bump_probability:  # over the previous follow-up
+            if u_bump < scenario.followup_bump_probability:  # over the previous follow-up
                 lo, hi = scenario.followup_bump
                 reference = max(charges.previous, charge)
-                charge = reference * (1.0 + lo + u[2] * (hi - lo))
+                charge = reference * (1.0 + lo + u_size * (hi - lo))
             total = max(min(round(charge), charges.first - 1), scenario.minimum_charge)
             charges.previous = total
         else:
             through_ed = charges.admission_type in (VIA_ED, TRAUMA)
-            charge = self.revenue.gross_charge(
-                condition.name, treatment_name, encounter, severity, days, through_ed, factor, u[0]
+            charge = revenue.gross_charge(
+                condition.name,
+                treatment_name,
+                encounter,
+                severity,
+                days,
+                through_ed,
+                factor,
+                u_charge,
             )
             total = max(round(charge), scenario.minimum_charge)
             charges.first = total
-        claim = self.revenue.adjudicate(
-            patient.index, day - days, day, total, encounter, days, factor, u[3]
+        claim = revenue.adjudicate(
+            patient.index, day - days, day, total, encounter, days, factor, u_charity
         )
         delay_lo, delay_hi = scenario.bill_delay_days
-        bill_day = min(day + delay_lo + int(u[4] * (delay_hi - delay_lo + 1)), self.horizon)
-        bill = (patient, hospital, visit, total, claim)
+        bill_day = min(day + delay_lo + int(u_delay * (delay_hi - delay_lo + 1)), self.horizon)
         if bill_day == day:
-            self._issue_bill(*bill)
+            self._issue_bill(patient, hospital, visit, total, claim)
         else:
-            self.bills_due[bill_day].append(bill)
+            self.bills_due[bill_day].append((patient, hospital, visit, total, claim))
 
     def _issue_bill(
         self, patient: Patient, hospital: Hospital, visit: int, total: int, claim: Claim
@@ -868,41 +884,43 @@ class RegionSimulation:
         """Issue a bill today: plan, due date, and the patient's payment (booked for its day).
         A bill with nothing left for the patient to pay is settled the day it is issued."""
         scenario = self.scenario
-        day = int(self.env.now)
-        u = self.billing.take(4)
         revenue = self.revenue
-        plan = INCREMENTAL if revenue.chooses_plan(claim.patient, u[0]) else FULL
-        due = day + (
-            scenario.incremental_plan_days if plan == INCREMENTAL else scenario.full_plan_days
-        )
+        day = int(self.env.now)
+        draw = self.billing.one
+        u_plan, u_unpaid, u_late, u_day = draw(), draw(), draw(), draw()
+        payer, insurance_plan, adjustment, charity, insurance, owed = claim
+        if revenue.chooses_plan(owed, u_plan):
+            plan, due = INCREMENTAL, day + scenario.incremental_plan_days
+        else:
+            plan, due = FULL, day + scenario.full_plan_days
         self.log.bill_issued(
             (
                 day,
                 patient.index,
                 visit,
                 total,
-                claim.insurance,
-                claim.patient,
+                insurance,
+                owed,
                 plan,
                 due,
-                claim.payer,
-                claim.plan,
-                claim.adjustment,
-                claim.charity,
+                payer,
+                insurance_plan,
+                adjustment,
+                charity,
             )
         )
-        if claim.patient <= 0:
+        if owed <= 0:
             pay_day = day
-        elif revenue.never_pays(claim, patient.index, hospital.late_payment_multiplier, u[1]):
+        elif revenue.never_pays(claim, patient.index, hospital.late_payment_multiplier, u_unpaid):
             return
-        elif revenue.pays_late(claim, patient.index, u[2]):
+        elif revenue.pays_late(claim, patient.index, u_late):
             lo, hi = scenario.late_days
-            pay_day = due + lo + int(u[3] * (hi - lo + 1))
+            pay_day = due + lo + int(u_day * (hi - lo + 1))
         else:
             lo, hi = scenario.on_time_days_early
-            pay_day = max(day, due - lo - int(u[3] * (hi - lo + 1)))
+            pay_day = max(day, due - lo - int(u_day * (hi - lo + 1)))
         if pay_day <= self.horizon:
-            self.payments_due[pay_day].append((pay_day, patient.index, visit, claim.patient))
+            self.payments_due[pay_day].append((pay_day, patient.index, visit, owed))
 
 
 def booking_table(factors: tuple[float, ...]) -> list[list[float]]:

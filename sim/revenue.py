@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import attrs
 
@@ -44,8 +45,7 @@ EMERGENCY, INPATIENT, OBSERVATION, OUTPATIENT = range(4)  # sim.events.ENCOUNTER
 SEVERE = 3
 
 
-@attrs.frozen
-class Claim:
+class Claim(NamedTuple):
     """How one bill's total charge splits: total = adjustment + charity + insurance +
     patient."""
 
@@ -114,6 +114,26 @@ class RevenueCycle:
             tuple[int, int], list[float]
         ] = {}  # (patient, year) -> [deductible, oop, part B]
         self.benefit_period_end: dict[int, int] = {}  # patient -> last inpatient discharge day
+        # Per-bill work reads Python lists and numbers prepared here, not numpy scalars and
+        # dictionaries of figures: a run adjudicates and settles millions of bills.
+        self._payer = coverage.payer.tolist()
+        self._plan = coverage.plan.tolist()
+        self._design = coverage.design.tolist()
+        self._income = coverage.income_ratio.tolist()
+        self._self_pay_share = 1.0 - f["uninsured_discount"]
+        self._private_of_year = {  # year -> per design, the private table with its limit
+            year: [
+                (d, c, min(oop, float(limits["aca_oop_limit"])), float(clinic), float(ed))
+                for d, c, oop, clinic, ed in self.private
+            ]
+            for year, limits in self.limits_of_year.items()
+        }
+        self._medicare_of_year = {  # year -> (Part A deductible, Part B deductible)
+            year: (float(limits["part_a_deductible"]), float(limits["part_b_deductible"]))
+            for year, limits in self.limits_of_year.items()
+        }
+        self._log10_half_balance = math.log10(f["incremental_half_balance"])
+        self._late: dict[int, float] = {}  # patient -> chance of paying late
 
     # --------------------------------------------------------------------- charges
 
@@ -173,26 +193,26 @@ class RevenueCycle:
     ) -> Claim:
         """Split a bill between contract adjustment, charity, payer and patient, with the
         patient's cost sharing on the day of service (updates the yearly totals)."""
-        coverage = self.coverage
-        spell = coverage.spell_on(patient, service_day)
-        payer, plan, design = (
-            int(coverage.payer[spell]),
-            int(coverage.plan[spell]),
-            int(coverage.design[spell]),
-        )
-        f = self.figures
+        spell = self.coverage.spell_on(patient, service_day)
+        payer = self._payer[spell]
+        plan = self._plan[spell]
         if payer == SELF_PAY:
-            owed = round(total * (1.0 - f["uninsured_discount"]))
-            ratio = float(coverage.income_ratio[patient])
+            f = self.figures
+            owed = round(total * self._self_pay_share)
+            ratio = self._income[patient]
             charity = 0
             if u_charity < f["charity_application_rate"] and ratio < f["charity_discount_until"]:
                 low, high = f["charity_free_below"], f["charity_discount_until"]
                 share = 1.0 if ratio < low else (high - ratio) / (high - low)
                 charity = round(owed * share)
             return Claim(payer, plan, total - owed, charity, 0, owed - charity)
+        design = self._design[spell]
         allowed = min(total, round(total / hospital_factor * self.allowed_share[payer]))
         year = self.year_of_day[service_day]
-        spent = self.spent.setdefault((patient, year), [0.0, 0.0, 0.0])
+        key = (patient, year)
+        spent = self.spent.get(key)
+        if spent is None:
+            spent = self.spent[key] = [0.0, 0.0, 0.0]
         owed = self._cost_sharing(
             design, allowed, encounter, days, year, spent, patient, service_day
         )
@@ -212,17 +232,14 @@ class RevenueCycle:
         patient: int,
         service_day: int,
     ) -> float:
-        f = self.figures
-        limits = self.limits_of_year[year]
-        clinic = encounter == OUTPATIENT
-        emergency_or_observation = encounter in (EMERGENCY, OBSERVATION)
         if design < len(PRIVATE_DESIGNS):
-            deductible, coinsurance, oop_limit, clinic_copay, ed_copay = self.private[design]
-            oop_limit = min(oop_limit, float(limits["aca_oop_limit"]))
-            if clinic and clinic_copay > 0:
-                owed = min(float(clinic_copay), allowed)
+            deductible, coinsurance, oop_limit, clinic_copay, ed_copay = self._private_of_year[
+                year
+            ][design]
+            if encounter == OUTPATIENT and clinic_copay > 0:
+                owed = min(clinic_copay, allowed)
             elif encounter == EMERGENCY and ed_copay > 0:
-                owed = min(float(ed_copay), allowed)
+                owed = min(ed_copay, allowed)
             else:
                 toward = min(allowed, max(deductible - spent[0], 0.0))
                 spent[0] += toward
@@ -232,12 +249,14 @@ class RevenueCycle:
             return owed
         if design == ORIGINAL_MEDICARE_SUPPLEMENTED:
             return 0.0
+        f = self.figures
         if design == ORIGINAL_MEDICARE:
+            part_a, part_b = self._medicare_of_year[year]
             if encounter == INPATIENT:
                 last = self.benefit_period_end.get(patient)
                 new_period = last is None or service_day - last > f["medicare_benefit_period_days"]
-                return min(float(limits["part_a_deductible"]), allowed) if new_period else 0.0
-            toward = min(allowed, max(float(limits["part_b_deductible"]) - spent[2], 0.0))
+                return min(part_a, allowed) if new_period else 0.0
+            toward = min(allowed, max(part_b - spent[2], 0.0))
             spent[2] += toward
             return toward + f["part_b_coinsurance"] * (allowed - toward)
         if design == MEDICARE_ADVANTAGE:
@@ -245,7 +264,7 @@ class RevenueCycle:
                 owed = f["ma_inpatient_copay_per_day"] * min(
                     max(days, 1), f["ma_inpatient_copay_days"]
                 )
-            elif emergency_or_observation:
+            elif encounter in (EMERGENCY, OBSERVATION):
                 owed = f["ma_ed_copay"]
             else:
                 owed = f["ma_clinic_copay"]
@@ -267,9 +286,8 @@ class RevenueCycle:
         """Whether the patient pays the balance in instalments rather than in full."""
         if balance <= 0:
             return False
-        f = self.figures
-        logit = f["incremental_slope_per_decade"] * (
-            math.log10(balance) - math.log10(f["incremental_half_balance"])
+        logit = self.figures["incremental_slope_per_decade"] * (
+            math.log10(balance) - self._log10_half_balance
         )
         return u < _logistic(logit)
 
@@ -281,18 +299,23 @@ class RevenueCycle:
         logit = (
             f["unpaid_logit_intercept"]
             + f["unpaid_logit_per_decade"] * (math.log10(claim.patient) - 3.0)
-            + f["unpaid_logit_per_log_income"] * math.log(self.coverage.income_ratio[patient])
+            + f["unpaid_logit_per_log_income"] * math.log(self._income[patient])
             + f["unpaid_logit_self_pay"] * (claim.payer == SELF_PAY)
         )
         return u < _logistic(logit + math.log(collections))
 
     def pays_late(self, claim: Claim, patient: int, u: float) -> bool:
         """Whether a balance that is paid is paid after its due date."""
-        f = self.figures
-        logit = f["late_logit_intercept"] + f["late_logit_per_log_income"] * math.log(
-            self.coverage.income_ratio[patient]
-        )
-        return claim.patient > 0 and u < _logistic(logit)
+        if claim.patient <= 0:
+            return False
+        chance = self._late.get(patient)
+        if chance is None:
+            f = self.figures
+            logit = f["late_logit_intercept"] + f["late_logit_per_log_income"] * math.log(
+                self._income[patient]
+            )
+            chance = self._late[patient] = _logistic(logit)
+        return u < chance
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,6 +9,8 @@ clinical draw (common random numbers across scenarios).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Iterator
+from itertools import chain, islice
 from statistics import NormalDist
 
 import numpy as np
@@ -29,35 +31,27 @@ class UniformPool:
     """Uniform [0, 1) numbers drawn from a stream in blocks and handed out in order.
 
     The simulation makes a few scalar decisions per visit; drawing them one by one from numpy
-    costs far more than the decision itself, so they come from a block drawn at once.
+    costs far more than the decision itself, so they come from blocks drawn at once (the next
+    block when the last is used up). ``one`` is the chained blocks' own ``__next__``, a call
+    that runs no Python code.
     """
 
-    __slots__ = ("_block", "_generator", "_index", "_size")
+    __slots__ = ("_numbers", "one")
+
+    one: Callable[[], float]  # the next number
 
     def __init__(self, generator: np.random.Generator, block: int = 8192) -> None:
-        self._generator = generator
-        self._size = block
-        self._block: list[float] = []
-        self._index = 0
+        self._numbers = chain.from_iterable(_blocks(generator, block))
+        self.one = self._numbers.__next__
 
     def take(self, count: int) -> list[float]:
         """The next ``count`` numbers."""
-        start = self._index
-        end = start + count
-        if end > len(self._block):
-            self._block = self._block[start:] + self._generator.random(self._size).tolist()
-            start, end = 0, count
-        self._index = end
-        return self._block[start:end]
+        return list(islice(self._numbers, count))
 
-    def one(self) -> float:
-        """The next number."""
-        index = self._index
-        if index >= len(self._block):
-            self._block = self._generator.random(self._size).tolist()
-            index = 0
-        self._index = index + 1
-        return self._block[index]
+
+def _blocks(generator: np.random.Generator, size: int) -> Iterator[list[float]]:
+    while True:
+        yield generator.random(size).tolist()
 
 
 _STANDARD_NORMAL = NormalDist()
