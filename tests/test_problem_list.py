@@ -128,7 +128,8 @@ def test_the_diagnosis_draw_moves_no_visit(monkeypatch):
         youngest = np.array(
             [catalog.conditions[c].min_age for c in prevalent.condition], dtype=np.int64
         )
-        return (add_years(born, youngest) - np.datetime64(scenario.start, "D")).astype(np.int64)
+        day_0 = np.datetime64(scenario.clock_start, "D")  # simulation days count from it
+        return (add_years(born, youngest) - day_0).astype(np.int64)
 
     monkeypatch.setattr("sim.catchment.diagnosis_days", at_first_possible_day)
     after = Simulation(scenario).run().tables()
