@@ -193,8 +193,13 @@ def followup_shares(episodes: pd.DataFrame) -> dict:
 
 
 def followup_counts(episodes: pd.DataFrame) -> Counter:
-    """The counts behind ``followup_shares`` (they add up across groups of patients)."""
-    followup = episodes["is_followup"].to_numpy()
+    """The counts behind ``followup_shares`` (they add up across groups of patients): each
+    follow-up against the episode's visit before it (the first follow-up in the tables of an
+    episode begun before --start has none and is not counted)."""
+    episode = episodes["episode"].to_numpy()
+    followup = episodes["is_followup"].to_numpy() & np.concatenate(
+        [[False], episode[1:] == episode[:-1]]
+    )
     same = {}
     for column in ("doctor", "hospital", "hospital_state"):
         codes = pd.factorize(episodes[column])[0]

@@ -1116,8 +1116,13 @@ def _followup_counts(visits: pd.DataFrame, billing: pd.DataFrame) -> dict[str, i
         billing["visit_id"], billing["total_charge"].to_numpy(float), visits["visit_id"]
     )
     followup = visits["is_followup"].to_numpy()
-    previous = np.concatenate([[np.nan], charge[:-1]])
-    first = pd.Series(charge).groupby(visits["episode"].to_numpy()).transform("first").to_numpy()
+    episode = visits["episode"].to_numpy()
+    # the episode's visit before (none for the first follow-up of an episode begun before
+    # --start, whose row follows another episode's)
+    previous = np.full(len(charge), np.nan)
+    same = np.flatnonzero(episode[1:] == episode[:-1])
+    previous[same + 1] = charge[same]
+    first = pd.Series(charge).groupby(episode).transform("first").to_numpy()
     return {
         "followups": int(followup.sum()),
         "followups_charged_more": int((followup & (charge > previous)).sum()),
