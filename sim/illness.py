@@ -1,8 +1,9 @@
 """When residents need a hospital: each resident's encounters, drawn from national rates.
 
 For every condition of the catalog and every resident, encounters come as Poisson counts over
-the days the condition's gating allows, at the rates of the resident's sex and age (year of age
-by year of age, so that rates rise as residents grow older in the window), spread over the days
+the days the condition's gating allows, at the rates of the resident's sex and of the age on
+each encounter's day (drawn at the highest rate of the ages lived, then thinned to the day's
+age, so that rates rise as residents grow older in the window), spread over the days
 by the condition's season and by the weekday pattern of the kind (``demography/weekdays.csv``:
 ED visits peak on Mondays, urgent stays dip at weekends, clinic reviews are booked on weekdays).
 Three kinds:
