@@ -233,6 +233,7 @@ class EventLog:
 
     def __init__(self, first_day: int = 0) -> None:
         self.first_day = first_day
+        self._burn_in_visits = (0, 0)  # (admissions logged, those before first_day) when read
         self.by_type = {name: EventColumns(event_type) for name, event_type in EVENT_TYPES.items()}
         self.registered = self.by_type["PatientRegistered"].add
         self.condition_diagnosed = self.by_type["ConditionDiagnosed"].add
@@ -287,9 +288,14 @@ class EventLog:
         return rows
 
     def _first_written_visit(self) -> int:
-        # visits are numbered as they are admitted, so those of the burn-in come first
-        admitted = self.all_columns("Admitted")
-        return int(np.count_nonzero(admitted["day"] < self.first_day))
+        # visits are numbered as they are admitted, so those of the burn-in come first; the
+        # count is read again only when admissions were logged since (not once per table)
+        logged = len(self.by_type["Admitted"])
+        if self._burn_in_visits[0] != logged:
+            admitted = self.all_columns("Admitted")
+            early = int(np.count_nonzero(admitted["day"] < self.first_day))
+            self._burn_in_visits = (logged, early)
+        return self._burn_in_visits[1]
 
     def _first_visits_written(self, patients: np.ndarray) -> np.ndarray:
         """Each of ``patients``' first visit written (-1 for none)."""
