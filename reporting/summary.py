@@ -122,6 +122,7 @@ def table_facts(
             episodes=episodes,
             continuity=continuity,
         )
+        validation["ids"] = {kind: _compact(ids) for kind, ids in validation["ids"].items()}
     return TableFacts(
         patients=len(tables.patients),
         continuity=continuity_counts(continuity),
@@ -130,6 +131,11 @@ def table_facts(
         validation=validation,
         realism=realism_counts(tables, scenario.start, as_of),
     )
+
+
+def _compact(ids: np.ndarray) -> np.ndarray:
+    """IDs as int32 when they fit: a large run's main process holds every task's IDs."""
+    return ids.astype(np.int32) if len(ids) == 0 or ids.max() < 2**31 else ids
 
 
 def geography_section(scenario: Scenario, pool_report, regions: list[RegionFacts]) -> dict:
