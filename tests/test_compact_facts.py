@@ -3,9 +3,11 @@ whole tables gave: a region's staff as columns, CSV text made some rows at a tim
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 import reporting.writers
+from reporting.summary import id_runs, ids_of_runs
 from reporting.writers import TableFiles
 from sim.facts import DoctorFacts, Staff
 
@@ -49,3 +51,11 @@ def test_csv_written_a_few_rows_at_a_time_is_the_same_file(small_run, tmp_path, 
     files.close()
     assert files.rows == visits.num_rows
     assert parts.read_bytes() == whole.read_bytes()
+
+
+def test_id_runs_give_back_the_ids():
+    for ids in ([], [1], [1, 2, 3], [2, 3, 7, 9, 10, 11], [5, 6, 8]):
+        ids = np.array(ids, dtype=np.int64)
+        runs = id_runs(ids)
+        assert np.array_equal(ids_of_runs(runs), ids)
+    assert id_runs(np.arange(1, 100_001)).tolist() == [[1, 100_001]]  # a task's IDs: one run
