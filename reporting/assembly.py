@@ -116,17 +116,7 @@ def region_table_slices(layout: Layout, table: str) -> Iterator[pa.Table]:
     order = layout.orders["visits" if table in ("visits", "billing") else "patients"]
     numbered = 0
     for low, ranges in order.slices(SLICE_ROWS):
-        pieces = []
-        for task, (result, (first, last)) in enumerate(zip(layout.results, ranges)):
-            if per_patient is not None:
-                counts = getattr(result, per_patient)
-                starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-                first, last = int(starts[first]), int(starts[last])
-            rows = read_part_rows(result.folder, table, first, last)
-            pieces.append(layout.globalize(table, task, rows))
-        rows = pa.concat_tables(pieces)
-        key = rows[ORDERED_BY.get(table, "patient_id")].to_numpy()
-        rows = rows.take(pa.array(np.argsort(key, kind="stable")))
+        rows = _ordered_slice(layout, table, per_patient, ranges)
         if table in NUMBERED_HERE:
             column = NUMBERED_HERE[table]
             ids = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows), pa.int64())
@@ -135,6 +125,23 @@ def region_table_slices(layout: Layout, table: str) -> Iterator[pa.Table]:
         if table in ORDERED_BY:
             check_ids(table, rows, low)
         yield rows
+
+
+def _ordered_slice(layout: Layout, table: str, per_patient: str | None, ranges: list) -> pa.Table:
+    """Each task's range of rows of ``table`` (ranges of patients for a per-patient table),
+    with the dataset's IDs, in the dataset's order; the parts' batches read for it are freed
+    on return, before the slice is written."""
+    pieces = []
+    for task, (result, (first, last)) in enumerate(zip(layout.results, ranges)):
+        if per_patient is not None:
+            counts = getattr(result, per_patient)
+            starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+            first, last = int(starts[first]), int(starts[last])
+        rows = read_part_rows(result.folder, table, first, last)
+        pieces.append(layout.globalize(table, task, rows))
+    rows = pa.concat_tables(pieces)
+    key = rows[ORDERED_BY.get(table, "patient_id")].to_numpy()
+    return rows.take(pa.array(np.argsort(key, kind="stable")))
 
 
 def check_ids(table: str, rows: pa.Table, low: int) -> None:

@@ -14,6 +14,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reporting.naming import RegionNames
 from reporting.schema import DOCTOR_COLUMNS, HOSPITAL_COLUMNS
@@ -27,40 +29,61 @@ FRACTION_DECIMALS = 6
 def doctors_table(
     regions: list[RegionFacts], names: list[RegionNames], start: dt.date
 ) -> pd.DataFrame:
-    """Every doctor of the run (regions in key order, with their ``dataset_names``)."""
-    rows = []
-    for facts, named in zip(regions, names):
-        hospital_ids = [named.hospital_offset + 1 + h for h in range(len(facts.hospitals))]
-        for index, doctor in enumerate(facts.staff):
-            works_at = [hospital_ids[h] for h in doctor.hospitals]
-            rows.append(
-                {
-                    "doctor_id": named.doctor_offset + 1 + index,
-                    "name": named.doctors[index],
-                    "specialty": doctor.specialty,
-                    "hospital_id": works_at[0],
-                    "hospital_ids": ";".join(str(h) for h in works_at),
-                    "state": facts.hospitals[doctor.hospitals[0]].state,
-                    "start_date": doctor.joined_day,
-                    "end_date": doctor.left_day,
-                    "replaces_doctor_id": named.doctor_offset + 1 + doctor.replaces
-                    if doctor.replaces >= 0
-                    else None,
-                }
-            )
-    frame = pd.DataFrame(rows, columns=list(DOCTOR_COLUMNS))
+    """Every doctor of the run (regions in key order, with their ``dataset_names``), built a
+    column at a time from the regions' ``Staff``."""
+    parts = [_region_doctors(facts, named) for facts, named in zip(regions, names)]
+    columns = {
+        name: np.concatenate([part[name] for part in parts]) if parts else np.zeros(0, np.int64)
+        for name in ("doctor_id", "hospital_id", "start_date", "end_date", "replaces")
+    }
     first_day = np.datetime64(start, "D")
-    for column in ("start_date", "end_date"):
-        days = frame[column].to_numpy(dtype=np.int64)
-        frame[column] = np.where(days >= 0, first_day + days, np.datetime64("NaT")).astype(
-            "datetime64[s]"
-        )
-    frame["doctor_id"] = frame["doctor_id"].astype(np.int64)
-    frame["hospital_id"] = frame["hospital_id"].astype(np.int64)
-    frame["replaces_doctor_id"] = frame["replaces_doctor_id"].astype("Int64")
-    for column in ("name", "specialty", "hospital_ids", "state"):
-        frame[column] = frame[column].astype("string")
+    frame = pd.DataFrame(
+        {
+            "doctor_id": columns["doctor_id"].astype(np.int64),
+            "name": pd.array([n for named in names for n in named.doctors], dtype="string"),
+            "specialty": pd.array([s for part in parts for s in part["specialty"]], dtype="string"),
+            "hospital_id": columns["hospital_id"].astype(np.int64),
+            "hospital_ids": pd.array(
+                [s for part in parts for s in part["hospital_ids"]], dtype="string"
+            ),
+            "state": pd.array([s for part in parts for s in part["state"]], dtype="string"),
+            **{
+                column: np.where(days >= 0, first_day + days, np.datetime64("NaT")).astype(
+                    "datetime64[s]"
+                )
+                for column in ("start_date", "end_date")
+                for days in [columns[column].astype(np.int64)]
+            },
+            "replaces_doctor_id": pd.arrays.IntegerArray(
+                np.maximum(columns["replaces"], 0).astype(np.int64), columns["replaces"] < 0
+            ),
+        },
+        columns=list(DOCTOR_COLUMNS),
+    )
     return frame
+
+
+def _region_doctors(facts: RegionFacts, named: RegionNames) -> dict:
+    """One region's doctors as the table's columns (IDs in the dataset's numbering; the
+    replaced doctor's ID is -1 where none)."""
+    staff = facts.staff
+    first_id = named.doctor_offset + 1
+    hospital_ids = staff.hospitals.astype(np.int64) + named.hospital_offset + 1
+    listed = [
+        pa.array(hospital_ids[:, k], mask=staff.hospitals[:, k] < 0).cast(pa.string())
+        for k in range(staff.hospitals.shape[1])
+    ]
+    states = np.array([h.state for h in facts.hospitals], dtype=object)
+    return {
+        "doctor_id": np.arange(first_id, first_id + len(staff), dtype=np.int64),
+        "specialty": np.array(staff.specialties, dtype=object)[staff.specialty].tolist(),
+        "hospital_id": hospital_ids[:, 0],
+        "hospital_ids": pc.binary_join_element_wise(*listed, ";", null_handling="skip").to_pylist(),
+        "state": states[staff.hospitals[:, 0]].tolist() if len(staff) else [],
+        "start_date": staff.joined_day,
+        "end_date": staff.left_day,
+        "replaces": np.where(staff.replaces >= 0, first_id + staff.replaces, -1),
+    }
 
 
 def hospitals_table(regions: list[RegionFacts], names: list[RegionNames]) -> pd.DataFrame:

@@ -43,7 +43,7 @@ def part_path(folder: Path | str, table: str) -> Path:
     return Path(folder) / f"{table}{PART_SUFFIX}"
 
 
-PART_BATCH_ROWS = 65_536  # a part is written in batches of this many rows, read by range
+PART_BATCH_ROWS = 8_192  # a part is written in batches of this many rows, read by range
 
 
 def write_part(frame: pd.DataFrame, folder: Path | str, table: str) -> None:

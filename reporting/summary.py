@@ -122,6 +122,7 @@ def table_facts(
             episodes=episodes,
             continuity=continuity,
         )
+        validation["ids"] = {kind: id_runs(ids) for kind, ids in validation["ids"].items()}
     return TableFacts(
         patients=len(tables.patients),
         continuity=continuity_counts(continuity),
@@ -130,6 +131,24 @@ def table_facts(
         validation=validation,
         realism=realism_counts(tables, scenario.start, as_of),
     )
+
+
+def id_runs(ids: np.ndarray) -> np.ndarray:
+    """Sorted distinct IDs as runs of consecutive IDs, (first, last + 1) per row: a task's
+    IDs are one run, and a large run's main process holds every task's until the summary."""
+    if len(ids) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    firsts = ids[np.concatenate([[0], breaks])]
+    lasts = ids[np.concatenate([breaks - 1, [len(ids) - 1]])]
+    return np.stack([firsts, lasts + 1], axis=1).astype(np.int64)
+
+
+def ids_of_runs(runs: np.ndarray) -> np.ndarray:
+    """The IDs that ``id_runs`` made runs of."""
+    if len(runs) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs.tolist()])
 
 
 def geography_section(scenario: Scenario, pool_report, regions: list[RegionFacts]) -> dict:
@@ -224,5 +243,9 @@ def summary_from(
         summary["ok"] = None
         summary["validation"] = "skipped (--no-validate)"
         return summary
-    summary |= merge_validation([part.validation for part in parts], id_maps)
+    validations = [
+        part.validation | {"ids": {k: ids_of_runs(v) for k, v in part.validation["ids"].items()}}
+        for part in parts
+    ]
+    summary |= merge_validation(validations, id_maps)
     return summary

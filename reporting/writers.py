@@ -71,6 +71,9 @@ def format_dates(column: pa.ChunkedArray, layout: str) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, type=pa.string())
 
 
+CSV_BATCH_ROWS = 65_536  # rows turned into text and written at once
+
+
 class TableFiles:
     """One table's CSV and/or Parquet file, written slice by slice as the slices come (an
     empty table still gets its header). Both files have the declared columns and types; CSV
@@ -96,19 +99,24 @@ class TableFiles:
 
     def write(self, rows: pd.DataFrame | pa.Table) -> None:
         """Append a slice of the table's rows."""
-        typed = to_typed_arrow(rows, self.table)
-        self.rows += typed.num_rows
+        rows = as_arrow(rows)
+        self.rows += rows.num_rows
         if self.csv_path is not None:
-            arrow = csv_arrow(typed, self.date_format)
-            if self._csv is None:
-                options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-                self._csv = pacsv.CSVWriter(str(self.csv_path), arrow.schema, write_options=options)
-            self._csv.write_table(arrow)
+            # as text, rows take about twice their typed size: a part at a time
+            for low in range(0, max(rows.num_rows, 1), CSV_BATCH_ROWS):
+                part = to_typed_arrow(rows.slice(low, CSV_BATCH_ROWS), self.table)
+                arrow = csv_arrow(part, self.date_format)
+                if self._csv is None:
+                    options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+                    self._csv = pacsv.CSVWriter(
+                        str(self.csv_path), arrow.schema, write_options=options
+                    )
+                self._csv.write_table(arrow)
         if self.parquet_path is not None:
             if self._parquet is None:
                 schema = TABLES[self.table].arrow_schema(self.metadata)
                 self._parquet = pq.ParquetWriter(str(self.parquet_path), schema, compression="zstd")
-            self._parquet.write_table(typed)
+            self._parquet.write_table(to_typed_arrow(rows, self.table))
 
     def close(self) -> None:
         """Finish the files."""

@@ -8,6 +8,7 @@ statistics are computed by the functions here, so they do not depend on where re
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import attrs
 import numpy as np
@@ -73,12 +74,74 @@ class DoctorFacts:
 
 
 @attrs.frozen
+class Staff:
+    """Every doctor who worked in a region, in hiring order, as columns: a large run has
+    hundreds of thousands of doctors, whose facts the main process holds until the end.
+    Iterating gives each one's ``DoctorFacts``."""
+
+    names: str  # the doctors' names, one per line
+    specialties: tuple[str, ...]  # the distinct specialties, in order of first hire
+    specialty: np.ndarray  # each doctor's index in ``specialties`` (int16)
+    hospitals: np.ndarray  # (doctors, most hospitals) the region's indices, primary first, -1 after
+    joined_day: np.ndarray  # int32
+    left_day: np.ndarray  # int32
+    replaces: np.ndarray  # int32
+
+    @classmethod
+    def of(cls, doctors: list) -> Staff:
+        """The columns of a region's doctors (``entities.doctor.Doctor``s in hiring order)."""
+        names = [d.name for d in doctors]
+        if any("\n" in name for name in names):
+            raise ValueError("a doctor's name holds a line break")
+        specialties = tuple(dict.fromkeys(d.specialty for d in doctors))
+        codes = {name: code for code, name in enumerate(specialties)}
+        width = max((len(d.hospitals) for d in doctors), default=1)
+        hospitals = np.full((len(doctors), width), -1, dtype=np.int16)
+        for row, doctor in enumerate(doctors):
+            hospitals[row, : len(doctor.hospitals)] = doctor.hospitals
+        return cls(
+            names="\n".join(names),
+            specialties=specialties,
+            specialty=np.array([codes[d.specialty] for d in doctors], dtype=np.int16),
+            hospitals=hospitals,
+            joined_day=np.array([d.joined_day for d in doctors], dtype=np.int32),
+            left_day=np.array([d.left_day for d in doctors], dtype=np.int32),
+            replaces=np.array([d.replaces for d in doctors], dtype=np.int32),
+        )
+
+    def name_list(self) -> list[str]:
+        """The doctors' names, in hiring order."""
+        return self.names.split("\n") if len(self) else []
+
+    def __len__(self) -> int:
+        return len(self.specialty)
+
+    def __iter__(self) -> Iterator[DoctorFacts]:
+        for name, specialty, hospitals, joined, left, replaces in zip(
+            self.name_list(),
+            self.specialty.tolist(),
+            self.hospitals.tolist(),
+            self.joined_day.tolist(),
+            self.left_day.tolist(),
+            self.replaces.tolist(),
+        ):
+            yield DoctorFacts(
+                name=name,
+                specialty=self.specialties[specialty],
+                hospitals=tuple(h for h in hospitals if h >= 0),
+                joined_day=joined,
+                left_day=left,
+                replaces=replaces,
+            )
+
+
+@attrs.frozen
 class RegionFacts:
     """One region's places, staff and event counts as of the last day run."""
 
     key: str
     hospitals: list[HospitalFacts]
-    staff: list[DoctorFacts]  # every doctor who worked in the region, in hiring order
+    staff: Staff  # every doctor who worked in the region, in hiring order
     doctors: dict[str, int]  # on_duty / absent / departed
     events: dict[str, int]  # events per type
     switch_reasons: dict[str, int]
@@ -142,17 +205,7 @@ def region_facts(region, day: int) -> RegionFacts:
             )
             for h in world.hospitals
         ],
-        staff=[
-            DoctorFacts(
-                name=d.name,
-                specialty=d.specialty,
-                hospitals=d.hospitals,
-                joined_day=d.joined_day,
-                left_day=d.left_day,
-                replaces=d.replaces,
-            )
-            for d in world.doctors
-        ],
+        staff=Staff.of(world.doctors),
         doctors=doctors,
         events=log.counts(),
         switch_reasons={reason: reasons.get(reason, 0) for reason in SWITCH_REASONS},

@@ -92,21 +92,11 @@ def group_task(
 ) -> GroupResult:
     """Build a group of regions, run them to --today, write their parts, return counts."""
     day = scenario.horizon
-    regions = []
-    for spec in specs:
-        region = RegionSimulation(build_region(scenario, spec, plans), scenario)
-        region.env.run(until=day + 1)
-        regions.append(region)
+    regions = [_run_region(scenario, spec, plans, day) for spec in specs]
     folder = Path(options.folder) / specs[0].key
     tables = record_regions(regions, scenario, insurers, day)
-    continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
-    facts = table_facts(tables, continuity, scenario, scenario.today, zips, options.validate)
-    written = dict(tables.items())
-    if options.continuity:
-        written["continuity"] = continuity
-    for name, frame in written.items():
-        write_part(frame, folder, name)
-    rows = {name: len(frame) for name, frame in written.items()}
+    facts = [region_facts(region, day) for region in regions]
+    rows: dict[str, int] = {}
     days = day + 1
     if options.census:
         census = group_census(regions, days, scenario.clock_start)
@@ -115,14 +105,27 @@ def group_task(
         )
         write_windowed_part(census, census_day.astype(np.int64), days, folder, "census")
         rows["census"] = len(census)
+        del census
     if options.events:
         events = group_events(regions, tables.keys, insurers)
         write_windowed_part(events, events["day"].to_numpy(), days, folder, "events")
         rows["events"] = len(events)
+        del events
+    del regions  # the simulated worlds and their event logs: the checks need only the tables
+    continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
+    summary_facts = table_facts(
+        tables, continuity, scenario, scenario.today, zips, options.validate
+    )
+    written = dict(tables.items())
+    if options.continuity:
+        written["continuity"] = continuity
+    for name, frame in written.items():
+        write_part(frame, folder, name)
+    rows = {name: len(frame) for name, frame in written.items()} | rows
     return GroupResult(
-        facts=[region_facts(region, day) for region in regions],
+        facts=facts,
         rows=rows,
-        table_facts=facts,
+        table_facts=summary_facts,
         folder=str(folder),
         patient_keys=tables.patient_keys,
         visit_keys=tables.visit_keys,
@@ -136,3 +139,10 @@ def group_task(
             tables.coverage["patient_id"].to_numpy() - 1, minlength=len(tables.patients)
         ).astype(np.int32),
     )
+
+
+def _run_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog, day: int):
+    """A region built and run through ``day``."""
+    region = RegionSimulation(build_region(scenario, spec, plans), scenario)
+    region.env.run(until=day + 1)
+    return region
