@@ -1,15 +1,23 @@
 """What a large run's main process holds and writes in compact form gives what the objects and
-whole tables gave: a region's staff as columns, CSV text made some rows at a time."""
+whole tables gave: a region's staff as columns, CSV text made some rows at a time; and a task
+frees its simulated regions before it returns."""
 
 from __future__ import annotations
+
+import datetime as dt
+import gc
 
 import numpy as np
 import pyarrow as pa
 
 import reporting.writers
+from reporting.app.simulation import Simulation
+from reporting.app.tasks import PartOptions
 from reporting.summary import id_runs, ids_of_runs
 from reporting.writers import TableFiles
 from sim.facts import DoctorFacts, Staff
+from sim.processes import RegionSimulation
+from sim.scenario import Scenario
 
 
 def test_staff_columns_give_back_every_doctor(small_run):
@@ -59,3 +67,17 @@ def test_id_runs_give_back_the_ids():
         runs = id_runs(ids)
         assert np.array_equal(ids_of_runs(runs), ids)
     assert id_runs(np.arange(1, 100_001)).tolist() == [[1, 100_001]]  # a task's IDs: one run
+
+
+def test_a_task_frees_its_simulated_regions_before_it_returns(tmp_path):
+    # A region is held in reference cycles (SimPy processes and the region they belong to):
+    # with the collector off, only the task's own collection can free it.
+    gc.collect()
+    gc.disable()
+    try:
+        scenario = Scenario(patients=150, seed=2, today=dt.date(2025, 6, 30))
+        Simulation(scenario, parts=PartOptions(folder=str(tmp_path))).run()
+        alive = sum(isinstance(thing, RegionSimulation) for thing in gc.get_objects())
+    finally:
+        gc.enable()
+    assert alive == 0

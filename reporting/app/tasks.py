@@ -12,6 +12,7 @@ grouped never changes the dataset.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import attrs
@@ -113,6 +114,7 @@ def group_task(
         rows["events"] = len(events)
         del events
     del regions  # the simulated worlds and their event logs: the checks need only the tables
+    gc.collect()  # they are held in reference cycles (SimPy processes and their regions)
     continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
     summary_facts = table_facts(
         tables, continuity, scenario, scenario.today, zips, options.validate
