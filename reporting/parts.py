@@ -92,14 +92,16 @@ def write_windowed_part(frame: pd.DataFrame, day: np.ndarray, days: int, folder,
     path = part_path(folder, table)
     path.parent.mkdir(exist_ok=True)
     partial = path.with_suffix(".partial")
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    # one chunk: each window's slice of it is one batch (a 4-year run has about 200 windows)
+    arrow = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+    empty = _empty_batch(arrow.schema)
     bounds = np.searchsorted(day, np.arange(window_count(days) + 1) * WINDOW_DAYS)
     with pa.ipc.new_file(str(partial), arrow.schema, options=IPC_OPTIONS) as writer:
         for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            batches = arrow.slice(low, high - low).combine_chunks().to_batches()
+            batches = arrow.slice(low, high - low).to_batches() if high > low else [empty]
             if len(batches) > 1:
                 raise ValueError(f"{table}: one window's rows do not fit in one Arrow batch")
-            writer.write_batch(batches[0] if batches else _empty_batch(arrow.schema))
+            writer.write_batch(batches[0])
     partial.replace(path)
 
 
