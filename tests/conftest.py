@@ -56,7 +56,19 @@ def postgres_dsn():
         cluster.__exit__(None, None, None)
 
 
+# The longest tests of each tier (the README's blocks; the 50,000-patient realism run, the
+# streaming and property runs of the slow tier), started first so that parallel workers share
+# the rest while they run instead of one worker finishing them alone.
+LONGEST_FIRST = (
+    "test_readme.py",
+    "test_realism_targets.py",
+    "test_streaming.py",
+    "test_properties.py",
+    "test_invariants.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The README test is the longest: start it first, so that parallel workers share the
-    rest while it runs (the order of the other tests is kept)."""
-    items.sort(key=lambda item: item.path.name != "test_readme.py")
+    """Start the longest test files first (``LONGEST_FIRST``); the order of the rest is kept."""
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
