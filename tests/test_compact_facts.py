@@ -10,6 +10,7 @@ import gc
 import numpy as np
 import pyarrow as pa
 
+import reporting.app.tasks
 import reporting.writers
 from reporting.app.simulation import Simulation
 from reporting.app.tasks import PartOptions
@@ -69,13 +70,14 @@ def test_id_runs_give_back_the_ids():
     assert id_runs(np.arange(1, 100_001)).tolist() == [[1, 100_001]]  # a task's IDs: one run
 
 
-def test_a_task_frees_its_simulated_regions_before_it_returns(tmp_path):
+def test_a_task_frees_its_simulated_regions_before_it_returns(tmp_path, monkeypatch):
     # A region is held in reference cycles (SimPy processes and the region they belong to):
     # with the collector off, only the task's own collection can free it. Other tests'
     # fixtures may hold regions of their own: only new ones count.
     def regions_alive() -> set[int]:
         return {id(thing) for thing in gc.get_objects() if isinstance(thing, RegionSimulation)}
 
+    monkeypatch.setattr(reporting.app.tasks, "COLLECT_FROM_PATIENTS", 150)
     gc.collect()
     gc.disable()
     try:

@@ -36,6 +36,9 @@ from sim.world import build_region
 
 TASKS_PER_RUN = 16  # a large run is cut into at least this many tasks (if it has the regions)
 MIN_TASK_PATIENTS = 2_000  # regions are grouped up to at least this many patients per task
+# A task this large frees its regions itself once it drops them (a full collection, about 80 ms);
+# a smaller one leaves them to the collector's own passes (a few MB).
+COLLECT_FROM_PATIENTS = 1_000
 
 
 @attrs.frozen
@@ -114,7 +117,8 @@ def group_task(
         rows["events"] = len(events)
         del events
     del regions  # the simulated worlds and their event logs: the checks need only the tables
-    gc.collect()  # they are held in reference cycles (SimPy processes and their regions)
+    if sum(spec.patients for spec in specs) >= COLLECT_FROM_PATIENTS:
+        gc.collect()  # they are held in reference cycles (SimPy processes and their regions)
     continuity = continuity_table(tables.visits, scenario.continuity_min_visits)
     summary_facts = table_facts(
         tables, continuity, scenario, scenario.today, zips, options.validate
