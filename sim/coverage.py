@@ -28,7 +28,6 @@ import datetime as dt
 import functools
 import math
 from bisect import bisect_right
-from statistics import NormalDist
 
 import attrs
 import numpy as np
@@ -36,7 +35,7 @@ import pandas as pd
 
 from sim.calendar import add_years
 from sim.refdata import NameLists, load_demography, money_figures, read_csv
-from sim.rng import stream
+from sim.rng import normal_quantiles, stream
 
 MEDICARE, MEDICAID, PRIVATE, SELF_PAY = range(4)
 PAYER_TYPES = ("Medicare", "Medicaid", "Private", "Self-pay")
@@ -179,7 +178,21 @@ class Coverage:
 
     def on_day(self, day: int) -> np.ndarray:
         """Every patient's spell on ``day`` (one index per patient)."""
-        return np.array([self.spell_on(i, day) for i in range(len(self.offsets) - 1)], dtype=int)
+        patients = np.arange(len(self.offsets) - 1)
+        return self.spells_on(patients, np.full(len(patients), day))
+
+    def spells_on(self, patients: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """``spell_on`` for each (patient, day) pair of two arrays, at once."""
+        first = self.offsets[patients]
+        if not len(self.start):
+            return first
+        # spells sorted by (patient, start): search a key that orders both at once
+        low = min(int(self.start.min()), int(np.min(days, initial=0)))
+        stride = max(int(self.start.max()), int(np.max(days, initial=0))) - low + 1
+        owner = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+        keys = owner * stride + (self.start - low)
+        found = np.searchsorted(keys, patients * stride + (days - low), side="right") - 1
+        return np.maximum(found, first)
 
 
 @attrs.frozen
@@ -387,23 +400,16 @@ def utilisation_factor(
     disability = 1.0 if disabled is None else np.where(disabled, k, (1 - share * k) / (1 - share))
     gamma, sigma = f["utilisation_income_elasticity"], f["income_ratio_sigma"]
     national = poverty_at_age(np.full(len(age), f["national_poverty_share"]), age)
-    centre = -sigma * _normal_quantiles(np.clip(national, 0.005, 0.995))
+    centre = -sigma * normal_quantiles(np.clip(national, 0.005, 0.995))
     return disability * np.exp(-gamma * (np.log(ratio) - centre) - 0.5 * (gamma * sigma) ** 2)
 
 
 def _ratio_at(u: np.ndarray, poverty: np.ndarray | float, figures: dict) -> np.ndarray:
     """Income / poverty line at uniform ``u``, log-normal with P(ratio < 1) = ``poverty``."""
     sigma = figures["income_ratio_sigma"]
-    z = _normal_quantiles(np.atleast_1d(u))
+    z = normal_quantiles(np.atleast_1d(u))
     pov = np.clip(np.broadcast_to(np.asarray(poverty, dtype=float), z.shape), 0.005, 0.995)
-    return np.exp(-sigma * _normal_quantiles(pov) + sigma * z)
-
-
-def _normal_quantiles(u: np.ndarray) -> np.ndarray:
-    """Standard normal quantiles of an array (each distinct value computed once)."""
-    values, where = np.unique(np.asarray(u, dtype=float), return_inverse=True)
-    normal = NormalDist()
-    return np.array([normal.inv_cdf(min(max(v, 1e-12), 1 - 1e-12)) for v in values])[where]
+    return np.exp(-sigma * normal_quantiles(pov) + sigma * z)
 
 
 @functools.lru_cache(maxsize=4)

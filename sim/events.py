@@ -2,7 +2,9 @@
 
 Each event type has a fixed list of integer fields (codes for text such as conditions or
 reasons). The simulation appends a tuple per event; rows are packed into int64 column
-blocks every simulated day, so a long run holds arrays, not millions of Python objects.
+blocks every simulated month, so a long run holds arrays, not millions of Python objects.
+Bills and payments are the exception: they feed nothing back into the timeline, so the
+billing office (``sim.accounts``) writes them all at once, whole, each time the clock stops.
 
 The log holds the whole timeline, burn-in included (``all_columns``); what it shows the tables
 (``columns``) is the extract from the first day written on: the events of that day and later,
@@ -209,6 +211,13 @@ class EventColumns:
             self._blocks.append(block)
             self._pending.clear()
 
+    def replace(self, columns: dict[str, np.ndarray]) -> None:
+        """Hold exactly these events (one array per field) instead of those held so far."""
+        self._pending.clear()
+        self._blocks = [
+            np.column_stack([columns[name] for name in self.event_type.fields]).astype(np.int64)
+        ]
+
     def __len__(self) -> int:
         return sum(len(b) for b in self._blocks) + len(self._pending)
 
@@ -245,8 +254,6 @@ class EventLog:
         self.followup_scheduled = self.by_type["FollowUpScheduled"].add
         self.followup_missed = self.by_type["FollowUpMissed"].add
         self.provider_switched = self.by_type["ProviderSwitched"].add
-        self.bill_issued = self.by_type["BillIssued"].add
-        self.payment_made = self.by_type["PaymentMade"].add
         self.diverted = self.by_type["Diverted"].add
         self.doctor_absent = self.by_type["DoctorAbsent"].add
         self.doctor_left = self.by_type["DoctorLeft"].add
@@ -256,6 +263,10 @@ class EventLog:
         """Pack the event types whose pending rows fill a block (keeps memory columnar)."""
         for store in self.by_type.values():
             store.pack(store.block_rows)
+
+    def rewrite(self, name: str, columns: dict[str, np.ndarray]) -> None:
+        """Replace every event of one type (bills and payments: see the module)."""
+        self.by_type[name].replace(columns)
 
     def all_columns(self, name: str) -> dict[str, np.ndarray]:
         """Every event of one type as columns, burn-in included."""

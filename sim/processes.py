@@ -11,8 +11,6 @@ their coverage spells as they start):
   then come the clinic follow-ups the recurrence rules book, one after another, each on a day
   of the week it is due drawn by the weekday pattern of clinic visits (no bed; missed
   when the patient is still in hospital a month after the day);
-- the *billing office* wakes once a day to issue the bills and record the payments due that
-  day (one long-lived process instead of a timer per bill);
 - the *unwritten load* (``sim/hospital_load.py``) fills each hospital's beds, once a day, with
   the stays of the people it serves who are not in the dataset;
 - the *staffing* process plays out doctors' absences, departures and replacements
@@ -25,7 +23,8 @@ their coverage spells as they start):
   A patient who died (there or in hospital) has no encounter afterwards: new episodes are
   not begun and pending follow-ups are missed.
 
-Every fact goes to the event log; nothing here writes a table.
+Every fact goes to the event log; nothing here writes a table. Bills and payments are
+written when the clock stops (``run_through``), by the billing office of ``sim.accounts``.
 """
 
 from __future__ import annotations
@@ -40,14 +39,15 @@ import numpy as np
 import simpy
 
 from entities import Doctor, Hospital, Patient
+from sim.accounts import BillingOffice
 from sim.calendar import date_keys, to_datetime64, weekday_of_days, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
+from sim.collector import long_lived_world
 from sim.epidemiology import population_figures, weekend_discharge_move
 from sim.events import (
     ADMISSION_TYPES,
     DISCHARGE_DISPOSITIONS,
     ENCOUNTER_TYPES,
-    PLANS,
     EventLog,
 )
 from sim.hospital_load import UnwrittenLoad
@@ -62,14 +62,12 @@ from sim.refdata import (
     stay_figures,
     weekday_factors,
 )
-from sim.revenue import Claim, RevenueCycle
 from sim.rng import UniformPool, normal_quantile, stream
 from sim.scenario import DEFAULTS, Scenario
 from sim.staffing import Staffing
 from sim.world import RegionWorld
 
 NORMAL, MILD, MODERATE, SEVERE = range(4)
-FULL, INCREMENTAL = (PLANS.index(p) for p in ("Full", "Incremental"))
 EMERGENCY_VISIT, INPATIENT, OBSERVATION, OUTPATIENT = (
     ENCOUNTER_TYPES.index(e) for e in ("Emergency", "Inpatient", "Observation", "Outpatient")
 )
@@ -101,17 +99,6 @@ ELECTIVE_SERIES, CLINIC_SERIES = "elective_admissions", "clinic_visits"
 PACK_EVERY_DAYS = 30  # how often the event log moves pending rows into column blocks
 
 
-class EpisodeCharges:
-    """What an episode has been charged so far (follow-ups are priced from it)."""
-
-    __slots__ = ("admission_type", "first", "followup_base", "previous")
-
-    def __init__(self, admission_type: int) -> None:
-        self.admission_type = admission_type
-        self.first = self.previous = 0
-        self.followup_base = 0.0
-
-
 class RegionSimulation:
     """The processes of one region, acting on its world and writing its event log."""
 
@@ -131,10 +118,7 @@ class RegionSimulation:
         self._birth_key = date_keys(world.registry.birth).tolist()
         self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
         self.care = UniformPool(stream(scenario.seed, world.key, "care"))
-        self.billing = UniformPool(stream(scenario.seed, world.key, "billing"))
-        self.revenue = RevenueCycle(world.coverage, self.year_of_day)
-        self.bills_due: dict[int, list[tuple]] = defaultdict(list)
-        self.payments_due: dict[int, list[tuple]] = defaultdict(list)
+        self.billing_office = BillingOffice(world, scenario, self.catalog, self.year_of_day)
         self.next_visit = 0
         self.next_episode = 0
         self.declined_episodes = 0
@@ -204,9 +188,17 @@ class RegionSimulation:
         self.env.process(self.staffing.process(self.env))
         self.env.process(self._onsets())
         self.env.process(self._deaths())
-        self.env.process(self._billing_office())
+        self.env.process(self._pack_log())
         if self.first_day:
             self.env.process(self._open_extract())
+
+    def run_through(self, day: int) -> None:
+        """Run the clock on through ``day`` (when it has not yet) and settle the accounts up
+        to that day."""
+        if day + 1 > self.env.now:
+            with long_lived_world():
+                self.env.run(until=day + 1)
+        self.billing_office.settle(self.log, day)
 
     # ----------------------------------------------------------------- processes
 
@@ -344,7 +336,6 @@ class RegionSimulation:
             booked = self._booked_day(day, self._elective_booking, self.clinical.one())
             if booked > day:
                 yield env.timeout(booked - day)
-        charges = EpisodeCharges(admission_type)
         followup = 0
         severity = NORMAL
         doctor = hospital = None
@@ -515,8 +506,6 @@ class RegionSimulation:
                 # catchment draws residents alive on it), and no death can go unrecorded
                 disposition = HOME
             self.log.discharged((day, patient.index, visit, disposition))
-            self._bill(patient, condition, visit, day, encounter, (los, severity, treatment),
-                       charges, hospital)  # fmt: skip
             if disposition == EXPIRED:
                 patient.dead = True
             if disposition not in FOLLOWED_UP:
@@ -579,19 +568,11 @@ class RegionSimulation:
         yield self.env.timeout(gap)
         yield from self._episode(patient, condition, DIRECT_STAY, readmission=True)
 
-    def _billing_office(self):
-        env = self.env
-        issue, bills_due, payments_due = self._issue_bill, self.bills_due, self.payments_due
+    def _pack_log(self):
+        """Every month, the event log's pending rows go into column blocks."""
         while True:
-            today = int(env.now)
-            for bill in bills_due.pop(today, ()):
-                issue(*bill)
-            log = self.log
-            for payment in payments_due.pop(today, ()):
-                log.payment_made(payment)
-            if today % PACK_EVERY_DAYS == 0:
-                log.pack()
-            yield env.timeout(1)
+            yield self.env.timeout(PACK_EVERY_DAYS)
+            self.log.pack()
 
     # ----------------------------------------------------------------- decisions
 
@@ -816,111 +797,6 @@ class RegionSimulation:
         """The day of the seven from ``first`` that a booking lands on, drawn with ``u`` by
         the weekday pattern ``booking`` (``booking_table``)."""
         return first + booked_offset(booking, (self._first_weekday + first) % 7, u)
-
-    # ----------------------------------------------------------------- billing
-
-    def _bill(
-        self,
-        patient: Patient,
-        condition: Condition,
-        visit: int,
-        day: int,
-        encounter: int,
-        stay: tuple[int, int, int],
-        charges: EpisodeCharges,
-        hospital: Hospital,
-    ) -> None:
-        """Price a finished encounter, split it between payer and patient, and book its bill.
-
-        ``stay`` is (days, severity, treatment code). A first encounter is priced by
-        ``sim.revenue`` from the care it was; a follow-up is an established-patient clinic
-        visit priced once per episode, with an occasional small bump over the previous one,
-        and always below the first encounter's charge.
-        """
-        scenario = self.scenario
-        revenue = self.revenue
-        days, severity, treatment = stay
-        treatment_name = self.catalog.treatments[treatment]
-        draw = self.billing.one
-        u_charge, u_bump, u_size, u_charity, u_delay = draw(), draw(), draw(), draw(), draw()
-        factor = hospital.charge_multiplier
-        if charges.first:
-            if not charges.followup_base:
-                charges.followup_base = revenue.follow_up_charge(treatment_name, factor, u_charge)
-            charge = charges.followup_base
-            if u_bump < scenario.followup_bump_probability:  # over the previous follow-up
-                lo, hi = scenario.followup_bump
-                reference = max(charges.previous, charge)
-                charge = reference * (1.0 + lo + u_size * (hi - lo))
-            total = max(min(round(charge), charges.first - 1), scenario.minimum_charge)
-            charges.previous = total
-        else:
-            through_ed = charges.admission_type in (VIA_ED, TRAUMA)
-            charge = revenue.gross_charge(
-                condition.name,
-                treatment_name,
-                encounter,
-                severity,
-                days,
-                through_ed,
-                factor,
-                u_charge,
-            )
-            total = max(round(charge), scenario.minimum_charge)
-            charges.first = total
-        claim = revenue.adjudicate(
-            patient.index, day - days, day, total, encounter, days, factor, u_charity
-        )
-        delay_lo, delay_hi = scenario.bill_delay_days
-        bill_day = min(day + delay_lo + int(u_delay * (delay_hi - delay_lo + 1)), self.horizon)
-        if bill_day == day:
-            self._issue_bill(patient, hospital, visit, total, claim)
-        else:
-            self.bills_due[bill_day].append((patient, hospital, visit, total, claim))
-
-    def _issue_bill(
-        self, patient: Patient, hospital: Hospital, visit: int, total: int, claim: Claim
-    ) -> None:
-        """Issue a bill today: plan, due date, and the patient's payment (booked for its day).
-        A bill with nothing left for the patient to pay is settled the day it is issued."""
-        scenario = self.scenario
-        revenue = self.revenue
-        day = int(self.env.now)
-        draw = self.billing.one
-        u_plan, u_unpaid, u_late, u_day = draw(), draw(), draw(), draw()
-        payer, insurance_plan, adjustment, charity, insurance, owed = claim
-        if revenue.chooses_plan(owed, u_plan):
-            plan, due = INCREMENTAL, day + scenario.incremental_plan_days
-        else:
-            plan, due = FULL, day + scenario.full_plan_days
-        self.log.bill_issued(
-            (
-                day,
-                patient.index,
-                visit,
-                total,
-                insurance,
-                owed,
-                plan,
-                due,
-                payer,
-                insurance_plan,
-                adjustment,
-                charity,
-            )
-        )
-        if owed <= 0:
-            pay_day = day
-        elif revenue.never_pays(claim, patient.index, hospital.late_payment_multiplier, u_unpaid):
-            return
-        elif revenue.pays_late(claim, patient.index, u_late):
-            lo, hi = scenario.late_days
-            pay_day = due + lo + int(u_day * (hi - lo + 1))
-        else:
-            lo, hi = scenario.on_time_days_early
-            pay_day = max(day, due - lo - int(u_day * (hi - lo + 1)))
-        if pay_day <= self.horizon:
-            self.payments_due[pay_day].append((pay_day, patient.index, visit, owed))
 
 
 def booking_table(factors: tuple[float, ...]) -> list[list[float]]:

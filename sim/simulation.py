@@ -21,7 +21,6 @@ from pathlib import Path
 import attrs
 import pandas as pd
 
-from sim.collector import long_lived_world
 from sim.coverage import plan_catalog
 from sim.facts import RegionFacts, region_facts, run_statistics
 from sim.geography import load_zip_table
@@ -109,8 +108,7 @@ class Simulation:
         day = self._until_day(until)
         for done, region in enumerate(self.regions, start=1):
             if day + 1 > region.env.now:
-                with long_lived_world():
-                    region.env.run(until=day + 1)
+                region.run_through(day)
                 if self.progress:
                     self.progress(done, len(self.regions))
         self.day = max(self.day, day)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -27,8 +28,8 @@ from sim.coverage import (
     plan_catalog,
     utilisation_factor,
 )
-from sim.refdata import load_names, money_figures
-from sim.revenue import EMERGENCY, INPATIENT, OUTPATIENT, Claim, RevenueCycle, money_limits
+from sim.refdata import load_catalog, load_names, money_figures, read_csv
+from sim.revenue import EMERGENCY, INPATIENT, OUTPATIENT, Claims, RevenueCycle, money_limits
 
 START = dt.date(2023, 1, 1)
 TODAY = dt.date(2025, 12, 31)
@@ -83,6 +84,16 @@ def _coverage(plans, *, ages, zip_poverty, state="CA", deliveries=None, kidney=N
 
 def _payers(coverage: Coverage, day: int) -> np.ndarray:
     return coverage.payer[coverage.on_day(day)]
+
+
+def test_the_spells_of_many_patients_and_days_are_each_ones_spell(plans):
+    coverage = _coverage(plans, ages=np.linspace(0, 90, 600), zip_poverty=0.15)
+    assert (np.diff(coverage.offsets) > 1).sum() > 100  # many patients change coverage
+    rng = np.random.default_rng(4)
+    patients = rng.integers(0, 600, 3_000)
+    days = rng.integers(-400, HORIZON + 400, 3_000)  # before the first spell and after all
+    expected = [coverage.spell_on(int(p), int(d)) for p, d in zip(patients, days)]
+    assert coverage.spells_on(patients, days).tolist() == expected
 
 
 def test_medicare_exactly_from_65_and_never_before_without_kidney_failure(plans):
@@ -166,21 +177,47 @@ def _one_spell(payer: int, design: int, ratio: float = 3.0) -> Coverage:
     )
 
 
-def _year_of_day():
-    return [(START + dt.timedelta(days=d)).year for d in range(HORIZON + 1)]
+def _cycle(payer: int, design: int, ratio: float = 3.0) -> RevenueCycle:
+    catalog = load_catalog()
+    year_of_day = [(START + dt.timedelta(days=d)).year for d in range(HORIZON + 1)]
+    return RevenueCycle(
+        _one_spell(payer, design, ratio),
+        year_of_day,
+        [c.name for c in catalog.conditions],
+        catalog.treatments,
+    )
+
+
+def _claims(cycle: RevenueCycle, *bills: tuple, u_charity: float = 0.5) -> list[tuple]:
+    """Adjudicate one patient's ``bills`` (service day, discharge day, total, encounter, days),
+    in order; each claim as (payer, plan, adjustment, charity, insurance, patient)."""
+    service, discharge, total, encounter, days = (np.array(c) for c in zip(*bills))
+    n = len(bills)
+    claims = cycle.adjudicate(
+        np.zeros(n, dtype=np.int64), service, discharge, total, encounter, days, np.ones(n),
+        np.full(n, u_charity),
+    )  # fmt: skip
+    fields = (claims.payer, claims.plan, claims.adjustment, claims.charity, claims.insurance,
+              claims.patient)  # fmt: skip
+    return [tuple(int(f[i]) for f in fields) for i in range(n)]
+
+
+ADJUSTMENT, CHARITY, INSURANCE, PATIENT = 2, 3, 4, 5
 
 
 def test_claims_add_up_and_a_second_stay_in_the_year_costs_the_patient_less():
     hdhp = PRIVATE_DESIGNS.index("HDHP")
-    cycle = RevenueCycle(_one_spell(PRIVATE, hdhp), _year_of_day())
-    first = cycle.adjudicate(0, 10, 15, 60_000, INPATIENT, 5, 1.0, 0.5)
-    second = cycle.adjudicate(0, 100, 105, 60_000, INPATIENT, 5, 1.0, 0.5)
-    next_year = cycle.adjudicate(0, 400, 405, 60_000, INPATIENT, 5, 1.0, 0.5)
+    first, second, next_year = _claims(
+        _cycle(PRIVATE, hdhp),
+        (10, 15, 60_000, INPATIENT, 5),
+        (100, 105, 60_000, INPATIENT, 5),
+        (400, 405, 60_000, INPATIENT, 5),
+    )
     for claim in (first, second, next_year):
-        assert claim.adjustment + claim.charity + claim.insurance + claim.patient == 60_000
-        assert claim.charity == 0 and claim.payer == PRIVATE
-    assert second.patient < first.patient
-    assert next_year.patient == first.patient  # the deductible starts again in January
+        assert sum(claim[ADJUSTMENT:]) == 60_000
+        assert claim[CHARITY] == 0 and claim[0] == PRIVATE
+    assert second[PATIENT] < first[PATIENT]
+    assert next_year[PATIENT] == first[PATIENT]  # the deductible starts again in January
 
 
 @settings(max_examples=25, deadline=None)
@@ -191,54 +228,116 @@ def test_claims_add_up_and_a_second_stay_in_the_year_costs_the_patient_less():
              min_size=1, max_size=30),
 )  # fmt: skip
 def test_private_out_of_pocket_never_passes_the_yearly_limit(design, bills):
-    cycle = RevenueCycle(_one_spell(PRIVATE, design), _year_of_day())
-    owed = sum(
-        cycle.adjudicate(0, 5 + i, 6 + i, total, encounter, 1, 1.0, 0.5).patient
-        for i, (total, encounter) in enumerate(bills)
+    claims = _claims(
+        _cycle(PRIVATE, design),
+        *((5 + i, 6 + i, total, encounter, 1) for i, (total, encounter) in enumerate(bills)),
     )
-    assert owed <= money_limits().aca_by_year[START.year]
+    assert sum(claim[PATIENT] for claim in claims) <= money_limits().aca_by_year[START.year]
+    assert all(sum(claim[ADJUSTMENT:]) == total for claim, (total, _) in zip(claims, bills))
+
+
+def test_a_private_plan_runs_its_deductible_coinsurance_and_limit_in_order():
+    hdhp = PRIVATE_DESIGNS.index("HDHP")
+    plan = read_csv("money/private_plans.csv").set_index("design").loc["HDHP"]
+    stays = [(5 + i, 6 + i, 9_000, INPATIENT, 1) for i in range(5)]
+    spent = paid = 0.0
+    for claim in _claims(_cycle(PRIVATE, hdhp), *stays):
+        allowed = 9_000 - claim[ADJUSTMENT]
+        toward = min(allowed, max(plan["deductible"] - spent, 0.0))
+        spent += toward
+        owed = min(toward + plan["coinsurance"] * (allowed - toward), plan["oop_limit"] - paid)
+        paid += owed
+        assert claim[PATIENT] == round(owed)
+    assert spent == plan["deductible"] and paid == plan["oop_limit"]  # both reached
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 700), st.integers(87, 90_000),
+                          st.sampled_from([EMERGENCY, INPATIENT, OUTPATIENT])),
+                min_size=1, max_size=40))  # fmt: skip
+def test_patients_claims_adjudicated_together_are_each_ones_claims_alone(bills):
+    """The yearly totals run per patient: interleaving patients' claims changes nothing."""
+    designs = (PRIVATE_DESIGNS.index("PPO"), DESIGNS.index("Original Medicare"),
+               DESIGNS.index("Medicare Advantage"))  # fmt: skip
+    payers = (PRIVATE, MEDICARE, MEDICARE)
+    spells = [_one_spell(p, d) for p, d in zip(payers, designs)]
+    three = attrs.evolve(
+        spells[0],
+        offsets=np.arange(4),
+        start=np.zeros(3, dtype=np.int64),
+        payer=np.array(payers),
+        plan=np.zeros(3, dtype=np.int64),
+        design=np.array(designs),
+        basis=np.zeros(3, dtype=np.int64),
+        income_ratio=np.full(3, 3.0),
+        esrd_day=np.full(3, 10**9),
+        starts=[0, 0, 0],
+    )
+    catalog = load_catalog()
+    year_of_day = [(START + dt.timedelta(days=d)).year for d in range(HORIZON + 1)]
+    together = RevenueCycle(
+        three, year_of_day, [c.name for c in catalog.conditions], catalog.treatments
+    )
+    patient, day, total, encounter = (np.array(c) for c in zip(*bills))
+    days = np.where(encounter == INPATIENT, 3, 0)
+    claims = together.adjudicate(
+        patient, day, day + days, total, encounter, days, np.ones(len(bills)),
+        np.full(len(bills), 0.5),
+    )  # fmt: skip
+    for who in range(3):
+        mine = patient == who
+        if mine.any():
+            alone = _claims(
+                _cycle(payers[who], designs[who]),
+                *zip(day[mine], (day + days)[mine], total[mine], encounter[mine], days[mine]),
+            )
+            assert [c[PATIENT] for c in alone] == claims.patient[mine].tolist()
 
 
 def test_original_medicare_charges_the_part_a_deductible_once_per_benefit_period():
     original = DESIGNS.index("Original Medicare")
-    cycle = RevenueCycle(_one_spell(MEDICARE, original), _year_of_day())
-    first = cycle.adjudicate(0, 10, 15, 50_000, INPATIENT, 5, 1.0, 0.5)
-    readmitted = cycle.adjudicate(0, 30, 33, 50_000, INPATIENT, 3, 1.0, 0.5)
-    much_later = cycle.adjudicate(0, 200, 203, 50_000, INPATIENT, 3, 1.0, 0.5)
-    assert first.patient > 0 and readmitted.patient == 0 and much_later.patient == first.patient
+    first, readmitted, much_later = _claims(
+        _cycle(MEDICARE, original),
+        (10, 15, 50_000, INPATIENT, 5),
+        (30, 33, 50_000, INPATIENT, 3),
+        (200, 203, 50_000, INPATIENT, 3),
+    )
+    assert first[PATIENT] > 0 and readmitted[PATIENT] == 0
+    assert much_later[PATIENT] == first[PATIENT]
 
 
 def test_self_pay_patients_get_the_discount_and_charity_by_income():
     uninsured = DESIGNS.index("Uninsured")
     figures = money_figures()
-    poor = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=1.2), _year_of_day())
-    middle = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=3.0), _year_of_day())
-    rich = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=6.0), _year_of_day())
+    stay = (10, 12, 10_000, INPATIENT, 2)
     applies = 0.0  # a uniform draw under the application rate
     claims = [
-        c.adjudicate(0, 10, 12, 10_000, INPATIENT, 2, 1.0, applies) for c in (poor, middle, rich)
+        _claims(_cycle(SELF_PAY, uninsured, ratio), stay, u_charity=applies)[0]
+        for ratio in (1.2, 3.0, 6.0)
     ]
     discounted = round(10_000 * (1 - figures["uninsured_discount"]))
-    assert all(c.adjustment == 10_000 - discounted and c.insurance == 0 for c in claims)
-    assert claims[0].patient == 0 and claims[0].charity == discounted
-    assert 0 < claims[1].charity < discounted
-    assert claims[2].charity == 0 and claims[2].patient == discounted
-    no_application = poor.adjudicate(0, 10, 12, 10_000, INPATIENT, 2, 1.0, 0.99)
-    assert no_application.charity == 0
+    assert all(c[ADJUSTMENT] == 10_000 - discounted and c[INSURANCE] == 0 for c in claims)
+    assert claims[0][PATIENT] == 0 and claims[0][CHARITY] == discounted
+    assert 0 < claims[1][CHARITY] < discounted
+    assert claims[2][CHARITY] == 0 and claims[2][PATIENT] == discounted
+    (no_application,) = _claims(_cycle(SELF_PAY, uninsured, 1.2), stay, u_charity=0.99)
+    assert no_application[CHARITY] == 0
 
 
 def test_larger_balances_go_on_plans_and_self_pay_balances_go_unpaid_more_often():
     uninsured, ppo = DESIGNS.index("Uninsured"), PRIVATE_DESIGNS.index("PPO")
-    self_pay = RevenueCycle(_one_spell(SELF_PAY, uninsured, ratio=1.5), _year_of_day())
-    insured = RevenueCycle(_one_spell(PRIVATE, ppo, ratio=1.5), _year_of_day())
+    self_pay, insured = _cycle(SELF_PAY, uninsured, 1.5), _cycle(PRIVATE, ppo, 1.5)
     u = np.linspace(0.001, 0.999, 999)
-    assert sum(insured.chooses_plan(200, x) for x in u) < sum(
-        insured.chooses_plan(8_000, x) for x in u
+    assert insured.chooses_plan(np.full(999, 200), u).sum() < (
+        insured.chooses_plan(np.full(999, 8_000), u).sum()
     )
-    claim_self = Claim(SELF_PAY, NO_PLAN, 0, 0, 0, 2_000)  # the same balance
-    claim_insured = Claim(PRIVATE, 0, 0, 0, 0, 2_000)
-    unpaid_self = sum(self_pay.never_pays(claim_self, 0, 1.0, x) for x in u)
-    unpaid_insured = sum(insured.never_pays(claim_insured, 0, 1.0, x) for x in u)
+    zero, balance = np.zeros(999, dtype=np.int64), np.full(999, 2_000)
+
+    def claims(payer: int) -> Claims:  # the same balance
+        return Claims(np.full(999, payer), zero, zero, zero, zero, balance)
+
+    unpaid_self = self_pay.never_pays(claims(SELF_PAY), zero, np.ones(999), u).sum()
+    unpaid_insured = insured.never_pays(claims(PRIVATE), zero, np.ones(999), u).sum()
     assert unpaid_self > 2 * unpaid_insured
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.rng import UniformPool, stream
+from sim.rng import UniformPool, normal_quantile, normal_quantiles, stream
 
 
 @settings(max_examples=50, deadline=None)
@@ -29,3 +30,10 @@ def test_pool_gives_the_streams_numbers_in_order_across_blocks(block, requests):
     blocks = -(-len(given_out) // block)
     expected = [x for _ in range(blocks) for x in reference.random(block).tolist()]
     assert given_out == expected[: len(given_out)]
+
+
+def test_normal_quantiles_of_an_array_are_the_scalar_quantiles():
+    u = np.concatenate(
+        [stream(3, "region", "normal").random(20_000), [0.0, 1e-300, 1e-12, 0.075, 0.5, 1.0]]
+    )
+    assert normal_quantiles(u).tolist() == [normal_quantile(x) for x in u]

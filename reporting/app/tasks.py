@@ -25,7 +25,6 @@ from reporting.ordering import RowKeys
 from reporting.parts import write_part, write_windowed_part
 from reporting.recorder import record_regions
 from reporting.summary import TableFacts, table_facts
-from sim.collector import long_lived_world
 from sim.coverage import PlanCatalog
 from sim.facts import RegionFacts, region_facts
 from sim.geography import ZipTable
@@ -151,6 +150,5 @@ def group_task(
 def _run_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog, day: int):
     """A region built and run through ``day``."""
     region = RegionSimulation(build_region(scenario, spec, plans), scenario)
-    with long_lived_world():
-        region.env.run(until=day + 1)
+    region.run_through(day)
     return region
