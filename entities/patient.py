@@ -12,8 +12,6 @@ from typing import Protocol
 import attrs
 import simpy
 
-from entities.treatments import MONITORING
-
 
 class EpisodeRules(Protocol):
     """What a patient needs to know of a condition to decide whether an episode may begin
@@ -41,7 +39,6 @@ class Patient:
     dead: bool = False
     waiting: deque = attrs.field(factory=deque)
     active_conditions: set = attrs.field(factory=set)
-    received_once: set = attrs.field(factory=set)  # once-in-a-lifetime treatments given
     episode_days: dict = attrs.field(
         factory=dict
     )  # condition code -> first-visit days, for capped conditions
@@ -109,15 +106,6 @@ class Patient:
             self.waiting.popleft().succeed()  # the stay passes straight to the waiter
         else:
             self.in_stay = False
-
-    def receive_once(self, treatment: str, alternatives: tuple[str, ...]) -> str:
-        """The treatment given when ``treatment`` may be given once per patient (a bypass):
-        itself the first time, afterwards the condition's other treatment."""
-        if treatment not in self.received_once:
-            self.received_once.add(treatment)
-            return treatment
-        others = [name for name in alternatives if name != treatment]
-        return others[0] if others else MONITORING
 
     def remember(self, doctor: int, hospital: int, usual_key: str | None, new_usual: bool) -> None:
         """Record the provider of a visit. A clinic visit of a patient with a usual source of

@@ -23,8 +23,10 @@ their coverage spells as they start):
   A patient who died (there or in hospital) has no encounter afterwards: new episodes are
   not begun and pending follow-ups are missed.
 
-Every fact goes to the event log; nothing here writes a table. Bills and payments are
-written when the clock stops (``run_through``), by the billing office of ``sim.accounts``.
+Every fact goes to the event log; nothing here writes a table. What feeds nothing back is
+drawn when the clock stops (``run_through``): the doctors' orders of each admission
+(``sim.orders``; a delivery's mode, which sets its stay, is decided here) and the bills and
+payments (``sim.accounts``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ import functools
 import math
 from bisect import bisect_right
 from collections import defaultdict, deque
-from itertools import accumulate
 
 import numpy as np
 import simpy
@@ -52,9 +53,8 @@ from sim.events import (
 )
 from sim.hospital_load import UnwrittenLoad
 from sim.illness import CLINIC_REVIEW, DIRECT_STAY, ED_ARRIVAL, NEWBORN_CONDITION, log_diagnoses
+from sim.orders import NO_MEDICATION, UNORDERED, CareOrders
 from sim.refdata import (
-    MEDICATION,
-    MONITORING,
     Catalog,
     Condition,
     load_catalog,
@@ -82,7 +82,6 @@ READMISSION_WINDOW_DAYS = 30
 FOLLOWED_UP = frozenset(
     DISCHARGE_DISPOSITIONS.index(d) for d in ("Home", "Home health", "Skilled nursing facility")
 )
-NO_MEDICATION = -1
 DELIVERY_CONDITION = "Childbirth"
 VAGINAL, CESAREAN = "Delivery", "Cesarean Section"  # the delivery's treatment
 # A clinic follow-up the patient cannot attend within this many days of its day (still in
@@ -114,7 +113,7 @@ class RegionSimulation:
         self.first_day = scenario.first_day
         self.year_of_day = year_of_sim_day(scenario.clock_start, self.horizon).tolist()
         days = to_datetime64(scenario.clock_start) + np.arange(self.horizon + 1)
-        self._day_key = date_keys(days).tolist()  # a patient's exact age on a day: see _care
+        self._day_key = date_keys(days).tolist()  # a patient's exact age on a day: see _exact_age
         self._birth_key = date_keys(world.registry.birth).tolist()
         self.clinical = UniformPool(stream(scenario.seed, world.key, "clinical"))
         self.care = UniformPool(stream(scenario.seed, world.key, "care"))
@@ -162,9 +161,7 @@ class RegionSimulation:
             for c, mix in zip(self.catalog.conditions, mixes)
         ]
         self._treatment_codes = {name: i for i, name in enumerate(self.catalog.treatments)}
-        self._options = [self._treatment_options(c) for c in self.catalog.conditions]
-        self._treatment_table: dict[tuple, tuple[tuple[str, ...], list[float]]] = {}
-        self._test_cumulative = [list(np.cumsum(row)) for row in self.catalog.test_result_weights]
+        self.orders = CareOrders(world, scenario, self.catalog, self._day_key, self._birth_key)
         self.router = CareRouter(
             world, self.care, scenario.generalist_specialty, scenario.hospital_choice_weights
         )
@@ -198,6 +195,7 @@ class RegionSimulation:
         if day + 1 > self.env.now:
             with long_lived_world():
                 self.env.run(until=day + 1)
+        self.orders.fill(self.log)
         self.billing_office.settle(self.log, day)
 
     # ----------------------------------------------------------------- processes
@@ -466,10 +464,9 @@ class RegionSimulation:
                     )
                 )
             patient.remember(doctor.index, hospital.index, choice.usual_key, choice.new_usual)
+            # the orders are drawn when the clock stops (sim.orders); a delivery's mode is known
             decided = delivery[0] if not followup else None
-            treatment, medication, test = self._care(
-                patient, condition, followup, severity, doctor, decided
-            )
+            treatment = UNORDERED if decided is None else self._treatment_codes[decided]
             if room != NO_ROOM_HELD and not rooming_in:  # a baby in her room is not one
                 hospital.admissions += 1
             self.log.admitted(
@@ -485,8 +482,8 @@ class RegionSimulation:
                     room,
                     severity,
                     treatment,
-                    medication,
-                    test,
+                    NO_MEDICATION,
+                    UNORDERED,
                     encounter,
                     admission_type if not followup else ELECTIVE,
                 )
@@ -575,24 +572,6 @@ class RegionSimulation:
             self.log.pack()
 
     # ----------------------------------------------------------------- decisions
-
-    def _treatment_options(
-        self, condition: Condition
-    ) -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...], tuple[float, ...]]:
-        first = (*condition.treatments, MONITORING)
-        if condition.followup_treatments:
-            later, later_weights = (
-                condition.followup_treatments,
-                condition.followup_treatment_weights,
-            )
-        else:
-            later, later_weights = first, self.scenario.followup_treatment_weights
-        return (
-            first,
-            _normalised(self.scenario.first_visit_treatment_weights),
-            later,
-            _normalised(later_weights),
-        )
 
     def _admission_route(self, condition: Condition, kind: int, readmission: bool) -> int:
         """How a new episode reaches the hospital: through the emergency department (Trauma
@@ -728,58 +707,6 @@ class RegionSimulation:
         table = self.dispositions[patient.age_at(day) >= 65]
         return min(bisect_right(table, u[1]), len(table) - 1)
 
-    def _care(
-        self,
-        patient: Patient,
-        condition: Condition,
-        followup: int,
-        severity: int,
-        doctor: Doctor,
-        decided: str | None = None,
-    ) -> tuple[int, int, int]:
-        """Treatment (``decided`` already, for a delivery), medication and test result of an
-        encounter."""
-        draw = self.clinical.one
-        u_treatment, u_medication, u_test = draw(), draw(), draw()
-        options, cumulative = self._treatments_for(
-            doctor, condition, followup > 0, severity >= MODERATE
-        )
-        name = decided or options[min(bisect_right(cumulative, u_treatment), len(options) - 1)]
-        if name in self.catalog.once_per_patient:
-            name = patient.receive_once(name, condition.treatments)
-        medication = NO_MEDICATION
-        if name == MEDICATION:
-            rows = self.catalog.medications.rows_for(
-                condition.code, self._exact_age(patient, int(self.env.now))
-            )
-            medication = rows[int(u_medication * len(rows))]
-        tests = self._test_cumulative[severity]
-        test = min(bisect_right(tests, u_test), len(tests) - 1)
-        return self._treatment_codes[name], medication, test
-
-    def _treatments_for(
-        self, doctor: Doctor, condition: Condition, followup: bool, moderate_or_worse: bool
-    ) -> tuple[tuple[str, ...], list[float]]:
-        """The treatment options of a case and their cumulative weights for this doctor."""
-        key = (doctor.index, condition.code, followup, moderate_or_worse)
-        cached = self._treatment_table.get(key)
-        if cached is None:
-            first_options, first_weights, later_options, later_weights = self._options[
-                condition.code
-            ]
-            options, weights = (
-                (later_options, later_weights) if followup else (first_options, first_weights)
-            )
-            if not followup and (moderate_or_worse or not condition.first_visit_monitoring):
-                # Monitoring alone is for Normal/Mild cases of conditions that allow it
-                weights = (weights[0] + weights[2], weights[1], 0.0)
-            if followup:  # a once-in-a-lifetime procedure (a bypass) belongs to a first visit
-                weights = _move_weight(options, weights, self.catalog.once_per_patient)
-            weights = doctor.treatment_weights(options, weights)
-            # running sums in order, as numpy's cumsum adds, without its per-call cost
-            cached = self._treatment_table[key] = (options, list(accumulate(weights)))
-        return cached
-
     def _followup_day(self, condition: Condition, rules, followup: int, day: int) -> int | None:
         """The due day of the episode's next clinic visit, or None when the episode ends: the
         first is booked at the condition's follow-up share, later ones by the category's
@@ -825,19 +752,6 @@ class _DayStart(simpy.Event):
         self._ok = True  # triggered ahead of time, as simpy.Timeout does
         self._value = None
         env.schedule(self, simpy.events.URGENT, delay)
-
-
-def _move_weight(
-    options: tuple[str, ...], weights: tuple[float, ...], excluded: frozenset[str]
-) -> tuple[float, ...]:
-    """The weights with each excluded option's weight given to the first allowed option."""
-    moved = list(weights)
-    allowed = next(i for i, name in enumerate(options) if name not in excluded)
-    for i, name in enumerate(options):
-        if name in excluded:
-            moved[allowed] += moved[i]
-            moved[i] = 0.0
-    return tuple(moved)
 
 
 @functools.lru_cache(maxsize=1)

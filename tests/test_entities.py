@@ -76,13 +76,6 @@ def test_flu_yearly_cap_and_no_new_episode_during_one():
     assert patient.accepts_episode(flu, 400, 2025)
 
 
-def test_a_bypass_is_given_once_then_the_other_treatment():
-    patient = _patient()
-    options = ("Bypass Surgery", "Medication")
-    assert patient.receive_once("Bypass Surgery", options) == "Bypass Surgery"
-    assert patient.receive_once("Bypass Surgery", options) == "Medication"
-
-
 def test_a_patient_waits_for_the_end_of_a_stay():
     env = simpy.Environment()
     patient = _patient()
