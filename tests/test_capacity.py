@@ -185,7 +185,7 @@ def test_compare_shows_that_fuller_hospitals_divert_more():
     figures = frame.to_dict()
     roomy, tight = figures["beds"], figures["fewer beds"]
     assert 0.55 < roomy["pooled occupancy"] < 0.8 < tight["pooled occupancy"]
-    assert tight["diversions"] > roomy["diversions"] + 10
+    assert tight["diversions"] > 3 * roomy["diversions"]  # 3.5-7 times at seeds 8-11
     assert tight["switches: no room"] > roomy["switches: no room"]
     assert tight["unwritten stays turned away"] > 3 * roomy["unwritten stays turned away"]
 
