@@ -190,8 +190,8 @@ class RegionSimulation:
             self.env.process(self._open_extract())
 
     def run_through(self, day: int) -> None:
-        """Run the clock on through ``day`` (when it has not yet) and settle the accounts up
-        to that day."""
+        """Run the clock on through ``day`` (when it has not yet), then draw the new
+        admissions' orders and settle the accounts up to that day."""
         if day + 1 > self.env.now:
             with long_lived_world():
                 self.env.run(until=day + 1)
