@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from reporting.continuity import ALL, OUTPATIENT, continuity_table
 from reporting.recorder import Tables
@@ -215,6 +216,8 @@ def _text(values) -> np.ndarray:
         return labels[values.cat.codes.to_numpy()]  # code -1 (missing) picks None
     if isinstance(values, np.ndarray) and values.dtype == object:
         return np.where(pd.isna(values), None, values)
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object, na_value=None)
     series = pd.Series(values, dtype="string")
     return series.to_numpy(dtype=object, na_value=None)
 
@@ -224,9 +227,11 @@ def _by_key(keys, values, wanted) -> np.ndarray:
 
     Duplicate keys are tolerated: they are what some checks look for.
     """
-    series = pd.Series(np.asarray(values), index=np.asarray(keys))
-    series = series[~series.index.duplicated()]
-    return series.reindex(np.asarray(wanted)).to_numpy()
+    index, values = pd.Index(np.asarray(keys)), np.asarray(values)
+    if not index.is_unique:
+        first = ~index.duplicated()
+        index, values = index[first], values[first]
+    return take(values, index.get_indexer(np.asarray(wanted)), allow_fill=True)
 
 
 def _zip_rows(zips: ZipTable) -> Callable[[pd.Series], np.ndarray]:
@@ -780,20 +785,17 @@ def _rooming_in(patients: pd.DataFrame, visits: pd.DataFrame, rooms: np.ndarray)
     mother = _by_key(
         linked["patient_id"], linked["mother_patient_id"].to_numpy(float), visits["patient_id"]
     )
-    stays = pd.DataFrame(
-        {
-            "patient": visits["patient_id"].to_numpy(np.float64),
-            "admission": visits["admission"].to_numpy(),
-            "room": rooms,
-            "discharge": visits["discharge"].to_numpy(),
-        }
-    )
-    babies = stays[newborn & ~np.isnan(mother)].assign(patient=mother[newborn & ~np.isnan(mother)])
-    together = babies.reset_index().merge(
-        stays, on=["patient", "admission", "room"], suffixes=("", "_mother")
-    )
-    together = together[together["discharge"] <= together["discharge_mother"]]
-    shared[together["index"].to_numpy()] = True
+    babies = np.flatnonzero(newborn & ~np.isnan(mother))
+    patient = visits["patient_id"].to_numpy(np.float64)
+    admission = visits["admission"].to_numpy().astype(np.int64)  # NaT matches NaT, as in a join
+    discharge = visits["discharge"].to_numpy()
+    # the mothers' stays' discharges by (mother, admission, room): a few rows
+    ends: dict[tuple, list] = {}
+    for row in np.flatnonzero(np.isin(patient, mother[babies])).tolist():
+        ends.setdefault((patient[row], admission[row], rooms[row]), []).append(discharge[row])
+    for row in babies.tolist():
+        held = ends.get((mother[row], admission[row], rooms[row]), ())
+        shared[row] = any(discharge[row] <= end for end in held)
     return shared
 
 
