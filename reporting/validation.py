@@ -374,43 +374,44 @@ def _newborn_checks(
     if "mother_patient_id" not in patients.columns:
         return dict.fromkeys(names, 0)
     delivery = catalog.by_name.get("Childbirth")
-    children = patients[patients["mother_patient_id"].notna().to_numpy()]
-    mother = children["mother_patient_id"].astype(np.int64).to_numpy()
-    ids = patients["patient_id"]
-    known = np.isin(mother, ids.to_numpy())
-    birth = _days(children["date_of_birth"])
-    mother_birth = _by_key(ids, _days(patients["date_of_birth"]), mother)
+    linked = patients["mother_patient_id"].notna().to_numpy()
+    mother = patients.loc[linked, "mother_patient_id"].astype(np.int64).to_numpy()
+    ids = patients["patient_id"].to_numpy()
+    children = ids[linked]
+    known = np.isin(mother, ids)
+    births = _days(patients["date_of_birth"])
+    birth = births[linked]
+    mother_birth = _by_key(ids, births, mother)
     age = np.where(known, age_on(np.where(known, mother_birth, birth), birth), -1)
     low, high = (delivery.min_age, delivery.max_age) if delivery else (18, 50)
     longest = delivery.los[1] if delivery else 0
     wrong_mother = known & (
         (_by_key(ids, _text(patients["gender"]), mother) != "Female") | (age < low) | (age > high)
     )
-    stays = visits[(_text(visits["admission_type"]) == "Newborn")]
-    stays = stays[stays["patient_id"].isin(children["patient_id"]).to_numpy()]
-    stay_mother = _by_key(children["patient_id"], mother, stays["patient_id"])
-    stay_birth = _by_key(children["patient_id"], birth, stays["patient_id"])
-    deliveries = visits[
+    patient = visits["patient_id"].to_numpy()
+    admission = visits["admission"].to_numpy()
+    hospital = _text(visits["hospital"])
+    stays = np.flatnonzero(
+        (_text(visits["admission_type"]) == "Newborn") & np.isin(patient, children)
+    )
+    stay_mother = _by_key(children, mother, patient[stays])
+    stay_birth = _by_key(children, birth, patient[stays])
+    # (patient, admission day, hospital) of each delivery; NaT days match each other
+    day = admission.astype(np.int64)
+    deliveries = np.flatnonzero(
         (visits["condition"] == "Childbirth").to_numpy() & ~visits["is_followup"].to_numpy()
-    ]
-    found = pd.MultiIndex.from_arrays(
-        [
-            deliveries["patient_id"].to_numpy(),
-            deliveries["admission"].to_numpy(),
-            _text(deliveries["hospital"]),
-        ]
     )
-    wanted = pd.MultiIndex.from_arrays(
-        [stay_mother.astype(np.int64), stays["admission"].to_numpy(), _text(stays["hospital"])]
-    )
+    found = set(zip(patient[deliveries].tolist(), day[deliveries].tolist(), hospital[deliveries]))
+    wanted = zip(stay_mother.astype(np.int64).tolist(), day[stays].tolist(), hospital[stays])
+    delivered = np.array([key in found for key in wanted], dtype=bool)
     pending = np.zeros(len(stays), dtype=bool)
     if pending_after is not None:
-        pending = stays["admission"].to_numpy() > pending_after - np.timedelta64(longest, "D")
+        pending = admission[stays] > pending_after - np.timedelta64(longest, "D")
     return {
         "mothers_unknown": (~known).sum(),
         "mothers_not_women_of_delivery_age": wrong_mother.sum(),
-        "birth_stays_not_on_date_of_birth": (stays["admission"].to_numpy() != stay_birth).sum(),
-        "birth_stays_without_mother_delivery": (~wanted.isin(found) & ~pending).sum(),
+        "birth_stays_not_on_date_of_birth": (admission[stays] != stay_birth).sum(),
+        "birth_stays_without_mother_delivery": (~delivered & ~pending).sum(),
     }
 
 
