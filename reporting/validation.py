@@ -632,8 +632,7 @@ def _coverage_checks(
     follows = patient[1:] == patient[:-1]
     expected = end[:-1] + np.timedelta64(1, "D")
     last = np.r_[~follows, True]
-    row_of = pd.Series(np.arange(len(patient))[last], index=patient[last])
-    mine = row_of.reindex(patients["patient_id"].to_numpy(dtype=np.int64)).to_numpy()
+    mine = _by_key(patient[last], np.arange(len(patient))[last], patients["patient_id"])
     has = ~np.isnan(mine)
     mine = np.where(has, mine, 0).astype(np.int64)
     differs = (
@@ -642,29 +641,11 @@ def _coverage_checks(
         if len(patient)
         else np.zeros(len(patients), dtype=bool)
     )
-    bills = pd.DataFrame(
-        {
-            "patient_id": billing["patient_id"].to_numpy(dtype=np.int64),
-            "day": _by_key(visits["visit_id"], visits["admission"], billing["visit_id"]),
-            "payer": _text(billing["payer_type"]),
-            "plan": _text(billing["insurance_plan"]),
-        }
-    )
-    spells = pd.DataFrame(
-        {
-            "patient_id": patient,
-            "day": start,
-            "until": end,
-            "spell_payer": payer,
-            "spell_plan": plan,
-        }
-    )
-    bills, spells = (
-        f.dropna(subset=["day"]).sort_values("day", kind="stable") for f in (bills, spells)
-    )
-    held = pd.merge_asof(bills, spells, on="day", by="patient_id")
-    until = held["until"].to_numpy(dtype="datetime64[D]")
-    bill_day = held["day"].to_numpy(dtype="datetime64[D]")
+    bill_day = _service_days(visits, billing).astype("datetime64[D]")
+    spell = _spell_holding(patient, start, billing["patient_id"].to_numpy(np.int64), bill_day)
+    # the spell's payer, plan and end (None and NaT where no spell holds the bill's day)
+    spell_payer, spell_plan = np.append(payer, None)[spell], np.append(plan, None)[spell]
+    until = np.append(end, np.datetime64("NaT"))[spell]
     return {
         "coverage_with_unknown_patient": (
             ~coverage["patient_id"].isin(patients["patient_id"])
@@ -682,15 +663,36 @@ def _coverage_checks(
         "coverage_basis_not_fitting": _basis_not_fitting(
             coverage, visits, birth, start, conditions
         ),
-        "bills_not_matching_coverage": len(billing)  # a bill without its visit counts
-        - len(bills)
-        + (
-            held["spell_payer"].isna().to_numpy()
+        "bills_not_matching_coverage": (
+            np.isnat(bill_day)  # a bill without its visit
+            | pd.isna(spell_payer)
             | (~np.isnat(until) & (until < bill_day))
-            | (_text(held["payer"]) != _text(held["spell_payer"]))
-            | (_text(held["plan"]) != _text(held["spell_plan"]))
+            | (_text(billing["payer_type"]) != spell_payer)
+            | (_text(billing["insurance_plan"]) != spell_plan)
         ).sum(),
     }
+
+
+def _spell_holding(
+    patient: np.ndarray, start: np.ndarray, wanted: np.ndarray, day: np.ndarray
+) -> np.ndarray:
+    """For each wanted patient and day, the row of that patient's last spell begun by then
+    (rows sorted by patient and start day), or -1 (none, or the day is NaT)."""
+    dated = np.flatnonzero(~np.isnat(start))
+    known = ~np.isnat(day)
+    begun = start[dated].astype(np.int64)
+    days = np.concatenate([begun, day[known].astype(np.int64)])
+    origin = days.min(initial=0)
+    span = days.max(initial=0) - origin + 1
+    sought = np.where(known, day.astype(np.int64), origin) - origin
+    codes = np.unique(np.concatenate([patient[dated], wanted]), return_inverse=True)[1]
+    spell_code, wanted_code = codes[: len(dated)], codes[len(dated) :]
+    found = np.searchsorted(
+        spell_code * span + begun - origin, wanted_code * span + sought, "right"
+    )
+    held = known & (found > 0)
+    held[held] &= spell_code[found[held] - 1] == wanted_code[held]
+    return np.where(held, np.append(dated, -1)[found - 1], -1)
 
 
 def _continuity_checks(visits: pd.DataFrame, continuity: pd.DataFrame) -> dict:
@@ -869,20 +871,17 @@ def _basis_not_fitting(
     with one; a child's basis from 19."""
     basis, payer = _text(coverage["coverage_basis"]), _text(coverage["payer_type"])
     age = age_on(birth.astype("datetime64[D]"), start.astype("datetime64[D]"))
-    kidney = visits[_text(visits["condition"]) == "Kidney failure"]
-    known = [kidney[["patient_id", "admission"]]]
+    kidney = _text(visits["condition"]) == "Kidney failure"
+    who = [visits["patient_id"].to_numpy()[kidney]]
+    when = [visits["admission"].to_numpy()[kidney].astype("datetime64[D]")]
     if conditions is not None:
-        listed = conditions[_text(conditions["condition"]) == "Kidney failure"]
-        known.append(
-            pd.DataFrame(
-                {
-                    "patient_id": listed["patient_id"].to_numpy(),
-                    "admission": _days(listed["diagnosis_date"]),
-                }
-            )
-        )
-    first_kidney = pd.concat(known).groupby("patient_id")["admission"].min()
-    first = first_kidney.reindex(coverage["patient_id"]).to_numpy().astype("datetime64[D]")
+        listed = _text(conditions["condition"]) == "Kidney failure"
+        who.append(conditions["patient_id"].to_numpy()[listed])
+        when.append(_days(conditions["diagnosis_date"])[listed])
+    who, when = np.concatenate(who), np.concatenate(when)
+    dated = ~np.isnat(when)
+    order = np.lexsort((when[dated], who[dated]))  # a patient's first row: the earliest
+    first = _by_key(who[dated][order], when[dated][order], coverage["patient_id"])
     medicare_bases = ("Age 65 and over", "Disability", "End-stage renal disease")
     return int(
         (
