@@ -423,10 +423,12 @@ def _clinical_checks(
     followup = visits["is_followup"].to_numpy()
     age = visits["age"].to_numpy()
     adult_only = _lookup(condition, {n: c.adult_only for n, c in by_name.items()}, False)
-    treatment = pd.Series(_text(visits["treatment"]), index=visits.index)
+    treatment = _text(visits["treatment"])
+    patient = visits["patient_id"].to_numpy()
+    admission = visits["admission"].to_numpy()
     checks = {
         "pediatric_gating": (adult_only & (age < 18)).sum(),
-        "visits_before_birth": (visits["admission"].to_numpy() < visits["birth"].to_numpy()).sum(),
+        "visits_before_birth": (admission < visits["birth"].to_numpy()).sum(),
         "unknown_conditions": (~condition.isin(by_name)).sum(),
     }
 
@@ -445,28 +447,25 @@ def _clinical_checks(
         below_min_age += (age[starts] < c.min_age).sum()
         if c.max_age is not None:
             age_wrong += (age[starts] > c.max_age).sum()
-        capped = (
-            c.max_episodes_per_patient is not None
-            or c.min_days_between_episodes is not None
-            or c.max_episodes_per_year is not None
-        )
-        firsts = visits.loc[rows & ~followup, ["patient_id", "admission"]] if capped else None
         if not c.first_visit_monitoring:
-            first_treatment_wrong += (~treatment[rows & ~followup].isin(c.treatments)).sum()
+            first_treatment_wrong += (~np.isin(treatment[starts], c.treatments)).sum()
         if c.followup_treatments:
             followup_treatment_wrong += (
-                ~treatment[rows & followup].isin(c.followup_treatments)
+                ~np.isin(treatment[rows & followup], c.followup_treatments)
             ).sum()
+        firsts = np.flatnonzero(starts)
         if c.max_episodes_per_patient is not None:
-            too_many += (firsts.groupby("patient_id").size() > c.max_episodes_per_patient).sum()
+            per_patient = np.unique(patient[firsts], return_counts=True)[1]
+            too_many += (per_patient > c.max_episodes_per_patient).sum()
         if c.min_days_between_episodes is not None:
-            starts = firsts.sort_values(["patient_id", "admission"])
-            gap = np.diff(starts["admission"].to_numpy()).astype("timedelta64[D]").astype(np.int64)
-            same = starts["patient_id"].to_numpy()[1:] == starts["patient_id"].to_numpy()[:-1]
+            ordered = firsts[np.lexsort((admission[firsts], patient[firsts]))]
+            gap = np.diff(admission[ordered]).astype("timedelta64[D]").astype(np.int64)
+            same = patient[ordered][1:] == patient[ordered][:-1]
             too_close += (same & (gap < c.min_days_between_episodes)).sum()
         if c.max_episodes_per_year is not None:
-            year = firsts["admission"].to_numpy().astype("datetime64[Y]")
-            per_year = firsts.assign(year=year).groupby(["patient_id", "year"]).size()
+            dated = firsts[~np.isnat(admission[firsts])]
+            year = admission[dated].astype("datetime64[Y]").astype(np.int64)
+            per_year = np.unique(np.stack([patient[dated], year]), axis=1, return_counts=True)[1]
             over_yearly_cap += (per_year > c.max_episodes_per_year).sum()
     checks |= {
         "sex_gated_condition_wrong_sex": sex_wrong,
@@ -479,16 +478,8 @@ def _clinical_checks(
         "condition_episodes_over_yearly_cap": over_yearly_cap,
     }
 
-    once = (
-        visits.loc[
-            treatment.isin(catalog.once_per_patient).to_numpy(dtype=bool, na_value=False),
-            ["patient_id", "treatment"],
-        ]
-        .groupby(["patient_id", "treatment"], observed=True)
-        .size()
-        if catalog.once_per_patient
-        else pd.Series(dtype=np.int64)
-    )
+    once = np.isin(treatment, list(catalog.once_per_patient))
+    given = Counter(zip(patient[once].tolist(), treatment[once].tolist()))
     los = visits["los"].to_numpy()
     lo = _lookup(condition, {n: c.los[0] for n, c in by_name.items()}, np.nan)
     hi = _lookup(condition, {n: c.los[1] for n, c in by_name.items()}, np.nan)
@@ -496,37 +487,31 @@ def _clinical_checks(
     inpatient = encounter == "Inpatient"
     same_day = np.isin(encounter, ["Emergency", "Outpatient"])
     severity = _text(visits["severity"])
-    is_medication = (treatment == MEDICATION).to_numpy(dtype=bool, na_value=False)
+    is_medication = treatment == MEDICATION
     drug_given = visits[["medication", "dosage", "frequency"]].notna().to_numpy()
     monitoring_wrong = (
-        ~followup
-        & (treatment == "Monitoring").to_numpy(dtype=bool, na_value=False)
-        & np.isin(severity, ["Moderate", "Severe"])
+        ~followup & (treatment == "Monitoring") & np.isin(severity, ["Moderate", "Severe"])
     )
     disposition = _text(visits["discharge_disposition"])
     booked = _text(visits["follow_up_required"]) == "Y"
     due = _days(visits["follow_up_date"])
     episode = visits["episode"].to_numpy()
     own_episode = episode == visits["visit_id"].to_numpy()
-    episode_start = _by_key(visits["visit_id"], visits["admission"].to_numpy(), visits["episode"])
-    episode_condition = _by_key(visits["visit_id"], _text(condition), visits["episode"])
+    named = _text(condition)
+    episode_start = _by_key(visits["visit_id"], admission, visits["episode"])
+    episode_condition = _by_key(visits["visit_id"], named, visits["episode"])
     # rows are sorted by patient, condition and admission: an episode begun before --start
     # (its initial encounter is not in the tables) is the first of its condition's rows
-    patient = visits["patient_id"].to_numpy()
     first_of_condition = np.ones(len(visits), dtype=bool)
-    first_of_condition[1:] = (patient[1:] != patient[:-1]) | (
-        _text(condition)[1:] != _text(condition)[:-1]
-    )
+    first_of_condition[1:] = (patient[1:] != patient[:-1]) | (named[1:] != named[:-1])
     # the booked date of the visit before each follow-up of the same episode
     due_before = np.full(len(visits), np.datetime64("NaT"), dtype="datetime64[D]")
     due_before[1:] = np.where(
         followup[1:] & (episode[1:] == episode[:-1]), due[:-1], np.datetime64("NaT")
     )
     checks |= {
-        "once_per_patient_treatment_repeated": (once > 1).sum(),
-        "once_per_patient_treatment_on_followup": (
-            followup & treatment.isin(catalog.once_per_patient).to_numpy()
-        ).sum(),
+        "once_per_patient_treatment_repeated": sum(n > 1 for n in given.values()),
+        "once_per_patient_treatment_on_followup": (followup & once).sum(),
         "severe_ed_visits_released": ((severity == "Severe") & (encounter == "Emergency")).sum(),
         "los_outside_condition_bounds": (inpatient & ((los < lo) | (los > hi))).sum(),
         "observation_stays_not_one_night": ((encounter == "Observation") & (los != 1)).sum(),
@@ -536,11 +521,10 @@ def _clinical_checks(
             (~followup & ~own_episode) | (followup & own_episode & ~first_of_condition)
         ).sum(),
         "followups_outside_their_episode": (
-            (followup & ~own_episode & (episode_start >= visits["admission"].to_numpy()))
-            | (episode_condition != _text(condition))
+            (followup & ~own_episode & (episode_start >= admission)) | (episode_condition != named)
         ).sum(),
         "followups_before_booked_day": (
-            followup & ~np.isnat(due_before) & (visits["admission"].to_numpy() < due_before)
+            followup & ~np.isnat(due_before) & (admission < due_before)
         ).sum(),
         "disposition_not_home_after_non_inpatient": (~inpatient & (disposition != "Home")).sum(),
         "followup_after_transfer_or_leaving": (
