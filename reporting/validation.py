@@ -185,28 +185,38 @@ def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog
     ``is_followup`` comes from ``visit_type``; ``has_followup`` says that the episode's next
     encounter is in the tables.
     """
-    frame = visits.copy()
-    admission = _days(frame["date_of_admission"])
-    discharge = _days(frame["date_of_discharge"])
-    frame["admission"] = admission
-    frame["discharge"] = discharge
-    frame["los"] = (discharge - admission).astype(np.int64)
-    frame = frame.sort_values(["patient_id", "condition", "admission", "visit_id"], kind="stable")
+    admission = _days(visits["date_of_admission"])
+    discharge = _days(visits["date_of_discharge"])
+    keys = pd.DataFrame(
+        {
+            "patient_id": visits["patient_id"].array,
+            "condition": visits["condition"].array,
+            "admission": admission,
+            "visit_id": visits["visit_id"].array,
+        }
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    frame = visits.take(order)
     episode = frame["episode_id"].to_numpy()
     is_followup = _text(frame["visit_type"]) == "Follow-up"
     has_followup = np.zeros(len(frame), dtype=bool)
     has_followup[:-1] = is_followup[1:] & (episode[1:] == episode[:-1])
     categories = {c.name: c.category for c in catalog.conditions}
-    frame["category"] = _lookup(frame["condition"], categories, "")
-    frame["is_followup"] = is_followup
-    frame["episode"] = episode
-    frame["has_followup"] = has_followup
     ids, wanted = patients["patient_id"], frame["patient_id"]
-    frame["birth"] = _by_key(ids, _days(patients["date_of_birth"]), wanted)
-    frame["patient_name"] = _by_key(ids, _text(patients["name"]), wanted)
-    frame["patient_gender"] = _by_key(ids, _text(patients["gender"]), wanted)
-    frame["patient_state"] = _by_key(ids, _text(patients["state"]), wanted)
-    return frame
+    added = {
+        "admission": admission[order],
+        "discharge": discharge[order],
+        "los": (discharge - admission).astype(np.int64)[order],
+        "category": _lookup(frame["condition"], categories, ""),
+        "is_followup": is_followup,
+        "episode": episode,
+        "has_followup": has_followup,
+        "birth": _by_key(ids, _days(patients["date_of_birth"]), wanted),
+        "patient_name": _by_key(ids, _text(patients["name"]), wanted),
+        "patient_gender": _by_key(ids, _text(patients["gender"]), wanted),
+        "patient_state": _by_key(ids, _text(patients["state"]), wanted),
+    }
+    return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
 
 
 def _text(values) -> np.ndarray:
@@ -700,14 +710,12 @@ def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     age on the visit (a child never gets an adult-only dose)."""
     meds = catalog.medications
     given = visits["medication"].notna().to_numpy()
-    listed = pd.MultiIndex.from_arrays(
-        [meds.conditions, meds.names, meds.dosages, meds.frequencies]
+    listed = zip(meds.conditions, meds.names, meds.dosages, meds.frequencies)
+    row_of = {dose: row for row, dose in enumerate(listed)}  # the loader refuses duplicates
+    doses = zip(
+        *(_text(visits[c])[given] for c in ("condition", "medication", "dosage", "frequency"))
     )
-    row = listed.get_indexer(
-        pd.MultiIndex.from_arrays(
-            [_text(visits[c])[given] for c in ("condition", "medication", "dosage", "frequency")]
-        )
-    )
+    row = np.array([row_of.get(dose, -1) for dose in doses], dtype=np.int64)
     lowest = np.append(np.array(meds.min_age, dtype=float), np.inf)[row]  # unlisted: never fits
     highest = np.array([np.inf if a is None else a for a in meds.max_age] + [-np.inf])[row]
     age = visits["age"].to_numpy()[given]
