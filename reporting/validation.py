@@ -895,25 +895,18 @@ def _above_out_of_pocket_limit(visits: pd.DataFrame, billing: pd.DataFrame) -> i
     payer = _text(billing["payer_type"])
     plan = billing["insurance_plan"].astype("string").fillna("")
     advantage = plan.str.endswith("Medicare Advantage").to_numpy()
-    kind = np.where(payer == "Private", "private", np.where(advantage, "advantage", ""))
+    kind = np.select([payer == "Private", advantage], [1, 2], 0)  # 0: no yearly limit
     served = _service_days(visits, billing).astype("datetime64[D]")
     year = served.astype("datetime64[Y]").astype(np.int64) + 1970
-    frame = pd.DataFrame(
-        {
-            "patient": billing["patient_id"].to_numpy(),
-            "year": year,
-            "kind": kind,
-            "owed": billing["patient_responsibility_amount"].to_numpy(),
-        }
-    )
-    frame = frame[frame["kind"] != ""]
-    sums = frame.groupby(["patient", "year", "kind"], as_index=False)["owed"].sum()
-    limit = np.where(
-        sums["kind"] == "private",
-        sums["year"].map(limits.aca_by_year).fillna(max(limits.aca_by_year.values())),
-        limits.medicare_advantage,
-    )
-    return int((sums["owed"].to_numpy() > limit).sum())
+    capped = kind > 0
+    keys = np.stack([billing["patient_id"].to_numpy()[capped], year[capped], kind[capped]])
+    patient_years, inverse = np.unique(keys, axis=1, return_inverse=True)
+    owed = billing["patient_responsibility_amount"].to_numpy()[capped]
+    sums = np.bincount(inverse.ravel(), weights=owed, minlength=patient_years.shape[1])
+    top = max(limits.aca_by_year.values())
+    aca = [limits.aca_by_year.get(y, top) for y in patient_years[1].tolist()]
+    limit = np.where(patient_years[2] == 1, aca, limits.medicare_advantage)
+    return int((sums > limit).sum())
 
 
 def _place_checks(
