@@ -963,7 +963,10 @@ def distribution_counts(
 ) -> dict:
     """The counts behind ``distributions`` for one slice of whole patients (they add up
     across slices; ``distributions_from`` turns them into the figures)."""
-    per_patient = visits.groupby("patient_id").size().reindex(patients["patient_id"], fill_value=0)
+    seen, visit_counts = np.unique(visits["patient_id"].to_numpy(), return_counts=True)
+    row = pd.Index(seen).get_indexer(patients["patient_id"].to_numpy())
+    per_patient = np.append(visit_counts, 0)[row]  # 0 for a patient without visits
+    counts, patients_with = np.unique(per_patient, return_counts=True)
     same_day = visits["los"].to_numpy() == 0
     at_minor_rate = {
         c.name: c.same_day_ok and catalog.categories[c.category].uses_minor_same_day_rate
@@ -972,21 +975,22 @@ def distribution_counts(
     # first visits whose same-day chance starts from --minor-same-day-rate (minor and chronic)
     minor_rate_cases = _lookup(visits["condition"], at_minor_rate, False).astype(bool)
     minor_rate_cases &= ~visits["is_followup"].to_numpy()
-    by_hospital = (
-        pd.Series(same_day).groupby(pd.factorize(visits["hospital"])[0]).agg(["mean", "size"])
-    )
+    hospital = pd.factorize(visits["hospital"])[0]
+    known = hospital >= 0
+    visits_at = np.bincount(hospital[known])
+    same_day_at = np.bincount(hospital[known], weights=same_day[known], minlength=len(visits_at))
     insured = patients["insurance_provider"].notna()
     bill_insured = _text(billing["payer_type"]) != "Self-pay"  # on the day of service
     late_unpaid = _text(billing["payment_status"]) == "Late-Unpaid"
     return {
         "rows": Counter(patients=len(patients), visits=len(visits), billing=len(billing)),
-        "visits_per_patient": Counter(per_patient.value_counts().to_dict()),
+        "visits_per_patient": Counter(dict(zip(counts.tolist(), patients_with.tolist()))),
         "states": set(_text(patients["state"])) - {None},
         "zipcodes": set(_text(patients["zipcode"])) - {None},
         "hospitals": int(visits["hospital"].nunique()),
         "hospital_states": set(_text(visits["hospital_state"])) - {None},
         "doctors": int(visits["doctor"].nunique()),
-        "same_day_rate_by_hospital": by_hospital[by_hospital["size"] >= 20]["mean"].tolist(),
+        "same_day_rate_by_hospital": (same_day_at / visits_at)[visits_at >= 20].tolist(),
         "tallies": Counter(
             insured=int(insured.sum()),
             same_day=int(same_day.sum()),
@@ -1090,8 +1094,7 @@ def _rounded(value) -> float | None:
 
 
 def _tally(column: pd.Series) -> Counter:
-    counts = pd.Series(_text(column)).value_counts()
-    return Counter({str(k): int(v) for k, v in counts.items() if v})
+    return Counter(str(value) for value in _text(column).tolist() if value is not None)
 
 
 def _sorted_counts(counts: Counter) -> dict[str, int]:
@@ -1109,7 +1112,10 @@ def _followup_counts(visits: pd.DataFrame, billing: pd.DataFrame) -> dict[str, i
     previous = np.full(len(charge), np.nan)
     same = np.flatnonzero(episode[1:] == episode[:-1])
     previous[same + 1] = charge[same]
-    first = pd.Series(charge).groupby(episode).transform("first").to_numpy()
+    # the episode's first charge (its first row with a bill)
+    billed = np.flatnonzero(~np.isnan(charge))
+    episodes, first_row = np.unique(episode[billed], return_index=True)
+    first = _by_key(episodes, charge[billed[first_row]], episode)
     return {
         "followups": int(followup.sum()),
         "followups_charged_more": int((followup & (charge > previous)).sum()),
