@@ -565,14 +565,10 @@ def _problem_list_checks(
     patient = conditions["patient_id"].to_numpy(dtype=np.int64)
     death = _by_key(patients["patient_id"], _days(patients["date_of_death"]), patient)
     birth = _by_key(patients["patient_id"], _days(patients["date_of_birth"]), patient)
-    held = pd.DataFrame(
-        {"patient_id": patient, "condition": _text(conditions["condition"]), "first": diagnosis}
+    named = _text(conditions["condition"])
+    first = _first_diagnosis(
+        patient, named, diagnosis, visits["patient_id"].to_numpy(np.int64), visits["condition"]
     )
-    earliest = held.groupby(["patient_id", "condition"])["first"].min()
-    wanted = pd.MultiIndex.from_arrays(
-        [visits["patient_id"].to_numpy(dtype=np.int64), _text(visits["condition"])]
-    )
-    first = earliest.reindex(wanted).to_numpy(dtype="datetime64[D]")
     admission, discharge = visits["admission"].to_numpy(), visits["discharge"].to_numpy()
     episodes = conditions["episode_id"].notna().to_numpy()
     episode_ids = conditions["episode_id"].to_numpy(dtype=np.float64, na_value=np.nan)[episodes]
@@ -580,8 +576,8 @@ def _problem_list_checks(
     own_start = _by_key(episode_ids, diagnosis[episodes], episode)
     own_end = _by_key(episode_ids, resolution[episodes], episode)
     own_patient = _by_key(episode_ids, patient[episodes], episode)
-    of_episode = pd.Series(episode).isin(episode_ids).to_numpy()
-    pairs = pd.Series(list(zip(patient[chronic].tolist(), held["condition"][chronic])))
+    of_episode = np.isin(episode, episode_ids)
+    pairs = list(zip(patient[chronic].tolist(), named[chronic]))
     return {
         "visits_not_on_the_problem_list": (np.isnat(first) | (first > admission)).sum(),
         "visits_outside_their_episode_row": (
@@ -597,11 +593,30 @@ def _problem_list_checks(
         ).sum(),
         "problems_resolved_before_diagnosis": (resolved & (resolution < diagnosis)).sum(),
         "chronic_problems_resolved": (chronic & resolved).sum(),
-        "chronic_problems_listed_twice": pairs.duplicated().sum(),
+        "chronic_problems_listed_twice": len(pairs) - len(set(pairs)),
         "problems_diagnosed_before_birth": (diagnosis < birth).sum(),
         "problems_diagnosed_after_death": (~np.isnat(death) & (diagnosis > death)).sum(),
         "problems_resolved_after_death": (~np.isnat(death) & resolved & (resolution > death)).sum(),
     }
+
+
+def _first_diagnosis(
+    patient: np.ndarray,
+    condition: np.ndarray,
+    diagnosis: np.ndarray,
+    wanted_patient: np.ndarray,
+    wanted_condition: pd.Series,
+) -> np.ndarray:
+    """The earliest diagnosis date of each wanted patient's condition on the problem list (NaT
+    when not listed, or listed without a date)."""
+    wanted = _text(wanted_condition)
+    named = pd.factorize(np.concatenate([condition, wanted]))[0]  # -1: no condition
+    who = np.unique(np.concatenate([patient, wanted_patient]), return_inverse=True)[1]
+    key = who * (named.max(initial=0) + 2) + named
+    listed = np.flatnonzero(named[: len(patient)] >= 0)
+    listed = listed[np.argsort(diagnosis[listed], kind="stable")]  # NaT last
+    first = _by_key(key[listed], diagnosis[listed], key[len(patient) :])
+    return np.where(named[len(patient) :] >= 0, first, np.datetime64("NaT"))
 
 
 def _coverage_checks(
