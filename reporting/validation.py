@@ -940,10 +940,9 @@ def _place_checks(
     )
     hospital_zip = visits["hospital_zipcode"].astype("string")
     hospital_state = _at(zips.state.astype(object), row_of(hospital_zip))
-    pairs = pd.DataFrame(
-        {"hospital": pd.factorize(visits["hospital"])[0], "zip": pd.factorize(hospital_zip)[0]}
-    ).drop_duplicates()
-    zips_per_hospital = pairs.groupby("hospital").size()
+    pairs = np.stack([pd.factorize(visits["hospital"])[0], pd.factorize(hospital_zip)[0]])
+    hospital_of_pair = np.unique(pairs, axis=1)[0]  # of each distinct (hospital, ZIP) pair
+    zips_per_hospital = np.unique(hospital_of_pair, return_counts=True)[1]
     doctor_codes, doctors = pd.factorize(visits["doctor"])
     wrong_doctor = (
         ~pd.Series(_text(pd.Series(doctors))).str.match(r"Dr\. ").fillna(False).to_numpy()
