@@ -111,8 +111,9 @@ def index_counts(indices: pd.DataFrame) -> dict:
     counts add up across groups of patients, so summaries merge exactly."""
     counts: dict = {"measured": len(indices)}
     for name in INDICES:
-        values = indices[name].dropna().value_counts()
-        counts[name] = Counter({float(k): int(v) for k, v in values.items()})
+        values = indices[name].to_numpy(dtype=np.float64)
+        distinct, times = np.unique(values[~np.isnan(values)], return_counts=True)
+        counts[name] = Counter(dict(zip(distinct.tolist(), times.tolist())))
     return counts
 
 

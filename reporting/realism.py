@@ -217,6 +217,7 @@ class _Slice:
         self.all_visits = tables.visits[[c for c in VISIT_COLUMNS if c in tables.visits.columns]]
         admitted = _days(self.all_visits["date_of_admission"])
         self.visits = self.all_visits[(admitted >= start) & (admitted <= today)]
+        self._encounters: dict[tuple[str, ...], pd.DataFrame] = {}
         self.stays = self.encounters(INPATIENT)
         patients = tables.patients
         self.birth = _days(patients["date_of_birth"])
@@ -273,7 +274,10 @@ class _Slice:
         not record encounter types and ``types`` include Inpatient."""
         if not self.has("visits", "encounter_type"):
             return self.visits if INPATIENT in types else self.visits.iloc[:0]
-        return self.visits[self.visits["encounter_type"].isin(types).to_numpy()]
+        if types not in self._encounters:
+            chosen = self.visits["encounter_type"].isin(types).to_numpy()
+            self._encounters[types] = self.visits[chosen]
+        return self._encounters[types]
 
 
 def _missing_columns(s: _Slice) -> Counter:
@@ -330,9 +334,12 @@ def _deaths(s: _Slice) -> Counter:
     died = pd.Series(death[keep], index=who[keep])
     in_hospital = np.zeros(len(died), dtype=bool)
     if s.has("visits", "discharge_disposition"):
-        stays = s.tables.visits
-        expired = stays[(stays["discharge_disposition"] == EXPIRED).to_numpy()]
-        known = pd.Series(_days(expired["date_of_discharge"]), index=expired["patient_id"])
+        visits = s.tables.visits
+        expired = (visits["discharge_disposition"] == EXPIRED).to_numpy()
+        known = pd.Series(
+            _days(visits["date_of_discharge"])[expired],
+            index=visits["patient_id"].to_numpy()[expired],
+        )
         in_hospital = (known.reindex(died.index).to_numpy() == died.to_numpy()).astype(bool)
     place = np.where(in_hospital, "in_hospital", "elsewhere")
     return _tally("deaths", place)
@@ -348,11 +355,11 @@ def _prevalence(s: _Slice) -> Counter:
             conditions["resolution_date"].notna().to_numpy()
             & (_days(conditions["resolution_date"]) <= s.today)
         )
-        held = conditions[held]
+        held = conditions[["patient_id", "condition"]][held]
     else:
         visits = s.all_visits
-        held = visits[_days(visits["date_of_admission"]) <= s.today]
-    held = held[["patient_id", "condition"]].drop_duplicates()
+        held = visits[["patient_id", "condition"]][_days(visits["date_of_admission"]) <= s.today]
+    held = held.drop_duplicates()
     row = pd.Index(patients["patient_id"]).get_indexer(held["patient_id"])
     alive = s.last[row] == s.today
     row = row[alive]
@@ -415,7 +422,8 @@ def _deliveries(s: _Slice) -> Counter:
         stays["treatment"].isin(targets.cesarean_treatments).to_numpy(), "cesarean", "vaginal"
     )
     los = _days(stays["date_of_discharge"]) - _days(stays["date_of_admission"])
-    payer = s.bills.set_index("visit_id")["payer"].reindex(stays["visit_id"]).array
+    row = pd.Index(s.bills["visit_id"]).get_indexer(stays["visit_id"])
+    payer = s.bills["payer"].array.take(row, allow_fill=True)
     return (
         _tally("deliveries", mode, stays["age"].to_numpy())
         + _tally("delivery_los", mode, weights=los)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from reporting.continuity import ALL, OUTPATIENT, continuity_table
 from reporting.recorder import Tables
@@ -184,28 +185,38 @@ def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog
     ``is_followup`` comes from ``visit_type``; ``has_followup`` says that the episode's next
     encounter is in the tables.
     """
-    frame = visits.copy()
-    admission = _days(frame["date_of_admission"])
-    discharge = _days(frame["date_of_discharge"])
-    frame["admission"] = admission
-    frame["discharge"] = discharge
-    frame["los"] = (discharge - admission).astype(np.int64)
-    frame = frame.sort_values(["patient_id", "condition", "admission", "visit_id"], kind="stable")
+    admission = _days(visits["date_of_admission"])
+    discharge = _days(visits["date_of_discharge"])
+    keys = pd.DataFrame(
+        {
+            "patient_id": visits["patient_id"].array,
+            "condition": visits["condition"].array,
+            "admission": admission,
+            "visit_id": visits["visit_id"].array,
+        }
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    frame = visits.take(order)
     episode = frame["episode_id"].to_numpy()
     is_followup = _text(frame["visit_type"]) == "Follow-up"
     has_followup = np.zeros(len(frame), dtype=bool)
     has_followup[:-1] = is_followup[1:] & (episode[1:] == episode[:-1])
     categories = {c.name: c.category for c in catalog.conditions}
-    frame["category"] = _lookup(frame["condition"], categories, "")
-    frame["is_followup"] = is_followup
-    frame["episode"] = episode
-    frame["has_followup"] = has_followup
     ids, wanted = patients["patient_id"], frame["patient_id"]
-    frame["birth"] = _by_key(ids, _days(patients["date_of_birth"]), wanted)
-    frame["patient_name"] = _by_key(ids, _text(patients["name"]), wanted)
-    frame["patient_gender"] = _by_key(ids, _text(patients["gender"]), wanted)
-    frame["patient_state"] = _by_key(ids, _text(patients["state"]), wanted)
-    return frame
+    added = {
+        "admission": admission[order],
+        "discharge": discharge[order],
+        "los": (discharge - admission).astype(np.int64)[order],
+        "category": _lookup(frame["condition"], categories, ""),
+        "is_followup": is_followup,
+        "episode": episode,
+        "has_followup": has_followup,
+        "birth": _by_key(ids, _days(patients["date_of_birth"]), wanted),
+        "patient_name": _by_key(ids, _text(patients["name"]), wanted),
+        "patient_gender": _by_key(ids, _text(patients["gender"]), wanted),
+        "patient_state": _by_key(ids, _text(patients["state"]), wanted),
+    }
+    return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
 
 
 def _text(values) -> np.ndarray:
@@ -215,6 +226,8 @@ def _text(values) -> np.ndarray:
         return labels[values.cat.codes.to_numpy()]  # code -1 (missing) picks None
     if isinstance(values, np.ndarray) and values.dtype == object:
         return np.where(pd.isna(values), None, values)
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object, na_value=None)
     series = pd.Series(values, dtype="string")
     return series.to_numpy(dtype=object, na_value=None)
 
@@ -224,9 +237,11 @@ def _by_key(keys, values, wanted) -> np.ndarray:
 
     Duplicate keys are tolerated: they are what some checks look for.
     """
-    series = pd.Series(np.asarray(values), index=np.asarray(keys))
-    series = series[~series.index.duplicated()]
-    return series.reindex(np.asarray(wanted)).to_numpy()
+    index, values = pd.Index(np.asarray(keys)), np.asarray(values)
+    if not index.is_unique:
+        first = ~index.duplicated()
+        index, values = index[first], values[first]
+    return take(values, index.get_indexer(np.asarray(wanted)), allow_fill=True)
 
 
 def _zip_rows(zips: ZipTable) -> Callable[[pd.Series], np.ndarray]:
@@ -369,43 +384,44 @@ def _newborn_checks(
     if "mother_patient_id" not in patients.columns:
         return dict.fromkeys(names, 0)
     delivery = catalog.by_name.get("Childbirth")
-    children = patients[patients["mother_patient_id"].notna().to_numpy()]
-    mother = children["mother_patient_id"].astype(np.int64).to_numpy()
-    ids = patients["patient_id"]
-    known = np.isin(mother, ids.to_numpy())
-    birth = _days(children["date_of_birth"])
-    mother_birth = _by_key(ids, _days(patients["date_of_birth"]), mother)
+    linked = patients["mother_patient_id"].notna().to_numpy()
+    mother = patients.loc[linked, "mother_patient_id"].astype(np.int64).to_numpy()
+    ids = patients["patient_id"].to_numpy()
+    children = ids[linked]
+    known = np.isin(mother, ids)
+    births = _days(patients["date_of_birth"])
+    birth = births[linked]
+    mother_birth = _by_key(ids, births, mother)
     age = np.where(known, age_on(np.where(known, mother_birth, birth), birth), -1)
     low, high = (delivery.min_age, delivery.max_age) if delivery else (18, 50)
     longest = delivery.los[1] if delivery else 0
     wrong_mother = known & (
         (_by_key(ids, _text(patients["gender"]), mother) != "Female") | (age < low) | (age > high)
     )
-    stays = visits[(_text(visits["admission_type"]) == "Newborn")]
-    stays = stays[stays["patient_id"].isin(children["patient_id"]).to_numpy()]
-    stay_mother = _by_key(children["patient_id"], mother, stays["patient_id"])
-    stay_birth = _by_key(children["patient_id"], birth, stays["patient_id"])
-    deliveries = visits[
+    patient = visits["patient_id"].to_numpy()
+    admission = visits["admission"].to_numpy()
+    hospital = _text(visits["hospital"])
+    stays = np.flatnonzero(
+        (_text(visits["admission_type"]) == "Newborn") & np.isin(patient, children)
+    )
+    stay_mother = _by_key(children, mother, patient[stays])
+    stay_birth = _by_key(children, birth, patient[stays])
+    # (patient, admission day, hospital) of each delivery; NaT days match each other
+    day = admission.astype(np.int64)
+    deliveries = np.flatnonzero(
         (visits["condition"] == "Childbirth").to_numpy() & ~visits["is_followup"].to_numpy()
-    ]
-    found = pd.MultiIndex.from_arrays(
-        [
-            deliveries["patient_id"].to_numpy(),
-            deliveries["admission"].to_numpy(),
-            _text(deliveries["hospital"]),
-        ]
     )
-    wanted = pd.MultiIndex.from_arrays(
-        [stay_mother.astype(np.int64), stays["admission"].to_numpy(), _text(stays["hospital"])]
-    )
+    found = set(zip(patient[deliveries].tolist(), day[deliveries].tolist(), hospital[deliveries]))
+    wanted = zip(stay_mother.astype(np.int64).tolist(), day[stays].tolist(), hospital[stays])
+    delivered = np.array([key in found for key in wanted], dtype=bool)
     pending = np.zeros(len(stays), dtype=bool)
     if pending_after is not None:
-        pending = stays["admission"].to_numpy() > pending_after - np.timedelta64(longest, "D")
+        pending = admission[stays] > pending_after - np.timedelta64(longest, "D")
     return {
         "mothers_unknown": (~known).sum(),
         "mothers_not_women_of_delivery_age": wrong_mother.sum(),
-        "birth_stays_not_on_date_of_birth": (stays["admission"].to_numpy() != stay_birth).sum(),
-        "birth_stays_without_mother_delivery": (~wanted.isin(found) & ~pending).sum(),
+        "birth_stays_not_on_date_of_birth": (admission[stays] != stay_birth).sum(),
+        "birth_stays_without_mother_delivery": (~delivered & ~pending).sum(),
     }
 
 
@@ -417,10 +433,12 @@ def _clinical_checks(
     followup = visits["is_followup"].to_numpy()
     age = visits["age"].to_numpy()
     adult_only = _lookup(condition, {n: c.adult_only for n, c in by_name.items()}, False)
-    treatment = pd.Series(_text(visits["treatment"]), index=visits.index)
+    treatment = _text(visits["treatment"])
+    patient = visits["patient_id"].to_numpy()
+    admission = visits["admission"].to_numpy()
     checks = {
         "pediatric_gating": (adult_only & (age < 18)).sum(),
-        "visits_before_birth": (visits["admission"].to_numpy() < visits["birth"].to_numpy()).sum(),
+        "visits_before_birth": (admission < visits["birth"].to_numpy()).sum(),
         "unknown_conditions": (~condition.isin(by_name)).sum(),
     }
 
@@ -439,28 +457,25 @@ def _clinical_checks(
         below_min_age += (age[starts] < c.min_age).sum()
         if c.max_age is not None:
             age_wrong += (age[starts] > c.max_age).sum()
-        capped = (
-            c.max_episodes_per_patient is not None
-            or c.min_days_between_episodes is not None
-            or c.max_episodes_per_year is not None
-        )
-        firsts = visits.loc[rows & ~followup, ["patient_id", "admission"]] if capped else None
         if not c.first_visit_monitoring:
-            first_treatment_wrong += (~treatment[rows & ~followup].isin(c.treatments)).sum()
+            first_treatment_wrong += (~np.isin(treatment[starts], c.treatments)).sum()
         if c.followup_treatments:
             followup_treatment_wrong += (
-                ~treatment[rows & followup].isin(c.followup_treatments)
+                ~np.isin(treatment[rows & followup], c.followup_treatments)
             ).sum()
+        firsts = np.flatnonzero(starts)
         if c.max_episodes_per_patient is not None:
-            too_many += (firsts.groupby("patient_id").size() > c.max_episodes_per_patient).sum()
+            per_patient = np.unique(patient[firsts], return_counts=True)[1]
+            too_many += (per_patient > c.max_episodes_per_patient).sum()
         if c.min_days_between_episodes is not None:
-            starts = firsts.sort_values(["patient_id", "admission"])
-            gap = np.diff(starts["admission"].to_numpy()).astype("timedelta64[D]").astype(np.int64)
-            same = starts["patient_id"].to_numpy()[1:] == starts["patient_id"].to_numpy()[:-1]
+            ordered = firsts[np.lexsort((admission[firsts], patient[firsts]))]
+            gap = np.diff(admission[ordered]).astype("timedelta64[D]").astype(np.int64)
+            same = patient[ordered][1:] == patient[ordered][:-1]
             too_close += (same & (gap < c.min_days_between_episodes)).sum()
         if c.max_episodes_per_year is not None:
-            year = firsts["admission"].to_numpy().astype("datetime64[Y]")
-            per_year = firsts.assign(year=year).groupby(["patient_id", "year"]).size()
+            dated = firsts[~np.isnat(admission[firsts])]
+            year = admission[dated].astype("datetime64[Y]").astype(np.int64)
+            per_year = np.unique(np.stack([patient[dated], year]), axis=1, return_counts=True)[1]
             over_yearly_cap += (per_year > c.max_episodes_per_year).sum()
     checks |= {
         "sex_gated_condition_wrong_sex": sex_wrong,
@@ -473,16 +488,8 @@ def _clinical_checks(
         "condition_episodes_over_yearly_cap": over_yearly_cap,
     }
 
-    once = (
-        visits.loc[
-            treatment.isin(catalog.once_per_patient).to_numpy(dtype=bool, na_value=False),
-            ["patient_id", "treatment"],
-        ]
-        .groupby(["patient_id", "treatment"], observed=True)
-        .size()
-        if catalog.once_per_patient
-        else pd.Series(dtype=np.int64)
-    )
+    once = np.isin(treatment, list(catalog.once_per_patient))
+    given = Counter(zip(patient[once].tolist(), treatment[once].tolist()))
     los = visits["los"].to_numpy()
     lo = _lookup(condition, {n: c.los[0] for n, c in by_name.items()}, np.nan)
     hi = _lookup(condition, {n: c.los[1] for n, c in by_name.items()}, np.nan)
@@ -490,37 +497,31 @@ def _clinical_checks(
     inpatient = encounter == "Inpatient"
     same_day = np.isin(encounter, ["Emergency", "Outpatient"])
     severity = _text(visits["severity"])
-    is_medication = (treatment == MEDICATION).to_numpy(dtype=bool, na_value=False)
+    is_medication = treatment == MEDICATION
     drug_given = visits[["medication", "dosage", "frequency"]].notna().to_numpy()
     monitoring_wrong = (
-        ~followup
-        & (treatment == "Monitoring").to_numpy(dtype=bool, na_value=False)
-        & np.isin(severity, ["Moderate", "Severe"])
+        ~followup & (treatment == "Monitoring") & np.isin(severity, ["Moderate", "Severe"])
     )
     disposition = _text(visits["discharge_disposition"])
     booked = _text(visits["follow_up_required"]) == "Y"
     due = _days(visits["follow_up_date"])
     episode = visits["episode"].to_numpy()
     own_episode = episode == visits["visit_id"].to_numpy()
-    episode_start = _by_key(visits["visit_id"], visits["admission"].to_numpy(), visits["episode"])
-    episode_condition = _by_key(visits["visit_id"], _text(condition), visits["episode"])
+    named = _text(condition)
+    episode_start = _by_key(visits["visit_id"], admission, visits["episode"])
+    episode_condition = _by_key(visits["visit_id"], named, visits["episode"])
     # rows are sorted by patient, condition and admission: an episode begun before --start
     # (its initial encounter is not in the tables) is the first of its condition's rows
-    patient = visits["patient_id"].to_numpy()
     first_of_condition = np.ones(len(visits), dtype=bool)
-    first_of_condition[1:] = (patient[1:] != patient[:-1]) | (
-        _text(condition)[1:] != _text(condition)[:-1]
-    )
+    first_of_condition[1:] = (patient[1:] != patient[:-1]) | (named[1:] != named[:-1])
     # the booked date of the visit before each follow-up of the same episode
     due_before = np.full(len(visits), np.datetime64("NaT"), dtype="datetime64[D]")
     due_before[1:] = np.where(
         followup[1:] & (episode[1:] == episode[:-1]), due[:-1], np.datetime64("NaT")
     )
     checks |= {
-        "once_per_patient_treatment_repeated": (once > 1).sum(),
-        "once_per_patient_treatment_on_followup": (
-            followup & treatment.isin(catalog.once_per_patient).to_numpy()
-        ).sum(),
+        "once_per_patient_treatment_repeated": sum(n > 1 for n in given.values()),
+        "once_per_patient_treatment_on_followup": (followup & once).sum(),
         "severe_ed_visits_released": ((severity == "Severe") & (encounter == "Emergency")).sum(),
         "los_outside_condition_bounds": (inpatient & ((los < lo) | (los > hi))).sum(),
         "observation_stays_not_one_night": ((encounter == "Observation") & (los != 1)).sum(),
@@ -530,11 +531,10 @@ def _clinical_checks(
             (~followup & ~own_episode) | (followup & own_episode & ~first_of_condition)
         ).sum(),
         "followups_outside_their_episode": (
-            (followup & ~own_episode & (episode_start >= visits["admission"].to_numpy()))
-            | (episode_condition != _text(condition))
+            (followup & ~own_episode & (episode_start >= admission)) | (episode_condition != named)
         ).sum(),
         "followups_before_booked_day": (
-            followup & ~np.isnat(due_before) & (visits["admission"].to_numpy() < due_before)
+            followup & ~np.isnat(due_before) & (admission < due_before)
         ).sum(),
         "disposition_not_home_after_non_inpatient": (~inpatient & (disposition != "Home")).sum(),
         "followup_after_transfer_or_leaving": (
@@ -565,14 +565,10 @@ def _problem_list_checks(
     patient = conditions["patient_id"].to_numpy(dtype=np.int64)
     death = _by_key(patients["patient_id"], _days(patients["date_of_death"]), patient)
     birth = _by_key(patients["patient_id"], _days(patients["date_of_birth"]), patient)
-    held = pd.DataFrame(
-        {"patient_id": patient, "condition": _text(conditions["condition"]), "first": diagnosis}
+    named = _text(conditions["condition"])
+    first = _first_diagnosis(
+        patient, named, diagnosis, visits["patient_id"].to_numpy(np.int64), visits["condition"]
     )
-    earliest = held.groupby(["patient_id", "condition"])["first"].min()
-    wanted = pd.MultiIndex.from_arrays(
-        [visits["patient_id"].to_numpy(dtype=np.int64), _text(visits["condition"])]
-    )
-    first = earliest.reindex(wanted).to_numpy(dtype="datetime64[D]")
     admission, discharge = visits["admission"].to_numpy(), visits["discharge"].to_numpy()
     episodes = conditions["episode_id"].notna().to_numpy()
     episode_ids = conditions["episode_id"].to_numpy(dtype=np.float64, na_value=np.nan)[episodes]
@@ -580,8 +576,8 @@ def _problem_list_checks(
     own_start = _by_key(episode_ids, diagnosis[episodes], episode)
     own_end = _by_key(episode_ids, resolution[episodes], episode)
     own_patient = _by_key(episode_ids, patient[episodes], episode)
-    of_episode = pd.Series(episode).isin(episode_ids).to_numpy()
-    pairs = pd.Series(list(zip(patient[chronic].tolist(), held["condition"][chronic])))
+    of_episode = np.isin(episode, episode_ids)
+    pairs = list(zip(patient[chronic].tolist(), named[chronic]))
     return {
         "visits_not_on_the_problem_list": (np.isnat(first) | (first > admission)).sum(),
         "visits_outside_their_episode_row": (
@@ -597,11 +593,30 @@ def _problem_list_checks(
         ).sum(),
         "problems_resolved_before_diagnosis": (resolved & (resolution < diagnosis)).sum(),
         "chronic_problems_resolved": (chronic & resolved).sum(),
-        "chronic_problems_listed_twice": pairs.duplicated().sum(),
+        "chronic_problems_listed_twice": len(pairs) - len(set(pairs)),
         "problems_diagnosed_before_birth": (diagnosis < birth).sum(),
         "problems_diagnosed_after_death": (~np.isnat(death) & (diagnosis > death)).sum(),
         "problems_resolved_after_death": (~np.isnat(death) & resolved & (resolution > death)).sum(),
     }
+
+
+def _first_diagnosis(
+    patient: np.ndarray,
+    condition: np.ndarray,
+    diagnosis: np.ndarray,
+    wanted_patient: np.ndarray,
+    wanted_condition: pd.Series,
+) -> np.ndarray:
+    """The earliest diagnosis date of each wanted patient's condition on the problem list (NaT
+    when not listed, or listed without a date)."""
+    wanted = _text(wanted_condition)
+    named = pd.factorize(np.concatenate([condition, wanted]))[0]  # -1: no condition
+    who = np.unique(np.concatenate([patient, wanted_patient]), return_inverse=True)[1]
+    key = who * (named.max(initial=0) + 2) + named
+    listed = np.flatnonzero(named[: len(patient)] >= 0)
+    listed = listed[np.argsort(diagnosis[listed], kind="stable")]  # NaT last
+    first = _by_key(key[listed], diagnosis[listed], key[len(patient) :])
+    return np.where(named[len(patient) :] >= 0, first, np.datetime64("NaT"))
 
 
 def _coverage_checks(
@@ -626,8 +641,7 @@ def _coverage_checks(
     follows = patient[1:] == patient[:-1]
     expected = end[:-1] + np.timedelta64(1, "D")
     last = np.r_[~follows, True]
-    row_of = pd.Series(np.arange(len(patient))[last], index=patient[last])
-    mine = row_of.reindex(patients["patient_id"].to_numpy(dtype=np.int64)).to_numpy()
+    mine = _by_key(patient[last], np.arange(len(patient))[last], patients["patient_id"])
     has = ~np.isnan(mine)
     mine = np.where(has, mine, 0).astype(np.int64)
     differs = (
@@ -636,29 +650,11 @@ def _coverage_checks(
         if len(patient)
         else np.zeros(len(patients), dtype=bool)
     )
-    bills = pd.DataFrame(
-        {
-            "patient_id": billing["patient_id"].to_numpy(dtype=np.int64),
-            "day": _by_key(visits["visit_id"], visits["admission"], billing["visit_id"]),
-            "payer": _text(billing["payer_type"]),
-            "plan": _text(billing["insurance_plan"]),
-        }
-    )
-    spells = pd.DataFrame(
-        {
-            "patient_id": patient,
-            "day": start,
-            "until": end,
-            "spell_payer": payer,
-            "spell_plan": plan,
-        }
-    )
-    bills, spells = (
-        f.dropna(subset=["day"]).sort_values("day", kind="stable") for f in (bills, spells)
-    )
-    held = pd.merge_asof(bills, spells, on="day", by="patient_id")
-    until = held["until"].to_numpy(dtype="datetime64[D]")
-    bill_day = held["day"].to_numpy(dtype="datetime64[D]")
+    bill_day = _service_days(visits, billing).astype("datetime64[D]")
+    spell = _spell_holding(patient, start, billing["patient_id"].to_numpy(np.int64), bill_day)
+    # the spell's payer, plan and end (None and NaT where no spell holds the bill's day)
+    spell_payer, spell_plan = np.append(payer, None)[spell], np.append(plan, None)[spell]
+    until = np.append(end, np.datetime64("NaT"))[spell]
     return {
         "coverage_with_unknown_patient": (
             ~coverage["patient_id"].isin(patients["patient_id"])
@@ -676,15 +672,36 @@ def _coverage_checks(
         "coverage_basis_not_fitting": _basis_not_fitting(
             coverage, visits, birth, start, conditions
         ),
-        "bills_not_matching_coverage": len(billing)  # a bill without its visit counts
-        - len(bills)
-        + (
-            held["spell_payer"].isna().to_numpy()
+        "bills_not_matching_coverage": (
+            np.isnat(bill_day)  # a bill without its visit
+            | pd.isna(spell_payer)
             | (~np.isnat(until) & (until < bill_day))
-            | (_text(held["payer"]) != _text(held["spell_payer"]))
-            | (_text(held["plan"]) != _text(held["spell_plan"]))
+            | (_text(billing["payer_type"]) != spell_payer)
+            | (_text(billing["insurance_plan"]) != spell_plan)
         ).sum(),
     }
+
+
+def _spell_holding(
+    patient: np.ndarray, start: np.ndarray, wanted: np.ndarray, day: np.ndarray
+) -> np.ndarray:
+    """For each wanted patient and day, the row of that patient's last spell begun by then
+    (rows sorted by patient and start day), or -1 (none, or the day is NaT)."""
+    dated = np.flatnonzero(~np.isnat(start))
+    known = ~np.isnat(day)
+    begun = start[dated].astype(np.int64)
+    days = np.concatenate([begun, day[known].astype(np.int64)])
+    origin = days.min(initial=0)
+    span = days.max(initial=0) - origin + 1
+    sought = np.where(known, day.astype(np.int64), origin) - origin
+    codes = np.unique(np.concatenate([patient[dated], wanted]), return_inverse=True)[1]
+    spell_code, wanted_code = codes[: len(dated)], codes[len(dated) :]
+    found = np.searchsorted(
+        spell_code * span + begun - origin, wanted_code * span + sought, "right"
+    )
+    held = known & (found > 0)
+    held[held] &= spell_code[found[held] - 1] == wanted_code[held]
+    return np.where(held, np.append(dated, -1)[found - 1], -1)
 
 
 def _continuity_checks(visits: pd.DataFrame, continuity: pd.DataFrame) -> dict:
@@ -708,14 +725,12 @@ def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     age on the visit (a child never gets an adult-only dose)."""
     meds = catalog.medications
     given = visits["medication"].notna().to_numpy()
-    listed = pd.MultiIndex.from_arrays(
-        [meds.conditions, meds.names, meds.dosages, meds.frequencies]
+    listed = zip(meds.conditions, meds.names, meds.dosages, meds.frequencies)
+    row_of = {dose: row for row, dose in enumerate(listed)}  # the loader refuses duplicates
+    doses = zip(
+        *(_text(visits[c])[given] for c in ("condition", "medication", "dosage", "frequency"))
     )
-    row = listed.get_indexer(
-        pd.MultiIndex.from_arrays(
-            [_text(visits[c])[given] for c in ("condition", "medication", "dosage", "frequency")]
-        )
-    )
+    row = np.array([row_of.get(dose, -1) for dose in doses], dtype=np.int64)
     lowest = np.append(np.array(meds.min_age, dtype=float), np.inf)[row]  # unlisted: never fits
     highest = np.array([np.inf if a is None else a for a in meds.max_age] + [-np.inf])[row]
     age = visits["age"].to_numpy()[given]
@@ -780,20 +795,17 @@ def _rooming_in(patients: pd.DataFrame, visits: pd.DataFrame, rooms: np.ndarray)
     mother = _by_key(
         linked["patient_id"], linked["mother_patient_id"].to_numpy(float), visits["patient_id"]
     )
-    stays = pd.DataFrame(
-        {
-            "patient": visits["patient_id"].to_numpy(np.float64),
-            "admission": visits["admission"].to_numpy(),
-            "room": rooms,
-            "discharge": visits["discharge"].to_numpy(),
-        }
-    )
-    babies = stays[newborn & ~np.isnan(mother)].assign(patient=mother[newborn & ~np.isnan(mother)])
-    together = babies.reset_index().merge(
-        stays, on=["patient", "admission", "room"], suffixes=("", "_mother")
-    )
-    together = together[together["discharge"] <= together["discharge_mother"]]
-    shared[together["index"].to_numpy()] = True
+    babies = np.flatnonzero(newborn & ~np.isnan(mother))
+    patient = visits["patient_id"].to_numpy(np.float64)
+    admission = visits["admission"].to_numpy().astype(np.int64)  # NaT matches NaT, as in a join
+    discharge = visits["discharge"].to_numpy()
+    # the mothers' stays' discharges by (mother, admission, room): a few rows
+    ends: dict[tuple, list] = {}
+    for row in np.flatnonzero(np.isin(patient, mother[babies])).tolist():
+        ends.setdefault((patient[row], admission[row], rooms[row]), []).append(discharge[row])
+    for row in babies.tolist():
+        held = ends.get((mother[row], admission[row], rooms[row]), ())
+        shared[row] = any(discharge[row] <= end for end in held)
     return shared
 
 
@@ -866,20 +878,17 @@ def _basis_not_fitting(
     with one; a child's basis from 19."""
     basis, payer = _text(coverage["coverage_basis"]), _text(coverage["payer_type"])
     age = age_on(birth.astype("datetime64[D]"), start.astype("datetime64[D]"))
-    kidney = visits[_text(visits["condition"]) == "Kidney failure"]
-    known = [kidney[["patient_id", "admission"]]]
+    kidney = _text(visits["condition"]) == "Kidney failure"
+    who = [visits["patient_id"].to_numpy()[kidney]]
+    when = [visits["admission"].to_numpy()[kidney].astype("datetime64[D]")]
     if conditions is not None:
-        listed = conditions[_text(conditions["condition"]) == "Kidney failure"]
-        known.append(
-            pd.DataFrame(
-                {
-                    "patient_id": listed["patient_id"].to_numpy(),
-                    "admission": _days(listed["diagnosis_date"]),
-                }
-            )
-        )
-    first_kidney = pd.concat(known).groupby("patient_id")["admission"].min()
-    first = first_kidney.reindex(coverage["patient_id"]).to_numpy().astype("datetime64[D]")
+        listed = _text(conditions["condition"]) == "Kidney failure"
+        who.append(conditions["patient_id"].to_numpy()[listed])
+        when.append(_days(conditions["diagnosis_date"])[listed])
+    who, when = np.concatenate(who), np.concatenate(when)
+    dated = ~np.isnat(when)
+    order = np.lexsort((when[dated], who[dated]))  # a patient's first row: the earliest
+    first = _by_key(who[dated][order], when[dated][order], coverage["patient_id"])
     medicare_bases = ("Age 65 and over", "Disability", "End-stage renal disease")
     return int(
         (
@@ -901,25 +910,18 @@ def _above_out_of_pocket_limit(visits: pd.DataFrame, billing: pd.DataFrame) -> i
     payer = _text(billing["payer_type"])
     plan = billing["insurance_plan"].astype("string").fillna("")
     advantage = plan.str.endswith("Medicare Advantage").to_numpy()
-    kind = np.where(payer == "Private", "private", np.where(advantage, "advantage", ""))
+    kind = np.select([payer == "Private", advantage], [1, 2], 0)  # 0: no yearly limit
     served = _service_days(visits, billing).astype("datetime64[D]")
     year = served.astype("datetime64[Y]").astype(np.int64) + 1970
-    frame = pd.DataFrame(
-        {
-            "patient": billing["patient_id"].to_numpy(),
-            "year": year,
-            "kind": kind,
-            "owed": billing["patient_responsibility_amount"].to_numpy(),
-        }
-    )
-    frame = frame[frame["kind"] != ""]
-    sums = frame.groupby(["patient", "year", "kind"], as_index=False)["owed"].sum()
-    limit = np.where(
-        sums["kind"] == "private",
-        sums["year"].map(limits.aca_by_year).fillna(max(limits.aca_by_year.values())),
-        limits.medicare_advantage,
-    )
-    return int((sums["owed"].to_numpy() > limit).sum())
+    capped = kind > 0
+    keys = np.stack([billing["patient_id"].to_numpy()[capped], year[capped], kind[capped]])
+    patient_years, inverse = np.unique(keys, axis=1, return_inverse=True)
+    owed = billing["patient_responsibility_amount"].to_numpy()[capped]
+    sums = np.bincount(inverse.ravel(), weights=owed, minlength=patient_years.shape[1])
+    top = max(limits.aca_by_year.values())
+    aca = [limits.aca_by_year.get(y, top) for y in patient_years[1].tolist()]
+    limit = np.where(patient_years[2] == 1, aca, limits.medicare_advantage)
+    return int((sums > limit).sum())
 
 
 def _place_checks(
@@ -938,10 +940,9 @@ def _place_checks(
     )
     hospital_zip = visits["hospital_zipcode"].astype("string")
     hospital_state = _at(zips.state.astype(object), row_of(hospital_zip))
-    pairs = pd.DataFrame(
-        {"hospital": pd.factorize(visits["hospital"])[0], "zip": pd.factorize(hospital_zip)[0]}
-    ).drop_duplicates()
-    zips_per_hospital = pairs.groupby("hospital").size()
+    pairs = np.stack([pd.factorize(visits["hospital"])[0], pd.factorize(hospital_zip)[0]])
+    hospital_of_pair = np.unique(pairs, axis=1)[0]  # of each distinct (hospital, ZIP) pair
+    zips_per_hospital = np.unique(hospital_of_pair, return_counts=True)[1]
     doctor_codes, doctors = pd.factorize(visits["doctor"])
     wrong_doctor = (
         ~pd.Series(_text(pd.Series(doctors))).str.match(r"Dr\. ").fillna(False).to_numpy()
@@ -976,7 +977,10 @@ def distribution_counts(
 ) -> dict:
     """The counts behind ``distributions`` for one slice of whole patients (they add up
     across slices; ``distributions_from`` turns them into the figures)."""
-    per_patient = visits.groupby("patient_id").size().reindex(patients["patient_id"], fill_value=0)
+    seen, visit_counts = np.unique(visits["patient_id"].to_numpy(), return_counts=True)
+    row = pd.Index(seen).get_indexer(patients["patient_id"].to_numpy())
+    per_patient = np.append(visit_counts, 0)[row]  # 0 for a patient without visits
+    counts, patients_with = np.unique(per_patient, return_counts=True)
     same_day = visits["los"].to_numpy() == 0
     at_minor_rate = {
         c.name: c.same_day_ok and catalog.categories[c.category].uses_minor_same_day_rate
@@ -985,21 +989,22 @@ def distribution_counts(
     # first visits whose same-day chance starts from --minor-same-day-rate (minor and chronic)
     minor_rate_cases = _lookup(visits["condition"], at_minor_rate, False).astype(bool)
     minor_rate_cases &= ~visits["is_followup"].to_numpy()
-    by_hospital = (
-        pd.Series(same_day).groupby(pd.factorize(visits["hospital"])[0]).agg(["mean", "size"])
-    )
+    hospital = pd.factorize(visits["hospital"])[0]
+    known = hospital >= 0
+    visits_at = np.bincount(hospital[known])
+    same_day_at = np.bincount(hospital[known], weights=same_day[known], minlength=len(visits_at))
     insured = patients["insurance_provider"].notna()
     bill_insured = _text(billing["payer_type"]) != "Self-pay"  # on the day of service
     late_unpaid = _text(billing["payment_status"]) == "Late-Unpaid"
     return {
         "rows": Counter(patients=len(patients), visits=len(visits), billing=len(billing)),
-        "visits_per_patient": Counter(per_patient.value_counts().to_dict()),
+        "visits_per_patient": Counter(dict(zip(counts.tolist(), patients_with.tolist()))),
         "states": set(_text(patients["state"])) - {None},
         "zipcodes": set(_text(patients["zipcode"])) - {None},
         "hospitals": int(visits["hospital"].nunique()),
         "hospital_states": set(_text(visits["hospital_state"])) - {None},
         "doctors": int(visits["doctor"].nunique()),
-        "same_day_rate_by_hospital": by_hospital[by_hospital["size"] >= 20]["mean"].tolist(),
+        "same_day_rate_by_hospital": (same_day_at / visits_at)[visits_at >= 20].tolist(),
         "tallies": Counter(
             insured=int(insured.sum()),
             same_day=int(same_day.sum()),
@@ -1103,8 +1108,7 @@ def _rounded(value) -> float | None:
 
 
 def _tally(column: pd.Series) -> Counter:
-    counts = pd.Series(_text(column)).value_counts()
-    return Counter({str(k): int(v) for k, v in counts.items() if v})
+    return Counter(str(value) for value in _text(column).tolist() if value is not None)
 
 
 def _sorted_counts(counts: Counter) -> dict[str, int]:
@@ -1122,7 +1126,10 @@ def _followup_counts(visits: pd.DataFrame, billing: pd.DataFrame) -> dict[str, i
     previous = np.full(len(charge), np.nan)
     same = np.flatnonzero(episode[1:] == episode[:-1])
     previous[same + 1] = charge[same]
-    first = pd.Series(charge).groupby(episode).transform("first").to_numpy()
+    # the episode's first charge (its first row with a bill)
+    billed = np.flatnonzero(~np.isnan(charge))
+    episodes, first_row = np.unique(episode[billed], return_index=True)
+    first = _by_key(episodes, charge[billed[first_row]], episode)
     return {
         "followups": int(followup.sum()),
         "followups_charged_more": int((followup & (charge > previous)).sum()),
