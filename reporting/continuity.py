@@ -304,9 +304,11 @@ def group_counts(patients: pd.DataFrame, visits: pd.DataFrame, table: pd.DataFra
 
 
 def _sums(groups: pd.Categorical, values: np.ndarray) -> list[int]:
-    """The sum of integer ``values`` in each group, in the order of the categories."""
+    """The sum of integer ``values`` in each group, in the order of the categories (a value
+    without a group is in none)."""
     sums = np.zeros(len(groups.categories), dtype=np.int64)
-    np.add.at(sums, groups.codes, values.astype(np.int64))
+    known = groups.codes >= 0  # code -1 would index the last group
+    np.add.at(sums, groups.codes[known], values[known].astype(np.int64))
     return sums.tolist()
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from reporting.app.cli import main
-from reporting.continuity import continuity_table
+from reporting.continuity import _sums, continuity_table
 from reporting.validation import validate
 from sim.geography import AREA_NAMES, load_zip_table
 from tests.conftest import TODAY, simulate
@@ -155,3 +155,8 @@ def test_the_summary_by_group_is_what_pandas_reads_from_the_files(tmp_path):
                     assert figures[key] is None
                 else:
                     assert figures[key] == pytest.approx(values.mean(), abs=5.1e-5), (key, name)
+
+
+def test_a_patient_without_a_group_counts_in_none():
+    groups = pd.Categorical(["a", None, "b", "a"], categories=["a", "b"])
+    assert _sums(groups, np.array([1, 5, 2, 3])) == [4, 2]
