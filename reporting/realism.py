@@ -925,10 +925,13 @@ def _seasonal_ratio(run: _Run, target: Target) -> Result:
 
     peak, peak_days = admissions_and_days(target.params["months"])
     low, low_days = admissions_and_days(target.params["reference_months"])
-    if not (peak_days and low_days and low):
+    if not (peak_days and low_days and (low or peak)):
         return Result(
-            None, (f"not measurable: no {condition} admissions or no days in the reference months",)
+            None, (f"not measurable: no {condition} admissions or no days in the windows",)
         )
+    if not low:  # none in the reference months: the ratio is at least this
+        note = f"a lower bound: no {condition} admissions in the reference months, one counted"
+        return Result((peak / peak_days) / (1 / low_days), (note,))
     return Result((peak / peak_days) / (low / low_days))
 
 

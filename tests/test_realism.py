@@ -391,6 +391,18 @@ def test_flu_winter_against_summer_per_day():
     assert ratio == pytest.approx(round((9 / 90) / (1 / 92), 4))
 
 
+def test_flu_without_a_summer_admission_is_a_lower_bound_and_without_any_not_measured():
+    winter = {"date_of_admission": "2023-01-15", "date_of_discharge": "2023-01-16"}
+    row = scores(make_tables([{}], [winter] * 9), today=dt.date(2023, 12, 31))[
+        "flu_winter_over_summer"
+    ]
+    assert row["value"] == pytest.approx(round((9 / 90) / (1 / 92), 4)) and row["ok"] is True
+    assert "lower bound" in row["note"]
+    spring = {"date_of_admission": "2023-04-15", "date_of_discharge": "2023-04-16"}
+    row = scores(make_tables([{}], [spring]), today=dt.date(2023, 12, 31))["flu_winter_over_summer"]
+    assert row["value"] is None and row["ok"] is None
+
+
 def test_weekend_against_weekday_admissions_per_day():
     days = ["2024-01-06", "2024-01-07", "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-03"]
     tables = make_tables([{}], [{"date_of_admission": d, "date_of_discharge": d} for d in days])
