@@ -132,7 +132,21 @@ def test_an_edited_table_is_not_silently_replaced(tmp_path, capsys):
 # --- signals during publication ----------------------------------------------------------
 
 
-def test_deferred_signals_act_after_the_block():
+@pytest.fixture
+def ctrl_c_raises():
+    """Ctrl-C as a program starts with it: Python's handler (KeyboardInterrupt), and SIGINT
+    not blocked in this thread, whatever the test process inherited or an earlier test left
+    (a first CI run once found the signal ignored or held back here)."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    masks = hasattr(signal, "pthread_sigmask")  # POSIX
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}) if masks else None
+    yield
+    if masks:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    signal.signal(signal.SIGINT, handler)
+
+
+def test_deferred_signals_act_after_the_block(ctrl_c_raises):
     done = []
     with pytest.raises(KeyboardInterrupt), deferred_signals():
         # raised in this thread (os.kill may hand it to another thread of the process, and the
@@ -143,7 +157,9 @@ def test_deferred_signals_act_after_the_block():
 
 
 @linux_only
-def test_ctrl_c_during_publication_publishes_the_whole_new_dataset(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_during_publication_publishes_the_whole_new_dataset(
+    tmp_path, monkeypatch, capsys, ctrl_c_raises
+):
     out = tmp_path / "out"
     assert main([*ARGS, "--outdir", str(out), "--seed", "1"]) == 0
     real = os.replace
