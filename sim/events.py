@@ -4,7 +4,9 @@ Each event type has a fixed list of integer fields (codes for text such as condi
 reasons). The simulation appends a tuple per event; rows are packed into int64 column
 blocks every simulated month, so a long run holds arrays, not millions of Python objects.
 Bills and payments are the exception: they feed nothing back into the timeline, so the
-billing office (``sim.accounts``) writes them all at once, whole, each time the clock stops.
+billing office (``sim.accounts``) writes them all at once, whole, after the clock stops (with
+the admissions' orders, ``sim.orders``): just before the log is next read, so that a clock
+stepped many times between two reads derives them once.
 
 The log holds the whole timeline, burn-in included (``all_columns``); what it shows the tables
 (``columns``) is the extract from the first day written on: the events of that day and later,
@@ -16,6 +18,7 @@ diagnoses, the coverage spell then current) moved to it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import chain
 
 import attrs
@@ -242,6 +245,7 @@ class EventLog:
 
     def __init__(self, first_day: int = 0) -> None:
         self.first_day = first_day
+        self._derive: Callable[[], None] | None = None  # see derive_when_read
         self._burn_in_visits = (0, 0)  # (admissions logged, those before first_day) when read
         self.by_type = {name: EventColumns(event_type) for name, event_type in EVENT_TYPES.items()}
         self.registered = self.by_type["PatientRegistered"].add
@@ -268,8 +272,16 @@ class EventLog:
         """Replace every event of one type (bills and payments: see the module)."""
         self.by_type[name].replace(columns)
 
+    def derive_when_read(self, derive: Callable[[], None]) -> None:
+        """Have ``derive`` write the derived events (orders, bills, payments: see the module)
+        just before the log is next read, instead of a derivation still pending."""
+        self._derive = derive
+
     def all_columns(self, name: str) -> dict[str, np.ndarray]:
         """Every event of one type as columns, burn-in included."""
+        if self._derive is not None:
+            derive, self._derive = self._derive, None
+            derive()
         return self.by_type[name].columns()
 
     def columns(self, name: str) -> dict[str, np.ndarray]:

@@ -190,11 +190,14 @@ class RegionSimulation:
             self.env.process(self._open_extract())
 
     def run_through(self, day: int) -> None:
-        """Run the clock on through ``day`` (when it has not yet), then draw the new
-        admissions' orders and settle the accounts up to that day."""
+        """Run the clock on through ``day`` (when it has not yet); the new admissions'
+        orders and the accounts up to that day are derived when the log is next read."""
         if day + 1 > self.env.now:
             with long_lived_world():
                 self.env.run(until=day + 1)
+        self.log.derive_when_read(functools.partial(self._derive_through, day))
+
+    def _derive_through(self, day: int) -> None:
         self.orders.fill(self.log)
         self.billing_office.settle(self.log, day)
 

@@ -40,3 +40,22 @@ def test_orders_are_drawn_for_every_admission_and_medication_only_with_medicatio
         with_drug = admitted["medication"] >= 0
         medication = catalog.treatments.index("Medication")
         assert (with_drug == (admitted["treatment"] == medication)).all()
+
+
+def test_a_clock_stepped_many_times_derives_orders_and_bills_once_when_read(monkeypatch):
+    from sim.accounts import BillingOffice
+
+    settled = []
+    settle = BillingOffice.settle
+    monkeypatch.setattr(
+        BillingOffice,
+        "settle",
+        lambda self, log, day: settled.append(day) or settle(self, log, day),
+    )
+    simulation = Simulation(Scenario(patients=150, seed=6, today=dt.date(2024, 6, 30)))
+    for day in (10, 20, 30, 40):
+        simulation.run(until=day)
+    assert settled == []  # nothing read yet
+    simulation.state()
+    last = simulation.scenario.first_day + 40
+    assert settled == [last] * len(simulation.regions)  # once per region, through the last day
