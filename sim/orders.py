@@ -24,7 +24,7 @@ import numpy as np
 
 from sim.events import EventLog
 from sim.refdata import MEDICATION, MONITORING, Catalog, Condition
-from sim.rng import stream
+from sim.rng import normalised, stream
 from sim.scenario import Scenario
 from sim.world import RegionWorld
 
@@ -147,17 +147,17 @@ class CareOrders:
         scenario = self.scenario
         if not followup:
             options = (*condition.treatments, MONITORING)
-            weights = _normalised(scenario.first_visit_treatment_weights)
+            weights = normalised(scenario.first_visit_treatment_weights)
             if moderate_or_worse or not condition.first_visit_monitoring:
                 # Monitoring alone is for Normal/Mild cases of conditions that allow it
                 weights = (weights[0] + weights[2], weights[1], 0.0)
             return options, weights
         if condition.followup_treatments:
             options = condition.followup_treatments
-            weights = _normalised(condition.followup_treatment_weights)
+            weights = normalised(condition.followup_treatment_weights)
         else:
             options = (*condition.treatments, MONITORING)
-            weights = _normalised(scenario.followup_treatment_weights)
+            weights = normalised(scenario.followup_treatment_weights)
         # a once-in-a-lifetime procedure (a bypass) belongs to a first visit: its weight goes
         # to the first option allowed
         once = self.catalog.once_per_patient
@@ -225,8 +225,3 @@ def _dose_table(catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
             doses[code, age, : len(rows)] = rows
             count[code, age] = len(rows)
     return doses, count
-
-
-def _normalised(weights: Sequence[float]) -> tuple[float, ...]:
-    total = float(sum(weights))
-    return tuple(w / total for w in weights)

@@ -62,7 +62,7 @@ from sim.refdata import (
     stay_figures,
     weekday_factors,
 )
-from sim.rng import UniformPool, normal_quantile, stream
+from sim.rng import UniformPool, normal_quantile, normalised, stream
 from sim.scenario import DEFAULTS, Scenario
 from sim.staffing import Staffing
 from sim.world import RegionWorld
@@ -127,7 +127,7 @@ class RegionSimulation:
         self._elective_booking = booking_table(weekday_factors(ELECTIVE_SERIES))
         self._clinic_booking = booking_table(weekday_factors(CLINIC_SERIES))
         self.dispositions = [
-            list(np.cumsum(_normalised(weights)))
+            list(np.cumsum(normalised(weights)))
             for weights in (
                 scenario.disposition_weights_under_65,
                 scenario.disposition_weights_65_plus,
@@ -789,8 +789,3 @@ def delivery_stay_shapes(catalog: Catalog) -> dict[bool, tuple[float, float, tup
 def _mean_factor(factors: tuple[float, ...], weights: tuple[float, ...]) -> float:
     """The mean of per-severity factors over a severity mix."""
     return sum(f * w for f, w in zip(factors, weights)) / sum(weights)
-
-
-def _normalised(weights: tuple[float, ...]) -> tuple[float, ...]:
-    total = float(sum(weights))
-    return tuple(w / total for w in weights)

@@ -9,7 +9,7 @@ clinical draw (common random numbers across scenarios).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, islice
 from statistics import NormalDist
 
@@ -55,6 +55,12 @@ def _blocks(generator: np.random.Generator, size: int) -> Iterator[list[float]]:
 
 
 _STANDARD_NORMAL = NormalDist()
+
+
+def normalised(weights: Sequence[float]) -> tuple[float, ...]:
+    """Weights scaled to sum to 1 (the chances of a draw)."""
+    total = float(sum(weights))
+    return tuple(w / total for w in weights)
 
 
 def normal_quantile(u: float) -> float:
