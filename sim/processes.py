@@ -37,12 +37,12 @@ from bisect import bisect_right
 from collections import defaultdict, deque
 
 import numpy as np
-import simpy
 
 from entities import Doctor, Hospital, Patient
 from sim.accounts import BillingOffice
 from sim.calendar import date_keys, to_datetime64, weekday_of_days, year_of_sim_day
 from sim.care import NO_ROOM, CareRouter
+from sim.clock import DayStart, start_now
 from sim.collector import long_lived_world
 from sim.epidemiology import population_figures, weekend_discharge_move
 from sim.events import (
@@ -206,7 +206,7 @@ class RegionSimulation:
     def _open_extract(self):
         """On the first day written, the hospitals' counts start again: the burn-in's
         admissions, discharges, diversions and declined episodes are not the dataset's."""
-        yield _DayStart(self.env, self.first_day)
+        yield DayStart(self.env, self.first_day)
         for hospital in self.world.hospitals:
             hospital.admissions = hospital.discharges = hospital.diversions = 0
             hospital.rooms.peak = hospital.rooms.occupied + hospital.rooms.background
@@ -241,7 +241,7 @@ class RegionSimulation:
             coverage.basis[order].tolist(),
         ):
             if day > env.now:
-                yield _DayStart(env, day - int(env.now))
+                yield DayStart(env, day - int(env.now))
             if not self.world.patients[patient].dead:
                 self.log.coverage_started((day, patient, payer, plan, design, basis))
 
@@ -275,25 +275,40 @@ class RegionSimulation:
         patient.leave()  # waiting encounters see the death and are given up
 
     def _onsets(self):
+        """Each onset day, the day's new episodes begin, in the plan's order. They start at
+        once (``start_now``), after the wake-up for the next onset day is set: events come in
+        the order separate processes would give them."""
         plan = self.world.plan
         env = self.env
-        for day, patient, condition, kind, release in zip(
-            plan.day.tolist(),
-            plan.patient.tolist(),
-            plan.condition.tolist(),
-            plan.kind.tolist(),
-            plan.release.tolist(),
-        ):
-            if day > env.now:
-                yield env.timeout(day - env.now)
-            env.process(
-                self._episode(
-                    self.world.patients[patient],
-                    self.catalog.conditions[condition],
-                    kind,
-                    release,
-                )
+        days = plan.day.tolist()
+        onsets = list(
+            zip(
+                plan.patient.tolist(),
+                plan.condition.tolist(),
+                plan.kind.tolist(),
+                plan.release.tolist(),
             )
+        )
+        patients, conditions = self.world.patients, self.catalog.conditions
+        first, count = 0, len(days)
+        on_first_moment = bool(count) and days[0] <= env.now
+        if count and not on_first_moment:
+            yield env.timeout(days[0] - env.now)
+        while first < count:
+            day = days[first]
+            last = bisect_right(days, day, first)
+            next_onsets = env.timeout(days[last] - day) if last < count else None
+            if on_first_moment:  # the processes begun with this one take their first step
+                on_first_moment = False
+                yield DayStart(env, 0)
+            for patient, condition, kind, release in onsets[first:last]:
+                start_now(
+                    env,
+                    self._episode(patients[patient], conditions[condition], kind, release),
+                )
+            first = last
+            if next_onsets is not None:
+                yield next_onsets
 
     def _episode(
         self,
@@ -743,18 +758,6 @@ def booked_offset(booking: list[list[float]], weekday: int, u: float) -> int:
     with the uniform ``u`` by the window's cumulative weights (``booking_table``)."""
     cumulative = booking[weekday]
     return min(bisect_right(cumulative, u * cumulative[-1]), BOOKING_WINDOW_DAYS - 1)
-
-
-class _DayStart(simpy.Event):
-    """An event ``delay`` days ahead that fires before every other event of its day: SimPy
-    orders the events of a moment by priority before insertion, and only process starts,
-    which happen during a day, share this urgent one."""
-
-    def __init__(self, env: simpy.Environment, delay: int) -> None:
-        super().__init__(env)
-        self._ok = True  # triggered ahead of time, as simpy.Timeout does
-        self._value = None
-        env.schedule(self, simpy.events.URGENT, delay)
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ from reporting.app import Simulation
 from reporting.app.cli import main
 from reporting.eventlog import tables_from_events
 from reporting.validation import validate
-from sim.processes import _DayStart
+from sim.clock import DayStart
 from sim.scenario import Scenario
 from tests.conftest import TODAY
 
@@ -123,7 +123,7 @@ def test_a_spell_start_comes_before_every_other_event_of_its_day():
         seen.append("other")
 
     def coverage():
-        yield _DayStart(env, 3)
+        yield DayStart(env, 3)
         seen.append("coverage")
 
     env.process(other())
