@@ -3,7 +3,9 @@
 Six kinds of processes run per region (besides registering patients at birth and logging
 their coverage spells as they start):
 
-- the *onset* process walks the illness plan and starts an episode process on each onset day;
+- the *onset* process walks the illness plan and begins each episode on its onset day (at
+  once, in the plan's order: an episode becomes a process of its own only when it first
+  waits, ``sim.clock.start_now``);
 - an *episode* process lives while an episode lasts. Its first encounter is an ED visit
   treated and released, or a stay in a bed (through the ED, urgent, or planned: booked in the
   week ahead by the weekday pattern of planned admissions;
@@ -24,9 +26,9 @@ their coverage spells as they start):
   not begun and pending follow-ups are missed.
 
 Every fact goes to the event log; nothing here writes a table. What feeds nothing back is
-drawn when the clock stops (``run_through``): the doctors' orders of each admission
-(``sim.orders``; a delivery's mode, which sets its stay, is decided here) and the bills and
-payments (``sim.accounts``).
+derived after the clock stops, when the event log is next read (``run_through``): the
+doctors' orders of each admission (``sim.orders``; a delivery's mode, which sets its stay, is
+decided here) and the bills and payments (``sim.accounts``).
 """
 
 from __future__ import annotations
