@@ -96,9 +96,10 @@ class CareOrders:
             )
         tests = self._tests[severity]
         test = np.minimum((tests <= draws[:, TEST, None]).sum(axis=1), tests.shape[1] - 1)
-        admitted["treatment"][todo] = treatment
-        admitted["medication"][todo] = medication
-        admitted["test_result"][todo] = test
+        orders = {"treatment": treatment, "medication": medication, "test_result": test}
+        for field, values in orders.items():  # the log's columns are read-only: new ones
+            admitted[field] = admitted[field].copy()
+            admitted[field][todo] = values
         log.rewrite("Admitted", admitted)
 
     def _treatments(
