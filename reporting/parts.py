@@ -52,16 +52,18 @@ def write_part(frame: pd.DataFrame, folder: Path | str, table: str) -> None:
     path = part_path(folder, table)
     path.parent.mkdir(exist_ok=True)  # not the run's folder: gone means the run was stopped
     partial = path.with_suffix(".partial")
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    # one thread: a pool's start costs more than it saves on a task's tables
+    arrow = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1).combine_chunks()
+    # one chunk per column, cut into batches without a copy; at least one batch, even when
+    # empty: it carries the categories of dictionary columns
+    batches = arrow.to_batches(max_chunksize=PART_BATCH_ROWS) or [
+        pa.RecordBatch.from_arrays(
+            [column.combine_chunks() for column in arrow.columns], schema=arrow.schema
+        )
+    ]
     with pa.ipc.new_file(str(partial), arrow.schema, options=IPC_OPTIONS) as writer:
-        # at least one batch, even when empty: it carries the categories of dictionary columns
-        for low in range(0, max(arrow.num_rows, 1), PART_BATCH_ROWS):
-            rows = arrow.slice(low, PART_BATCH_ROWS)
-            writer.write_batch(
-                pa.RecordBatch.from_arrays(
-                    [column.combine_chunks() for column in rows.columns], schema=arrow.schema
-                )
-            )
+        for batch in batches:
+            writer.write_batch(batch)
     partial.replace(path)
 
 

@@ -18,6 +18,7 @@ dataset's IDs and names (``reporting.naming``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import attrs
 import numpy as np
@@ -39,7 +40,7 @@ from sim.calendar import age_on, to_datetime64
 from sim.coverage import BASES, DESIGNS, PAYER_TYPES
 from sim.epidemiology import load_rate_tables
 from sim.events import ADMISSION_TYPES, DISCHARGE_DISPOSITIONS, ENCOUNTER_TYPES, PLANS
-from sim.facts import region_facts
+from sim.facts import RegionFacts, region_facts
 from sim.geography import AREA_NAMES
 from sim.population import GENDERS
 from sim.refdata import SEVERITIES, load_catalog, load_demography
@@ -86,7 +87,15 @@ class Tables:
 
 
 def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(labels))
+    return pd.Categorical.from_codes(
+        np.asarray(codes, dtype=np.int64), dtype=_category_type(tuple(labels))
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _category_type(labels: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical type of these labels, made once: pandas checks the labels each time."""
+    return pd.CategoricalDtype(list(labels))
 
 
 def _region_columns(region) -> tuple[dict, dict, dict, dict, np.ndarray, np.ndarray]:
@@ -333,16 +342,25 @@ def record(simulation) -> Tables:
     return record_regions(regions, simulation.scenario, simulation.insurers, simulation.day)
 
 
-def record_regions(regions: list, scenario, insurers: list[str], last_day: int) -> Tables:
+def record_regions(
+    regions: list,
+    scenario,
+    insurers: list[str],
+    last_day: int,
+    facts: list[RegionFacts] | None = None,
+) -> Tables:
     """The tables of ``regions`` (in key order) numbered together from 1 in the dataset's
     order (``reporting.ordering``), with the dataset's doctor and hospital names and IDs as if
-    these regions were the whole dataset; ``keys`` holds one entry per region."""
+    these regions were the whole dataset; ``keys`` holds one entry per region. ``facts``:
+    the regions' ``region_facts`` on ``last_day`` when the caller has them already."""
     catalog = load_catalog()
     blood_labels = load_demography().blood_types.labels
     start = to_datetime64(scenario.clock_start)  # of simulation day 0
     as_of = scenario.clock_start + dt.timedelta(days=last_day)
     columns = [_region_columns(region) for region in regions]
-    names = dataset_names([region_facts(region, last_day) for region in regions])
+    if facts is None:
+        facts = [region_facts(region, last_day) for region in regions]
+    names = dataset_names(facts)
 
     def joined(which: int, name: str) -> np.ndarray:
         return np.concatenate([c[which][name] for c in columns])

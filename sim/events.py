@@ -189,16 +189,19 @@ class EventColumns:
     """Storage for the events of one type.
 
     ``add`` is the pending list's own ``append`` (the cheapest call Python has); ``pack``
-    moves pending rows into an int64 block and is called regularly by the simulation.
+    moves pending rows into an int64 block and is called regularly by the simulation. The
+    columns read are views of one read-only block, made again only when events were added.
     """
 
-    __slots__ = ("_blocks", "_pending", "add", "block_rows", "event_type")
+    __slots__ = ("_blocks", "_columns", "_pending", "_version", "add", "block_rows", "event_type")
 
     def __init__(self, event_type: EventType, block_rows: int = 1 << 14) -> None:
         self.event_type = event_type
         self.block_rows = block_rows
         self._pending: list[tuple[int, ...]] = []
         self._blocks: list[np.ndarray] = []
+        self._columns: dict[str, np.ndarray] | None = None  # of the blocks, once read
+        self._version = 0  # counts the changes of the blocks (see ``stamp``)
         self.add = self._pending.append
 
     def pack(self, minimum: int = 1) -> None:
@@ -213,6 +216,7 @@ class EventColumns:
                 raise ValueError(f"{self.event_type.name}: a row has more than {width} fields")
             self._blocks.append(block)
             self._pending.clear()
+            self._changed()
 
     def replace(self, columns: dict[str, np.ndarray]) -> None:
         """Hold exactly these events (one array per field) instead of those held so far."""
@@ -220,18 +224,35 @@ class EventColumns:
         self._blocks = [
             np.column_stack([columns[name] for name in self.event_type.fields]).astype(np.int64)
         ]
+        self._changed()
+
+    def _changed(self) -> None:
+        self._columns = None
+        self._version += 1
+
+    def stamp(self) -> tuple[int, int]:
+        """Differs whenever the events held differ (an event added, packed or replaced)."""
+        return self._version, len(self._pending)
 
     def __len__(self) -> int:
         return sum(len(b) for b in self._blocks) + len(self._pending)
 
     def columns(self) -> dict[str, np.ndarray]:
-        """All events of this type so far, as one array per field."""
+        """All events of this type so far, as one read-only array per field."""
         self.pack()
-        width = len(self.event_type.fields)
-        table = (
-            np.concatenate(self._blocks) if self._blocks else np.empty((0, width), dtype=np.int64)
-        )
-        return {name: table[:, i] for i, name in enumerate(self.event_type.fields)}
+        if self._columns is None:
+            width = len(self.event_type.fields)
+            if len(self._blocks) != 1:  # the blocks become one: read again, not joined again
+                table = (
+                    np.concatenate(self._blocks)
+                    if self._blocks
+                    else np.empty((0, width), dtype=np.int64)
+                )
+                self._blocks = [table]
+            table = self._blocks[0]
+            table.flags.writeable = False  # shared by every reader
+            self._columns = {name: table[:, i] for i, name in enumerate(self.event_type.fields)}
+        return dict(self._columns)
 
 
 # Events that say what holds from their day on: in the extract, those of the burn-in are shown
@@ -247,6 +268,7 @@ class EventLog:
         self.first_day = first_day
         self._derive: Callable[[], None] | None = None  # see derive_when_read
         self._burn_in_visits = (0, 0)  # (admissions logged, those before first_day) when read
+        self._extracts: dict[str, tuple[tuple, dict[str, np.ndarray]]] = {}  # name -> stamp, rows
         self.by_type = {name: EventColumns(event_type) for name, event_type in EVENT_TYPES.items()}
         self.registered = self.by_type["PatientRegistered"].add
         self.condition_diagnosed = self.by_type["ConditionDiagnosed"].add
@@ -285,11 +307,25 @@ class EventLog:
         return self.by_type[name].columns()
 
     def columns(self, name: str) -> dict[str, np.ndarray]:
-        """The written events of one type as columns: the extract (see the module)."""
+        """The written events of one type as read-only columns: the extract (see the module),
+        made again only when the events it is made of changed."""
         rows = self.all_columns(name)
-        first = self.first_day
-        if not first:
+        if not self.first_day:
             return rows
+        cached = self._extracts.get(name)
+        if cached is None or cached[0] != self._extract_stamp(name):
+            rows = self._extract(name, rows)
+            for values in rows.values():
+                values.flags.writeable = False
+            cached = self._extracts[name] = (self._extract_stamp(name), rows)
+        return dict(cached[1])
+
+    def _extract_stamp(self, name: str) -> tuple:
+        # an extract is made of its own events and, for the visits' first written, admissions
+        return self.by_type[name].stamp(), self.by_type["Admitted"].stamp()
+
+    def _extract(self, name: str, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        first = self.first_day
         day = rows["day"]
         if "visit" in rows:
             keep = rows["visit"] >= self._first_written_visit()

@@ -19,6 +19,7 @@ many times writes the same orders.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 
@@ -55,7 +56,8 @@ class CareOrders:
         self._medication = self._code[MEDICATION]
         self._tests = np.cumsum(np.asarray(catalog.test_result_weights, dtype=float), axis=1)
         self._doses, self._dose_count = _dose_table(catalog)
-        self._cases: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # case key -> codes, sums
+        self._cases: dict[int, tuple[tuple[int, ...], tuple[float, ...]]] = {}  # -> codes, sums
+        self._kinds: dict[int, tuple[tuple[str, ...], tuple[int, ...], tuple[float, ...]]] = {}
 
     def fill(self, log: EventLog) -> None:
         """Draw the orders of the admissions logged since the last stop."""
@@ -94,9 +96,10 @@ class CareOrders:
             )
         tests = self._tests[severity]
         test = np.minimum((tests <= draws[:, TEST, None]).sum(axis=1), tests.shape[1] - 1)
-        admitted["treatment"][todo] = treatment
-        admitted["medication"][todo] = medication
-        admitted["test_result"][todo] = test
+        orders = {"treatment": treatment, "medication": medication, "test_result": test}
+        for field, values in orders.items():  # the log's columns are read-only: new ones
+            admitted[field] = admitted[field].copy()
+            admitted[field][todo] = values
         log.rewrite("Admitted", admitted)
 
     def _treatments(
@@ -111,33 +114,39 @@ class CareOrders:
         conditions = len(self.catalog.conditions)
         key = ((doctor * conditions + condition) * 2 + followup) * 2 + moderate_or_worse
         cases, case_of = np.unique(key, return_inverse=True)
-        tables = [self._case(int(k)) for k in cases]
-        width = max(len(codes) for codes, _ in tables)
-        codes = np.full((len(cases), width), UNORDERED)
-        sums = np.full((len(cases), width), np.inf)
-        count = np.zeros(len(cases), dtype=np.int64)
-        for i, (case_codes, case_sums) in enumerate(tables):
-            codes[i, : len(case_codes)], sums[i, : len(case_sums)] = case_codes, case_sums
-            count[i] = len(case_codes)
+        tables = [self._case(k) for k in cases.tolist()]
+        count = np.array([len(codes) for codes, _ in tables])
+        width = int(count.max())
+        # padded: a code never drawn, a running weight never reached
+        codes = np.array([(*c, *(UNORDERED,) * (width - len(c))) for c, _ in tables])
+        sums = np.array([(*s, *(np.inf,) * (width - len(s))) for _, s in tables])
         pick = np.minimum((sums[case_of] <= u[:, None]).sum(axis=1), count[case_of] - 1)
         return codes[case_of, pick]
 
-    def _case(self, key: int) -> tuple[np.ndarray, np.ndarray]:
+    def _case(self, key: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """The treatment codes of a case (doctor, condition, follow-up?, Moderate or worse?)
         and their running weights for the doctor."""
         cached = self._cases.get(key)
         if cached is None:
+            doctor, kind = divmod(key, 4 * len(self.catalog.conditions))
+            options, codes, weights = self._kind(kind)
+            weights = self.world.doctors[doctor].treatment_weights(options, weights)
+            # the running sum in order, as np.cumsum adds, without an array per case
+            cached = self._cases[key] = (codes, tuple(accumulate(weights)))
+        return cached
+
+    def _kind(self, key: int) -> tuple[tuple[str, ...], tuple[int, ...], tuple[float, ...]]:
+        """A kind of case's (condition * 4 + follow-up? * 2 + Moderate or worse?) treatment
+        options, their codes and their weights before the doctor's habit."""
+        cached = self._kinds.get(key)
+        if cached is None:
             rest, moderate_or_worse = divmod(key, 2)
-            rest, followup = divmod(rest, 2)
-            doctor, code = divmod(rest, len(self.catalog.conditions))
+            code, followup = divmod(rest, 2)
             options, weights = self._weights(
                 self.catalog.conditions[code], bool(followup), bool(moderate_or_worse)
             )
-            weights = self.world.doctors[doctor].treatment_weights(options, weights)
-            cached = self._cases[key] = (
-                np.array([self._code[name] for name in options]),
-                np.cumsum(weights),
-            )
+            codes = tuple(self._code[name] for name in options)
+            cached = self._kinds[key] = (options, codes, weights)
         return cached
 
     def _weights(

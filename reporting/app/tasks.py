@@ -98,8 +98,8 @@ def group_task(
     day = scenario.horizon
     regions = [_run_region(scenario, spec, plans, day) for spec in specs]
     folder = Path(options.folder) / specs[0].key
-    tables = record_regions(regions, scenario, insurers, day)
     facts = [region_facts(region, day) for region in regions]
+    tables = record_regions(regions, scenario, insurers, day, facts)
     rows: dict[str, int] = {}
     days = day + 1
     if options.census:
