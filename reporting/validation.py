@@ -1117,7 +1117,10 @@ def _rounded(value) -> float | None:
 
 
 def _tally(column: pd.Series) -> Counter:
-    return Counter(str(value) for value in _text(column).tolist() if value is not None)
+    """How often each value of a text column occurs (missing values are not counted)."""
+    codes, values = pd.factorize(column)
+    counts = np.bincount(codes[codes >= 0], minlength=len(values))
+    return Counter(dict(zip(map(str, values.tolist()), counts.tolist())))
 
 
 def _sorted_counts(counts: Counter) -> dict[str, int]:
