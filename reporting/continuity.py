@@ -121,7 +121,9 @@ def _summary_from(parts: list[dict], patients_total: int) -> dict:
     measured = sum(part["measured"] for part in parts)
     summary: dict = {"patients_measured": measured, "patients_excluded": patients_total - measured}
     for name in INDICES:
-        counts = sum((part[name] for part in parts), Counter())
+        counts: Counter = Counter()
+        for part in parts:
+            counts.update(part[name])
         summary[name] = {"mean": _mean(counts), "median": _median(counts)}
     return summary
 
@@ -130,8 +132,15 @@ def _mean(counts: Counter) -> float | None:
     n = sum(counts.values())
     if n == 0:
         return None
-    exact = sum((Fraction(value) * count for value, count in counts.items()), Fraction(0))
-    return round(float(exact / n), 4)
+    # exactly: a float is an integer over a power of two, so over the largest one they add up
+    # as integers (adding Fractions would reduce every partial sum)
+    ratios = [value.as_integer_ratio() for value in counts]
+    common = max(denominator for _, denominator in ratios)
+    total = sum(
+        numerator * (common // denominator) * count
+        for (numerator, denominator), count in zip(ratios, counts.values())
+    )
+    return round(float(Fraction(total, common * n)), 4)
 
 
 def _median(counts: Counter) -> float | None:

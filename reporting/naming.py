@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import attrs
 
 from sim.facts import RegionFacts
-from sim.refdata import load_names
+from sim.refdata import NameLists, load_names
 from sim.world import doctor_name_candidates
 
 
@@ -41,15 +41,22 @@ def dataset_names(regions: list[RegionFacts]) -> list[RegionNames]:
             RegionNames(
                 doctor_offset=len(doctors),
                 hospital_offset=len(hospitals),
-                doctors=[
-                    _first_free(doctor_name_candidates(d.name, names), doctors) for d in facts.staff
-                ],
+                doctors=[_doctor_name(name, names, doctors) for name in facts.staff.name_list()],
                 hospitals=[
                     _first_free((h.name, *h.other_names), hospitals) for h in facts.hospitals
                 ],
             )
         )
     return named
+
+
+def _doctor_name(name: str, names: NameLists, taken: set[str]) -> str:
+    """A doctor's name in the dataset: the first of its candidates no earlier doctor took
+    (most often the name itself, without making the candidates)."""
+    if name not in taken:
+        taken.add(name)
+        return name
+    return _first_free(doctor_name_candidates(name, names), taken)
 
 
 def _first_free(candidates: Iterable[str], taken: set[str]) -> str:

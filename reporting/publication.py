@@ -311,7 +311,9 @@ class DatasetFolder:
             "since): move them away, or give --overwrite to replace them"
         )
 
-    def _record(self, path: Path) -> dict:
+    def record(self, path: Path) -> dict:
+        """A file's ``file_record``, remembered until the file changes (its ``_identity``):
+        the summary lists the staged tables' records, and publishing them reads them again."""
         key = _identity(path)
         if key not in self._records:
             self._records[key] = file_record(path)
@@ -355,7 +357,7 @@ class DatasetFolder:
     def _matches(self, path: Path, records: list[dict]) -> bool:
         if all(path.stat().st_size != r.get("bytes") for r in records):
             return False
-        record = self._record(path)
+        record = self.record(path)
         return any(record == {"bytes": r["bytes"], "sha256": r["sha256"]} for r in records)
 
     def publish(self, about: dict) -> dict:
@@ -363,7 +365,7 @@ class DatasetFolder:
         last; ``about`` (generator, version, seed, ...) heads the manifest, which is
         returned. Ctrl-C and SIGTERM are held back until it is done."""
         staging = self.staging
-        files = {path.name: file_record(path) for path in sorted(staging.iterdir())}
+        files = {path.name: self.record(path) for path in sorted(staging.iterdir())}
         for name in files:
             _sync(staging / name)
         now = dt.datetime.now(dt.timezone.utc)

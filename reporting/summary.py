@@ -4,9 +4,9 @@ saw, and the validation of the tables."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import platform
 from collections import Counter
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from reporting.continuity import (
     followup_shares_from,
     group_counts,
 )
+from reporting.publication import file_record
 from reporting.realism import Scope, realism_counts, realism_section
 from reporting.recorder import Tables
 from reporting.validation import merge_validation, validation_part, with_episodes
@@ -66,18 +67,15 @@ FILES_NOTE = (
 )
 
 
-def file_digests(folder: Path) -> dict:
+def file_digests(folder: Path, record: Callable[[Path], dict] = file_record) -> dict:
     """The ``files`` of the summary's run section: SHA-256 and size of every file in
-    ``folder`` (by name), and a note saying which files cannot be listed."""
+    ``folder`` (by name, each as ``record`` gives it), and a note saying which files cannot
+    be listed."""
     files = {}
     for path in sorted(Path(folder).iterdir()):
-        if not path.is_file():
-            continue
-        digest = hashlib.sha256()
-        with path.open("rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
-        files[path.name] = {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+        if path.is_file():
+            found = record(path)
+            files[path.name] = {"sha256": found["sha256"], "bytes": found["bytes"]}
     return {"files": files, "files_note": FILES_NOTE}
 
 

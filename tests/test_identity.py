@@ -106,7 +106,7 @@ def test_doctors_are_named_like_people_born_1950_to_1998():
 def test_a_doctors_name_taken_by_an_earlier_region_gets_middle_initials():
     """Collisions are rare with 43,000 surnames, so the initials are tested directly."""
     regions = [
-        SimpleNamespace(staff=[SimpleNamespace(name=name) for name in names], hospitals=[])
+        SimpleNamespace(staff=SimpleNamespace(name_list=lambda names=names: names), hospitals=[])
         for names in (["Dr. Ann Lee"], ["Dr. Ann Lee", "Dr. Bo Diaz"], ["Dr. Ann Lee"])
     ]
     named = dataset_names(regions)

@@ -46,6 +46,7 @@ from reporting.publication import (
     PRIVATE,
     DatasetFolder,
     FolderError,
+    file_record,
     verify,
 )
 from reporting.sql import schema_sql
@@ -708,10 +709,14 @@ def table_names(args: argparse.Namespace) -> list[str]:
 
 
 def run_summary(
-    simulation: Simulation, folder: Path | None = None, invocation: dict | None = None
+    simulation: Simulation,
+    folder: Path | None = None,
+    invocation: dict | None = None,
+    record: Callable[[Path], dict] = file_record,
 ) -> dict:
     """The summary from the tasks' counts, their IDs mapped to the dataset's; its run
-    section records the ``invocation`` and the files written so far into ``folder``."""
+    section records the ``invocation`` and the files written so far into ``folder`` (as
+    ``record`` gives them)."""
     orders = simulation.layout.orders
     id_maps = [
         (orders["patients"].id_map(task), orders["visits"].id_map(task))
@@ -721,7 +726,7 @@ def run_summary(
     if invocation is not None:
         summary["run"]["invocation"] = invocation
     if folder is not None:
-        summary["run"] |= file_digests(folder)
+        summary["run"] |= file_digests(folder, record)
     return summary
 
 
@@ -799,7 +804,7 @@ def simulate_and_write(
                 scenario.date_format,
                 dataset_metadata(scenario),
             )
-        summary = run_summary(simulation, staging, getattr(args, "invocation", None))
+        summary = run_summary(simulation, staging, getattr(args, "invocation", None), outdir.record)
         summary["run"]["kept"] = list(outdir.plan().kept)
         write_json(summary, staging / "validation_summary.json")
         if args.report:

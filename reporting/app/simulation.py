@@ -85,7 +85,8 @@ class Simulation(EngineSimulation):
     def _run_tasks(self, day: int) -> None:
         """Run every group of regions as a task (results are keyed by region, so the order in
         which tasks finish does not matter)."""
-        zip_index = pd.Index(self.zips.zipcode)
+        # object dtype: pandas' string index would check every looked-up value in Python
+        zip_index = pd.Index(self.zips.zipcode, dtype=object)
         scenario, shares, insurers, parts = (
             self.scenario,
             self.plans,
