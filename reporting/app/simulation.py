@@ -93,9 +93,14 @@ class Simulation(EngineSimulation):
             self.insurers,
             self.parts,
         )
-        arguments = (  # in key order, so that finished tasks can be written while others run
+        groups = self._groups
+        if self.executor is not None:
+            # largest first, so that the last tasks to finish are small and no worker idles
+            # long at the end (results are keyed by region: the order they come in is free)
+            groups = sorted(groups, key=lambda group: -sum(spec.patients for spec in group))
+        arguments = (
             (scenario, group, shares, insurers, self._zips_of(group, zip_index), parts)
-            for group in self._groups
+            for group in groups
         )
         finished: list[GroupResult] = []
         if self.executor is None:
