@@ -219,26 +219,29 @@ def assign_mothers(
     if not len(born) or not len(women):
         return mother
     their_birth = date_keys(birth[women])
-    death = residents.death[women]
+    # days as integers (the dates' days since 1970), no death as the latest day
+    death = np.asarray(residents.death[women], dtype="datetime64[D]")
+    death = np.where(np.isnat(death), np.iinfo(np.int64).max, death.astype(np.int64))
     means = (
         1.0
         if residents.income is None
         else utilisation_factor(residents.income[women], residents.age[women])
     )
     deliveries = np.zeros(len(women), dtype=np.int64)
-    last = np.full(len(women), np.datetime64("1900-01-01"), dtype="datetime64[D]")
-    spacing = np.timedelta64(condition.min_days_between_episodes or 0, "D")
+    last = np.full(len(women), np.datetime64("1900-01-01", "D").astype(np.int64))
+    spacing = condition.min_days_between_episodes or 0
     most = condition.max_episodes_per_patient or len(born)
     draws = rng.random(len(born))
-    for child, u in zip(born.tolist(), draws.tolist()):
-        day = birth[child]
-        age = (date_keys(np.array([day]))[0] - their_birth) // 10000
+    days = birth[born].astype(np.int64).tolist()
+    keys = date_keys(birth[born]).tolist()
+    for child, u, day, key in zip(born.tolist(), draws.tolist(), days, keys):
+        age = (key - their_birth) // 10000
         weight = np.where(
             (age >= condition.min_age)
             & (age <= condition.max_age)
             & (deliveries < most)
             & (day - last >= spacing)
-            & (np.isnat(death) | (death > day)),
+            & (death > day),
             fertility[np.clip(age, 0, TOP_AGE)] * means,
             0.0,
         )

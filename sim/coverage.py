@@ -31,7 +31,6 @@ from bisect import bisect_right
 
 import attrs
 import numpy as np
-import pandas as pd
 
 from sim.calendar import add_years
 from sim.refdata import NameLists, load_demography, money_figures, read_csv
@@ -440,6 +439,20 @@ def _kept_on_medicaid(
     return kept
 
 
+def _distinct_boundaries(
+    who: np.ndarray, day: np.ndarray, churn: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each distinct (patient, day) boundary once, in that order, a random change when any of
+    its boundaries is one."""
+    order = np.lexsort((day, who))
+    who, day, churn = who[order], day[order], churn[order]
+    first = np.ones(len(who), dtype=bool)
+    first[1:] = (who[1:] != who[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(first)
+    churn = np.logical_or.reduceat(churn, starts) if len(starts) else churn
+    return who[starts], day[starts], churn
+
+
 def draw_coverage(
     seed: int,
     region: str,
@@ -525,13 +538,10 @@ def draw_coverage(
         [np.ones(n + len(churn_who), dtype=bool), np.zeros(n * len(rule_days), dtype=bool)]
     )
     inside = (boundary_day >= first_day[boundary_who]) & (boundary_day <= horizon)
-    frame = pd.DataFrame(
-        {"who": boundary_who[inside], "day": boundary_day[inside], "churn": is_churn[inside]}
+    who, day, churn = _distinct_boundaries(
+        boundary_who[inside], boundary_day[inside], is_churn[inside]
     )
-    frame = frame.groupby(["who", "day"], sort=True, as_index=False)["churn"].max()
-    who = frame["who"].to_numpy()
-    day = frame["day"].to_numpy()
-    epoch = np.cumsum(frame["churn"].to_numpy()) - 1
+    epoch = np.cumsum(churn) - 1
     draws = rng.random((int(epoch[-1]) + 1 if len(epoch) else 0, 4))
     u, v, w, x = (draws[epoch, k] for k in range(4))
 
