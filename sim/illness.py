@@ -123,17 +123,25 @@ def onset_windows(
     and, for an age range, up to the day before the patient turns one year older than the
     maximum age (minus a margin). A window whose first day is after its last is empty.
     """
-    birth = np.asarray(birth, dtype="datetime64[D]")[None, :]
-    min_age = np.array([c.min_age for c in conditions], dtype=np.int64)[:, None]
-    max_age = np.array([c.max_age or 0 for c in conditions], dtype=np.int64)[:, None]
+    birth = np.asarray(birth, dtype="datetime64[D]")
+    min_age = np.array([c.min_age for c in conditions], dtype=np.int64)
+    max_age = np.array([c.max_age or 0 for c in conditions], dtype=np.int64)
     limited = np.array([c.max_age is not None for c in conditions])[:, None]
-    first = np.maximum((add_years(birth, min_age) - start).astype(np.int64), 0)
-    passes = (add_years(birth, max_age + 1) - start).astype(np.int64)
+    first = np.maximum(_birthdays(birth, min_age, start), 0)
+    passes = _birthdays(birth, max_age + 1, start)
     last = np.where(limited, np.minimum(horizon, passes - 1 - MAX_AGE_MARGIN_DAYS), horizon)
     sex = {None: -1, "Female": FEMALE}
     only = np.array([sex.get(c.sex, MALE) for c in conditions], dtype=np.int64)[:, None]
     wrong_sex = (only >= 0) & (np.asarray(gender)[None, :] != only)
     return first, np.where(wrong_sex, -1, last)
+
+
+def _birthdays(birth: np.ndarray, ages: np.ndarray, start: np.datetime64) -> np.ndarray:
+    """(age, person): the simulation day on which each person turns each of ``ages`` (few
+    distinct ones)."""
+    distinct, which = np.unique(ages, return_inverse=True)
+    days = (add_years(birth[None, :], distinct[:, None]) - start).astype(np.int64)
+    return days[which]
 
 
 @attrs.frozen
@@ -307,36 +315,38 @@ class _Planner:
         scale = share * np.where(pregnancy, residents.pregnancy_utilisation, residents.utilisation)
         empty = hi < lo
         lo, hi = np.where(empty, 0, lo), np.where(empty, -1, hi)
-        first_age = birthdays.age_on(lo)
-        spans = self.spans[:, codes]  # (kind, condition of the group, day)
-        rows = np.arange(len(codes))[:, None]
-        exposure = (spans[:, rows, hi + 1] - spans[:, rows, lo]) / DAYS_PER_YEAR
+        first_age = birthdays.age_on_days(lo)
+        spans = self.spans
+        exposure = (spans[:, codes[:, None], hi + 1] - spans[:, codes[:, None], lo]) / DAYS_PER_YEAR
         bound = scale * self.kinds.highest[:, codes[:, None], sex, first_age]
         mean = np.empty_like(exposure)
         mean[:CLINIC_REVIEW] = np.maximum(bound, 0.0) * exposure[:CLINIC_REVIEW]
         clinic = self.rates.clinic[codes] * self.clinic_share
         mean[CLINIC_REVIEW] = np.maximum(clinic[:, None], 0.0) * exposure[CLINIC_REVIEW]
         draws, prevalent = [], []
+        everyone = np.arange(n)
         for row, code in enumerate(codes.tolist()):
-            has = None
+            among = everyone
             if chronic[row]:
-                has = rng.random(n) < prevalence[row]
-                held = np.flatnonzero(has)
-                prevalent.append((held, np.full(len(held), code), age[row, held]))
+                among = np.flatnonzero(rng.random(n) < prevalence[row])
+                prevalent.append((among, np.full(len(among), code), age[row, among]))
             for kind in KINDS:
-                if kind == CLINIC_REVIEW and has is None:
+                if kind == CLINIC_REVIEW and among is everyone:
                     continue  # reviews are of chronic conditions only
-                draws.append(_draw(rng, row, kind, mean[kind, row], has))
+                draws.append(_draw(rng, row, kind, mean[kind, row], among, everyone))
         part_row, part_kind, who, u_day, u_accept = zip(*draws)
         lengths = [len(w) for w in who]
         row, kind = np.repeat(part_row, lengths), np.repeat(part_kind, lengths)
         who, u_day, u_accept = (np.concatenate(d) for d in (who, u_day, u_accept))
-        target = spans[kind, row, lo[row, who]] + u_day * exposure[kind, row, who] * DAYS_PER_YEAR
+        target = (
+            spans[kind, codes[row], lo[row, who]] + u_day * exposure[kind, row, who] * DAYS_PER_YEAR
+        )
         day = np.empty(len(who), dtype=np.int64)
         end = np.cumsum(lengths)
         for r, k, begin, stop in zip(part_row, part_kind, end - lengths, end.tolist()):
             if stop > begin:
-                day[begin:stop] = np.searchsorted(spans[k, r], target[begin:stop], side="right") - 1
+                found = np.searchsorted(spans[k, codes[r]], target[begin:stop], side="right")
+                day[begin:stop] = found - 1
         day = np.clip(day, lo[row, who], hi[row, who])
         # thinned from the highest rate of the ages lived to the rate of the day's age
         keep = np.ones(len(who), dtype=bool)
@@ -353,16 +363,19 @@ class _Planner:
 
 
 def _draw(
-    rng: np.random.Generator, row: int, kind: int, mean: np.ndarray, has: np.ndarray | None
+    rng: np.random.Generator,
+    row: int,
+    kind: int,
+    mean: np.ndarray,
+    among: np.ndarray,
+    everyone: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """One condition's encounters of one kind: Poisson counts at each resident's ``mean``
-    (none for a resident without a chronic condition, when ``has`` says who has it), a
-    uniform number placing each on its day and, but for reviews, one thinning it by age.
-    Returns the row and kind, then per encounter its resident, day number and thinning
-    number."""
-    if has is not None:
-        mean = np.where(has, mean, 0.0)
-    who = np.repeat(np.arange(len(mean)), rng.poisson(mean))
+    for the residents ``among`` whom they are (those who have a chronic condition; a zero
+    count of the others would draw nothing), a uniform number placing each encounter on its
+    day and, but for reviews, one thinning it by age. Returns the row and kind, then per
+    encounter its resident, day number and thinning number."""
+    who = np.repeat(among, rng.poisson(mean if among is everyone else mean[among]))
     count = len(who)
     u_day = rng.random(count)
     u_accept = np.full(count, np.nan) if kind == CLINIC_REVIEW else rng.random(count)
@@ -395,12 +408,21 @@ class Birthdays:
         """How many birthdays the days hold at most."""
         return self.days.shape[1] - 1
 
+    def age_on_days(self, days: np.ndarray) -> np.ndarray:
+        """``age_on`` of each resident (``days``' last axis) on each of ``days``, most of
+        which are day 0."""
+        at_start = self.age_on(np.zeros(len(self.first_age), dtype=np.int64))
+        ages = np.tile(at_start, (len(days), 1))
+        later = np.nonzero(days)
+        ages[later] = self.age_on(days[later], later[1])
+        return ages
+
     def age_on(self, day: np.ndarray, resident: np.ndarray | None = None) -> np.ndarray:
         """The age (clipped to the rate tables') of each resident (or of ``resident[i]``) on
         simulation ``day[i]``."""
         rows = self.days if resident is None else self.days[resident]
         first = self.first_age if resident is None else self.first_age[resident]
-        passed = (rows[..., 1:] <= np.asarray(day)[..., None]).sum(axis=-1)
+        passed = (rows[:, 1:] <= np.asarray(day)[:, None]).sum(axis=1)
         return np.clip(first + passed, 0, TOP_AGE)
 
 
