@@ -219,30 +219,30 @@ def assign_mothers(
     if not len(born) or not len(women):
         return mother
     their_birth = date_keys(birth[women])
-    # days as integers (the dates' days since 1970), no death as the latest day
-    death = np.asarray(residents.death[women], dtype="datetime64[D]")
-    death = np.where(np.isnat(death), np.iinfo(np.int64).max, death.astype(np.int64))
     means = (
         1.0
         if residents.income is None
         else utilisation_factor(residents.income[women], residents.age[women])
     )
-    deliveries = np.zeros(len(women), dtype=np.int64)
-    last = np.full(len(women), np.datetime64("1900-01-01", "D").astype(np.int64))
+    # days as integers (since 1970): a woman can deliver from ``ready`` (her last delivery
+    # the spacing before) to the day before ``until`` (her death, or her last delivery once
+    # she has had the most)
+    death = np.asarray(residents.death[women], dtype="datetime64[D]")
+    until = np.where(np.isnat(death), np.iinfo(np.int64).max, death.astype(np.int64))
     spacing = condition.min_days_between_episodes or 0
+    never_before = np.datetime64("1900-01-01", "D").astype(np.int64)
+    ready = np.full(len(women), never_before + spacing)
+    deliveries = np.zeros(len(women), dtype=np.int64)
     most = condition.max_episodes_per_patient or len(born)
+    youngest, oldest = condition.min_age, condition.max_age
     draws = rng.random(len(born))
     days = birth[born].astype(np.int64).tolist()
     keys = date_keys(birth[born]).tolist()
     for child, u, day, key in zip(born.tolist(), draws.tolist(), days, keys):
-        age = (key - their_birth) // 10000
+        age = (key - their_birth) // 10000  # never negative: she was born before the window
         weight = np.where(
-            (age >= condition.min_age)
-            & (age <= condition.max_age)
-            & (deliveries < most)
-            & (day - last >= spacing)
-            & (death > day),
-            fertility[np.clip(age, 0, TOP_AGE)] * means,
+            (age >= youngest) & (age <= oldest) & (ready <= day) & (day < until),
+            fertility[np.minimum(age, TOP_AGE)] * means,
             0.0,
         )
         cumulative = np.cumsum(weight)
@@ -253,7 +253,9 @@ def assign_mothers(
         )
         mother[child] = women[pick]
         deliveries[pick] += 1
-        last[pick] = day
+        ready[pick] = day + spacing
+        if deliveries[pick] >= most:  # the births come in date order: none later
+            until[pick] = day
     return mother
 
 
@@ -363,9 +365,11 @@ def person_years(
         return result
     longest = int((end - begin).astype(np.int64).max(initial=0))
     age = age_on(birth, begin)
+    birthday = add_years(birth, age)
     for step in range(math.ceil(longest / DAYS_PER_YEAR) + 2):
-        lo = np.maximum(add_years(birth, age + step), begin)
-        hi = np.minimum(add_years(birth, age + step + 1), end)
+        lo = np.maximum(birthday, begin)
+        birthday = add_years(birth, age + step + 1)
+        hi = np.minimum(birthday, end)
         days = np.maximum((hi - lo).astype(np.int64), 0)
         np.add.at(result, (gender, np.minimum(age + step, TOP_AGE)), days / DAYS_PER_YEAR)
     return result
@@ -424,9 +428,11 @@ def draw_deaths(
     first = np.maximum(birth + np.timedelta64(1, "D"), start)
     age = age_on(birth, first)
     alive = first < end
+    birthday = add_years(birth, age)
     for step in range(math.ceil(int((end - start).astype(np.int64)) / DAYS_PER_YEAR) + 2):
-        lo = np.maximum(add_years(birth, age + step), first)
-        hi = np.minimum(add_years(birth, age + step + 1), end)
+        lo = np.maximum(birthday, first)
+        birthday = add_years(birth, age + step + 1)
+        hi = np.minimum(birthday, end)
         year = lo.astype("datetime64[Y]").astype(np.int64) + 1970
         new_year = (lo.astype("datetime64[Y]") + 1).astype("datetime64[D]")
         at = np.minimum(age + step, TOP_AGE)

@@ -461,20 +461,14 @@ def diagnosis_days(
     birth = np.asarray(birth, dtype="datetime64[D]")[prevalent.patient]
     sex = np.asarray(gender, dtype=np.int64)[prevalent.patient]
     u, within = rng.random(count), rng.random(count)
-    age = np.zeros(count, dtype=np.int64)
-    reached = np.zeros(count)
+    curve = rates.prevalence.copy()  # (condition, sex, age)
     for condition in catalog.conditions:
-        mine = prevalent.condition == condition.code
-        if not mine.any():
-            continue
-        curve = rates.prevalence[condition.code].copy()  # (sex, age)
-        curve[:, : condition.min_age] = 0.0
-        gains = np.maximum(np.diff(curve, axis=1, prepend=0.0), 0.0)
-        cumulative = np.cumsum(gains, axis=1)
-        for s in (MALE, FEMALE):
-            who = np.flatnonzero(mine & (sex == s))
-            reached[who] = cumulative[s, prevalent.age[who]]
-            age[who] = np.searchsorted(cumulative[s], u[who] * reached[who], side="right")
+        curve[condition.code, :, : condition.min_age] = 0.0
+    gains = np.maximum(np.diff(curve, axis=2, prepend=0.0), 0.0)
+    cumulative = np.cumsum(gains, axis=2)[prevalent.condition, sex]  # (prevalent, age)
+    reached = cumulative[np.arange(count), prevalent.age]
+    # the ages whose cumulative gain is at most the draw's (a search of each sorted row)
+    age = (cumulative <= (u * reached)[:, None]).sum(axis=1)
     first_day = add_years(birth, age)
     span = (add_years(birth, age + 1) - first_day).astype(np.int64)
     day = (first_day - start).astype(np.int64) + (within * span).astype(np.int64)
