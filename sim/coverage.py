@@ -398,9 +398,18 @@ def utilisation_factor(
     k = f["disability_utilisation_factor"]
     disability = 1.0 if disabled is None else np.where(disabled, k, (1 - share * k) / (1 - share))
     gamma, sigma = f["utilisation_income_elasticity"], f["income_ratio_sigma"]
-    national = poverty_at_age(np.full(len(age), f["national_poverty_share"]), age)
-    centre = -sigma * normal_quantiles(np.clip(national, 0.005, 0.995))
+    centre = _national_log_income()[np.clip(np.asarray(age, dtype=np.int64), 0, 120)]
     return disability * np.exp(-gamma * (np.log(ratio) - centre) - 0.5 * (gamma * sigma) ** 2)
+
+
+@functools.lru_cache(maxsize=1)
+def _national_log_income() -> np.ndarray:
+    """Per single year of age 0..120: the median log income ratio of the nation's residents
+    of that age (``utilisation_factor``'s centre)."""
+    f = money_figures()
+    ages = np.arange(121)
+    national = poverty_at_age(np.full(len(ages), f["national_poverty_share"]), ages)
+    return -f["income_ratio_sigma"] * normal_quantiles(np.clip(national, 0.005, 0.995))
 
 
 def _ratio_at(u: np.ndarray, poverty: np.ndarray | float, figures: dict) -> np.ndarray:

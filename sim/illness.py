@@ -316,13 +316,7 @@ class _Planner:
         empty = hi < lo
         lo, hi = np.where(empty, 0, lo), np.where(empty, -1, hi)
         first_age = birthdays.age_on_days(lo)
-        spans = self.spans
-        exposure = (spans[:, codes[:, None], hi + 1] - spans[:, codes[:, None], lo]) / DAYS_PER_YEAR
-        bound = scale * self.kinds.highest[:, codes[:, None], sex, first_age]
-        mean = np.empty_like(exposure)
-        mean[:CLINIC_REVIEW] = np.maximum(bound, 0.0) * exposure[:CLINIC_REVIEW]
         clinic = self.rates.clinic[codes] * self.clinic_share
-        mean[CLINIC_REVIEW] = np.maximum(clinic[:, None], 0.0) * exposure[CLINIC_REVIEW]
         draws, prevalent = [], []
         everyone = np.arange(n)
         for row, code in enumerate(codes.tolist()):
@@ -330,52 +324,60 @@ class _Planner:
             if chronic[row]:
                 among = np.flatnonzero(rng.random(n) < prevalence[row])
                 prevalent.append((among, np.full(len(among), code), age[row, among]))
+            on = slice(None) if among is everyone else among
             for kind in KINDS:
                 if kind == CLINIC_REVIEW and among is everyone:
                     continue  # reviews are of chronic conditions only
-                draws.append(_draw(rng, row, kind, mean[kind, row], among, everyone))
+                span = self.spans[kind, code]
+                exposure = (span[hi[row, on] + 1] - span[lo[row, on]]) / DAYS_PER_YEAR
+                if kind == CLINIC_REVIEW:
+                    bound = clinic[row]
+                else:
+                    highest = self.kinds.highest[kind, code]
+                    bound = scale[row, on] * highest[sex[on], first_age[row, on]]
+                draws.append(_draw(rng, row, kind, np.maximum(bound, 0.0) * exposure, among))
         part_row, part_kind, who, u_day, u_accept = zip(*draws)
         lengths = [len(w) for w in who]
         row, kind = np.repeat(part_row, lengths), np.repeat(part_kind, lengths)
         who, u_day, u_accept = (np.concatenate(d) for d in (who, u_day, u_accept))
-        target = (
-            spans[kind, codes[row], lo[row, who]] + u_day * exposure[kind, row, who] * DAYS_PER_YEAR
-        )
+        lo, hi, code = lo[row, who], hi[row, who], codes[row]
+        # as drawn: the encounter's share of its resident's days and its rate bound
+        low = self.spans[kind, code, lo]
+        total = (self.spans[kind, code, hi + 1] - low) / DAYS_PER_YEAR * DAYS_PER_YEAR
+        target = low + u_day * total
         day = np.empty(len(who), dtype=np.int64)
         end = np.cumsum(lengths)
         for r, k, begin, stop in zip(part_row, part_kind, end - lengths, end.tolist()):
             if stop > begin:
-                found = np.searchsorted(spans[k, codes[r]], target[begin:stop], side="right")
+                found = np.searchsorted(self.spans[k, codes[r]], target[begin:stop], side="right")
                 day[begin:stop] = found - 1
-        day = np.clip(day, lo[row, who], hi[row, who])
+        day = np.clip(day, lo, hi)
         # thinned from the highest rate of the ages lived to the rate of the day's age
         keep = np.ones(len(who), dtype=bool)
         release = np.zeros(len(who))
         thinned = np.flatnonzero(kind != CLINIC_REVIEW)
-        at, by_kind, on = row[thinned], kind[thinned], who[thinned]
+        at, on = row[thinned], who[thinned]
         day_age = birthdays.age_on(day[thinned], on)
-        of = (by_kind, codes[at], sex[on])
-        keep[thinned] = u_accept[thinned] * bound[by_kind, at, on] < (
-            scale[at, on] * self.kinds.by_age[(*of, day_age)]
+        of = (kind[thinned], code[thinned], sex[on])
+        bound = scale[at, on] * self.kinds.highest[(*of, first_age[at, on])]
+        keep[thinned] = (
+            u_accept[thinned] * bound < scale[at, on] * self.kinds.by_age[(*of, day_age)]
         )
         release[thinned] = self.kinds.release[(*of[1:], day_age)]
-        return (who[keep], codes[row[keep]], day[keep], kind[keep], release[keep]), prevalent
+        return (who[keep], code[keep], day[keep], kind[keep], release[keep]), prevalent
 
 
 def _draw(
-    rng: np.random.Generator,
-    row: int,
-    kind: int,
-    mean: np.ndarray,
-    among: np.ndarray,
-    everyone: np.ndarray,
+    rng: np.random.Generator, row: int, kind: int, mean: np.ndarray, among: np.ndarray
 ) -> tuple[np.ndarray, ...]:
-    """One condition's encounters of one kind: Poisson counts at each resident's ``mean``
-    for the residents ``among`` whom they are (those who have a chronic condition; a zero
-    count of the others would draw nothing), a uniform number placing each encounter on its
-    day and, but for reviews, one thinning it by age. Returns the row and kind, then per
-    encounter its resident, day number and thinning number."""
-    who = np.repeat(among, rng.poisson(mean if among is everyone else mean[among]))
+    """One condition's encounters of one kind: Poisson counts at the ``mean`` of each of the
+    residents ``among`` whom they are (all, or those who have a chronic condition: a zero
+    mean would draw nothing), a uniform number placing each encounter on its day and, but
+    for reviews, one thinning it by age. Returns the row and kind, then per encounter its
+    resident, day number and thinning number."""
+    if not mean.any():  # a zero mean draws nothing: spare the generator's checks
+        return row, kind, np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
+    who = np.repeat(among, rng.poisson(mean))
     count = len(who)
     u_day = rng.random(count)
     u_accept = np.full(count, np.nan) if kind == CLINIC_REVIEW else rng.random(count)
