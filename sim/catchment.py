@@ -433,20 +433,20 @@ def draw_deaths(
         lo = np.maximum(birthday, first)
         birthday = add_years(birth, age + step + 1)
         hi = np.minimum(birthday, end)
-        year = lo.astype("datetime64[Y]").astype(np.int64) + 1970
-        new_year = (lo.astype("datetime64[Y]") + 1).astype("datetime64[D]")
+        calendar_year = lo.astype("datetime64[Y]")
+        year = calendar_year.astype(np.int64) + 1970
+        new_year = (calendar_year + 1).astype("datetime64[D]")
         at = np.minimum(age + step, TOP_AGE)
+        first_year = int(year.min())
+        hazard = np.stack([yearly_death_hazard(y) for y in range(first_year, int(year.max()) + 2)])
         # the year of age in its two calendar years
         for piece_lo, piece_hi, piece_year in (
             (lo, np.minimum(hi, new_year), year),
             (np.maximum(lo, new_year), hi, year + 1),
         ):
             days = np.maximum((piece_hi - piece_lo).astype(np.int64), 0)
-            rate = np.empty(count)
-            for y in np.unique(piece_year[alive]).tolist():
-                chosen = piece_year == y
-                rate[chosen] = yearly_death_hazard(y)[gender[chosen], at[chosen]] / DAYS_PER_YEAR
-            rate[~alive] = 0.0
+            by_year = hazard[piece_year - first_year, gender, at]
+            rate = np.where(alive, by_year / DAYS_PER_YEAR, 0.0)
             used = rate * days
             dies = alive & (days > 0) & (need < used)
             offset = np.floor(need[dies] / rate[dies]).astype(np.int64)

@@ -510,10 +510,11 @@ def draw_coverage(
     pregnancy[1][who[keep], rank[keep]] = day[keep] + int(f["pregnancy_medicaid_days_after"])
 
     start_ordinal = start.toordinal()
+    states, of_state = np.unique(state, return_inverse=True)
     expansion_day = np.array(
-        [rules.expansion_day.get(s, dt.date.max).toordinal() - start_ordinal for s in state],
+        [rules.expansion_day.get(s, dt.date.max).toordinal() - start_ordinal for s in states],
         dtype=np.int64,
-    )
+    )[of_state]
     start64 = np.datetime64(start, "D")
     birthdays = [
         (add_years(start64 + birth_day, years) - start64).astype(np.int64)
