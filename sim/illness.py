@@ -316,6 +316,8 @@ class _Planner:
         empty = hi < lo
         lo, hi = np.where(empty, 0, lo), np.where(empty, -1, hi)
         first_age = birthdays.age_on_days(lo)
+        # indices into a condition's day spans and its (sex, age) rates flattened
+        last_span, first_rate = hi + 1, sex * (TOP_AGE + 1) + first_age
         clinic = self.rates.clinic[codes] * self.clinic_share
         draws, prevalent = [], []
         everyone = np.arange(n)
@@ -329,12 +331,12 @@ class _Planner:
                 if kind == CLINIC_REVIEW and among is everyone:
                     continue  # reviews are of chronic conditions only
                 span = self.spans[kind, code]
-                exposure = (span[hi[row, on] + 1] - span[lo[row, on]]) / DAYS_PER_YEAR
+                exposure = (span.take(last_span[row, on]) - span.take(lo[row, on])) / DAYS_PER_YEAR
                 if kind == CLINIC_REVIEW:
                     bound = clinic[row]
                 else:
-                    highest = self.kinds.highest[kind, code]
-                    bound = scale[row, on] * highest[sex[on], first_age[row, on]]
+                    highest = self.kinds.highest[kind, code].ravel()
+                    bound = scale[row, on] * highest.take(first_rate[row, on])
                 draws.append(_draw(rng, row, kind, np.maximum(bound, 0.0) * exposure, among))
         part_row, part_kind, who, u_day, u_accept = zip(*draws)
         lengths = [len(w) for w in who]
