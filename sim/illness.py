@@ -218,7 +218,6 @@ def plan_encounters(
         ),
     )
     planner = _Planner(
-        catalog=catalog,
         rates=rates,
         kinds=_KindRates.of(catalog, rates, residents.birthdays.years),
         spans=_day_spans(rates.season, start.astype(object), horizon),
@@ -282,7 +281,6 @@ class _Residents:
 class _Planner:
     """What ``plan_encounters`` plans every group of conditions with."""
 
-    catalog: Catalog
     rates: RateTables
     kinds: _KindRates
     spans: np.ndarray  # _day_spans
@@ -343,7 +341,7 @@ class _Planner:
         row, kind = np.repeat(part_row, lengths), np.repeat(part_kind, lengths)
         who, u_day, u_accept = (np.concatenate(d) for d in (who, u_day, u_accept))
         lo, hi, code = lo[row, who], hi[row, who], codes[row]
-        # as drawn: the encounter's share of its resident's days and its rate bound
+        # each encounter's day: its uniform number placed along its window's weight, as drawn
         low = self.spans[kind, code, lo]
         total = (self.spans[kind, code, hi + 1] - low) / DAYS_PER_YEAR * DAYS_PER_YEAR
         target = low + u_day * total
@@ -361,7 +359,7 @@ class _Planner:
         at, on = row[thinned], who[thinned]
         day_age = birthdays.age_on(day[thinned], on)
         of = (kind[thinned], code[thinned], sex[on])
-        bound = scale[at, on] * self.kinds.highest[(*of, first_age[at, on])]
+        bound = scale[at, on] * self.kinds.highest[(*of, first_age[at, on])]  # as drawn
         keep[thinned] = (
             u_accept[thinned] * bound < scale[at, on] * self.kinds.by_age[(*of, day_age)]
         )
