@@ -218,27 +218,36 @@ def assign_mothers(
     women = np.flatnonzero((residents.gender == FEMALE) & (birth < start))
     if not len(born) or not len(women):
         return mother
+    youngest, oldest = condition.min_age, condition.max_age
+    days = birth[born].astype(np.int64)  # days as integers (since 1970)
+    keys = date_keys(birth[born])
+    death = np.asarray(residents.death[women], dtype="datetime64[D]")
+    until = np.where(np.isnat(death), np.iinfo(np.int64).max, death.astype(np.int64))
     their_birth = date_keys(birth[women])
+    # only the women of the delivery's ages on some birthday of the block, alive on the first,
+    # can be drawn (and the last woman, whom a draw at the very top of the total falls on):
+    # the others weigh nothing, and leaving them out of the running total changes no sum
+    candidates = (
+        (their_birth <= keys[-1] - youngest * 10000)
+        & (their_birth > keys[0] - (oldest + 1) * 10000)
+        & (until > days[0])
+    )
+    candidates[-1] = True
+    women, their_birth, until = women[candidates], their_birth[candidates], until[candidates]
     means = (
         1.0
         if residents.income is None
         else utilisation_factor(residents.income[women], residents.age[women])
     )
-    # days as integers (since 1970): a woman can deliver from ``ready`` (her last delivery
-    # the spacing before) to the day before ``until`` (her death, or her last delivery once
-    # she has had the most)
-    death = np.asarray(residents.death[women], dtype="datetime64[D]")
-    until = np.where(np.isnat(death), np.iinfo(np.int64).max, death.astype(np.int64))
+    # a woman can deliver from ``ready`` (her last delivery the spacing before) to the day
+    # before ``until`` (her death, or her last delivery once she has had the most)
     spacing = condition.min_days_between_episodes or 0
     never_before = np.datetime64("1900-01-01", "D").astype(np.int64)
     ready = np.full(len(women), never_before + spacing)
     deliveries = np.zeros(len(women), dtype=np.int64)
     most = condition.max_episodes_per_patient or len(born)
-    youngest, oldest = condition.min_age, condition.max_age
     draws = rng.random(len(born))
-    days = birth[born].astype(np.int64).tolist()
-    keys = date_keys(birth[born]).tolist()
-    for child, u, day, key in zip(born.tolist(), draws.tolist(), days, keys):
+    for child, u, day, key in zip(born.tolist(), draws.tolist(), days.tolist(), keys.tolist()):
         age = (key - their_birth) // 10000  # never negative: she was born before the window
         weight = np.where(
             (age >= youngest) & (age <= oldest) & (ready <= day) & (day < until),
