@@ -218,28 +218,40 @@ def assign_mothers(
     women = np.flatnonzero((residents.gender == FEMALE) & (birth < start))
     if not len(born) or not len(women):
         return mother
+    youngest, oldest = condition.min_age, condition.max_age
+    days = birth[born].astype(np.int64)  # days as integers (since 1970)
+    keys = date_keys(birth[born])
+    death = np.asarray(residents.death[women], dtype="datetime64[D]")
+    until = np.where(np.isnat(death), np.iinfo(np.int64).max, death.astype(np.int64))
     their_birth = date_keys(birth[women])
-    death = residents.death[women]
+    # only the women of the delivery's ages on some birthday of the block, alive on the first,
+    # can be drawn (and the last woman, whom a draw at the very top of the total falls on):
+    # the others weigh nothing, and leaving them out of the running total changes no sum
+    candidates = (
+        (their_birth <= keys[-1] - youngest * 10000)
+        & (their_birth > keys[0] - (oldest + 1) * 10000)
+        & (until > days[0])
+    )
+    candidates[-1] = True
+    women, their_birth, until = women[candidates], their_birth[candidates], until[candidates]
     means = (
         1.0
         if residents.income is None
         else utilisation_factor(residents.income[women], residents.age[women])
     )
+    # a woman can deliver from ``ready`` (her last delivery the spacing before) to the day
+    # before ``until`` (her death, or her last delivery once she has had the most)
+    spacing = condition.min_days_between_episodes or 0
+    never_before = np.datetime64("1900-01-01", "D").astype(np.int64)
+    ready = np.full(len(women), never_before + spacing)
     deliveries = np.zeros(len(women), dtype=np.int64)
-    last = np.full(len(women), np.datetime64("1900-01-01"), dtype="datetime64[D]")
-    spacing = np.timedelta64(condition.min_days_between_episodes or 0, "D")
     most = condition.max_episodes_per_patient or len(born)
     draws = rng.random(len(born))
-    for child, u in zip(born.tolist(), draws.tolist()):
-        day = birth[child]
-        age = (date_keys(np.array([day]))[0] - their_birth) // 10000
+    for child, u, day, key in zip(born.tolist(), draws.tolist(), days.tolist(), keys.tolist()):
+        age = (key - their_birth) // 10000  # never negative: she was born before the window
         weight = np.where(
-            (age >= condition.min_age)
-            & (age <= condition.max_age)
-            & (deliveries < most)
-            & (day - last >= spacing)
-            & (np.isnat(death) | (death > day)),
-            fertility[np.clip(age, 0, TOP_AGE)] * means,
+            (age >= youngest) & (age <= oldest) & (ready <= day) & (day < until),
+            fertility[np.minimum(age, TOP_AGE)] * means,
             0.0,
         )
         cumulative = np.cumsum(weight)
@@ -250,7 +262,9 @@ def assign_mothers(
         )
         mother[child] = women[pick]
         deliveries[pick] += 1
-        last[pick] = day
+        ready[pick] = day + spacing
+        if deliveries[pick] >= most:  # the births come in date order: none later
+            until[pick] = day
     return mother
 
 
@@ -360,9 +374,11 @@ def person_years(
         return result
     longest = int((end - begin).astype(np.int64).max(initial=0))
     age = age_on(birth, begin)
+    birthday = add_years(birth, age)
     for step in range(math.ceil(longest / DAYS_PER_YEAR) + 2):
-        lo = np.maximum(add_years(birth, age + step), begin)
-        hi = np.minimum(add_years(birth, age + step + 1), end)
+        lo = np.maximum(birthday, begin)
+        birthday = add_years(birth, age + step + 1)
+        hi = np.minimum(birthday, end)
         days = np.maximum((hi - lo).astype(np.int64), 0)
         np.add.at(result, (gender, np.minimum(age + step, TOP_AGE)), days / DAYS_PER_YEAR)
     return result
@@ -421,23 +437,25 @@ def draw_deaths(
     first = np.maximum(birth + np.timedelta64(1, "D"), start)
     age = age_on(birth, first)
     alive = first < end
+    birthday = add_years(birth, age)
     for step in range(math.ceil(int((end - start).astype(np.int64)) / DAYS_PER_YEAR) + 2):
-        lo = np.maximum(add_years(birth, age + step), first)
-        hi = np.minimum(add_years(birth, age + step + 1), end)
-        year = lo.astype("datetime64[Y]").astype(np.int64) + 1970
-        new_year = (lo.astype("datetime64[Y]") + 1).astype("datetime64[D]")
+        lo = np.maximum(birthday, first)
+        birthday = add_years(birth, age + step + 1)
+        hi = np.minimum(birthday, end)
+        calendar_year = lo.astype("datetime64[Y]")
+        year = calendar_year.astype(np.int64) + 1970
+        new_year = (calendar_year + 1).astype("datetime64[D]")
         at = np.minimum(age + step, TOP_AGE)
+        first_year = int(year.min())
+        hazard = np.stack([yearly_death_hazard(y) for y in range(first_year, int(year.max()) + 2)])
         # the year of age in its two calendar years
         for piece_lo, piece_hi, piece_year in (
             (lo, np.minimum(hi, new_year), year),
             (np.maximum(lo, new_year), hi, year + 1),
         ):
             days = np.maximum((piece_hi - piece_lo).astype(np.int64), 0)
-            rate = np.empty(count)
-            for y in np.unique(piece_year[alive]).tolist():
-                chosen = piece_year == y
-                rate[chosen] = yearly_death_hazard(y)[gender[chosen], at[chosen]] / DAYS_PER_YEAR
-            rate[~alive] = 0.0
+            by_year = hazard[piece_year - first_year, gender, at]
+            rate = np.where(alive, by_year / DAYS_PER_YEAR, 0.0)
             used = rate * days
             dies = alive & (days > 0) & (need < used)
             offset = np.floor(need[dies] / rate[dies]).astype(np.int64)

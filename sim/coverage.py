@@ -31,7 +31,6 @@ from bisect import bisect_right
 
 import attrs
 import numpy as np
-import pandas as pd
 
 from sim.calendar import add_years
 from sim.refdata import NameLists, load_demography, money_figures, read_csv
@@ -399,9 +398,18 @@ def utilisation_factor(
     k = f["disability_utilisation_factor"]
     disability = 1.0 if disabled is None else np.where(disabled, k, (1 - share * k) / (1 - share))
     gamma, sigma = f["utilisation_income_elasticity"], f["income_ratio_sigma"]
-    national = poverty_at_age(np.full(len(age), f["national_poverty_share"]), age)
-    centre = -sigma * normal_quantiles(np.clip(national, 0.005, 0.995))
+    centre = _national_log_income()[np.clip(np.asarray(age, dtype=np.int64), 0, 120)]
     return disability * np.exp(-gamma * (np.log(ratio) - centre) - 0.5 * (gamma * sigma) ** 2)
+
+
+@functools.lru_cache(maxsize=1)
+def _national_log_income() -> np.ndarray:
+    """Per single year of age 0..120: the median log income ratio of the nation's residents
+    of that age (``utilisation_factor``'s centre)."""
+    f = money_figures()
+    ages = np.arange(121)
+    national = poverty_at_age(np.full(len(ages), f["national_poverty_share"]), ages)
+    return -f["income_ratio_sigma"] * normal_quantiles(np.clip(national, 0.005, 0.995))
 
 
 def _ratio_at(u: np.ndarray, poverty: np.ndarray | float, figures: dict) -> np.ndarray:
@@ -438,6 +446,20 @@ def _kept_on_medicaid(
         ):
             kept[row] = MEDICAID
     return kept
+
+
+def _distinct_boundaries(
+    who: np.ndarray, day: np.ndarray, churn: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each distinct (patient, day) boundary once, in that order, a random change when any of
+    its boundaries is one."""
+    order = np.lexsort((day, who))
+    who, day, churn = who[order], day[order], churn[order]
+    first = np.ones(len(who), dtype=bool)
+    first[1:] = (who[1:] != who[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(first)
+    churn = np.logical_or.reduceat(churn, starts) if len(starts) else churn
+    return who[starts], day[starts], churn
 
 
 def draw_coverage(
@@ -488,10 +510,11 @@ def draw_coverage(
     pregnancy[1][who[keep], rank[keep]] = day[keep] + int(f["pregnancy_medicaid_days_after"])
 
     start_ordinal = start.toordinal()
+    states, of_state = np.unique(state, return_inverse=True)
     expansion_day = np.array(
-        [rules.expansion_day.get(s, dt.date.max).toordinal() - start_ordinal for s in state],
+        [rules.expansion_day.get(s, dt.date.max).toordinal() - start_ordinal for s in states],
         dtype=np.int64,
-    )
+    )[of_state]
     start64 = np.datetime64(start, "D")
     birthdays = [
         (add_years(start64 + birth_day, years) - start64).astype(np.int64)
@@ -525,13 +548,10 @@ def draw_coverage(
         [np.ones(n + len(churn_who), dtype=bool), np.zeros(n * len(rule_days), dtype=bool)]
     )
     inside = (boundary_day >= first_day[boundary_who]) & (boundary_day <= horizon)
-    frame = pd.DataFrame(
-        {"who": boundary_who[inside], "day": boundary_day[inside], "churn": is_churn[inside]}
+    who, day, churn = _distinct_boundaries(
+        boundary_who[inside], boundary_day[inside], is_churn[inside]
     )
-    frame = frame.groupby(["who", "day"], sort=True, as_index=False)["churn"].max()
-    who = frame["who"].to_numpy()
-    day = frame["day"].to_numpy()
-    epoch = np.cumsum(frame["churn"].to_numpy()) - 1
+    epoch = np.cumsum(churn) - 1
     draws = rng.random((int(epoch[-1]) + 1 if len(epoch) else 0, 4))
     u, v, w, x = (draws[epoch, k] for k in range(4))
 

@@ -34,11 +34,6 @@ class RateTables:
     chronic: np.ndarray  # (condition,) bool
     season: tuple[str, ...]  # per condition: its seasonal series ("" = all admissions)
 
-    def day_weights(self, start: dt.date, horizon: int) -> np.ndarray:
-        """(condition, day 0..horizon): each day's weight for new encounters, mean about 1
-        over a year (the season's factor of the month; COVID-19 the wave of the month)."""
-        return _day_weights(self.season, start, horizon)
-
 
 @functools.lru_cache(maxsize=1)
 def population_figures() -> dict[str, float]:
@@ -100,7 +95,10 @@ def _load_rate_tables(conditions: tuple) -> RateTables:
 
 
 @functools.lru_cache(maxsize=8)
-def _day_weights(season: tuple[str, ...], start: dt.date, horizon: int) -> np.ndarray:
+def day_weights(season: tuple[str, ...], start: dt.date, horizon: int) -> np.ndarray:
+    """(condition, day 0..horizon): each day's weight for new encounters of conditions with
+    these seasonal series (``RateTables.season``), mean about 1 over a year (the season's
+    factor of the month; COVID-19 the wave of the month). Cached: the result is shared."""
     days = np.datetime64(start, "D") + np.arange(horizon + 1)
     month_index = days.astype("datetime64[M]")
     month = month_index.astype(np.int64) % 12  # 0 = January

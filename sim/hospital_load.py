@@ -91,7 +91,7 @@ class UnwrittenLoad:
             stays = np.rint(rng.lognormal(mu, sigma, int(block.sum()))).astype(np.int64)
             stays = np.clip(stays, 1, longest)
             cell = np.repeat(np.arange(block.size), block.ravel())  # day then hospital order
-            ends = (cell // count + stays) * count + cell % count
+            ends = cell + stays * count  # the cell of the day each stay ends, same hospital
             width = (last - first + longest + 1) * count
             leaving[first : last + longest + 1] += np.bincount(ends, minlength=width).reshape(
                 -1, count
@@ -100,10 +100,9 @@ class UnwrittenLoad:
             admitted = block.copy()
             over = np.flatnonzero((now > capacity).any(axis=0))
             if len(over):
-                order = np.argsort(cell % count, kind="stable")
-                offsets = np.concatenate([[0], np.cumsum(block.sum(axis=0))])
+                hospital = cell % count
                 for h in over.tolist():
-                    own = stays[order[offsets[h] : offsets[h + 1]]]
+                    own = stays[hospital == h]
                     column = leaving[first:, h]
                     np.subtract.at(column, np.repeat(np.arange(last - first), block[:, h]) + own, 1)
                     now[:, h], admitted[:, h] = _capped(

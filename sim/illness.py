@@ -28,13 +28,17 @@ logs it on that day (``log_diagnoses``), at registration when it is earlier.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from collections.abc import Sequence
+
 import attrs
 import numpy as np
 
 from sim.calendar import add_years, age_on, weekday_of_days
-from sim.epidemiology import TOP_AGE, RateTables
+from sim.epidemiology import TOP_AGE, RateTables, day_weights
 from sim.population import FEMALE, MALE
-from sim.refdata import Catalog, weekday_factors
+from sim.refdata import Catalog, Condition, weekday_factors
 
 ED_ARRIVAL, DIRECT_STAY, CLINIC_REVIEW = range(3)
 NEWBORN_CONDITION = "Newborn"  # a resident born in the window has one birth stay, that day
@@ -100,30 +104,83 @@ class EpisodePlan:
 # the maximum age, so that waiting for a room or for another stay to end cannot push the
 # admission past it.
 MAX_AGE_MARGIN_DAYS = 30
+# Conditions are planned a group at a time, each group of about this many (condition,
+# resident) cells, so that the arrays of a large block of residents stay small.
+GROUP_CELLS = 250_000
+KINDS = (ED_ARRIVAL, DIRECT_STAY, CLINIC_REVIEW)
 
 
 def onset_windows(
-    catalog: Catalog, birth: np.ndarray, gender: np.ndarray, start: np.datetime64, horizon: int
+    conditions: Sequence[Condition],
+    birth: np.ndarray,
+    gender: np.ndarray,
+    start: np.datetime64,
+    horizon: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """First and last simulation day on which each (patient, condition) episode may begin.
+    """First and last simulation day on which each (condition, patient) episode may begin.
 
     Days follow the condition's gating: after birth, from the minimum age (18 when adult-only)
     and, for an age range, up to the day before the patient turns one year older than the
     maximum age (minus a margin). A window whose first day is after its last is empty.
     """
     birth = np.asarray(birth, dtype="datetime64[D]")
-    first = np.zeros((len(birth), len(catalog.conditions)), dtype=np.int64)
-    last = np.full_like(first, horizon)
-    for condition in catalog.conditions:
-        reach = (add_years(birth, condition.min_age) - start).astype(np.int64)
-        first[:, condition.code] = np.maximum(reach, 0)
-        if condition.max_age is not None:
-            passes = (add_years(birth, condition.max_age + 1) - start).astype(np.int64)
-            last[:, condition.code] = np.minimum(horizon, passes - 1 - MAX_AGE_MARGIN_DAYS)
-        if condition.sex is not None:
-            wrong_sex = gender != (FEMALE if condition.sex == "Female" else MALE)
-            last[wrong_sex, condition.code] = -1
-    return first, last
+    min_age = np.array([c.min_age for c in conditions], dtype=np.int64)
+    max_age = np.array([c.max_age or 0 for c in conditions], dtype=np.int64)
+    limited = np.array([c.max_age is not None for c in conditions])[:, None]
+    first = np.maximum(_birthdays(birth, min_age, start), 0)
+    passes = _birthdays(birth, max_age + 1, start)
+    last = np.where(limited, np.minimum(horizon, passes - 1 - MAX_AGE_MARGIN_DAYS), horizon)
+    sex = {None: -1, "Female": FEMALE}
+    only = np.array([sex.get(c.sex, MALE) for c in conditions], dtype=np.int64)[:, None]
+    wrong_sex = (only >= 0) & (np.asarray(gender)[None, :] != only)
+    return first, np.where(wrong_sex, -1, last)
+
+
+def _birthdays(birth: np.ndarray, ages: np.ndarray, start: np.datetime64) -> np.ndarray:
+    """(age, person): the simulation day on which each person turns each of ``ages`` (few
+    distinct ones)."""
+    distinct, which = np.unique(ages, return_inverse=True)
+    days = (add_years(birth[None, :], distinct[:, None]) - start).astype(np.int64)
+    return days[which]
+
+
+@attrs.frozen
+class _KindRates:
+    """Per kind and condition, by (sex, age): the rates encounters are drawn at."""
+
+    by_age: np.ndarray  # (ED_ARRIVAL or DIRECT_STAY, condition, sex, age)
+    highest: np.ndarray  # the same, the highest rate up to ``years`` ahead (_highest_ahead)
+    release: np.ndarray  # (condition, sex, age): an ED arrival's chance of going home
+
+    @classmethod
+    def of(cls, catalog: Catalog, rates: RateTables, years: int) -> _KindRates:
+        """The national stays exclude the readmissions, which the timeline adds to the first
+        stays; a condition never sent home from the ED has no visits treated and released."""
+        conditions = catalog.conditions
+        readmission = np.array([c.readmission for c in conditions])[:, None, None]
+        same_day_ok = np.array([c.same_day_ok for c in conditions])[:, None, None]
+        through_share = np.array([c.ed_admit_share for c in conditions])[:, None, None]
+        stays = rates.stays / (1.0 + readmission)
+        emergency = rates.emergency * same_day_ok
+        through_ed = stays * through_share
+        arrivals = emergency + through_ed
+        release = np.divide(emergency, arrivals, out=np.zeros_like(arrivals), where=arrivals > 0)
+        by_age = np.stack([arrivals, stays - through_ed])
+        return cls(by_age, _highest_ahead(by_age, years), release)
+
+
+@functools.lru_cache(maxsize=8)
+def _day_spans(season: tuple[str, ...], start: dt.date, horizon: int) -> np.ndarray:
+    """(kind, condition, day 0..horizon + 1): the weight of a kind's new encounters of each
+    condition before each day (season times the kind's weekday pattern, summed), shared."""
+    weights = day_weights(season, start, horizon)
+    weekday = weekday_of_days(start, 0, horizon)
+    spans = np.zeros((len(KINDS), len(season), horizon + 2))
+    for kind in KINDS:
+        factor = np.asarray(weekday_factors(WEEKDAY_SERIES[kind]))[weekday]
+        spans[kind, :, 1:] = np.cumsum(weights * factor, axis=1)
+    spans.flags.writeable = False
+    return spans
 
 
 def plan_encounters(
@@ -150,85 +207,45 @@ def plan_encounters(
     before it are the burn-in).
     Also returns who has each chronic condition, whether or not they have an encounter."""
     n = len(birth)
-    first, last = onset_windows(catalog, birth, gender, start, horizon)
-    first = np.maximum(first, 0)
-    born = (np.asarray(birth, dtype="datetime64[D]") - start).astype(np.int64)
-    birthdays = Birthdays.of(birth, start, horizon)
-    weights = rates.day_weights(start.astype(object), horizon)
-    weekday = weekday_of_days(start.astype(object), 0, horizon)
-    cumulative = {
-        kind: np.concatenate(
-            [
-                np.zeros((len(weights), 1)),
-                np.cumsum(weights * np.asarray(weekday_factors(series))[weekday], axis=1),
-            ],
-            axis=1,
-        )
-        for kind, series in WEEKDAY_SERIES.items()
-    }
-    sex = np.asarray(gender, dtype=np.int64)
-    parts = []
-    prevalent = []
+    residents = _Residents(
+        birth=np.asarray(birth, dtype="datetime64[D]"),
+        sex=np.asarray(gender, dtype=np.int64),
+        born=(np.asarray(birth, dtype="datetime64[D]") - start).astype(np.int64),
+        birthdays=Birthdays.of(birth, start, horizon),
+        utilisation=np.ones(n) if utilisation is None else utilisation,
+        pregnancy_utilisation=(
+            np.ones(n) if pregnancy_utilisation is None else pregnancy_utilisation
+        ),
+    )
+    planner = _Planner(
+        rates=rates,
+        kinds=_KindRates.of(catalog, rates, residents.birthdays.years),
+        spans=_day_spans(rates.season, start.astype(object), horizon),
+        start=start,
+        horizon=horizon,
+        clinic_share=clinic_share,
+        written_from=written_from,
+    )
+    parts, prevalent = [], []
     for condition in catalog.conditions:
-        code = condition.code
         if condition.name == NEWBORN_CONDITION:
-            who = np.flatnonzero((born >= 0) & (born <= horizon))
-            ones = np.ones(len(who))
+            who = np.flatnonzero((residents.born >= 0) & (residents.born <= horizon))
+            count = len(who)
             parts.append(
-                (who, np.full(len(who), code), born[who], np.full(len(who), DIRECT_STAY), 0 * ones)
+                (
+                    who,
+                    np.full(count, condition.code),
+                    residents.born[who],
+                    np.full(count, DIRECT_STAY),
+                    np.zeros(count),
+                )
             )
-            continue
-        lo, hi = first[:, code], last[:, code]
-        # who has a chronic condition: the prevalence at the age in the middle of the days
-        # written (from ``written_from``), or of all the days when none is
-        written_lo = np.where(np.maximum(lo, written_from) <= hi, np.maximum(lo, written_from), lo)
-        middle = (written_lo + hi) // 2
-        age = np.clip((middle - born) / DAYS_PER_YEAR, 0, TOP_AGE).astype(np.int64)
-        share = np.ones(n)
-        clinic = np.zeros(n)
-        if rates.chronic[code]:
-            prevalence = rates.prevalence[code, sex, age]
-            has = rng.random(n) < prevalence
-            held = np.flatnonzero(has)
-            prevalent.append((held, np.full(len(held), code), age[held]))
-            share = np.where(has, 1.0 / np.maximum(prevalence, 1e-12), 0.0)
-            clinic = np.where(has, rates.clinic[code] * clinic_share, 0.0)
-        factor = pregnancy_utilisation if condition.sex == "Female" else utilisation
-        scale = share if factor is None else share * factor
-        # the national stays include readmissions, which the timeline adds to the first stays;
-        # a condition never sent home from the ED has no visits treated and released
-        stays = rates.stays[code] / (1.0 + condition.readmission)
-        emergency = rates.emergency[code] * condition.same_day_ok
-        through_ed = stays * condition.ed_admit_share
-        arrivals = emergency + through_ed
-        release = np.divide(emergency, arrivals, out=np.zeros_like(arrivals), where=arrivals > 0)
-        lo, hi = np.where(hi >= lo, lo, 0), np.where(hi >= lo, hi, -1)
-        first_age = birthdays.age_on(lo)
-        for kind, by_age in (
-            (ED_ARRIVAL, arrivals),
-            (DIRECT_STAY, stays - through_ed),
-            (CLINIC_REVIEW, None),
-        ):
-            span = cumulative[kind][code]
-            exposure = (span[hi + 1] - span[lo]) / DAYS_PER_YEAR
-            if by_age is None:  # reviews: the same rate at every age
-                bound = clinic
-            else:  # the highest rate of the ages lived, thinned below to each day's age
-                bound = scale * _highest_ahead(by_age, birthdays.years)[sex, first_age]
-            count = rng.poisson(np.maximum(bound, 0.0) * exposure)
-            who = np.repeat(np.arange(n), count)
-            low, total = span[lo[who]], exposure[who] * DAYS_PER_YEAR
-            target = low + rng.random(len(who)) * total
-            day = np.searchsorted(span, target, side="right") - 1
-            day = np.clip(day, lo[who], hi[who])
-            if by_age is None:
-                chance = np.zeros(len(who))
-            else:
-                age = birthdays.age_on(day, who)
-                accept = rng.random(len(who)) * bound[who] < scale[who] * by_age[sex[who], age]
-                who, day, age = who[accept], day[accept], age[accept]
-                chance = release[sex[who], age]
-            parts.append((who, np.full(len(who), code), day, np.full(len(who), kind), chance))
+    planned = [c for c in catalog.conditions if c.name != NEWBORN_CONDITION]
+    size = max(1, GROUP_CELLS // max(n, 1))
+    for at in range(0, len(planned), size):
+        group_parts, group_prevalent = planner.group(rng, planned[at : at + size], residents)
+        parts.append(group_parts)
+        prevalent += group_prevalent
     patient, condition_code, day, kind, release = (np.concatenate(c) for c in zip(*parts))
 
     order = np.lexsort((kind, day, condition_code, patient))
@@ -246,6 +263,125 @@ def plan_encounters(
         else (np.empty(0, dtype=np.int64),) * 3
     )
     return plan.subset(order), held
+
+
+@attrs.frozen
+class _Residents:
+    """What ``plan_encounters`` knows of each resident."""
+
+    birth: np.ndarray
+    sex: np.ndarray
+    born: np.ndarray  # simulation day of birth
+    birthdays: Birthdays
+    utilisation: np.ndarray
+    pregnancy_utilisation: np.ndarray
+
+
+@attrs.frozen
+class _Planner:
+    """What ``plan_encounters`` plans every group of conditions with."""
+
+    rates: RateTables
+    kinds: _KindRates
+    spans: np.ndarray  # _day_spans
+    start: np.datetime64
+    horizon: int
+    clinic_share: float
+    written_from: int
+
+    def group(
+        self, rng: np.random.Generator, conditions: list[Condition], residents: _Residents
+    ) -> tuple[tuple[np.ndarray, ...], list[tuple[np.ndarray, ...]]]:
+        """The encounters of a group of conditions (patient, condition, day, kind, release),
+        and who has each of its chronic conditions (patient, condition, age).
+
+        The draws are made condition by condition, kind by kind (``_draw``); the days and
+        ages of the encounters drawn are then found for the whole group at once."""
+        n = len(residents.sex)
+        sex, born, birthdays = residents.sex, residents.born, residents.birthdays
+        codes = np.array([c.code for c in conditions], dtype=np.int64)
+        lo, hi = onset_windows(conditions, residents.birth, sex, self.start, self.horizon)
+        # who has a chronic condition: the prevalence at the age in the middle of the days
+        # written (from ``written_from``), or of all the days when none is
+        written = np.maximum(lo, self.written_from)
+        middle = (np.where(written <= hi, written, lo) + hi) // 2
+        age = np.clip((middle - born) / DAYS_PER_YEAR, 0, TOP_AGE).astype(np.int64)
+        chronic = self.rates.chronic[codes]
+        prevalence = self.rates.prevalence[codes[:, None], sex, age]
+        share = np.where(chronic[:, None], 1.0 / np.maximum(prevalence, 1e-12), 1.0)
+        pregnancy = np.array([c.sex == "Female" for c in conditions])[:, None]
+        scale = share * np.where(pregnancy, residents.pregnancy_utilisation, residents.utilisation)
+        empty = hi < lo
+        lo, hi = np.where(empty, 0, lo), np.where(empty, -1, hi)
+        first_age = birthdays.age_on_days(lo)
+        # indices into a condition's day spans and its (sex, age) rates flattened
+        last_span, first_rate = hi + 1, sex * (TOP_AGE + 1) + first_age
+        clinic = self.rates.clinic[codes] * self.clinic_share
+        draws, prevalent = [], []
+        everyone = np.arange(n)
+        for row, code in enumerate(codes.tolist()):
+            among = everyone
+            if chronic[row]:
+                among = np.flatnonzero(rng.random(n) < prevalence[row])
+                prevalent.append((among, np.full(len(among), code), age[row, among]))
+            on = slice(None) if among is everyone else among
+            for kind in KINDS:
+                if kind == CLINIC_REVIEW and among is everyone:
+                    continue  # reviews are of chronic conditions only
+                span = self.spans[kind, code]
+                exposure = (span.take(last_span[row, on]) - span.take(lo[row, on])) / DAYS_PER_YEAR
+                if kind == CLINIC_REVIEW:
+                    bound = clinic[row]
+                else:
+                    highest = self.kinds.highest[kind, code].ravel()
+                    bound = scale[row, on] * highest.take(first_rate[row, on])
+                draws.append(_draw(rng, row, kind, np.maximum(bound, 0.0) * exposure, among))
+        part_row, part_kind, who, u_day, u_accept = zip(*draws)
+        lengths = [len(w) for w in who]
+        row, kind = np.repeat(part_row, lengths), np.repeat(part_kind, lengths)
+        who, u_day, u_accept = (np.concatenate(d) for d in (who, u_day, u_accept))
+        lo, hi, code = lo[row, who], hi[row, who], codes[row]
+        # each encounter's day: its uniform number placed along its window's weight, as drawn
+        low = self.spans[kind, code, lo]
+        total = (self.spans[kind, code, hi + 1] - low) / DAYS_PER_YEAR * DAYS_PER_YEAR
+        target = low + u_day * total
+        day = np.empty(len(who), dtype=np.int64)
+        end = np.cumsum(lengths)
+        for r, k, begin, stop in zip(part_row, part_kind, end - lengths, end.tolist()):
+            if stop > begin:
+                found = np.searchsorted(self.spans[k, codes[r]], target[begin:stop], side="right")
+                day[begin:stop] = found - 1
+        day = np.clip(day, lo, hi)
+        # thinned from the highest rate of the ages lived to the rate of the day's age
+        keep = np.ones(len(who), dtype=bool)
+        release = np.zeros(len(who))
+        thinned = np.flatnonzero(kind != CLINIC_REVIEW)
+        at, on = row[thinned], who[thinned]
+        day_age = birthdays.age_on(day[thinned], on)
+        of = (kind[thinned], code[thinned], sex[on])
+        bound = scale[at, on] * self.kinds.highest[(*of, first_age[at, on])]  # as drawn
+        keep[thinned] = (
+            u_accept[thinned] * bound < scale[at, on] * self.kinds.by_age[(*of, day_age)]
+        )
+        release[thinned] = self.kinds.release[(*of[1:], day_age)]
+        return (who[keep], code[keep], day[keep], kind[keep], release[keep]), prevalent
+
+
+def _draw(
+    rng: np.random.Generator, row: int, kind: int, mean: np.ndarray, among: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """One condition's encounters of one kind: Poisson counts at the ``mean`` of each of the
+    residents ``among`` whom they are (all, or those who have a chronic condition: a zero
+    mean would draw nothing), a uniform number placing each encounter on its day and, but
+    for reviews, one thinning it by age. Returns the row and kind, then per encounter its
+    resident, day number and thinning number."""
+    if not mean.any():  # a zero mean draws nothing: spare the generator's checks
+        return row, kind, np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
+    who = np.repeat(among, rng.poisson(mean))
+    count = len(who)
+    u_day = rng.random(count)
+    u_accept = np.full(count, np.nan) if kind == CLINIC_REVIEW else rng.random(count)
+    return row, kind, who, u_day, u_accept
 
 
 @attrs.frozen
@@ -274,6 +410,15 @@ class Birthdays:
         """How many birthdays the days hold at most."""
         return self.days.shape[1] - 1
 
+    def age_on_days(self, days: np.ndarray) -> np.ndarray:
+        """``age_on`` of each resident (``days``' last axis) on each of ``days``, most of
+        which are day 0."""
+        at_start = self.age_on(np.zeros(len(self.first_age), dtype=np.int64))
+        ages = np.tile(at_start, (len(days), 1))
+        later = np.nonzero(days)
+        ages[later] = self.age_on(days[later], later[1])
+        return ages
+
     def age_on(self, day: np.ndarray, resident: np.ndarray | None = None) -> np.ndarray:
         """The age (clipped to the rate tables') of each resident (or of ``resident[i]``) on
         simulation ``day[i]``."""
@@ -284,10 +429,10 @@ class Birthdays:
 
 
 def _highest_ahead(table: np.ndarray, years: int) -> np.ndarray:
-    """(sex, age): the highest of ``table``'s values from that age to ``years`` later."""
+    """(..., age): the highest of ``table``'s values from that age to ``years`` later."""
     highest = table.copy()
     for step in range(1, years + 1):
-        highest[:, :-step] = np.maximum(highest[:, :-step], table[:, step:])
+        highest[..., :-step] = np.maximum(highest[..., :-step], table[..., step:])
     return highest
 
 
@@ -318,20 +463,14 @@ def diagnosis_days(
     birth = np.asarray(birth, dtype="datetime64[D]")[prevalent.patient]
     sex = np.asarray(gender, dtype=np.int64)[prevalent.patient]
     u, within = rng.random(count), rng.random(count)
-    age = np.zeros(count, dtype=np.int64)
-    reached = np.zeros(count)
+    curve = rates.prevalence.copy()  # (condition, sex, age)
     for condition in catalog.conditions:
-        mine = prevalent.condition == condition.code
-        if not mine.any():
-            continue
-        curve = rates.prevalence[condition.code].copy()  # (sex, age)
-        curve[:, : condition.min_age] = 0.0
-        gains = np.maximum(np.diff(curve, axis=1, prepend=0.0), 0.0)
-        cumulative = np.cumsum(gains, axis=1)
-        for s in (MALE, FEMALE):
-            who = np.flatnonzero(mine & (sex == s))
-            reached[who] = cumulative[s, prevalent.age[who]]
-            age[who] = np.searchsorted(cumulative[s], u[who] * reached[who], side="right")
+        curve[condition.code, :, : condition.min_age] = 0.0
+    gains = np.maximum(np.diff(curve, axis=2, prepend=0.0), 0.0)
+    cumulative = np.cumsum(gains, axis=2)[prevalent.condition, sex]  # (prevalent, age)
+    reached = cumulative[np.arange(count), prevalent.age]
+    # the ages whose cumulative gain is at most the draw's (a search of each sorted row)
+    age = (cumulative <= (u * reached)[:, None]).sum(axis=1)
     first_day = add_years(birth, age)
     span = (add_years(birth, age + 1) - first_day).astype(np.int64)
     day = (first_day - start).astype(np.int64) + (within * span).astype(np.int64)

@@ -112,12 +112,15 @@ def courtesy_prefixes(
     """A prefix ("Mr.", "Ms.", ...) consistent with gender for some adults; "" otherwise."""
     prefixes = np.full(len(gender), "", dtype=object)
     u = rng.random(len(gender))
+    genders = names.prefixes["gender"].to_numpy()
+    shares = names.prefixes["share"].to_numpy(dtype=float)
+    labels = names.prefixes["prefix"].to_numpy(dtype=object)
     for code, label in enumerate(GENDERS):
-        table = names.prefixes[names.prefixes["gender"] == label]
-        edges = np.cumsum(table["share"].to_numpy(dtype=float))
+        rows = genders == label
+        edges = np.cumsum(shares[rows])
         choice = np.searchsorted(edges, u, side="right")
-        mask = (gender == code) & adult & (choice < len(table))
-        prefixes[mask] = table["prefix"].to_numpy(dtype=object)[choice[mask]]
+        mask = (gender == code) & adult & (choice < len(edges))
+        prefixes[mask] = labels[rows][choice[mask]]
     return prefixes
 
 

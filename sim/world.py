@@ -93,18 +93,20 @@ def build_region(scenario: Scenario, spec: RegionSpec, plans: PlanCatalog) -> Re
     continuity = personal_preferences(providers, scenario.continuity_preference, patient_count)
     usual_source = stream(scenario.seed, key, "usual_source").random(patient_count)
     birth_days = (registry.birth - to_datetime64(scenario.clock_start)).astype(np.int64)
+    within_reach = (preference >= 0).sum(axis=1)  # the hospitals out of reach come last
     patients = [
         Patient(
             index=i,
             birth_day=born,
-            hospital_preference=tuple(h for h in ranked if h >= 0),
+            hospital_preference=tuple(ranked[:reach]),
             continuity_preference=taste,
             usual_source_draw=draw,
         )
-        for i, (born, ranked, taste, draw) in enumerate(
+        for i, (born, ranked, reach, taste, draw) in enumerate(
             zip(
                 birth_days.tolist(),
                 preference.tolist(),
+                within_reach.tolist(),
                 continuity.tolist(),
                 usual_source.tolist(),
             )
@@ -334,9 +336,9 @@ def build_doctors(
     )
     width = len(scenario.affiliation_weights)
     others = np.full((len(hospitals), width), -1)
-    for h in range(len(hospitals)):
-        near = nearby[h][nearby[h] != h][:width]
-        others[h, : len(near)] = near
+    # each row without its own hospital, nearest first
+    near = nearby[nearby != np.arange(len(hospitals))[:, None]].reshape(len(hospitals), -1)
+    others[:, : near.shape[1]] = near[:, :width]
     # a random order of each doctor's candidate hospitals; missing ones (-1) go last
     keys = np.where(others[home] >= 0, rng.random((count, width)), 2.0)
     ranked = np.take_along_axis(others[home], np.argsort(keys, axis=1, kind="stable"), axis=1)
