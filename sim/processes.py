@@ -154,6 +154,14 @@ class RegionSimulation:
             if mothers[child] >= 0:
                 self._children[int(mothers[child])].append(child)
         self._unborn = {c for children in self._children.values() for c in children}
+        self._severity_weights = [
+            self.catalog.categories[c.category].severity for c in self.catalog.conditions
+        ]
+        # by the number of conditions under treatment, this one included
+        self._comorbidity_factor = [
+            scenario.comorbidity_severity_factor ** max(active - 1, 0)
+            for active in range(len(self.catalog.conditions) + 1)
+        ]
         self._los_shape = [
             (
                 math.log(c.los_median)
@@ -396,12 +404,12 @@ class RegionSimulation:
                 severity = max(severity - 1, NORMAL)
             elif kind == CLINIC_REVIEW:
                 encounter, los = OUTPATIENT, 0
-                severity = min(self._severity(patient, condition), MILD)
+                severity = min(self._severity(patient, condition, day), MILD)
             else:
                 encounter = self._first_encounter(
                     condition, admission_type, release, doctor, hospital, readmission
                 )
-                severity = self._severity(patient, condition, encounter == EMERGENCY_VISIT)
+                severity = self._severity(patient, condition, day, encounter == EMERGENCY_VISIT)
                 if condition.name == DELIVERY_CONDITION:
                     delivery = self._delivery(patient, severity)
                     encounter, los = INPATIENT, delivery[1]
@@ -628,20 +636,21 @@ class RegionSimulation:
         weekday = self.weekday_of_day[min(day, self.horizon)]
         return 7 - weekday if weekday >= SATURDAY else 0
 
-    def _severity(self, patient: Patient, condition: Condition, released: bool = False) -> int:
-        """Severity of a first encounter: the category's weights, the odds of Moderate and
-        Severe raised at 65 and over and for each other condition under treatment; a patient
-        sent home from the ED is never Severe."""
-        scenario = self.scenario
-        normal, mild, moderate, severe = self.catalog.categories[condition.category].severity
+    def _severity(
+        self, patient: Patient, condition: Condition, day: int, released: bool = False
+    ) -> int:
+        """Severity of a first encounter on ``day``: the category's weights, the odds of
+        Moderate and Severe raised at 65 and over and for each other condition under
+        treatment; a patient sent home from the ED is never Severe."""
+        normal, mild, moderate, severe = self._severity_weights[condition.code]
         if released:
             severe = 0.0
-        factor = scenario.comorbidity_severity_factor ** max(len(patient.active_conditions) - 1, 0)
-        if patient.age_at(int(self.env.now)) >= 65:
-            factor *= scenario.older_severity_factor
+        factor = self._comorbidity_factor[len(patient.active_conditions)]
+        if patient.age_at(day) >= 65:
+            factor *= self.scenario.older_severity_factor
         moderate *= factor
         severe *= factor
-        r = self.clinical.one() * sum((normal, mild, moderate, severe))
+        r = self.clinical.one() * (normal + mild + moderate + severe)
         r -= normal
         if r < 0:
             return NORMAL
