@@ -320,6 +320,10 @@ class EventLog:
             cached = self._extracts[name] = (self._extract_stamp(name), rows)
         return dict(cached[1])
 
+    def release_extracts(self) -> None:
+        """Forget the extracts kept for readers (their memory); a later read makes them again."""
+        self._extracts.clear()
+
     def _extract_stamp(self, name: str) -> tuple:
         # an extract is made of its own events and, for the visits' first written, admissions
         return self.by_type[name].stamp(), self.by_type["Admitted"].stamp()
