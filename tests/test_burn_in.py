@@ -174,3 +174,19 @@ def test_a_delivery_in_the_burn_in_never_brings_a_later_baby_early(long_burn_in)
         earlier += int((born < drawn[region.world.key][linked]).sum())
     assert earlier == 0
     assert validate(simulation.tables(), today=TODAY)["ok"]
+
+
+def test_an_extract_forgotten_is_made_again_the_same():
+    """The event log caches the extracts it shows readers and forgets them to free memory
+    (``release_extracts``): a read after that makes the same extract again."""
+    simulation = Simulation(
+        Scenario(patients=120, seed=4, today=TODAY, start=START, burn_in_days=200)
+    ).run()
+    log = simulation.regions[0].log
+    before = {name: log.columns(name) for name in ("Admitted", "Discharged", "CoverageStarted")}
+    log.release_extracts()
+    for name, columns in before.items():
+        again = log.columns(name)
+        assert again.keys() == columns.keys()
+        assert all(np.array_equal(again[field], columns[field]) for field in columns)
+        assert len(again["day"]) and again["day"].min() >= log.first_day > 0
