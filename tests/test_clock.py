@@ -102,6 +102,7 @@ def test_a_worker_that_waits_is_resumed_and_one_that_does_not_leaves_no_process(
 
 
 def test_day_start_fires_before_the_other_events_of_its_day():
+    """As a coverage spell starting on a day must (it is logged before any visit of it)."""
     env = simpy.Environment()
     seen = []
 

@@ -11,13 +11,11 @@ import filecmp
 import numpy as np
 import pandas as pd
 import pytest
-import simpy
 
 from reporting.app import Simulation
 from reporting.app.cli import main
 from reporting.eventlog import tables_from_events
 from reporting.validation import validate
-from sim.clock import DayStart
 from sim.scenario import Scenario
 from tests.conftest import TODAY
 
@@ -112,24 +110,6 @@ def test_a_snapshot_holds_the_final_spells_cut_at_its_day(run):
     assert (early["end_date"][~open_now] == kept["end_date"][~open_now]).all()
     assert (kept["end_date"][open_now].isna() | (kept["end_date"][open_now] >= day)).all()
     assert validate(simulation.tables(), today=MIDWAY)["checks"]["bills_not_matching_coverage"] == 0
-
-
-def test_a_spell_start_comes_before_every_other_event_of_its_day():
-    env = simpy.Environment()
-    seen = []
-
-    def other():
-        yield env.timeout(3)
-        seen.append("other")
-
-    def coverage():
-        yield DayStart(env, 3)
-        seen.append("coverage")
-
-    env.process(other())
-    env.process(coverage())
-    env.run()
-    assert seen == ["coverage", "other"]
 
 
 def test_one_and_two_workers_write_identical_coverage_files(tmp_path):
