@@ -196,15 +196,8 @@ def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog
     """
     admission = _days(visits["date_of_admission"])
     discharge = _days(visits["date_of_discharge"])
-    keys = pd.DataFrame(
-        {
-            "patient_id": visits["patient_id"].array,
-            "condition": visits["condition"].array,
-            "admission": admission,
-            "visit_id": visits["visit_id"].array,
-        }
-    )
-    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    keys = (visits["patient_id"], visits["condition"], admission, visits["visit_id"])
+    order = np.lexsort([_sort_key(key) for key in reversed(keys)])
     frame = visits.take(order)
     episode = frame["episode_id"].to_numpy()
     is_followup = _text(frame["visit_type"]) == "Follow-up"
@@ -226,6 +219,18 @@ def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog
         "patient_state": _by_key(ids, _text(patients["state"]), wanted),
     }
     return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
+
+
+def _sort_key(values) -> np.ndarray:
+    """What ``DataFrame.sort_values`` sorts a column by: the values of a numpy column
+    without missing values (NaT sorts last in both), else the codes of its categories
+    (the categorical's own order, or sorted values), missing last."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype):
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuM":
+        return values
+    codes = pd.Categorical(values, ordered=True).codes
+    return np.where(codes == -1, len(codes), codes)
 
 
 def _text(values) -> np.ndarray:
@@ -280,16 +285,28 @@ def _lookup(values: pd.Series, mapping: dict, default) -> np.ndarray:
     return np.array([*mapping.values(), default])[codes]
 
 
-def _overlaps(group: pd.Series, start: np.ndarray, end: np.ndarray) -> int:
+def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray) -> int:
     """Intervals that begin before an earlier interval of the same group has ended."""
     order = np.lexsort((end, start, group))
-    g, s, e = group[order], start[order], end[order]
+    g, s, e = group[order], start[order].astype(np.int64), end[order].astype(np.int64)
     if len(g) < 2:
         return 0
-    frame = pd.DataFrame({"g": g, "e": e.astype(np.int64)})
-    running_end = frame.groupby("g", sort=False)["e"].cummax().to_numpy()
     same = g[1:] == g[:-1]
-    return int((same & (s[1:].astype(np.int64) < running_end[:-1])).sum())
+    return int((same & (s[1:] < _running_max(~same, e)[:-1])).sum())
+
+
+def _running_max(starts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The running maximum of int64 ``values`` within each run of rows, a run beginning
+    after each row where ``starts`` (one shorter than ``values``) is True: one
+    ``maximum.accumulate`` over values lifted by run, so a run never sees an earlier one's."""
+    run = np.concatenate([[0], np.cumsum(starts)])
+    lowest = np.iinfo(np.int64).min  # NaT as an integer: an ordinary value, below all others
+    real = values != lowest
+    low = values[real].min(initial=0)
+    span = values[real].max(initial=0) - low + 2
+    lifted = np.where(real, values - low + 1, 0) + run * span
+    running = np.maximum.accumulate(lifted) - run * span
+    return np.where(running == 0, lowest, running - 1 + low)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -800,9 +817,11 @@ def _rooming_in(patients: pd.DataFrame, visits: pd.DataFrame, rooms: np.ndarray)
     if "mother_patient_id" not in patients.columns:
         return shared
     newborn = (_text(visits["admission_type"]) == "Newborn") & ~np.isnan(rooms)
-    linked = patients[patients["mother_patient_id"].notna().to_numpy()]
+    linked = patients["mother_patient_id"].notna().to_numpy()
     mother = _by_key(
-        linked["patient_id"], linked["mother_patient_id"].to_numpy(float), visits["patient_id"]
+        patients["patient_id"].to_numpy()[linked],
+        patients["mother_patient_id"].to_numpy(float, na_value=np.nan)[linked],
+        visits["patient_id"],
     )
     babies = np.flatnonzero(newborn & ~np.isnan(mother))
     patient = visits["patient_id"].to_numpy(np.float64)
@@ -923,13 +942,16 @@ def _above_out_of_pocket_limit(visits: pd.DataFrame, billing: pd.DataFrame) -> i
     served = _service_days(visits, billing).astype("datetime64[D]")
     year = served.astype("datetime64[Y]").astype(np.int64) + 1970
     capped = kind > 0
-    keys = np.stack([billing["patient_id"].to_numpy()[capped], year[capped], kind[capped]])
-    patient_years, inverse = np.unique(keys, axis=1, return_inverse=True)
+    patient = pd.factorize(billing["patient_id"].to_numpy()[capped])[0]
+    year_code, years = pd.factorize(year[capped])
+    # one integer per (patient, year, kind); the sums add each group's bills in row order
+    key = (patient * len(years) + year_code) * 3 + kind[capped]
+    group, keys = pd.factorize(key)
     owed = billing["patient_responsibility_amount"].to_numpy()[capped]
-    sums = np.bincount(inverse.ravel(), weights=owed, minlength=patient_years.shape[1])
+    sums = np.bincount(group, weights=owed, minlength=len(keys))
     top = max(limits.aca_by_year.values())
-    aca = [limits.aca_by_year.get(y, top) for y in patient_years[1].tolist()]
-    limit = np.where(patient_years[2] == 1, aca, limits.medicare_advantage)
+    aca = [limits.aca_by_year.get(y, top) for y in years[keys // 3 % len(years)].tolist()]
+    limit = np.where(keys % 3 == 1, aca, limits.medicare_advantage)
     return int((sums > limit).sum())
 
 
@@ -949,9 +971,10 @@ def _place_checks(
     )
     hospital_zip = visits["hospital_zipcode"].astype("string")
     hospital_state = _at(zips.state.astype(object), row_of(hospital_zip))
-    pairs = np.stack([pd.factorize(visits["hospital"])[0], pd.factorize(hospital_zip)[0]])
-    hospital_of_pair = np.unique(pairs, axis=1)[0]  # of each distinct (hospital, ZIP) pair
-    zips_per_hospital = np.unique(hospital_of_pair, return_counts=True)[1]
+    hospital = pd.factorize(visits["hospital"])[0] + 1  # 0: missing
+    zip_code, zip_codes = pd.factorize(hospital_zip)
+    pairs = _unique(hospital * (len(zip_codes) + 1) + zip_code + 1)  # distinct (hospital, ZIP)
+    zips_per_hospital = np.bincount(pairs // (len(zip_codes) + 1))
     doctor_codes, doctors = pd.factorize(visits["doctor"])
     wrong_doctor = (
         ~pd.Series(_text(pd.Series(doctors))).str.match(r"Dr\. ").fillna(False).to_numpy()
