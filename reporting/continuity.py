@@ -113,12 +113,13 @@ def _indices(patient: np.ndarray, provider: np.ndarray) -> tuple[np.ndarray, dic
         }
 
 
-def index_counts(indices: pd.DataFrame) -> dict:
+def index_counts(indices: pd.DataFrame | dict[str, np.ndarray]) -> dict:
     """How many patients were measured and how often each value of each index occurs: the
-    counts add up across groups of patients, so summaries merge exactly."""
-    counts: dict = {"measured": len(indices)}
+    counts add up across groups of patients, so summaries merge exactly (``indices``: a
+    frame, or its index columns as arrays)."""
+    counts: dict = {"measured": len(indices[INDICES[0]])}
     for name in INDICES:
-        values = indices[name].to_numpy(dtype=np.float64)
+        values = np.asarray(indices[name], dtype=np.float64)
         distinct, times = np.unique(values[~np.isnan(values)], return_counts=True)
         counts[name] = Counter(dict(zip(distinct.tolist(), times.tolist())))
     return counts
@@ -252,8 +253,13 @@ def followup_shares_from(parts: list[Counter]) -> dict:
 def continuity_counts(table: pd.DataFrame) -> dict:
     """Per level, the index counts over every visit (setting ``All``) of a continuity table
     (or of a slice of whole patients)."""
-    every = table[table["setting"] == ALL]
-    return {level: index_counts(every[every["level"] == level]) for level in LEVELS}
+    every = (table["setting"] == ALL).to_numpy(bool)
+    values = {name: table[name].to_numpy(dtype=np.float64) for name in INDICES}
+    counts = {}
+    for level in LEVELS:
+        rows = every & (table["level"] == level).to_numpy(bool)
+        counts[level] = index_counts({name: column[rows] for name, column in values.items()})
+    return counts
 
 
 def continuity_section(table: pd.DataFrame, patients_with_visits: int, min_visits: int) -> dict:
@@ -294,16 +300,19 @@ def group_counts(patients: pd.DataFrame, visits: pd.DataFrame, table: pd.DataFra
     patients with a doctor-level index over two or more outpatient visits with the sums of
     their COC and UPC (in millionths): counts that add up across slices of whole patients."""
     ids = patients["patient_id"].to_numpy(np.int64)
-    hospitals = visits.groupby("patient_id", observed=True)["hospital"].nunique()
-    hospitals = hospitals.reindex(ids, fill_value=0).to_numpy(np.int64)
-    rows = table[
-        (table["setting"] == OUTPATIENT) & (table["level"] == "doctor") & (table["n_visits"] >= 2)
-    ].set_index("patient_id")
-    measured = np.isin(ids, rows.index.to_numpy())
-    micro = {
-        name: np.rint(rows[name].reindex(ids).fillna(0).to_numpy() * MICRO).astype(np.int64)
-        for name in ("coc", "upc")
-    }
+    hospitals = _hospitals_per_patient(visits, ids)
+    rows = (
+        (table["setting"] == OUTPATIENT).to_numpy(bool)
+        & (table["level"] == "doctor").to_numpy(bool)
+        & (table["n_visits"].to_numpy() >= 2)
+    )
+    measured_ids = table["patient_id"].to_numpy()[rows]
+    measured = np.isin(ids, measured_ids)
+    row = pd.Index(measured_ids).get_indexer(ids)  # -1: not measured, taken as 0
+    micro = {}
+    for name in ("coc", "upc"):
+        values = np.append(table[name].to_numpy(dtype=np.float64)[rows], 0.0)[row]
+        micro[name] = np.rint(np.where(np.isnan(values), 0, values) * MICRO).astype(np.int64)
     columns = {
         "patients": hospitals > 0,
         "hospitals": hospitals,
@@ -319,6 +328,16 @@ def group_counts(patients: pd.DataFrame, visits: pd.DataFrame, table: pd.DataFra
             for index, name in enumerate(groups.categories)
         }
     return counts
+
+
+def _hospitals_per_patient(visits: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """The number of distinct hospitals of each patient's visits (0 without a visit)."""
+    patient, patients = pd.factorize(visits["patient_id"].to_numpy())
+    hospital, hospitals = pd.factorize(visits["hospital"])  # -1: missing, not counted
+    known = (patient >= 0) & (hospital >= 0)
+    pairs = np.unique(patient[known] * len(hospitals) + hospital[known])
+    counts = np.bincount(pairs // max(len(hospitals), 1), minlength=len(patients))
+    return np.append(counts, 0)[pd.Index(patients).get_indexer(ids)].astype(np.int64)
 
 
 def _sums(groups: pd.Categorical, values: np.ndarray) -> list[int]:
