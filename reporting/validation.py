@@ -663,7 +663,7 @@ def _first_diagnosis(
     when not listed, or listed without a date)."""
     wanted = _text(wanted_condition)
     named = pd.factorize(np.concatenate([condition, wanted]))[0]  # -1: no condition
-    who = np.unique(np.concatenate([patient, wanted_patient]), return_inverse=True)[1]
+    who = pd.factorize(np.concatenate([patient, wanted_patient]))[0]
     key = who * (named.max(initial=0) + 2) + named
     listed = np.flatnonzero(named[: len(patient)] >= 0)
     listed = listed[np.argsort(diagnosis[listed], kind="stable")]  # NaT last
