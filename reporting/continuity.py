@@ -71,9 +71,20 @@ def indices_by_patient(
     admission date, visit id). Patients with fewer than ``min_visits`` visits are left out.
     Returns one row per patient, indexed by patient.
     """
-    columns = ["n_visits", "n_providers", *INDICES]
     if len(patient) == 0:
+        columns = ["n_visits", "n_providers", *INDICES]
         return pd.DataFrame(columns=columns, index=pd.Index([], name="patient_id"))
+    patients, columns = _indices(patient, provider)
+    result = pd.DataFrame(columns, index=pd.Index(patients, name="patient_id"))
+    return result[result["n_visits"] >= min_visits]
+
+
+def _indices(patient: np.ndarray, provider: np.ndarray) -> tuple[np.ndarray, dict]:
+    """``indices_by_patient`` as arrays: the patients in order of first visit, and each
+    column's values for them (every patient, whatever the number of visits)."""
+    if len(patient) == 0:
+        counts = dict.fromkeys(("n_visits", "n_providers"), np.zeros(0, dtype=np.int64))
+        return np.asarray(patient), counts | dict.fromkeys(INDICES, np.zeros(0))
     patient_codes, patients = pd.factorize(np.asarray(patient))
     provider_codes = pd.factorize(np.asarray(provider))[0]
     count = len(patients)
@@ -90,28 +101,25 @@ def indices_by_patient(
     repeat = (patient_codes[1:] == patient_codes[:-1]) & (provider_codes[1:] == provider_codes[:-1])
     same = np.bincount(patient_codes[1:][repeat], minlength=count).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = pd.DataFrame(
-            {
-                "n_visits": n.astype(np.int64),
-                "n_providers": m.astype(np.int64),
-                "upc": top / n,
-                "coc": (squares - n) / (n * (n - 1)),
-                "hhi": squares / (n * n),
-                "secon": same / (n - 1),
-                "mmci": (1 - m / (n + 0.1)) / (1 - 1 / (n + 0.1)),
-                "kpc": (n - m) / (n - 1),
-            },
-            index=pd.Index(patients, name="patient_id"),
-        )
-    return result[result["n_visits"] >= min_visits]
+        return np.asarray(patients), {
+            "n_visits": n.astype(np.int64),
+            "n_providers": m.astype(np.int64),
+            "upc": top / n,
+            "coc": (squares - n) / (n * (n - 1)),
+            "hhi": squares / (n * n),
+            "secon": same / (n - 1),
+            "mmci": (1 - m / (n + 0.1)) / (1 - 1 / (n + 0.1)),
+            "kpc": (n - m) / (n - 1),
+        }
 
 
-def index_counts(indices: pd.DataFrame) -> dict:
+def index_counts(indices: pd.DataFrame | dict[str, np.ndarray]) -> dict:
     """How many patients were measured and how often each value of each index occurs: the
-    counts add up across groups of patients, so summaries merge exactly."""
-    counts: dict = {"measured": len(indices)}
+    counts add up across groups of patients, so summaries merge exactly (``indices``: a
+    frame, or its index columns as arrays)."""
+    counts: dict = {"measured": len(indices[INDICES[0]])}
     for name in INDICES:
-        values = indices[name].to_numpy(dtype=np.float64)
+        values = np.asarray(indices[name], dtype=np.float64)
         distinct, times = np.unique(values[~np.isnan(values)], return_counts=True)
         counts[name] = Counter(dict(zip(distinct.tolist(), times.tolist())))
     return counts
@@ -173,28 +181,30 @@ def continuity_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:
         "hospital": hospital,
         "doctor_hospital": doctor * (int(hospital.max(initial=0)) + 1) + hospital,
     }
-    outpatient = (visits["encounter_type"].astype("string") == OUTPATIENT).to_numpy(bool)[order]
+    outpatient = (visits["encounter_type"] == OUTPATIENT).to_numpy(bool)[order]
     rows = {ALL: np.ones(len(patient), dtype=bool), OUTPATIENT: outpatient}
-    parts = []
-    for setting in SETTINGS:
-        for level in LEVELS:
+    parts: dict[str, list] = {name: [] for name in ("patient_id", "level", "setting")}
+    parts |= {name: [] for name in ("n_visits", "n_providers", *INDICES)}
+    for setting_code, setting in enumerate(SETTINGS):
+        for level_code, level in enumerate(LEVELS):
             chosen = rows[setting]
-            part = indices_by_patient(
-                patient[chosen], providers[level][chosen], min_visits
-            ).reset_index()
-            part.insert(1, "level", level)
-            part.insert(2, "setting", setting)
-            parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    table["level"] = pd.Categorical(table["level"], categories=LEVELS)
-    table["setting"] = pd.Categorical(table["setting"], categories=SETTINGS)
-    table = table.sort_values(["patient_id", "level", "setting"], kind="stable")
-    table = table.reset_index(drop=True)
+            patients, columns = _indices(patient[chosen], providers[level][chosen])
+            kept = columns["n_visits"] >= min_visits
+            parts["patient_id"].append(patients[kept])
+            parts["level"].append(np.full(kept.sum(), level_code, dtype=np.int8))
+            parts["setting"].append(np.full(kept.sum(), setting_code, dtype=np.int8))
+            for name, values in columns.items():
+                parts[name].append(values[kept])
+    table = {name: np.concatenate(values) for name, values in parts.items()}
+    order = np.lexsort((table["setting"], table["level"], table["patient_id"]))
+    table = {name: values[order] for name, values in table.items()}
+    table["level"] = pd.Categorical.from_codes(table["level"], categories=LEVELS)
+    table["setting"] = pd.Categorical.from_codes(table["setting"], categories=SETTINGS)
     for column in ("patient_id", "n_visits", "n_providers"):
         table[column] = table[column].astype(np.int64)
     for column in INDICES:
         table[column] = table[column].astype(float).round(6)
-    return table[list(CONTINUITY_COLUMNS)]
+    return pd.DataFrame({column: table[column] for column in CONTINUITY_COLUMNS})
 
 
 def followup_shares(episodes: pd.DataFrame) -> dict:
@@ -243,8 +253,13 @@ def followup_shares_from(parts: list[Counter]) -> dict:
 def continuity_counts(table: pd.DataFrame) -> dict:
     """Per level, the index counts over every visit (setting ``All``) of a continuity table
     (or of a slice of whole patients)."""
-    every = table[table["setting"] == ALL]
-    return {level: index_counts(every[every["level"] == level]) for level in LEVELS}
+    every = (table["setting"] == ALL).to_numpy(bool)
+    values = {name: table[name].to_numpy(dtype=np.float64) for name in INDICES}
+    counts = {}
+    for level in LEVELS:
+        rows = every & (table["level"] == level).to_numpy(bool)
+        counts[level] = index_counts({name: column[rows] for name, column in values.items()})
+    return counts
 
 
 def continuity_section(table: pd.DataFrame, patients_with_visits: int, min_visits: int) -> dict:
@@ -285,16 +300,19 @@ def group_counts(patients: pd.DataFrame, visits: pd.DataFrame, table: pd.DataFra
     patients with a doctor-level index over two or more outpatient visits with the sums of
     their COC and UPC (in millionths): counts that add up across slices of whole patients."""
     ids = patients["patient_id"].to_numpy(np.int64)
-    hospitals = visits.groupby("patient_id", observed=True)["hospital"].nunique()
-    hospitals = hospitals.reindex(ids, fill_value=0).to_numpy(np.int64)
-    rows = table[
-        (table["setting"] == OUTPATIENT) & (table["level"] == "doctor") & (table["n_visits"] >= 2)
-    ].set_index("patient_id")
-    measured = np.isin(ids, rows.index.to_numpy())
-    micro = {
-        name: np.rint(rows[name].reindex(ids).fillna(0).to_numpy() * MICRO).astype(np.int64)
-        for name in ("coc", "upc")
-    }
+    hospitals = _hospitals_per_patient(visits, ids)
+    rows = (
+        (table["setting"] == OUTPATIENT).to_numpy(bool)
+        & (table["level"] == "doctor").to_numpy(bool)
+        & (table["n_visits"].to_numpy() >= 2)
+    )
+    measured_ids = table["patient_id"].to_numpy()[rows]
+    measured = np.isin(ids, measured_ids)
+    row = pd.Index(measured_ids).get_indexer(ids)  # -1: not measured, taken as 0
+    micro = {}
+    for name in ("coc", "upc"):
+        values = np.append(table[name].to_numpy(dtype=np.float64)[rows], 0.0)[row]
+        micro[name] = np.rint(np.where(np.isnan(values), 0, values) * MICRO).astype(np.int64)
     columns = {
         "patients": hospitals > 0,
         "hospitals": hospitals,
@@ -310,6 +328,16 @@ def group_counts(patients: pd.DataFrame, visits: pd.DataFrame, table: pd.DataFra
             for index, name in enumerate(groups.categories)
         }
     return counts
+
+
+def _hospitals_per_patient(visits: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """The number of distinct hospitals of each patient's visits (0 without a visit)."""
+    patient, patients = pd.factorize(visits["patient_id"].to_numpy())
+    hospital, hospitals = pd.factorize(visits["hospital"])  # -1: missing, not counted
+    known = (patient >= 0) & (hospital >= 0)
+    pairs = np.unique(patient[known] * len(hospitals) + hospital[known])
+    counts = np.bincount(pairs // max(len(hospitals), 1), minlength=len(patients))
+    return np.append(counts, 0)[pd.Index(patients).get_indexer(ids)].astype(np.int64)
 
 
 def _sums(groups: pd.Categorical, values: np.ndarray) -> list[int]:

@@ -185,7 +185,7 @@ def _tally(name: str, *keys, weights=None) -> Counter:
     factorized = [pd.factorize(key, use_na_sentinel=False) for key in keys]
     shape = tuple(max(len(uniques), 1) for _, uniques in factorized)
     combined = np.ravel_multi_index([np.asarray(codes) for codes, _ in factorized], shape)
-    present, inverse = np.unique(combined, return_inverse=True)
+    present, inverse = _groups(combined, int(np.prod(shape)))
     if weights is None:
         sums = np.bincount(inverse, minlength=len(present))
     else:  # float sums of integers are exact below 2**53
@@ -197,6 +197,15 @@ def _tally(name: str, *keys, weights=None) -> Counter:
     return Counter(
         {(name, *key): int(total) for key, total in zip(zip(*parts), sums.tolist()) if total}
     )
+
+
+def _groups(combined: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(combined, return_inverse=True)`` of codes below ``size``: by a bincount
+    when there are few possible codes (numpy's unique hashes or sorts every row)."""
+    if size > 4 * len(combined) + 1024:
+        return np.unique(combined, return_inverse=True)
+    seen = np.bincount(combined, minlength=size) > 0
+    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[combined]
 
 
 class _Slice:
@@ -252,7 +261,7 @@ class _Slice:
         }
         overdue = np.zeros(len(billing), dtype=bool)
         if self.has("billing", "payment_status"):
-            overdue = (billing["payment_status"].astype("string") == "Late-Unpaid").to_numpy()
+            overdue = (billing["payment_status"] == "Late-Unpaid").to_numpy(bool)
         return pd.DataFrame(
             {
                 "visit_id": billing["visit_id"].to_numpy(),
@@ -511,12 +520,13 @@ def _continuity(s: _Slice) -> Counter:
     """Each patient's doctor-level COC over outpatient visits (all visits without encounter
     types), for patients with enough of them."""
     visits = s.encounters(OUTPATIENT) if s.has("visits", "encounter_type") else s.visits
-    visits = visits.sort_values(["patient_id", "date_of_admission", "visit_id"], kind="stable")
+    patient = visits["patient_id"].to_numpy()
+    # as continuity_table orders a patient's visits: by admission, ties by visit id
+    admission = visits["date_of_admission"].to_numpy()  # NaT last, as sort_values puts it
+    order = np.lexsort((visits["visit_id"].to_numpy(), admission, patient))
     counts = Counter()
     for least in s.targets.param_values("doctor_coc", "min_visits"):
-        indices = indices_by_patient(
-            visits["patient_id"].to_numpy(), visits["doctor_id"].to_numpy(), least
-        )
+        indices = indices_by_patient(patient[order], visits["doctor_id"].to_numpy()[order], least)
         counts += _tally("coc", np.full(len(indices), least), indices["coc"].to_numpy())
     return counts
 

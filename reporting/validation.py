@@ -34,6 +34,8 @@ PREFIXES = ("Mr.", "Mrs.", "Ms.", "Dr.")
 PREFIXED_NAME = r"(?s)^(" + "|".join(re.escape(p) for p in PREFIXES) + r") (.*)$"
 RESERVED_EMAIL = r"@example\.(?:com|net|org)$"
 FICTIONAL_PHONE = r"^\d{3}-555-01\d{2}$"
+# by payment_status's code: paid on time or late, unpaid past or within its due date
+PAYMENT_STATUSES = np.array(["Paid", "Late-Paid", "Late-Unpaid", "In-progress"], dtype=object)
 
 
 def validate(
@@ -171,6 +173,13 @@ def _distinct(ids: pd.Series) -> np.ndarray:
     return _unique(ids.to_numpy(dtype=np.int64))
 
 
+def _repeated(values: np.ndarray) -> int:
+    """How many distinct values occur more than once (NaN never repeats), by a sort."""
+    ordered = np.sort(values)
+    same = ordered[1:] == ordered[:-1]
+    return int((same & ~np.append(False, same[:-1])).sum())
+
+
 def _unique(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` of integers, by a sort: numpy's hash table (numpy >= 2.3) takes
     50 times longer on runs of consecutive IDs."""
@@ -196,43 +205,48 @@ def with_episodes(visits: pd.DataFrame, patients: pd.DataFrame, catalog: Catalog
     """
     admission = _days(visits["date_of_admission"])
     discharge = _days(visits["date_of_discharge"])
-    keys = pd.DataFrame(
-        {
-            "patient_id": visits["patient_id"].array,
-            "condition": visits["condition"].array,
-            "admission": admission,
-            "visit_id": visits["visit_id"].array,
-        }
-    )
-    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    keys = (visits["patient_id"], visits["condition"], admission, visits["visit_id"])
+    order = np.lexsort([_sort_key(key) for key in reversed(keys)])
     frame = visits.take(order)
     episode = frame["episode_id"].to_numpy()
     is_followup = _text(frame["visit_type"]) == "Follow-up"
     has_followup = np.zeros(len(frame), dtype=bool)
     has_followup[:-1] = is_followup[1:] & (episode[1:] == episode[:-1])
-    categories = {c.name: c.category for c in catalog.conditions}
-    ids, wanted = patients["patient_id"], frame["patient_id"]
+    patient = _rows_of(patients["patient_id"], frame["patient_id"])
     added = {
         "admission": admission[order],
         "discharge": discharge[order],
         "los": (discharge - admission).astype(np.int64)[order],
-        "category": _lookup(frame["condition"], categories, ""),
         "is_followup": is_followup,
         "episode": episode,
         "has_followup": has_followup,
-        "birth": _by_key(ids, _days(patients["date_of_birth"]), wanted),
-        "patient_name": _by_key(ids, _text(patients["name"]), wanted),
-        "patient_gender": _by_key(ids, _text(patients["gender"]), wanted),
-        "patient_state": _by_key(ids, _text(patients["state"]), wanted),
+        "birth": take(_days(patients["date_of_birth"]), patient, allow_fill=True),
+        # the patients' own arrays taken: no text read into Python objects and back
+        **{
+            f"patient_{column}": patients[column].array.take(patient, allow_fill=True)
+            for column in ("name", "gender", "state")
+        },
     }
     return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
+
+
+def _sort_key(values) -> np.ndarray:
+    """What ``DataFrame.sort_values`` sorts a column by: the values of a numpy column
+    without missing values (NaT sorts last in both), else the codes of its categories
+    (the categorical's own order, or sorted values), missing last."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype):
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuM":
+        return values
+    codes = pd.Categorical(values, ordered=True).codes
+    return np.where(codes == -1, len(codes), codes)
 
 
 def _text(values) -> np.ndarray:
     """Text values as a numpy object array with None for missing (safe to compare)."""
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        labels = np.append(values.cat.categories.to_numpy(dtype=object), None)
-        return labels[values.cat.codes.to_numpy()]  # code -1 (missing) picks None
+        labels = np.append(values.array.categories.to_numpy(dtype=object), None)
+        return labels[values.array.codes]  # code -1 (missing) picks None
     if isinstance(values, np.ndarray) and values.dtype == object:
         return np.where(pd.isna(values), None, values)
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
@@ -246,11 +260,16 @@ def _by_key(keys, values, wanted) -> np.ndarray:
 
     Duplicate keys are tolerated: they are what some checks look for.
     """
-    index, values = pd.Index(np.asarray(keys)), np.asarray(values)
-    if not index.is_unique:
-        first = ~index.duplicated()
-        index, values = index[first], values[first]
-    return take(values, index.get_indexer(np.asarray(wanted)), allow_fill=True)
+    return take(np.asarray(values), _rows_of(keys, wanted), allow_fill=True)
+
+
+def _rows_of(keys, wanted) -> np.ndarray:
+    """The first row of each wanted key among ``keys`` (-1 where absent)."""
+    index = pd.Index(np.asarray(keys))
+    if index.is_unique:
+        return index.get_indexer(np.asarray(wanted))
+    first = np.flatnonzero(~index.duplicated())
+    return np.append(first, -1)[index[first].get_indexer(np.asarray(wanted))]
 
 
 def _zip_rows(zips: ZipTable) -> Callable[[pd.Series], np.ndarray]:
@@ -266,6 +285,11 @@ def _zip_rows(zips: ZipTable) -> Callable[[pd.Series], np.ndarray]:
     return rows
 
 
+def _five_digits(zipcodes: pd.Series) -> np.ndarray:
+    """Whether each ZIP code is five digits (False where missing)."""
+    return zipcodes.str.fullmatch(r"\d{5}").fillna(False).to_numpy(dtype=bool)
+
+
 def _at(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``values`` at ``rows`` as objects, NaN at row -1 (as ``_by_key`` gives)."""
     return np.append(values, np.nan)[rows]
@@ -276,38 +300,51 @@ def _lookup(values: pd.Series, mapping: dict, default) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
         table = np.array([*(mapping.get(c, default) for c in values.cat.categories), default])
         return table[values.cat.codes.to_numpy()]
-    codes = pd.Categorical(_text(values), categories=list(mapping)).codes
+    codes = pd.Index(list(mapping)).get_indexer(_text(values))  # -1: not in the mapping
     return np.array([*mapping.values(), default])[codes]
 
 
-def _overlaps(group: pd.Series, start: np.ndarray, end: np.ndarray) -> int:
+def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray) -> int:
     """Intervals that begin before an earlier interval of the same group has ended."""
     order = np.lexsort((end, start, group))
-    g, s, e = group[order], start[order], end[order]
+    g, s, e = group[order], start[order].astype(np.int64), end[order].astype(np.int64)
     if len(g) < 2:
         return 0
-    frame = pd.DataFrame({"g": g, "e": e.astype(np.int64)})
-    running_end = frame.groupby("g", sort=False)["e"].cummax().to_numpy()
     same = g[1:] == g[:-1]
-    return int((same & (s[1:].astype(np.int64) < running_end[:-1])).sum())
+    return int((same & (s[1:] < _running_max(~same, e)[:-1])).sum())
+
+
+def _running_max(starts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The running maximum of int64 ``values`` within each run of rows, a run beginning
+    after each row where ``starts`` (one shorter than ``values``) is True: one
+    ``maximum.accumulate`` over values lifted by run, so a run never sees an earlier one's."""
+    run = np.concatenate([[0], np.cumsum(starts)])
+    lowest = np.iinfo(np.int64).min  # NaT as an integer: an ordinary value, below all others
+    real = values != lowest
+    low = values[real].min(initial=0)
+    span = values[real].max(initial=0) - low + 2
+    lifted = np.where(real, values - low + 1, 0) + run * span
+    running = np.maximum.accumulate(lifted) - run * span
+    return np.where(running == 0, lowest, running - 1 + low)
 
 
 # ----------------------------------------------------------------------------- checks
 
 
 def _identity_checks(patients: pd.DataFrame, visits: pd.DataFrame, billing: pd.DataFrame) -> dict:
-    bills_per_visit = billing["visit_id"].value_counts()
     bill_patient = _by_key(
         visits["visit_id"], visits["patient_id"].to_numpy(float), billing["visit_id"]
     )
-    ids = pd.concat([patients["patient_id"], visits["visit_id"], billing["billing_id"]])
+    ids = (patients["patient_id"], visits["visit_id"], billing["billing_id"])
     return {
         "duplicate_patient_ids": patients["patient_id"].duplicated().sum(),
         "duplicate_visit_ids": visits["visit_id"].duplicated().sum(),
         "duplicate_billing_ids": billing["billing_id"].duplicated().sum(),
-        "ids_below_one": (ids < 1).sum(),
+        "ids_below_one": sum((column < 1).sum() for column in ids),
         "visits_without_bill": (~visits["visit_id"].isin(billing["visit_id"])).sum(),
-        "visits_with_several_bills": (bills_per_visit > 1).sum(),
+        "visits_with_several_bills": _repeated(
+            billing["visit_id"].to_numpy(dtype=np.float64, na_value=np.nan)
+        ),
         "bills_without_visit": (~billing["visit_id"].isin(visits["visit_id"])).sum(),
         "visits_with_unknown_patient": (~visits["patient_id"].isin(patients["patient_id"])).sum(),
         "bills_with_wrong_patient": (
@@ -323,7 +360,7 @@ def _person_checks(
     given = patients["first_name"].astype("string")
     prefix = patients["prefix"].astype("string")
     gender = patients["gender"].astype("string")
-    expected_gender = prefix.map(PREFIX_GENDER)
+    expected_gender = _lookup(prefix, PREFIX_GENDER, None)
     policy = patients["insurance_policy_number"].astype("string")
     provider = patients["insurance_provider"].astype("string")
     insured_policies = policy.dropna()
@@ -356,7 +393,11 @@ def _person_checks(
             patients["name"].astype("string")
             != given + " " + patients["last_name"].astype("string")
         ).sum(),
-        "prefix_gender_conflicts": (expected_gender.notna() & (expected_gender != gender)).sum(),
+        "prefix_gender_conflicts": (
+            pd.notna(expected_gender)
+            & gender.notna().to_numpy()
+            & (expected_gender != _text(gender))
+        ).sum(),
         "prefix_on_minors": (prefix.notna() & (patients["age"] < 18)).sum(),
         "unknown_prefixes": (prefix.notna() & ~prefix.isin(PREFIXES)).sum(),
         "first_names_with_prefix": given.str.match(PREFIXED_NAME).fillna(False).sum(),
@@ -507,7 +548,9 @@ def _clinical_checks(
     same_day = np.isin(encounter, ["Emergency", "Outpatient"])
     severity = _text(visits["severity"])
     is_medication = treatment == MEDICATION
-    drug_given = visits[["medication", "dosage", "frequency"]].notna().to_numpy()
+    drug_given = np.stack(
+        [visits[c].notna().to_numpy() for c in ("medication", "dosage", "frequency")], axis=1
+    )
     monitoring_wrong = (
         ~followup & (treatment == "Monitoring") & np.isin(severity, ["Moderate", "Severe"])
     )
@@ -620,7 +663,7 @@ def _first_diagnosis(
     when not listed, or listed without a date)."""
     wanted = _text(wanted_condition)
     named = pd.factorize(np.concatenate([condition, wanted]))[0]  # -1: no condition
-    who = np.unique(np.concatenate([patient, wanted_patient]), return_inverse=True)[1]
+    who = pd.factorize(np.concatenate([patient, wanted_patient]))[0]
     key = who * (named.max(initial=0) + 2) + named
     listed = np.flatnonzero(named[: len(patient)] >= 0)
     listed = listed[np.argsort(diagnosis[listed], kind="stable")]  # NaT last
@@ -736,10 +779,17 @@ def _dose_checks(visits: pd.DataFrame, catalog: Catalog) -> dict:
     given = visits["medication"].notna().to_numpy()
     listed = zip(meds.conditions, meds.names, meds.dosages, meds.frequencies)
     row_of = {dose: row for row, dose in enumerate(listed)}  # the loader refuses duplicates
-    doses = zip(
-        *(_text(visits[c])[given] for c in ("condition", "medication", "dosage", "frequency"))
-    )
-    row = np.array([row_of.get(dose, -1) for dose in doses], dtype=np.int64)
+    codes, labels = [], []
+    for column in ("condition", "medication", "dosage", "frequency"):
+        code, values = pd.factorize(visits[column])  # -1: missing, labelled None
+        codes.append(code[given] + 1)
+        labels.append(np.append(None, np.asarray(values, dtype=object)))
+    # each distinct (condition, drug, dose, frequency) looked up once
+    combined = np.ravel_multi_index(codes, [len(values) for values in labels])
+    dose, distinct = pd.factorize(combined)
+    parts = np.unravel_index(np.asarray(distinct), [len(values) for values in labels])
+    doses = zip(*(values[part].tolist() for values, part in zip(labels, parts)))
+    row = np.array([row_of.get(key, -1) for key in doses], dtype=np.int64)[dose]
     lowest = np.append(np.array(meds.min_age, dtype=float), np.inf)[row]  # unlisted: never fits
     highest = np.array([np.inf if a is None else a for a in meds.max_age] + [-np.inf])[row]
     age = visits["age"].to_numpy()[given]
@@ -800,9 +850,11 @@ def _rooming_in(patients: pd.DataFrame, visits: pd.DataFrame, rooms: np.ndarray)
     if "mother_patient_id" not in patients.columns:
         return shared
     newborn = (_text(visits["admission_type"]) == "Newborn") & ~np.isnan(rooms)
-    linked = patients[patients["mother_patient_id"].notna().to_numpy()]
+    linked = patients["mother_patient_id"].notna().to_numpy()
     mother = _by_key(
-        linked["patient_id"], linked["mother_patient_id"].to_numpy(float), visits["patient_id"]
+        patients["patient_id"].to_numpy()[linked],
+        patients["mother_patient_id"].to_numpy(float, na_value=np.nan)[linked],
+        visits["patient_id"],
     )
     babies = np.flatnonzero(newborn & ~np.isnan(mother))
     patient = visits["patient_id"].to_numpy(np.float64)
@@ -823,11 +875,8 @@ def payment_status(billing: pd.DataFrame, today64: np.datetime64) -> np.ndarray:
     paid = _days(billing["actual_payment_date"])
     due = _days(billing["expected_payment_date"])
     has_paid = ~np.isnat(paid)
-    return np.where(
-        has_paid,
-        np.where(paid <= due, "Paid", "Late-Paid"),
-        np.where(due < today64, "Late-Unpaid", "In-progress"),
-    )
+    status = np.where(has_paid, np.where(paid <= due, 0, 1), np.where(due < today64, 2, 3))
+    return PAYMENT_STATUSES[status]
 
 
 def _billing_checks(
@@ -917,19 +966,23 @@ def _above_out_of_pocket_limit(visits: pd.DataFrame, billing: pd.DataFrame) -> i
     year's out-of-pocket limit (ACA maximum; the average Medicare Advantage limit)."""
     limits = money_limits()
     payer = _text(billing["payer_type"])
-    plan = billing["insurance_plan"].astype("string").fillna("")
-    advantage = plan.str.endswith("Medicare Advantage").to_numpy()
+    plan, plans = pd.factorize(billing["insurance_plan"].astype("string"))  # -1: no plan
+    ends = pd.Series(plans, dtype="string").str.endswith("Medicare Advantage")
+    advantage = np.append(ends.to_numpy(dtype=bool), False)[plan]
     kind = np.select([payer == "Private", advantage], [1, 2], 0)  # 0: no yearly limit
     served = _service_days(visits, billing).astype("datetime64[D]")
     year = served.astype("datetime64[Y]").astype(np.int64) + 1970
     capped = kind > 0
-    keys = np.stack([billing["patient_id"].to_numpy()[capped], year[capped], kind[capped]])
-    patient_years, inverse = np.unique(keys, axis=1, return_inverse=True)
+    patient = pd.factorize(billing["patient_id"].to_numpy()[capped])[0]
+    year_code, years = pd.factorize(year[capped])
+    # one integer per (patient, year, kind); the sums add each group's bills in row order
+    key = (patient * len(years) + year_code) * 3 + kind[capped]
+    group, keys = pd.factorize(key)
     owed = billing["patient_responsibility_amount"].to_numpy()[capped]
-    sums = np.bincount(inverse.ravel(), weights=owed, minlength=patient_years.shape[1])
+    sums = np.bincount(group, weights=owed, minlength=len(keys))
     top = max(limits.aca_by_year.values())
-    aca = [limits.aca_by_year.get(y, top) for y in patient_years[1].tolist()]
-    limit = np.where(patient_years[2] == 1, aca, limits.medicare_advantage)
+    aca = [limits.aca_by_year.get(y, top) for y in years[keys // 3 % len(years)].tolist()]
+    limit = np.where(keys % 3 == 1, aca, limits.medicare_advantage)
     return int((sums > limit).sum())
 
 
@@ -949,16 +1002,17 @@ def _place_checks(
     )
     hospital_zip = visits["hospital_zipcode"].astype("string")
     hospital_state = _at(zips.state.astype(object), row_of(hospital_zip))
-    pairs = np.stack([pd.factorize(visits["hospital"])[0], pd.factorize(hospital_zip)[0]])
-    hospital_of_pair = np.unique(pairs, axis=1)[0]  # of each distinct (hospital, ZIP) pair
-    zips_per_hospital = np.unique(hospital_of_pair, return_counts=True)[1]
+    hospital = pd.factorize(visits["hospital"])[0] + 1  # 0: missing
+    zip_code, zip_codes = pd.factorize(hospital_zip)
+    pairs = _unique(hospital * (len(zip_codes) + 1) + zip_code + 1)  # distinct (hospital, ZIP)
+    zips_per_hospital = np.bincount(pairs // (len(zip_codes) + 1))
     doctor_codes, doctors = pd.factorize(visits["doctor"])
     wrong_doctor = (
         ~pd.Series(_text(pd.Series(doctors))).str.match(r"Dr\. ").fillna(False).to_numpy()
     )
     checks = {
-        "zipcodes_not_5_digits": (~patient_zip.str.fullmatch(r"\d{5}").fillna(False)).sum()
-        + (~hospital_zip.str.fullmatch(r"\d{5}").fillna(False)).sum(),
+        "zipcodes_not_5_digits": (~_five_digits(patient_zip)).sum()
+        + (~np.append(_five_digits(pd.Series(zip_codes)), False)[zip_code]).sum(),
         "zip_state_city_disagreement": disagree.sum(),
         "rurality_not_of_the_zip": (_text(known_area) != _text(patients["rurality"])).sum(),
         "hospital_state_not_its_zip_state": (
