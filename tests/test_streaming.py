@@ -226,28 +226,6 @@ def test_the_api_with_an_executor_gives_census_and_events(tmp_path):
     pd.testing.assert_frame_equal(here.event_log(), tasks.event_log())
 
 
-def test_an_executor_is_given_the_largest_tasks_first():
-    """Tasks go to workers largest first (no worker idles long at the end); the results come
-    back in key order whatever order they finished in."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    class Recording(ThreadPoolExecutor):
-        def __init__(self) -> None:
-            super().__init__(2)
-            self.sizes: list[int] = []
-
-        def submit(self, fn, *args, **kwargs):
-            self.sizes.append(sum(spec.patients for spec in args[1]))
-            return super().submit(fn, *args, **kwargs)
-
-    scenario = Scenario(patients=300, seed=2, today=TODAY, max_region_patients=40)
-    with Recording() as pool:
-        simulation = Simulation(scenario, executor=pool).run()
-    assert len(set(pool.sizes)) > 1 and pool.sizes == sorted(pool.sizes, reverse=True)
-    keys = [result.facts[0].key for result in simulation.results]
-    assert keys == sorted(keys)
-
-
 def test_part_options_make_their_folder(tmp_path):
     """``Simulation(scenario, parts=PartOptions(folder=...))`` with a folder that does not exist
     yet (as the README shows) makes it."""

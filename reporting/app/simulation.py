@@ -93,14 +93,9 @@ class Simulation(EngineSimulation):
             self.insurers,
             self.parts,
         )
-        groups = self._groups
-        if self.executor is not None:
-            # largest first, so that the last tasks to finish are small and no worker idles
-            # long at the end (results are keyed by region: the order they come in is free)
-            groups = sorted(groups, key=lambda group: -sum(spec.patients for spec in group))
-        arguments = (
+        arguments = (  # in key order, so that finished tasks can be written while others run
             (scenario, group, shares, insurers, self._zips_of(group, zip_index), parts)
-            for group in groups
+            for group in self._groups
         )
         finished: list[GroupResult] = []
         if self.executor is None:
