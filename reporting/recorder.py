@@ -357,12 +357,12 @@ def record_regions(
     blood_labels = load_demography().blood_types.labels
     start = to_datetime64(scenario.clock_start)  # of simulation day 0
     as_of = scenario.clock_start + dt.timedelta(days=last_day)
+    if facts is None:  # read first, while the extracts are kept
+        facts = [region_facts(region, last_day) for region in regions]
     columns = []
     for region in regions:
         columns.append(_region_columns(region))
         region.log.release_extracts()  # while the group's other regions are read: memory
-    if facts is None:
-        facts = [region_facts(region, last_day) for region in regions]
     names = dataset_names(facts)
 
     def joined(which: int, name: str) -> np.ndarray:
