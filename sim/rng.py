@@ -8,6 +8,7 @@ clinical draw (common random numbers across scenarios).
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, islice
@@ -110,7 +111,10 @@ def normal_quantiles(u: np.ndarray) -> np.ndarray:
     r = 0.180625 - q[centre] ** 2
     x[centre] = q[centre] * np.polyval(centre_num, r) / np.polyval(centre_den, r)
     tail = ~centre
-    r = np.sqrt(-np.log(np.minimum(u[tail], 1.0 - u[tail])))
+    # math.log, not np.log: numpy's AVX-512 logarithm can be 1 ulp off the C library's, and the
+    # quantiles must be the scalar ones (and the same) on every processor
+    smaller = np.minimum(u[tail], 1.0 - u[tail])
+    r = np.sqrt(-np.fromiter(map(math.log, smaller.tolist()), float, len(smaller)))
     near = r <= 5.0
     r = np.where(near, r - 1.6, r - 5.0)
     num = np.where(near, np.polyval(near_num, r), np.polyval(far_num, r))
