@@ -13,9 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's"
-)
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 
 # 2,000 heap blocks of 100 kB (below malloc's mmap threshold), then one small block above them
 # that stays, so that freeing them cannot shrink the heap from its top.

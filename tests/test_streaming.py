@@ -47,7 +47,7 @@ def streamed(tmp_path_factory):
 
 def test_grouping_and_slicing_never_change_the_files(streamed, tmp_path, monkeypatch):
     monkeypatch.setattr(reporting.app.tasks, "MIN_TASK_PATIENTS", 1)  # one region per task
-    monkeypatch.setattr(reporting.app.tasks, "TASKS_PER_RUN", 10_000)
+    monkeypatch.setattr(reporting.app.tasks, "TASKS_PER_WORKER", 10_000)
     monkeypatch.setattr(reporting.assembly, "SLICE_ROWS", 10_000)  # some weeks at a time
     assert main([*ARGS, *EXTRAS, "--outdir", str(tmp_path), "--workers", "1"]) == 0
     for name in NAMES:

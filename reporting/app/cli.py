@@ -350,9 +350,12 @@ BYTES_PER_PATIENT = 20_000  # peak memory of a task grows by about this much per
 
 
 def worker_count(args: argparse.Namespace, patients: int) -> int:
-    """Processes that run regions: --workers, else every core for large runs."""
+    """Processes that run regions: --workers, else every core for large runs (and always on a
+    Dask cluster started here)."""
     if args.workers:
         return args.workers
+    if args.dask is not None:
+        return os.cpu_count() or 1
     return (os.cpu_count() or 1) if patients > PARALLEL_ABOVE else 1
 
 
@@ -383,7 +386,7 @@ def executor_for(args: argparse.Namespace, patients: int) -> Iterator[Executor |
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise UsageError("--dask needs dask: pip install 'dask[distributed]'") from None
-        workers = args.workers or os.cpu_count() or 1
+        workers = worker_count(args, patients)
         try:
             if args.dask == "local":
                 cluster = LocalCluster(
@@ -777,7 +780,8 @@ def simulate_and_write(
             events=args.event_log,
         )
         with executor_for(args, scenario.patients) as executor:
-            simulation = Simulation(scenario, executor=executor, parts=options)
+            workers = worker_count(args, scenario.patients)
+            simulation = Simulation(scenario, executor=executor, parts=options, workers=workers)
             with progress_bar("regions", simulation.region_count, args.quiet) as advance:
                 simulation.progress = advance
                 simulation.run()

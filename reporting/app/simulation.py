@@ -10,6 +10,7 @@ event log, and can run its regions as tasks in worker processes or on a Dask clu
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from concurrent.futures import Executor, as_completed
 from pathlib import Path
@@ -40,7 +41,8 @@ class Simulation(EngineSimulation):
     or a Dask client's executor) or with ``parts`` (``PartOptions``), neighbouring regions are
     grouped into tasks: built, run to ``--today`` and recorded into part files in a worker (or
     here, one task at a time, without an executor), which sends back only counts and facts.
-    The tables are the same either way.
+    ``workers`` (how many tasks run at once; default: every core with an executor) sizes the
+    tasks. The tables are the same either way.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class Simulation(EngineSimulation):
         scenario: Scenario,
         executor: Executor | None = None,
         parts: PartOptions | None = None,
+        workers: int | None = None,
     ) -> None:
         self.executor = executor
         self._scratch: tempfile.TemporaryDirectory | None = None
@@ -60,7 +63,11 @@ class Simulation(EngineSimulation):
         self.results: list[GroupResult] = []  # task mode: groups of regions in key order
         self.layout: Layout | None = None  # task mode: the dataset's numbering of the tasks
         super().__init__(scenario)
-        self._groups = group_regions(self.specs, scenario.patients, scenario.max_region_patients)
+        if workers is None:  # tasks are sized for the workers; the dataset never depends on it
+            workers = (os.cpu_count() or 1) if executor is not None else 1
+        self._groups = group_regions(
+            self.specs, scenario.patients, scenario.max_region_patients, workers
+        )
 
     def _build_regions(self) -> list[RegionSimulation]:
         return [] if self.runs_tasks else super()._build_regions()
