@@ -38,6 +38,7 @@ from reporting.assembly import table_slices, whole_table
 from reporting.databases import DatabaseError, check_postgres, duckdb_writer, load_postgres
 from reporting.datapackage import write_datapackage
 from reporting.parts import run_parts_folder
+from reporting.prefetch import prefetched
 from reporting.publication import (
     HOST,
     LOCK,
@@ -787,16 +788,24 @@ def simulate_and_write(
                 simulation.run()
         layout, days = simulation.layout, simulation.day + 1
         total_rows = sum(r.rows.get(name, 0) for r in simulation.results for name in names)
-        with progress_bar("writing", total_rows, args.quiet, unit="row") as advance:
+        slices = prefetched(  # the next slice is read and ordered while this one is written
+            (name, rows)
+            for name in names
+            for rows in table_slices(layout, name, days, scenario.clock_start)
+        )
+        # closed at once on an error or Ctrl-C: its thread stops before the parts are removed
+        with (
+            contextlib.closing(slices),
+            progress_bar("writing", total_rows, args.quiet, unit="row") as advance,
+        ):
             done = 0
-            for name in names:
-                for rows in table_slices(layout, name, days, scenario.clock_start):
-                    files[name].write(rows)
-                    if load is not None:
-                        load.insert(name, rows)
-                    done += rows.num_rows
-                    if advance:
-                        advance(done, total_rows)
+            for name, rows in slices:
+                files[name].write(rows)
+                if load is not None:
+                    load.insert(name, rows)
+                done += rows.num_rows
+                if advance:
+                    advance(done, total_rows)
         for table_files in files.values():
             table_files.close()
         (staging / "schema.sql").write_text(schema_sql(names), encoding="utf-8")
