@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +17,7 @@ from reporting.app.cli import main
 from sim.scenario import Scenario
 from tests.conftest import TODAY
 
+ROOT = Path(__file__).resolve().parents[1]
 FILES = ("patients.csv", "visits.csv", "billing.csv", "conditions.csv", "coverage.csv")
 
 
@@ -90,3 +95,28 @@ def test_a_billing_figure_leaves_the_clinical_timeline_alone():
         .visits
     )
     pd.testing.assert_frame_equal(a, b)
+
+
+# numpy picks its vectorised maths by processor: with AVX-512 its exp and log can differ from
+# the C library's in the last bit. A dataset must not depend on which kernels ran.
+WIDE_KERNELS = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+
+
+def _has_wide_kernels() -> bool:
+    try:  # numpy's own table of what the processor has (not a public name)
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:
+        return False
+    return all(__cpu_features__.get(feature) for feature in WIDE_KERNELS.split())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_wide_kernels(), reason="no AVX-512 kernels here to turn off")
+def test_the_dataset_does_not_depend_on_the_processors_vector_kernels(tmp_path):
+    command = [sys.executable, str(ROOT / "run_sim.py"), "--patients", "3000", "--today",
+               TODAY.isoformat(), "--quiet", "--workers", "1"]  # fmt: skip
+    subprocess.run([*command, "--outdir", str(tmp_path / "wide")], check=True)
+    narrow = {**os.environ, "NPY_DISABLE_CPU_FEATURES": WIDE_KERNELS}
+    subprocess.run([*command, "--outdir", str(tmp_path / "narrow")], check=True, env=narrow)
+    for name in FILES:
+        assert filecmp.cmp(tmp_path / "wide" / name, tmp_path / "narrow" / name, shallow=False)
