@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import pyarrow as pa
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @functools.cache
@@ -31,3 +36,17 @@ def release_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def releasing_memory(task: Callable[P, R]) -> Callable[P, R]:
+    """``task``, then ``release_free_memory`` once its locals are gone (also after an error).
+    The wrapper keeps the task's name, so process pools and Dask still send it by name."""
+
+    @functools.wraps(task)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return task(*args, **kwargs)
+        finally:
+            release_free_memory()
+
+    return run

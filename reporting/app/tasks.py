@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from reporting.app.memory import release_free_memory
+from reporting.app.memory import releasing_memory
 from reporting.census import group_census
 from reporting.continuity import continuity_table
 from reporting.eventlog import group_events
@@ -92,6 +92,7 @@ def group_regions(
     return groups
 
 
+@releasing_memory
 def group_task(
     scenario: Scenario,
     specs: list[RegionSpec],
@@ -102,19 +103,6 @@ def group_task(
 ) -> GroupResult:
     """Build a group of regions, run them to --today, write their parts, return counts; the
     memory the task used goes back to the system before the worker waits for the next one."""
-    result = _record_group(scenario, specs, plans, insurers, zips, options)
-    release_free_memory()
-    return result
-
-
-def _record_group(
-    scenario: Scenario,
-    specs: list[RegionSpec],
-    plans: PlanCatalog,
-    insurers: list[str],
-    zips: ZipTable,
-    options: PartOptions,
-) -> GroupResult:
     day = scenario.horizon
     regions = [_run_region(scenario, spec, plans, day) for spec in specs]
     folder = Path(options.folder) / specs[0].key
