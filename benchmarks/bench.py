@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 TODAY = "2025-06-30"
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants now (MB, from /proc)."""
+def tree_rss(root: int) -> dict[int, float]:
+    """Resident memory (MB, from /proc) of a process and each of its descendants now."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -47,25 +47,32 @@ def tree_rss_mb(root: int) -> float:
             if parent in family and pid not in family:
                 family.add(pid)
                 grew = True
-    return sum(rss.get(pid, 0) for pid in family) / 2**20
+    return {pid: rss.get(pid, 0) / 2**20 for pid in sorted(family)}
 
 
-def one_run(patients: int, outdir: Path, workers: int, extra: list[str]) -> tuple[float, float]:
+def one_run(
+    patients: int, outdir: Path, workers: int, extra: list[str]
+) -> tuple[float, float, str]:
     """Wall seconds and peak resident memory (MB) of one command-line run, summed over the
-    process and its workers (sampled every 50 ms)."""
+    process and its workers (sampled every 50 ms), and that peak split as main + workers (the
+    processes alive at that moment: it tells idle workers' memory from tasks at their peak)."""
     command = [sys.executable, str(ROOT / "run_sim.py"), "--patients", str(patients), "--today",
                TODAY, "--outdir", str(outdir), "--quiet", "--workers", str(workers),
                *extra]  # fmt: skip
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
+    peak, split = 0.0, ""
     while process.poll() is None:
-        peak = max(peak, tree_rss_mb(process.pid))
+        now = tree_rss(process.pid)
+        if sum(now.values()) > peak:
+            peak = sum(now.values())
+            main_process = now.pop(process.pid, 0.0)
+            split = " + ".join(f"{mb:.0f}" for mb in (main_process, *now.values()))
         time.sleep(0.05)
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"run failed ({process.returncode}): {process.stderr.read().decode()}")
-    return wall, peak
+    return wall, peak, split
 
 
 def phases(patients: int, outdir: Path, extra: list[str]) -> dict[str, float]:
@@ -130,16 +137,17 @@ def main() -> None:
     print(f"workers: {args.workers}")
     print("| patients | wall s (median) | runs | peak RSS MB (median) | events/s | rows/s |")
     print("|---:|---:|---|---:|---:|---:|")
-    breakdowns = {}
+    breakdowns, splits = {}, {}
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             runs = [
                 one_run(size, Path(folder) / f"run{size}", args.workers, extra)
                 for _ in range(args.repeats)
             ]
-            walls = [w for w, _ in runs]
+            walls = [w for w, _, _ in runs]
             wall = statistics.median(walls)
-            memory = statistics.median(m for _, m in runs)
+            memory = statistics.median(m for _, m, _ in runs)
+            splits[size] = [split for _, _, split in runs]
             listed = ", ".join(f"{w:.2f}" for w in walls)
             if args.no_phases:
                 print(f"| {size:,} | {wall:.2f} | {listed} | {memory:.0f} | - | - |")
@@ -149,6 +157,12 @@ def main() -> None:
                 f"| {size:,} | {wall:.2f} | {listed} | {memory:.0f} | "
                 f"{detail['events'] / wall:,.0f} | {detail['rows'] / wall:,.0f} |"
             )
+    print()
+    print("Peak memory of each run as main process + workers (MB):")
+    for size, listed in splits.items():
+        print(f"- {size:,} patients: {'; '.join(listed)}")
+    if not breakdowns:
+        return
     print()
     print("Phases of one in-process, one-worker run (s):")
     for size, detail in breakdowns.items():
